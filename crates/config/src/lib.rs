@@ -1,0 +1,1 @@
+//! Node configuration: schema, parsing and whole-file validation.

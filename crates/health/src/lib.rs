@@ -1,0 +1,1 @@
+//! keepalived-style health checkers. Not built yet; see the daemon issue.

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages xlvs needs to build and test. Idempotent:
+# packages already present are skipped, and nothing is started system-wide
+# (labs run FRR and nginx inside their own network namespaces).
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: run as root (apt-get and network namespaces need it)" >&2
+    exit 1
+fi
+
+packages=(
+    # build: eBPF C compiled by clang-19 against libbpf headers
+    clang-19 llvm-19 libbpf-dev linux-libc-dev gcc make pkg-config
+    # labs: namespaces, bridges, FRR routers
+    iproute2 frr procps iputils-ping
+    # real servers and clients used by tests and benchmarks
+    nginx-light iperf3 wrk curl python3
+    # inspection
+    bpftool tcpdump
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    # Keep package scripts from starting frr/nginx in the root namespace.
+    policy=/usr/sbin/policy-rc.d
+    created_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        created_policy=1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    [ "$created_policy" -eq 1 ] && rm -f "$policy"
+else
+    echo "install-deps: all Debian packages present"
+fi
+
+# Rust toolchain: the machine's cargo is used as is; crates come from
+# crates.io during the build.
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "install-deps: cargo not found; install Rust (rustup) first" >&2
+    exit 1
+fi
