@@ -1,0 +1,268 @@
+use super::*;
+
+/// A lab directory with the files binds refer to.
+struct LabDir(tempfile::TempDir);
+
+impl LabDir {
+    fn new() -> LabDir {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["r1.conf", "daemons", "lb1.toml", "nginx.conf"] {
+            std::fs::write(d.path().join(f), "").unwrap();
+        }
+        LabDir(d)
+    }
+
+    fn parse(&self, yaml: &str) -> Result<Topology, TopologyErrors> {
+        Topology::parse(yaml, &self.0.path().join("lab.clab.yml"))
+    }
+
+    /// The problems of an invalid file, as text, one per line.
+    fn problems(&self, yaml: &str) -> String {
+        let e = self.parse(yaml).expect_err("file should be rejected");
+        e.problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+const GOOD: &str = r#"
+name: demo
+mgmt: {network: custom, ipv4-subnet: 172.100.100.0/24}
+topology:
+  defaults:
+    env: {ROLE: lab}
+  kinds:
+    linux:
+      binds: [daemons:/etc/frr/daemons]
+  nodes:
+    r1:
+      kind: linux
+      image: quay.io/frrouting/frr:8.4.1
+      binds: [r1.conf:/etc/frr/frr.conf]
+      labels: {graph-icon: router}
+    lb1:
+      kind: linux
+      image: xlvs:latest
+      binds: [lb1.toml:/etc/xlvs/node.toml]
+      cmd: xlvsd --config /etc/xlvs/node.toml
+      env: {WORKERS: 4}
+    web:
+      kind: linux
+      image: nginx:1.25
+      binds: [nginx.conf:/etc/nginx/nginx.conf:ro]
+      exec: ["nginx -c /etc/nginx/nginx.conf", "ip addr add 10.0.1.21/24 dev eth1"]
+    sw:
+      kind: bridge
+  links:
+    - endpoints: ["r1:eth1", "lb1:eth1"]
+    - type: veth
+      mtu: 9000
+      endpoints:
+        - {node: lb1, interface: eth2, mac: "02:00:00:00:00:02"}
+        - {node: sw, interface: p1}
+    - endpoints: ["web:eth1", "sw:p2"]
+"#;
+
+#[test]
+fn a_full_topology_resolves_roles_binds_and_links() {
+    let dir = LabDir::new();
+    let t = dir.parse(GOOD).unwrap();
+    assert_eq!(t.name, "demo");
+    let r1 = t.node("r1").unwrap();
+    assert_eq!(
+        r1.role,
+        Role::Frr {
+            frr_conf: dir.0.path().join("r1.conf"),
+            daemons: Some(dir.0.path().join("daemons")),
+        }
+    );
+    let lb1 = t.node("lb1").unwrap();
+    assert_eq!(
+        lb1.role,
+        Role::Xlvs {
+            config: dir.0.path().join("lb1.toml")
+        }
+    );
+    // env merges across levels, numbers become strings
+    assert_eq!(lb1.env["ROLE"], "lab");
+    assert_eq!(lb1.env["WORKERS"], "4");
+    assert_eq!(t.node("web").unwrap().role, Role::Host);
+    assert_eq!(t.node("sw").unwrap().role, Role::Bridge);
+    assert_eq!(t.links.len(), 3);
+    assert_eq!(t.links[1].mtu, Some(9000));
+    assert_eq!(t.links[1].a.mac.as_deref(), Some("02:00:00:00:00:02"));
+    let lb1_ifaces: Vec<_> = t
+        .interfaces_of("lb1")
+        .map(|e| e.interface.clone())
+        .collect();
+    assert_eq!(lb1_ifaces, ["eth1", "eth2"]);
+}
+
+#[test]
+fn container_paths_in_commands_become_host_paths() {
+    let dir = LabDir::new();
+    let t = dir.parse(GOOD).unwrap();
+    let web = t.node("web").unwrap();
+    let host = dir.0.path().join("nginx.conf");
+    assert_eq!(
+        web.host_paths("nginx -c /etc/nginx/nginx.conf"),
+        format!("nginx -c {}", host.display())
+    );
+    // only whole paths are rewritten
+    assert_eq!(
+        web.host_paths("cat /etc/nginx/nginx.conf.bak /x/etc/nginx/nginx.conf"),
+        "cat /etc/nginx/nginx.conf.bak /x/etc/nginx/nginx.conf"
+    );
+    assert_eq!(
+        web.host_paths("bash -c 'cat /etc/nginx/nginx.conf'"),
+        format!("bash -c 'cat {}'", host.display())
+    );
+}
+
+#[test]
+fn a_link_to_an_unknown_node_is_named() {
+    let dir = LabDir::new();
+    let p = dir.problems(&GOOD.replace("\"web:eth1\", \"sw:p2\"", "\"web:eth1\", \"sw2:p2\""));
+    assert!(
+        p.contains("sw2:p2") && p.contains("\"sw2\" is not defined"),
+        "{p}"
+    );
+}
+
+#[test]
+fn an_interface_used_twice_is_named() {
+    let dir = LabDir::new();
+    let p = dir.problems(&GOOD.replace("\"web:eth1\", \"sw:p2\"", "\"r1:eth1\", \"sw:p2\""));
+    assert!(p.contains("r1:eth1 is already used by link 0"), "{p}");
+}
+
+#[test]
+fn a_missing_bind_file_is_named() {
+    let dir = LabDir::new();
+    let p = dir.problems(&GOOD.replace("r1.conf:", "r9.conf:"));
+    assert!(p.contains("r9.conf") && p.contains("does not exist"), "{p}");
+}
+
+#[test]
+fn bad_image_mappings_are_named() {
+    let dir = LabDir::new();
+    // an FRR node without frr.conf
+    let p = dir.problems(&GOOD.replace("binds: [r1.conf:/etc/frr/frr.conf]", "binds: []"));
+    assert!(
+        p.contains("node r1: bad image mapping") && p.contains("frr.conf"),
+        "{p}"
+    );
+    // xlvsd whose --config is not bound
+    let p = dir.problems(&GOOD.replace(
+        "cmd: xlvsd --config /etc/xlvs/node.toml",
+        "cmd: xlvsd --config /etc/xlvs/other.toml",
+    ));
+    assert!(
+        p.contains("node lb1: bad image mapping") && p.contains("/etc/xlvs/other.toml"),
+        "{p}"
+    );
+    // an xlvs image running something else
+    let p = dir.problems(&GOOD.replace("cmd: xlvsd --config", "cmd: sleep --config"));
+    assert!(p.contains("runs xlvsd"), "{p}");
+    // kind linux without an image
+    let p = dir.problems(&GOOD.replace("image: nginx:1.25", ""));
+    assert!(
+        p.contains("node web: bad image mapping: kind linux needs an image"),
+        "{p}"
+    );
+    // unknown kind
+    let p = dir.problems(&GOOD.replace("kind: bridge", "kind: nokia_srlinux"));
+    assert!(p.contains("kind \"nokia_srlinux\" is not supported"), "{p}");
+}
+
+#[test]
+fn unsupported_fields_are_named_and_harmless_ones_ignored() {
+    let dir = LabDir::new();
+    let p = dir.problems(&GOOD.replace(
+        "      labels: {graph-icon: router}",
+        "      network-mode: host",
+    ));
+    assert_eq!(
+        p,
+        "`topology.nodes.r1`: unsupported field `network-mode` (xlvs-lab cannot realize it)"
+    );
+    let p = dir.problems(&GOOD.replace("    - type: veth", "    - type: macvlan"));
+    assert!(p.contains("type \"macvlan\" is not supported"), "{p}");
+    let p = dir.problems(&format!("{GOOD}\nextra: 1\n"));
+    assert!(p.contains("unsupported field `extra`"), "{p}");
+}
+
+#[test]
+fn interface_names_and_macs_are_checked() {
+    let dir = LabDir::new();
+    let p = dir.problems(&GOOD.replace(
+        "\"r1:eth1\", \"lb1:eth1\"",
+        "\"r1:eth0\", \"lb1:averyveryverylongname\"",
+    ));
+    assert!(
+        p.contains("r1:eth0: eth0 is containerlab's management interface"),
+        "{p}"
+    );
+    assert!(p.contains("invalid interface name"), "{p}");
+    let p = dir.problems(&GOOD.replace("02:00:00:00:00:02", "01:00:5e:00:00:01"));
+    assert!(p.contains("multicast"), "{p}");
+    let p = dir.problems(&GOOD.replace("02:00:00:00:00:02", "02:00:00:00:00"));
+    assert!(p.contains("six hex octets"), "{p}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let dir = LabDir::new();
+    let bad = GOOD
+        .replace("r1.conf:", "r9.conf:")
+        .replace("\"web:eth1\", \"sw:p2\"", "\"web:eth1\", \"sw2:p2\"");
+    let e = dir.parse(&bad).unwrap_err();
+    assert_eq!(e.problems.len(), 2, "{e}");
+    assert!(e.to_string().contains("2 problems"));
+}
+
+#[test]
+fn yaml_errors_and_missing_sections_are_reported() {
+    let dir = LabDir::new();
+    assert!(dir
+        .problems("name: [")
+        .contains("not a valid topology file"));
+    assert!(dir.problems("name: x\n").contains("missing `topology`"));
+    assert!(dir
+        .problems("topology: {nodes: {a: {kind: bridge}}}\n")
+        .contains("missing `name`"));
+    assert!(dir
+        .problems("name: a b\ntopology: {nodes: {a: {kind: bridge}}}\n")
+        .contains("invalid name"));
+    assert!(dir
+        .problems("name: x\ntopology: {nodes: {a: {}}}\n")
+        .contains("node a: no kind"));
+}
+
+#[test]
+fn groups_and_defaults_are_inherited() {
+    let dir = LabDir::new();
+    let yaml = r#"
+name: g
+topology:
+  defaults: {kind: linux, image: alpine}
+  groups:
+    routers:
+      image: frrouting/frr:v8.4.1
+      binds: [daemons:/etc/frr/daemons, r1.conf:/etc/frr/frr.conf]
+  nodes:
+    a: {group: routers}
+    b: {}
+    c: {group: nope}
+"#;
+    let e = dir.parse(yaml).unwrap_err();
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert!(e.problems[0].to_string().contains("group \"nope\""));
+    let t = dir
+        .parse(&yaml.replace("    c: {group: nope}\n", ""))
+        .unwrap();
+    assert!(t.node("a").unwrap().role.is_router());
+    assert_eq!(t.node("b").unwrap().role, Role::Host);
+}
