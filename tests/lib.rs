@@ -1,1 +1,203 @@
-//! Helpers shared by the lab-based integration tests.
+//! Helpers shared by the lab-based integration tests: run the workspace
+//! binaries, bring labs up and always down again, wait with bounds, and
+//! find anything a lab left behind.
+//!
+//! Lab tests need root (namespaces) and FRR; `scripts/test.sh` installs
+//! what is missing and builds the binaries before running them.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The workspace root (tests/ is one level below it).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The directory with the built binaries: a test executable runs from
+/// target/<profile>/deps/, the binaries sit in target/<profile>/.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    dir.to_path_buf()
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.is_file(),
+        "{} is not built: run `cargo build --workspace` before the lab tests (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+/// Lab tests change the host's network namespaces: they need root, and
+/// they fail (not skip) without it so CI never passes by doing nothing.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(euid, 0, "lab tests need root (namespaces, FRR)");
+}
+
+/// One lab test at a time on a host, across test binaries: labs share
+/// FRR's run directory and the machine's two cores.
+pub struct HostLock {
+    _file: File,
+}
+
+impl HostLock {
+    pub fn take() -> HostLock {
+        let f = File::create("/run/xlvs-lab-tests.lock").expect("create lock file");
+        // SAFETY: flock on a descriptor we own; blocks until free.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock failed");
+        HostLock { _file: f }
+    }
+}
+
+/// Runs a command and returns its output; the command line is kept for
+/// assertion messages.
+pub fn run(program: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Polls `check` every 250 ms until it returns Some, at most `limit`.
+/// On timeout, panics with the last reason `check` gave.
+pub fn wait_until<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(why) if start.elapsed() >= limit => {
+                panic!("{what}: not reached after {limit:?}: {why}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+/// A lab that is up for the life of this value and torn down when it is
+/// dropped, also when the test panics.
+pub struct Lab {
+    pub file: PathBuf,
+    pub name: String,
+    _lock: HostLock,
+}
+
+impl Lab {
+    /// `xlvs-lab up FILE`, asserting success.
+    pub fn up(file: &Path) -> Lab {
+        require_root();
+        let lock = HostLock::take();
+        let topo = xlvs_lab::Topology::load(file).unwrap_or_else(|e| panic!("{e}"));
+        let lab = Lab {
+            file: file.to_path_buf(),
+            name: topo.name,
+            _lock: lock,
+        };
+        let out = lab.xlvs_lab(&["up"]);
+        assert!(out.status.success(), "xlvs-lab up failed: {}", text(&out));
+        lab
+    }
+
+    pub fn xlvs_lab(&self, args: &[&str]) -> Output {
+        let file = self.file.to_string_lossy();
+        let mut full = vec![args[0], &file];
+        full.extend_from_slice(&args[1..]);
+        run(&bin("xlvs-lab"), &full)
+    }
+
+    /// `xlvs-lab exec FILE NODE -- CMD...`
+    pub fn exec(&self, node: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", node, "--"];
+        args.extend_from_slice(cmd);
+        self.xlvs_lab(&args)
+    }
+
+    /// `xlvs-lab status FILE --json`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.xlvs_lab(&["status", "--json"]);
+        assert!(out.status.success(), "status failed: {}", text(&out));
+        serde_json::from_slice(&out.stdout).expect("status --json is JSON")
+    }
+
+    /// Pids of every process the lab started, from its status.
+    pub fn pids(&self) -> Vec<i32> {
+        let status = self.status();
+        status["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|n| n["processes"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p["pid"].as_i64().map(|p| p as i32))
+            .collect()
+    }
+
+    /// `xlvs-lab down`, returning its output (the guard's drop then finds
+    /// nothing left to do).
+    pub fn down(&self) -> Output {
+        self.xlvs_lab(&["down"])
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let out = self.down();
+        if !out.status.success() {
+            eprintln!("xlvs-lab down failed during cleanup: {}", text(&out));
+        }
+    }
+}
+
+/// Everything of lab `name` still on the host: namespaces, FRR pathspace
+/// directories, the state directory.
+pub fn leftovers(name: &str) -> Vec<String> {
+    let prefix = format!("clab-{name}-");
+    let mut found = Vec::new();
+    for dir in ["/run/netns", "/etc/frr", "/var/run/frr"] {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if f.starts_with(&prefix) {
+                found.push(format!("{dir}/{f}"));
+            }
+        }
+    }
+    let state = Path::new("/run/xlvs-lab").join(name);
+    if state.exists() {
+        found.push(state.display().to_string());
+    }
+    found
+}
+
+/// Whether a pid still runs (a zombie counts as gone).
+pub fn pid_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with(|c| c != 'Z')))
+        .unwrap_or(false)
+}

@@ -3,11 +3,10 @@
 //! the FRR pathspaces and the state directory.
 
 use crate::error::LabError;
-use crate::frr::{FRR_ETC, FRR_RUN};
-use crate::state::{frr_pathspace, lab_dir, netns_name, LabState};
+use crate::frr::{self, FRR_ETC, FRR_RUN};
+use crate::state::{frr_pathspace, lab_dir, netns_name, other_labs, run_dir, LabState};
 use crate::sys::{self, ProcId};
 use crate::topology::Topology;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,28 +33,6 @@ fn pids_in(ns: &str) -> Vec<ProcId> {
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .filter_map(ProcId::of)
-        .collect()
-}
-
-/// Plain files directly in FRR's run directory (not pathspace folders).
-fn frr_run_files() -> BTreeSet<PathBuf> {
-    std::fs::read_dir(FRR_RUN)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect()
-}
-
-/// Names of the other labs with a state record on this host.
-pub fn other_labs_up(lab: &str) -> Vec<String> {
-    std::fs::read_dir(lab_dir(lab).parent().expect("lab dir has a parent"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != lab)
         .collect()
 }
 
@@ -92,7 +69,6 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
     procs.retain(|p| p.alive());
     procs.sort_by_key(|p| p.pid);
     procs.dedup();
-    let frr_run_before = frr_run_files();
     sys::stop(&procs, GRACE);
 
     let mut report = Teardown {
@@ -116,19 +92,19 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
             Err(e) => failures.push(format!("{}: {e}", d.display())),
         }
     }
-    // ospfd writes its graceful-restart file to /var/run/frr whatever the
-    // pathspace, as it exits. Remove what our routers left there, unless
-    // another lab's routers still run and may own it.
-    if other_labs_up(lab).is_empty() {
-        for f in frr_run_files().difference(&frr_run_before) {
-            let _ = std::fs::remove_file(f);
-        }
-    }
     let state_dir = lab_dir(lab);
     if state_dir.exists() {
         if let Err(e) = std::fs::remove_dir_all(&state_dir) {
             failures.push(format!("{}: {e}", state_dir.display()));
         }
+    }
+    // The last lab down removes what labs' routers created in FRR's
+    // shared directories, and xlvs-lab's own directory.
+    if other_labs(lab).is_empty() {
+        if let Err(e) = frr::remove_shared_files() {
+            failures.push(e.to_string());
+        }
+        let _ = std::fs::remove_dir(run_dir());
     }
     if failures.is_empty() {
         Ok(report)

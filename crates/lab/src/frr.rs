@@ -3,7 +3,7 @@
 //! reaches each of them.
 
 use crate::error::LabError;
-use crate::state::{frr_pathspace, netns_name, LabState, ProcessRecord};
+use crate::state::{frr_pathspace, netns_name, run_dir, LabState, ProcessRecord};
 use crate::sys::{self, Spawn};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,6 +58,41 @@ pub fn parse_daemons(text: &str) -> Result<Vec<Daemon>, String> {
             name,
         })
         .collect())
+}
+
+/// Files FRR daemons write to /var/run/frr whatever their pathspace
+/// (graceful-restart state), shared by every router on the host.
+const SHARED_FILES: &[&str] = &["ospfd-gr.json", "ospf6d-gr.json", "isisd-gr.json"];
+
+/// Lists, in xlvs-lab's run directory, the shared files that do not exist
+/// yet: labs' routers will create them, and the last lab down removes them.
+fn note_shared_files() -> Result<(), LabError> {
+    let marker = run_dir().join("frr-shared-files");
+    let mut noted: Vec<String> = std::fs::read_to_string(&marker)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for f in SHARED_FILES {
+        let path = Path::new(FRR_RUN).join(f).display().to_string();
+        if !Path::new(&path).exists() && !noted.contains(&path) {
+            noted.push(path);
+        }
+    }
+    let text: String = noted.iter().map(|p| format!("{p}\n")).collect();
+    std::fs::write(&marker, text).map_err(|e| LabError::io(&marker, e))
+}
+
+/// Removes the shared files labs created (see `note_shared_files`).
+pub fn remove_shared_files() -> Result<(), LabError> {
+    let marker = run_dir().join("frr-shared-files");
+    let Ok(text) = std::fs::read_to_string(&marker) else {
+        return Ok(());
+    };
+    for path in text.lines().map(Path::new).filter(|p| p.exists()) {
+        std::fs::remove_file(path).map_err(|e| LabError::io(path, e))?;
+    }
+    std::fs::remove_file(&marker).map_err(|e| LabError::io(&marker, e))
 }
 
 /// Lays out the pathspace, starts the daemons and loads frr.conf with
@@ -124,6 +159,7 @@ pub fn start(
 
     let netns = netns_name(&state.lab, node);
     let node_dir = state.node_dir(node)?;
+    note_shared_files()?;
     for d in &daemons {
         let mut argv = vec![
             Path::new(FRR_LIB).join(&d.name).display().to_string(),

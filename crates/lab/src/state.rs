@@ -25,6 +25,23 @@ pub fn lab_dir(lab: &str) -> PathBuf {
     Path::new(RUN_DIR).join(lab)
 }
 
+/// xlvs-lab's own directory, holding one directory per running lab.
+pub fn run_dir() -> &'static Path {
+    Path::new(RUN_DIR)
+}
+
+/// Names of the labs with a state record on this host, other than `lab`.
+pub fn other_labs(lab: &str) -> Vec<String> {
+    std::fs::read_dir(RUN_DIR)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != lab)
+        .collect()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessRecord {
     pub node: String,
