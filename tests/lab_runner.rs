@@ -80,7 +80,7 @@ fn failed_up_tears_down_what_it_built() {
 }
 
 #[test]
-fn up_twice_is_refused_and_the_first_lab_keeps_running() {
+fn up_twice_is_refused_and_a_second_lab_coexists() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_lab(dir.path(), "xt-twice", "true");
     let lab = Lab::up(&file);
@@ -89,6 +89,21 @@ fn up_twice_is_refused_and_the_first_lab_keeps_running() {
     assert!(!out.status.success());
     assert!(text(&out).contains("already up"), "{}", text(&out));
     assert_eq!(lab.pids(), pids);
+    assert!(pids.iter().all(|&p| xlvs_tests::pid_alive(p)));
+
+    // The same topology under another name runs beside it, and going down
+    // takes only its own namespaces.
+    let dir2 = tempfile::tempdir().unwrap();
+    let file2 = write_lab(dir2.path(), "xt-other", "true");
+    let out = run(&bin("xlvs-lab"), &["up", &file2.to_string_lossy()]);
+    let other_down = || run(&bin("xlvs-lab"), &["down", &file2.to_string_lossy()]);
+    if !out.status.success() {
+        other_down();
+        panic!("second lab: {}", text(&out));
+    }
+    let out = other_down();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(leftovers("xt-other"), Vec::<String>::new());
     assert!(pids.iter().all(|&p| xlvs_tests::pid_alive(p)));
     // The bridge node joins r1 and r2 (10.0.12.0/31 and .1 from their
     // frr.conf) and h1.

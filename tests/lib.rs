@@ -174,8 +174,8 @@ impl Drop for Lab {
     }
 }
 
-/// Everything of lab `name` still on the host: namespaces, FRR pathspace
-/// directories, the state directory.
+/// Everything of lab `name` still on the host: namespaces and their
+/// mounts, FRR pathspace directories, the state directory.
 pub fn leftovers(name: &str) -> Vec<String> {
     let prefix = format!("clab-{name}-");
     let mut found = Vec::new();
@@ -186,6 +186,11 @@ pub fn leftovers(name: &str) -> Vec<String> {
                 found.push(format!("{dir}/{f}"));
             }
         }
+    }
+    // `ip netns add` bind-mounts the namespace at /run/netns/<name>.
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for line in mounts.lines().filter(|l| l.contains(&prefix)) {
+        found.push(format!("mount: {line}"));
     }
     let state = Path::new("/run/xlvs-lab").join(name);
     if state.exists() {
