@@ -1,0 +1,405 @@
+//! The validated node configuration, as the daemon and other crates use it.
+//!
+//! Values here have passed every check in `validate`: ranges hold, names
+//! and addresses are unique where they must be, and fields only exist where
+//! they apply (e.g. an HTTP path only on an HTTP check).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// One node (director) of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeConfig {
+    pub node: Node,
+    pub ospf: Ospf,
+    pub dataplane: Dataplane,
+    /// Present when the file has a `[fullnat]` table.
+    pub fullnat: Option<Fullnat>,
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    /// OSPF router id; unique per node, never a VIP or 0.0.0.0.
+    pub router_id: Ipv4Addr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ospf {
+    /// Area id, kept in dotted form (the file also accepts a decimal integer).
+    pub area: Ipv4Addr,
+    /// At least one; names are unique.
+    pub interfaces: Vec<OspfInterface>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OspfInterface {
+    pub name: String,
+    pub network: NetworkType,
+    /// 1..=65535.
+    pub cost: u16,
+    /// Whole seconds, 1s..=65535s.
+    pub hello_interval: Duration,
+    /// Whole seconds, longer than `hello_interval`.
+    pub dead_interval: Duration,
+    pub mtu_ignore: bool,
+    pub auth: OspfAuth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkType {
+    /// Elects a DR/BDR, like an Ethernet segment shared with the routers.
+    #[default]
+    Broadcast,
+    /// No DR election; one neighbour on the link.
+    PointToPoint,
+}
+
+file_names!(NetworkType {
+    Broadcast => "broadcast",
+    PointToPoint => "point-to-point",
+});
+
+/// OSPF authentication of one interface.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum OspfAuth {
+    #[default]
+    None,
+    /// RFC 2328 cryptographic authentication. `key_id` is 1..=255, `key` is
+    /// 1..=16 bytes.
+    Md5 { key_id: u8, key: String },
+}
+
+/// Hand-written so that logging a config never prints the MD5 key.
+impl fmt::Debug for OspfAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OspfAuth::None => f.write_str("None"),
+            OspfAuth::Md5 { key_id, .. } => f
+                .debug_struct("Md5")
+                .field("key_id", key_id)
+                .field("key", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataplane {
+    /// XDP attach points; each is also an OSPF interface, no duplicates.
+    pub interfaces: Vec<String>,
+    pub xdp_mode: XdpMode,
+    /// Size of the connection-tracking map, at least 1.
+    pub conntrack_entries: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum XdpMode {
+    /// In the driver: fast, needs driver support.
+    #[default]
+    Native,
+    /// In the kernel's generic path: works everywhere, slower.
+    Generic,
+}
+
+file_names!(XdpMode {
+    Native => "native",
+    Generic => "generic",
+});
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fullnat {
+    /// This node's local addresses (LIPs), used as the source towards reals.
+    /// May be empty only when no service uses FULLNAT.
+    pub local_addresses: Vec<Ipv4Addr>,
+}
+
+/// A virtual service: one VIP, one protocol, one or more ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub vip: Ipv4Addr,
+    pub protocol: Protocol,
+    pub ports: Ports,
+    pub scheduler: Scheduler,
+    pub forward: Forward,
+    /// `None` when persistence is off (`persistence = "0s"`).
+    pub persistence: Option<Persistence>,
+    /// Healthy reals needed to announce the VIP; at least 1.
+    pub quorum: u32,
+    pub sorry_server: Option<SorryServer>,
+    pub health: Health,
+    /// At least one; no two with the same address and port.
+    pub reals: Vec<Real>,
+}
+
+impl Service {
+    /// The port a health check of `real` connects to: `health.port`, else
+    /// the real's port, else the single service port. `None` for checks that
+    /// do not connect (`none`, `script`); validation guarantees `Some` for
+    /// the others.
+    pub fn probe_port(&self, real: &Real) -> Option<u16> {
+        if !self.health.check.connects() {
+            return None;
+        }
+        self.health.port.or(real.port).or(match &self.ports {
+            Ports::List(ports) if ports.len() == 1 => Some(ports[0]),
+            _ => None,
+        })
+    }
+}
+
+/// The ports of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ports {
+    /// `ports = [0]`: every port of the VIP (like an ipvsadm port-0 service).
+    All,
+    /// One or more distinct ports, 1..=65535, in file order.
+    List(Vec<u16>),
+}
+
+impl Ports {
+    pub fn contains(&self, port: u16) -> bool {
+        match self {
+            Ports::All => true,
+            Ports::List(ports) => ports.contains(&port),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+file_names!(Protocol {
+    Tcp => "tcp",
+    Udp => "udp",
+});
+
+/// Real-server selection, named like `ipvsadm -s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheduler {
+    /// Maglev hashing. The default: every director picks the same real for a
+    /// flow, so ECMP rehashing between directors keeps connections.
+    #[default]
+    Mh,
+    /// Source hashing.
+    Sh,
+    /// Destination hashing.
+    Dh,
+    /// Round robin.
+    Rr,
+    /// Weighted round robin.
+    Wrr,
+    /// Least connections.
+    Lc,
+    /// Weighted least connections (ipvsadm's default).
+    Wlc,
+    /// Shortest expected delay.
+    Sed,
+    /// Never queue.
+    Nq,
+}
+
+file_names!(Scheduler {
+    Mh => "mh",
+    Sh => "sh",
+    Dh => "dh",
+    Rr => "rr",
+    Wrr => "wrr",
+    Lc => "lc",
+    Wlc => "wlc",
+    Sed => "sed",
+    Nq => "nq",
+});
+
+/// Forwarding method, like ipvsadm `-g` / `-i` / `-m` plus FULLNAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forward {
+    /// Direct routing (`-g`): rewrite the MAC only; reals own the VIP.
+    #[default]
+    Dr,
+    /// IP-in-IP tunnel (`-i`): reals decapsulate and own the VIP.
+    Tun,
+    /// Source and destination NAT: reals see a local address of the node.
+    Fullnat,
+    /// Destination NAT (`-m`): replies must come back through the director.
+    Nat,
+}
+
+file_names!(Forward {
+    Dr => "dr",
+    Tun => "tun",
+    Fullnat => "fullnat",
+    Nat => "nat",
+});
+
+/// Client-to-real stickiness, like ipvsadm `-p` and `-M`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Persistence {
+    pub timeout: Duration,
+    /// Contiguous netmask applied to the client address; 255.255.255.255
+    /// when not set.
+    pub mask: Ipv4Addr,
+}
+
+/// The server that takes over when fewer than `quorum` reals are healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SorryServer {
+    pub address: Ipv4Addr,
+    /// `None`: the port the client connected to.
+    pub port: Option<u16>,
+}
+
+/// Parses `ADDRESS` or `ADDRESS:PORT` (IPv4, port 1..=65535).
+impl FromStr for SorryServer {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, port) = match s.split_once(':') {
+            Some((addr, port)) => (addr, Some(port)),
+            None => (s, None),
+        };
+        let address = addr
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IPv4 address or ADDRESS:PORT"))?;
+        let port = match port {
+            None => None,
+            Some(p) => match p.parse::<u16>() {
+                Ok(port) if port > 0 => Some(port),
+                _ => return Err(format!("`{p}` is not a port (1..=65535)")),
+            },
+        };
+        Ok(Self { address, port })
+    }
+}
+
+impl fmt::Display for SorryServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.address),
+            None => write!(f, "{}", self.address),
+        }
+    }
+}
+
+/// How reals are checked. A real counts as up after `rise` passes in a row
+/// and as down after `fall` failures in a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub check: HealthCheck,
+    /// Overrides the probed port, see [`Service::probe_port`].
+    pub port: Option<u16>,
+    pub interval: Duration,
+    /// Shorter than `interval`.
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// No checks: every real is always up.
+    None,
+    /// A TCP connect.
+    Tcp,
+    Http(HttpCheck),
+    Https(HttpCheck),
+    /// Runs `program args...`; exit status 0 means up.
+    Script {
+        program: PathBuf,
+        args: Vec<String>,
+    },
+}
+
+impl HealthCheck {
+    /// True for the checks that open a connection to a port of the real.
+    pub fn connects(&self) -> bool {
+        matches!(
+            self,
+            HealthCheck::Tcp | HealthCheck::Http(_) | HealthCheck::Https(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheck {
+    /// Request path, starting with `/`.
+    pub path: String,
+    /// Status code that means up, 100..=599.
+    pub expect_status: u16,
+    /// If set, the response body must contain this text.
+    pub expect_body: Option<String>,
+}
+
+/// A real server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Real {
+    pub address: Ipv4Addr,
+    /// `None`: the port the client connected to. Only under nat/fullnat can
+    /// it differ from the service port.
+    pub port: Option<u16>,
+    /// 0..=65535; 0 means quiescent: no new connections, existing ones stay.
+    pub weight: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each `as_str` must be what serde accepts for that variant.
+    #[test]
+    fn names_match_serde() {
+        fn check<T>(all: &[T])
+        where
+            T: fmt::Display + PartialEq + fmt::Debug + serde::de::DeserializeOwned,
+        {
+            for v in all {
+                let parsed: T = T::deserialize(serde::de::value::StrDeserializer::<
+                    serde::de::value::Error,
+                >::new(&v.to_string()))
+                .unwrap();
+                assert_eq!(&parsed, v);
+            }
+        }
+        check(&[NetworkType::Broadcast, NetworkType::PointToPoint]);
+        check(&[XdpMode::Native, XdpMode::Generic]);
+        check(&[Protocol::Tcp, Protocol::Udp]);
+        use Scheduler::*;
+        check(&[Mh, Sh, Dh, Rr, Wrr, Lc, Wlc, Sed, Nq]);
+        check(&[Forward::Dr, Forward::Tun, Forward::Fullnat, Forward::Nat]);
+    }
+
+    #[test]
+    fn sorry_server_syntax() {
+        let s: SorryServer = "10.0.1.99:8080".parse().unwrap();
+        assert_eq!(s.port, Some(8080));
+        assert_eq!(s.to_string(), "10.0.1.99:8080");
+        assert_eq!("10.0.1.99".parse::<SorryServer>().unwrap().port, None);
+        assert!("10.0.1.99:0".parse::<SorryServer>().is_err());
+        assert!("10.0.1.99:x".parse::<SorryServer>().is_err());
+        assert!("[::1]:80".parse::<SorryServer>().is_err());
+    }
+
+    #[test]
+    fn md5_key_not_in_debug() {
+        let auth = OspfAuth::Md5 {
+            key_id: 1,
+            key: "secret".into(),
+        };
+        assert!(!format!("{auth:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,693 @@
+//! Whole-file validation of the raw config, and its conversion to the model.
+//!
+//! Every check runs; nothing stops at the first problem. Per-table checks
+//! convert as they go (a failed one yields `None` after reporting why);
+//! rules that relate different tables are in [`Validator::across`].
+//! Problems carry a key path only: `load` finds their position.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::hash::Hash;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{ErrorKind, Issue};
+use crate::keypath::KeyPath;
+use crate::model::*;
+use crate::optional;
+use crate::raw::{
+    defaults, AuthType, CheckType, RawAuth, RawConfig, RawDataplane, RawFullnat, RawHealth,
+    RawInterface, RawNode, RawOspf, RawReal, RawService,
+};
+
+pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
+    let mut v = Validator::default();
+    let node = v.node(&raw.node);
+    let ospf = v.ospf(&raw.ospf);
+    let dataplane = v.dataplane(&raw.dataplane);
+    let fullnat = raw.fullnat.as_ref().map(|f| v.fullnat(f));
+    let services: Vec<_> = raw
+        .service
+        .iter()
+        .enumerate()
+        .map(|(i, s)| v.service(&service_path(i), s))
+        .collect();
+    v.across(raw);
+
+    let config = (|| {
+        Some(NodeConfig {
+            node: node?,
+            ospf: ospf?,
+            dataplane: dataplane?,
+            fullnat: optional(fullnat)?,
+            services: services.into_iter().collect::<Option<_>>()?,
+        })
+    })();
+    match config {
+        Some(config) if v.issues.is_empty() => Ok(config),
+        _ => {
+            debug_assert!(!v.issues.is_empty(), "a check failed without a report");
+            Err(v.issues)
+        }
+    }
+}
+
+fn top(key: &str) -> KeyPath {
+    KeyPath::root().key(key)
+}
+
+fn service_path(i: usize) -> KeyPath {
+    top("service").index(i)
+}
+
+#[derive(Default)]
+struct Validator {
+    issues: Vec<Issue>,
+}
+
+// Building blocks. Each returns the checked value, or `None` after reporting.
+impl Validator {
+    fn report(&mut self, path: KeyPath, kind: ErrorKind) {
+        self.issues.push(Issue::at(path, kind));
+    }
+
+    /// `value` as a `T` if it lies in `min..=max`.
+    fn int<T: TryFrom<i64>>(&mut self, path: KeyPath, value: i64, min: i64, max: i64) -> Option<T> {
+        match T::try_from(value) {
+            Ok(v) if (min..=max).contains(&value) => Some(v),
+            _ => {
+                self.report(path, ErrorKind::OutOfRange { value, min, max });
+                None
+            }
+        }
+    }
+
+    /// A count that must be at least 1 and fit 32 bits.
+    fn count(&mut self, path: KeyPath, value: i64) -> Option<u32> {
+        if value < 1 {
+            self.report(path, ErrorKind::TooSmall { value, min: 1 });
+            return None;
+        }
+        self.int(path, value, 1, u32::MAX.into())
+    }
+
+    fn nonzero(&mut self, path: KeyPath, d: Duration) -> Option<Duration> {
+        if d.is_zero() {
+            self.report(path, ErrorKind::ZeroDuration);
+            return None;
+        }
+        Some(d)
+    }
+
+    fn non_empty(&mut self, path: KeyPath, s: &str) -> Option<String> {
+        if s.is_empty() {
+            self.report(path, ErrorKind::Empty);
+            return None;
+        }
+        Some(s.to_owned())
+    }
+
+    fn specified(&mut self, path: KeyPath, addr: Ipv4Addr) -> Option<Ipv4Addr> {
+        if addr.is_unspecified() {
+            self.report(path, ErrorKind::UnspecifiedAddress);
+            return None;
+        }
+        Some(addr)
+    }
+
+    /// A key that `context` (e.g. `type = "md5"`) requires.
+    fn required<'a, T>(
+        &mut self,
+        path: KeyPath,
+        value: &'a Option<T>,
+        context: &str,
+    ) -> Option<&'a T> {
+        if value.is_none() {
+            self.report(path, ErrorKind::RequiredWhen(context.to_owned()));
+        }
+        value.as_ref()
+    }
+
+    /// Reports keys of `table` that are present but do not apply under
+    /// `context`. `keys`: (key, present, applies).
+    fn inapplicable(&mut self, table: &KeyPath, keys: &[(&str, bool, bool)], context: &str) {
+        for &(key, present, applies) in keys {
+            if present && !applies {
+                self.report(table.key(key), ErrorKind::DoesNotApply(context.to_owned()));
+            }
+        }
+    }
+
+    /// Reports every item whose key was seen before, naming the first one.
+    fn no_duplicates<K, D>(&mut self, items: impl IntoIterator<Item = (KeyPath, K)>, describe: D)
+    where
+        K: Eq + Hash,
+        D: Fn(&K) -> String,
+    {
+        let mut seen: HashMap<K, KeyPath> = HashMap::new();
+        for (path, key) in items {
+            if let Some(first) = seen.get(&key) {
+                let kind = ErrorKind::Duplicate {
+                    item: describe(&key),
+                    first: first.clone(),
+                };
+                self.report(path, kind);
+            } else {
+                seen.insert(key, path);
+            }
+        }
+    }
+}
+
+// One method per table.
+impl Validator {
+    fn node(&mut self, n: &RawNode) -> Option<Node> {
+        let p = top("node");
+        let name = self.non_empty(p.key("name"), &n.name);
+        let router_id = self.specified(p.key("router_id"), n.router_id);
+        Some(Node {
+            name: name?,
+            router_id: router_id?,
+        })
+    }
+
+    fn ospf(&mut self, o: &RawOspf) -> Option<Ospf> {
+        let p = top("ospf").key("interface");
+        if o.interface.is_empty() {
+            self.report(p.clone(), ErrorKind::NoneGiven("[[ospf.interface]]"));
+        }
+        let names = o.interface.iter().enumerate();
+        self.no_duplicates(
+            names.map(|(i, itf)| (p.index(i).key("name"), &itf.name)),
+            |name| format!("interface `{name}`"),
+        );
+        let interfaces: Vec<_> = o
+            .interface
+            .iter()
+            .enumerate()
+            .map(|(i, itf)| self.interface(&p.index(i), itf))
+            .collect();
+        Some(Ospf {
+            area: o.area,
+            interfaces: interfaces.into_iter().collect::<Option<_>>()?,
+        })
+    }
+
+    fn interface(&mut self, p: &KeyPath, i: &RawInterface) -> Option<OspfInterface> {
+        let name = self.non_empty(p.key("name"), &i.name);
+        let cost = self.int(p.key("cost"), i.cost, 1, 65535);
+        let hello = self.ospf_seconds(p.key("hello_interval"), i.hello_interval);
+        let hello = hello.filter(|h| {
+            let ok = h.as_secs() <= 65535;
+            if !ok {
+                self.report(p.key("hello_interval"), ErrorKind::HelloTooLong);
+            }
+            ok
+        });
+        let dead = i.dead_interval.unwrap_or_else(|| {
+            let dead = i.hello_interval.checked_mul(defaults::DEAD_PER_HELLO);
+            dead.unwrap_or(Duration::MAX)
+        });
+        let dead = self.ospf_seconds(p.key("dead_interval"), dead);
+        if let (Some(hello), Some(d)) = (hello, dead) {
+            if d <= hello {
+                let kind = ErrorKind::DeadNotLongerThanHello { dead: d, hello };
+                self.report(p.key("dead_interval"), kind);
+            }
+        }
+        let auth = self.auth(&p.key("auth"), &i.auth);
+        Some(OspfInterface {
+            name: name?,
+            network: i.network,
+            cost: cost?,
+            hello_interval: hello?,
+            dead_interval: dead?,
+            mtu_ignore: i.mtu_ignore,
+            auth: auth?,
+        })
+    }
+
+    /// OSPF timers travel as whole seconds; anything else would be rounded
+    /// silently and then mismatch the neighbours.
+    fn ospf_seconds(&mut self, path: KeyPath, d: Duration) -> Option<Duration> {
+        let d = self.nonzero(path.clone(), d)?;
+        if d.subsec_nanos() != 0 {
+            self.report(path, ErrorKind::NotWholeSeconds);
+            return None;
+        }
+        Some(d)
+    }
+
+    fn auth(&mut self, p: &KeyPath, a: &RawAuth) -> Option<OspfAuth> {
+        match a.kind {
+            AuthType::None => {
+                let keys = [
+                    ("key_id", a.key_id.is_some(), false),
+                    ("key", a.key.is_some(), false),
+                ];
+                self.inapplicable(p, &keys, "type = \"none\"");
+                Some(OspfAuth::None)
+            }
+            AuthType::Md5 => {
+                let context = "type = \"md5\"";
+                let key_id = self.required(p.key("key_id"), &a.key_id, context);
+                let key_id = key_id.and_then(|&id| self.int(p.key("key_id"), id, 1, 255));
+                let key = self.required(p.key("key"), &a.key, context);
+                let key = key.and_then(|key| match key.len() {
+                    0 => {
+                        self.report(p.key("key"), ErrorKind::Empty);
+                        None
+                    }
+                    1..=16 => Some(key.clone()),
+                    len => {
+                        self.report(p.key("key"), ErrorKind::Md5KeyTooLong(len));
+                        None
+                    }
+                });
+                Some(OspfAuth::Md5 {
+                    key_id: key_id?,
+                    key: key?,
+                })
+            }
+        }
+    }
+
+    fn dataplane(&mut self, d: &RawDataplane) -> Option<Dataplane> {
+        let p = top("dataplane");
+        if d.interfaces.is_empty() {
+            self.report(p.key("interfaces"), ErrorKind::NoneGiven("XDP interface"));
+        }
+        let names = d.interfaces.iter().enumerate();
+        self.no_duplicates(
+            names.map(|(i, name)| (p.key("interfaces").index(i), name)),
+            |name| format!("interface `{name}`"),
+        );
+        let conntrack_entries = self.count(p.key("conntrack_entries"), d.conntrack_entries);
+        Some(Dataplane {
+            interfaces: d.interfaces.clone(),
+            xdp_mode: d.xdp_mode,
+            conntrack_entries: conntrack_entries?,
+        })
+    }
+
+    fn fullnat(&mut self, f: &RawFullnat) -> Option<Fullnat> {
+        let p = top("fullnat").key("local_addresses");
+        let addrs = f.local_addresses.iter().enumerate();
+        self.no_duplicates(addrs.map(|(i, a)| (p.index(i), *a)), ToString::to_string);
+        let checked: Vec<_> = f
+            .local_addresses
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| self.specified(p.index(i), a))
+            .collect();
+        Some(Fullnat {
+            local_addresses: checked.into_iter().collect::<Option<_>>()?,
+        })
+    }
+
+    fn service(&mut self, p: &KeyPath, s: &RawService) -> Option<Service> {
+        let name = self.non_empty(p.key("name"), &s.name);
+        let vip = self.specified(p.key("vip"), s.vip);
+        let ports = self.ports(&p.key("ports"), &s.ports);
+        let persistence = self.persistence(p, s);
+        let quorum = self.count(p.key("quorum"), s.quorum);
+        if s.real.is_empty() {
+            let kind = ErrorKind::NoneGiven("real server ([[service.real]])");
+            self.report(p.key("real"), kind);
+        } else if s.sorry_server.is_none()
+            && s.quorum > i64::try_from(s.real.len()).unwrap_or(i64::MAX)
+        {
+            let kind = ErrorKind::QuorumUnreachable {
+                quorum: s.quorum,
+                reals: s.real.len(),
+            };
+            self.report(p.key("quorum"), kind);
+        }
+        let sorry_server = s.sorry_server.inspect(|sorry| {
+            let path = p.key("sorry_server");
+            self.specified(path.clone(), sorry.address);
+            if let Some(port) = sorry.port {
+                self.same_port_as_service(path, s, port.into());
+            }
+        });
+
+        let reals: Vec<_> = s
+            .real
+            .iter()
+            .enumerate()
+            .map(|(j, r)| self.real(&p.key("real").index(j), s, r))
+            .collect();
+        // A real without a port and one with the single service port are
+        // the same backend.
+        let single_port = single_port(&s.ports);
+        let backends = s.real.iter().enumerate().map(|(j, r)| {
+            let path = p.key("real").index(j);
+            (path, (r.address, r.port.or(single_port)))
+        });
+        self.no_duplicates(backends, |(addr, port)| match port {
+            Some(port) => format!("real {addr}:{port}"),
+            None => format!("real {addr}"),
+        });
+
+        let health = self.health(&p.key("health"), s);
+        Some(Service {
+            name: name?,
+            vip: vip?,
+            protocol: s.protocol,
+            ports: ports?,
+            scheduler: s.scheduler,
+            forward: s.forward,
+            persistence: persistence?,
+            quorum: quorum?,
+            sorry_server,
+            health: health?,
+            reals: reals.into_iter().collect::<Option<_>>()?,
+        })
+    }
+
+    fn ports(&mut self, p: &KeyPath, ports: &[i64]) -> Option<Ports> {
+        if ports.is_empty() {
+            self.report(p.clone(), ErrorKind::NoneGiven("port"));
+            return None;
+        }
+        let items = ports.iter().enumerate();
+        self.no_duplicates(items.map(|(i, &port)| (p.index(i), port)), |port| {
+            format!("port {port}")
+        });
+        if ports.len() > 1 {
+            if let Some(i) = ports.iter().position(|&port| port == 0) {
+                self.report(p.index(i), ErrorKind::PortZeroMixed);
+            }
+        }
+        let checked: Vec<Option<u16>> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, &port)| self.int(p.index(i), port, 0, 65535))
+            .collect();
+        let checked: Vec<u16> = checked.into_iter().collect::<Option<_>>()?;
+        Some(match checked.as_slice() {
+            [0] => Ports::All,
+            _ => Ports::List(checked),
+        })
+    }
+
+    fn persistence(&mut self, p: &KeyPath, s: &RawService) -> Option<Option<Persistence>> {
+        let mask = s.persistence_mask.map(|mask| {
+            let bits = u32::from(mask);
+            if bits.leading_ones() + bits.trailing_zeros() != 32 {
+                self.report(
+                    p.key("persistence_mask"),
+                    ErrorKind::NonContiguousMask(mask),
+                );
+                return None;
+            }
+            Some(mask)
+        });
+        if s.persistence.is_zero() {
+            if mask.is_some() {
+                self.report(p.key("persistence_mask"), ErrorKind::MaskWithoutPersistence);
+                return None;
+            }
+            return Some(None);
+        }
+        Some(Some(Persistence {
+            timeout: s.persistence,
+            mask: optional(mask)?.unwrap_or(Ipv4Addr::BROADCAST),
+        }))
+    }
+
+    fn real(&mut self, p: &KeyPath, s: &RawService, r: &RawReal) -> Option<Real> {
+        let address = self.specified(p.key("address"), r.address);
+        let port = r.port.map(|port| {
+            self.same_port_as_service(p.key("port"), s, port);
+            self.int(p.key("port"), port, 1, 65535)
+        });
+        let weight = self.int(p.key("weight"), r.weight, 0, 65535);
+        Some(Real {
+            address: address?,
+            port: optional(port)?,
+            weight: weight?,
+        })
+    }
+
+    /// dr and tun deliver the client's packet with its destination port
+    /// unchanged, so a backend port can only repeat the service port.
+    fn same_port_as_service(&mut self, path: KeyPath, s: &RawService, port: i64) {
+        if !matches!(s.forward, Forward::Dr | Forward::Tun) || s.ports.is_empty() {
+            return;
+        }
+        let forward = s.forward.to_string();
+        match single_port(&s.ports) {
+            Some(service_port) if port == service_port => {}
+            Some(service_port) => {
+                let kind = ErrorKind::PortMappingSingle {
+                    forward,
+                    service_port,
+                };
+                self.report(path, kind);
+            }
+            None => self.report(path, ErrorKind::PortMappingMulti { forward }),
+        }
+    }
+
+    fn health(&mut self, p: &KeyPath, s: &RawService) -> Option<Health> {
+        let h: &RawHealth = &s.health;
+        let kind = h.check.unwrap_or_default();
+        let context = format!("check = \"{kind}\"");
+        let http = matches!(kind, CheckType::Http | CheckType::Https);
+        let connects = http || kind == CheckType::Tcp;
+        let checks = kind != CheckType::None;
+        let keys = [
+            ("path", h.path.is_some(), http),
+            ("expect_status", h.expect_status.is_some(), http),
+            ("expect_body", h.expect_body.is_some(), http),
+            ("script", h.script.is_some(), kind == CheckType::Script),
+            ("port", h.port.is_some(), connects),
+            ("interval", h.interval.is_some(), checks),
+            ("timeout", h.timeout.is_some(), checks),
+            ("rise", h.rise.is_some(), checks),
+            ("fall", h.fall.is_some(), checks),
+        ];
+        self.inapplicable(p, &keys, &context);
+
+        let interval = h.interval.unwrap_or(defaults::HEALTH_INTERVAL);
+        let interval = self.nonzero(p.key("interval"), interval);
+        let timeout = h.timeout.unwrap_or(defaults::HEALTH_TIMEOUT);
+        let timeout = self.nonzero(p.key("timeout"), timeout);
+        if let (Some(interval), Some(timeout)) = (interval, timeout) {
+            if timeout >= interval {
+                let kind = ErrorKind::TimeoutNotShorter { timeout, interval };
+                self.report(p.key("timeout"), kind);
+            }
+        }
+        let rise = self.count(p.key("rise"), h.rise.unwrap_or(defaults::RISE));
+        let fall = self.count(p.key("fall"), h.fall.unwrap_or(defaults::FALL));
+        let port = h.port.map(|port| self.int(p.key("port"), port, 1, 65535));
+
+        // Without health.port, a connecting check probes the real's port or
+        // the service's only port; with several ports that is ambiguous.
+        let ambiguous = single_port(&s.ports).is_none() && !s.ports.is_empty();
+        if connects && h.port.is_none() && ambiguous {
+            if let Some(real) = s.real.iter().position(|r| r.port.is_none()) {
+                self.report(p.key("port"), ErrorKind::ProbePortAmbiguous { real });
+            }
+        }
+
+        let check = match kind {
+            CheckType::None => Some(HealthCheck::None),
+            CheckType::Tcp => Some(HealthCheck::Tcp),
+            CheckType::Http => self.http(p, h).map(HealthCheck::Http),
+            CheckType::Https => self.http(p, h).map(HealthCheck::Https),
+            CheckType::Script => self.script(p, h, &context),
+        };
+        Some(Health {
+            check: check?,
+            port: optional(port)?,
+            interval: interval?,
+            timeout: timeout?,
+            rise: rise?,
+            fall: fall?,
+        })
+    }
+
+    fn http(&mut self, p: &KeyPath, h: &RawHealth) -> Option<HttpCheck> {
+        let status = h.expect_status.unwrap_or(defaults::HTTP_STATUS);
+        let status = self.int(p.key("expect_status"), status, 100, 599);
+        let path = h.path.as_deref().unwrap_or(defaults::HTTP_PATH);
+        if !path.starts_with('/') {
+            self.report(p.key("path"), ErrorKind::HttpPathNotAbsolute);
+            return None;
+        }
+        Some(HttpCheck {
+            path: path.to_owned(),
+            expect_status: status?,
+            expect_body: h.expect_body.clone(),
+        })
+    }
+
+    fn script(&mut self, p: &KeyPath, h: &RawHealth, context: &str) -> Option<HealthCheck> {
+        let command = self.required(p.key("script"), &h.script, context)?;
+        let Some((program, args)) = command.split_first() else {
+            self.report(p.key("script"), ErrorKind::Empty);
+            return None;
+        };
+        let program = PathBuf::from(program);
+        if !program.is_absolute() {
+            self.report(p.key("script").index(0), ErrorKind::RelativeScript);
+            return None;
+        }
+        Some(HealthCheck::Script {
+            program,
+            args: args.to_vec(),
+        })
+    }
+}
+
+// Rules that relate different tables.
+impl Validator {
+    fn across(&mut self, raw: &RawConfig) {
+        let services = &raw.service;
+        let locals: &[Ipv4Addr] = match &*raw.fullnat {
+            Some(f) => &f.local_addresses,
+            None => &[],
+        };
+        let vips: Vec<(KeyPath, &str, Ipv4Addr)> = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (service_path(i).key("vip"), s.name.as_str(), s.vip))
+            .collect();
+        let vip_of = |addr: Ipv4Addr| vips.iter().find(|(_, _, vip)| *vip == addr);
+
+        // The router id names this node to OSPF: it must not be an address
+        // that moves between nodes or that several nodes share.
+        let router_id = raw.node.router_id;
+        let router_id_path = top("node").key("router_id");
+        if let Some((at, service, _)) = vip_of(router_id) {
+            let kind = ErrorKind::RouterIdIsVip {
+                addr: router_id,
+                service: service.to_string(),
+                at: at.clone(),
+            };
+            self.report(router_id_path.clone(), kind);
+        }
+        let local_path = |i: usize| top("fullnat").key("local_addresses").index(i);
+        if let Some(i) = locals.iter().position(|&a| a == router_id) {
+            let kind = ErrorKind::RouterIdIsLocalAddress {
+                addr: router_id,
+                at: local_path(i),
+            };
+            self.report(router_id_path.clone(), kind);
+        }
+        for (i, &addr) in locals.iter().enumerate() {
+            if let Some((at, service, _)) = vip_of(addr) {
+                let kind = ErrorKind::LocalAddressIsVip {
+                    addr,
+                    service: service.to_string(),
+                    at: at.clone(),
+                };
+                self.report(local_path(i), kind);
+            }
+        }
+
+        // A backend that is a VIP (of any service) loops back to the director.
+        for (i, s) in services.iter().enumerate() {
+            let reals = s.real.iter().enumerate().map(|(j, r)| {
+                let path = service_path(i).key("real").index(j).key("address");
+                (path, r.address)
+            });
+            let sorry = s
+                .sorry_server
+                .map(|ss| (service_path(i).key("sorry_server"), ss.address));
+            for (path, addr) in reals.chain(sorry) {
+                if let Some((at, service, _)) = vip_of(addr) {
+                    let kind = ErrorKind::BackendIsVip {
+                        addr,
+                        service: service.to_string(),
+                        at: at.clone(),
+                    };
+                    self.report(path, kind);
+                }
+            }
+        }
+
+        let names = services.iter().enumerate();
+        self.no_duplicates(
+            names.map(|(i, s)| (service_path(i).key("name"), &s.name)),
+            |name| format!("service name `{name}`"),
+        );
+        self.overlapping_services(services);
+
+        for (i, s) in services.iter().enumerate() {
+            if s.forward == Forward::Fullnat && locals.is_empty() {
+                let kind = ErrorKind::FullnatWithoutLocalAddresses {
+                    name: s.name.clone(),
+                };
+                self.report(service_path(i).key("forward"), kind);
+            }
+        }
+
+        // The routers only send VIP traffic over OSPF adjacencies.
+        let ospf: Vec<&str> = raw.ospf.interface.iter().map(|i| i.name.as_str()).collect();
+        for (i, name) in raw.dataplane.interfaces.iter().enumerate() {
+            if !ospf.contains(&name.as_str()) {
+                let path = top("dataplane").key("interfaces").index(i);
+                self.report(path, ErrorKind::XdpInterfaceWithoutOspf(name.clone()));
+            }
+        }
+    }
+
+    /// Two services must not claim the same VIP, protocol and port; port 0
+    /// claims every port.
+    fn overlapping_services(&mut self, services: &[RawService]) {
+        for (j, b) in services.iter().enumerate() {
+            for (i, a) in services.iter().enumerate().take(j) {
+                if a.vip != b.vip || a.protocol != b.protocol {
+                    continue;
+                }
+                let Some(ports) = shared_ports(&a.ports, &b.ports) else {
+                    continue;
+                };
+                let kind = ErrorKind::ServiceOverlap {
+                    name: b.name.clone(),
+                    other: a.name.clone(),
+                    other_path: service_path(i),
+                    protocol: b.protocol.to_string(),
+                    vip: b.vip,
+                    ports,
+                };
+                self.report(service_path(j).key("ports"), kind);
+            }
+        }
+    }
+}
+
+/// The service port when there is exactly one (not 0 = every port).
+fn single_port(ports: &[i64]) -> Option<i64> {
+    match ports {
+        &[port] if port != 0 => Some(port),
+        _ => None,
+    }
+}
+
+/// Describes the ports both lists claim, `None` if they claim none in common.
+fn shared_ports(a: &[i64], b: &[i64]) -> Option<String> {
+    let all_a = a.contains(&0);
+    let all_b = b.contains(&0);
+    let shared: Vec<i64> = match (all_a, all_b) {
+        (true, true) => return Some("on every port".to_owned()),
+        (true, false) => b.to_vec(),
+        (false, true) => a.to_vec(),
+        (false, false) => a.iter().copied().filter(|p| b.contains(p)).collect(),
+    };
+    match shared.as_slice() {
+        [] => None,
+        [one] => Some(format!("port {one}")),
+        many => Some(format!("ports {}", join(many))),
+    }
+}
+
+fn join(items: &[impl Display]) -> String {
+    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+    items.join(", ")
+}
