@@ -1,4 +1,27 @@
 //! OSPFv2 speaker for a host that announces /32 routes and never transits
-//! traffic: a Sans-IO protocol core plus a tokio raw-socket driver.
+//! traffic (RFC 2328, priority 0: never DR or BDR).
+//!
+//! - [`wire`]: packets and LSAs on the wire.
+//! - [`Instance`]: the Sans-IO protocol core. Feed it packets
+//!   (`handle_packet`), time (`handle_timeout` at `poll_at`) and commands
+//!   (`announce`, `withdraw`, `shutdown`); take packets to send from
+//!   `drain_output`. Deterministic: tests run it without sockets or sleep.
+//! - `driver`: raw sockets and the clock, with tokio.
 
+pub mod config;
+mod exchange;
+mod flood;
+mod hello;
+pub mod instance;
+pub mod interface;
+pub mod lsdb;
+pub mod neighbor;
+mod origin;
+pub mod show;
+pub mod stats;
 pub mod wire;
+
+pub use config::{Auth, Config, InterfaceConfig, NetworkType, VipMode};
+pub use instance::{Instance, Output, ALL_D_ROUTERS, ALL_SPF_ROUTERS};
+pub use show::{InterfaceInfo, LsaInfo, NeighborInfo};
+pub use stats::Stats;

@@ -1,0 +1,284 @@
+//! Our own LSAs (RFC 2328 12.4): the Router-LSA with the links that attach
+//! us and one /32 stub per announced address, or one AS-external LSA per
+//! address; MinLSInterval, refresh, premature aging (14.1), and what to do
+//! when the network hands back an instance of ours (13.4).
+
+use crate::config::{VipMode, LS_REFRESH_TIME, MIN_LS_INTERVAL};
+use crate::instance::Instance;
+use crate::interface::IfState;
+use crate::lsdb::Lsdb;
+use crate::neighbor::NbrState;
+use crate::wire::hello::options;
+use crate::wire::lsa::{INITIAL_SEQ, MAX_AGE, MAX_SEQ};
+use crate::wire::lsa_router::flags;
+use crate::wire::{ExternalLsa, LinkType, Lsa, LsaHeader, LsaKey, LsaType, RouterLink, RouterLsa};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+const HOST_MASK: Ipv4Addr = Ipv4Addr::BROADCAST;
+
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub mode: VipMode,
+    /// Addresses to announce, with their metric.
+    pub announced: BTreeMap<Ipv4Addr, u16>,
+    /// When each of our LSAs was last originated (MinLSInterval).
+    last: BTreeMap<LsaKey, Instant>,
+    /// Re-originate even if unchanged: the network holds a newer instance.
+    force: BTreeSet<LsaKey>,
+    /// A change held back by MinLSInterval, due then.
+    pending: Option<Instant>,
+}
+
+impl Origin {
+    pub fn new(mode: VipMode) -> Origin {
+        Origin {
+            mode,
+            announced: BTreeMap::new(),
+            last: BTreeMap::new(),
+            force: BTreeSet::new(),
+            pending: None,
+        }
+    }
+
+    /// The next deferred origination or refresh.
+    pub fn next_due(&self, lsdb: &Lsdb, router_id: Ipv4Addr) -> Option<Instant> {
+        let refresh = lsdb
+            .iter()
+            .filter(|(k, e)| k.adv_router == router_id && !e.max_age_flooded)
+            .map(|(_, e)| e.installed + LS_REFRESH_TIME);
+        refresh.chain(self.pending).min()
+    }
+}
+
+impl Instance {
+    pub fn announce(&mut self, now: Instant, addr: Ipv4Addr, metric: u16) {
+        if self.origin.announced.insert(addr, metric) != Some(metric) {
+            tracing::info!(address = %addr, metric, "announcing over OSPF");
+            self.originate(now);
+        }
+    }
+
+    pub fn withdraw(&mut self, now: Instant, addr: Ipv4Addr) {
+        if self.origin.announced.remove(&addr).is_some() {
+            tracing::info!(address = %addr, "withdrawing from OSPF");
+            self.originate(now);
+        }
+    }
+
+    pub fn announced(&self) -> Vec<(Ipv4Addr, u16)> {
+        self.origin
+            .announced
+            .iter()
+            .map(|(a, m)| (*a, *m))
+            .collect()
+    }
+
+    /// Flushes every LSA of ours by premature aging, so routers drop them
+    /// now rather than after the dead interval. Call `say_goodbye` once
+    /// `flushed` (or a time limit) says so.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.shutting_down = true;
+        for key in self.own_keys(now) {
+            self.flush(now, key);
+        }
+    }
+
+    /// Whether every neighbor acknowledged our flushed LSAs.
+    pub fn flushed(&self) -> bool {
+        !self
+            .ifaces
+            .iter()
+            .flat_map(|i| i.neighbors.values())
+            .any(|n| n.retransmit.keys().any(|k| k.adv_router == self.router_id))
+    }
+
+    /// Last Hellos with no neighbors listed: routers drop the adjacency at
+    /// once (1-WayReceived).
+    pub fn say_goodbye(&mut self, now: Instant) {
+        self.send_hellos_now(now);
+    }
+
+    fn own_keys(&self, now: Instant) -> Vec<LsaKey> {
+        self.lsdb
+            .iter()
+            .filter(|(k, e)| k.adv_router == self.router_id && !e.is_max_age(now))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// What we want in the database now: key -> body.
+    fn desired(&self) -> BTreeMap<LsaKey, Vec<u8>> {
+        let mut want = BTreeMap::new();
+        if self.ifaces.iter().all(|i| i.state == IfState::Down) {
+            return want;
+        }
+        let rid = self.router_id;
+        let external = self.origin.mode == VipMode::External;
+        let mut lsa = RouterLsa {
+            flags: if external && !self.origin.announced.is_empty() {
+                flags::E
+            } else {
+                0
+            },
+            links: Vec::new(),
+        };
+        for i in self.ifaces.iter().filter(|i| i.state != IfState::Down) {
+            let c = &i.config;
+            let stub = RouterLink {
+                kind: LinkType::Stub,
+                id: c.network_address(),
+                data: c.mask(),
+                metric: c.cost,
+            };
+            match i.state {
+                // 12.4.1.1: a p2p link to each Full neighbor, plus the subnet.
+                IfState::PointToPoint => {
+                    for n in i.neighbors.values().filter(|n| n.state == NbrState::Full) {
+                        lsa.links.push(RouterLink {
+                            kind: LinkType::PointToPoint,
+                            id: n.router_id,
+                            data: c.address,
+                            metric: c.cost,
+                        });
+                    }
+                    lsa.links.push(stub);
+                }
+                // 12.4.1.2: a transit link when Full with the DR, else a stub.
+                IfState::DrOther => match i.dr_neighbor() {
+                    Some(dr) if dr.state == NbrState::Full => lsa.links.push(RouterLink {
+                        kind: LinkType::Transit,
+                        id: i.dr,
+                        data: c.address,
+                        metric: c.cost,
+                    }),
+                    _ => lsa.links.push(stub),
+                },
+                IfState::Down => {}
+            }
+        }
+        for (addr, metric) in &self.origin.announced {
+            if external {
+                let ext = ExternalLsa {
+                    mask: HOST_MASK,
+                    type2: true,
+                    metric: u32::from(*metric),
+                    forwarding: Ipv4Addr::UNSPECIFIED,
+                    tag: 0,
+                };
+                want.insert(key(LsaType::EXTERNAL, *addr, rid), ext.to_bytes());
+            } else {
+                lsa.links.push(RouterLink {
+                    kind: LinkType::Stub,
+                    id: *addr,
+                    data: HOST_MASK,
+                    metric: *metric,
+                });
+            }
+        }
+        want.insert(key(LsaType::ROUTER, rid, rid), lsa.to_bytes());
+        want
+    }
+
+    /// Brings our LSAs in line with what we want, within MinLSInterval:
+    /// new or changed ones are originated, refreshed ones re-originated,
+    /// unwanted ones flushed.
+    pub(crate) fn originate(&mut self, now: Instant) {
+        if self.shutting_down {
+            return;
+        }
+        let mut pending: Option<Instant> = None;
+        for (key, body) in self.desired() {
+            let current = self.lsdb.get(&key);
+            let changed = current.is_none_or(|e| e.is_max_age(now) || e.lsa.body != body);
+            let refresh = current.is_some_and(|e| now >= e.installed + LS_REFRESH_TIME);
+            if !(changed || refresh || self.origin.force.contains(&key)) {
+                continue;
+            }
+            if let Some(last) = self.origin.last.get(&key) {
+                let earliest = *last + MIN_LS_INTERVAL;
+                if now < earliest {
+                    pending = Some(pending.map_or(earliest, |p| p.min(earliest)));
+                    continue;
+                }
+            }
+            let seq = match current.map(|e| e.lsa.header.seq) {
+                None => INITIAL_SEQ,
+                // 12.1.6: the sequence space is exhausted; flush the old
+                // instance and start over once it is gone.
+                Some(MAX_SEQ) => {
+                    if !current.is_some_and(|e| e.is_max_age(now)) {
+                        self.flush(now, key);
+                    }
+                    pending = Some(
+                        pending.map_or(now + MIN_LS_INTERVAL, |p| p.min(now + MIN_LS_INTERVAL)),
+                    );
+                    continue;
+                }
+                Some(s) => s + 1,
+            };
+            let lsa = Lsa::new(
+                LsaHeader {
+                    age: 0,
+                    options: options::E,
+                    kind: key.kind,
+                    id: key.id,
+                    adv_router: key.adv_router,
+                    seq,
+                    checksum: 0,
+                    length: 0,
+                },
+                body,
+            );
+            tracing::debug!(lsa = %key, seq = format_args!("{:#010x}", seq as u32), "originating");
+            self.remove_from_retransmit(&key);
+            self.lsdb.install(lsa.clone(), now, false);
+            self.origin.last.insert(key, now);
+            self.origin.force.remove(&key);
+            self.flood(now, &lsa, None);
+        }
+        let wanted = self.desired();
+        for key in self.own_keys(now) {
+            if !wanted.contains_key(&key) {
+                self.flush(now, key);
+            }
+        }
+        self.origin.pending = pending;
+    }
+
+    /// Premature aging (14.1): set the age to MaxAge and flood.
+    pub(crate) fn flush(&mut self, now: Instant, key: LsaKey) {
+        let Some(e) = self.lsdb.get(&key) else {
+            return;
+        };
+        let mut lsa = e.lsa.clone();
+        lsa.header.age = MAX_AGE;
+        tracing::debug!(lsa = %key, "flushing (premature aging)");
+        self.remove_from_retransmit(&key);
+        self.lsdb.install(lsa.clone(), now, false);
+        self.flood(now, &lsa, None);
+    }
+
+    /// Section 13.4: the network holds a newer instance of an LSA of ours
+    /// (we restarted). Re-originate it past that sequence number if we
+    /// still want it, else flush it.
+    pub(crate) fn self_originated_received(&mut self, now: Instant, key: LsaKey) {
+        if self.shutting_down || !self.desired().contains_key(&key) {
+            tracing::info!(lsa = %key, "flushing a stale LSA of ours the network still held");
+            self.flush(now, key);
+        } else {
+            tracing::info!(lsa = %key, "taking over an LSA of ours the network still held");
+            self.origin.force.insert(key);
+            self.originate(now);
+        }
+    }
+}
+
+fn key(kind: LsaType, id: Ipv4Addr, adv_router: Ipv4Addr) -> LsaKey {
+    LsaKey {
+        kind,
+        id,
+        adv_router,
+    }
+}
