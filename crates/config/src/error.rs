@@ -129,6 +129,10 @@ pub enum ErrorKind {
     },
 
     // --- dataplane vs OSPF ---
+    #[error("must be an absolute path")]
+    NotAbsolute,
+    #[error("{0} addresses (VIPs and local addresses) to announce, but one Router-LSA carries at most {max}; set announce_as = \"external\"", max = crate::model::ROUTER_LSA_MAX_ADDRESSES)]
+    TooManyForRouterLsa(usize),
     #[error("XDP interface `{0}` is not an OSPF interface: the router only sends VIP traffic over OSPF adjacencies, so XDP on `{0}` would silently forward nothing; add an [[ospf.interface]] named `{0}` or remove it here")]
     XdpInterfaceWithoutOspf(String),
 }

@@ -28,12 +28,16 @@ pub struct Node {
     pub name: String,
     /// OSPF router id; unique per node, never a VIP or 0.0.0.0.
     pub router_id: Ipv4Addr,
+    /// The daemon's control socket (xlvsadm talks to it); defaults to
+    /// /run/xlvs/<name>.sock so several nodes can share a host in labs.
+    pub control_socket: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ospf {
     /// Area id, kept in dotted form (the file also accepts a decimal integer).
     pub area: Ipv4Addr,
+    pub announce_as: AnnounceAs,
     /// At least one; names are unique.
     pub interfaces: Vec<OspfInterface>,
 }
@@ -66,6 +70,28 @@ file_names!(NetworkType {
     Broadcast => "broadcast",
     PointToPoint => "point-to-point",
 });
+
+/// How VIPs and local addresses are carried in OSPF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnnounceAs {
+    /// A /32 stub link per address in this node's Router-LSA: plain
+    /// intra-area routes; at most [`ROUTER_LSA_MAX_ADDRESSES`] addresses.
+    #[default]
+    RouterLsa,
+    /// An AS-external LSA (type 5, E2) per address: no limit, and a
+    /// withdrawal re-originates only that address's LSA.
+    External,
+}
+
+file_names!(AnnounceAs {
+    RouterLsa => "router-lsa",
+    External => "external",
+});
+
+/// Addresses one Router-LSA may carry so that it still fits one packet at
+/// MTU 1500 with MD5 (117 links), leaving room for interface links.
+pub const ROUTER_LSA_MAX_ADDRESSES: usize = 100;
 
 /// OSPF authentication of one interface.
 #[derive(Clone, PartialEq, Eq, Default)]

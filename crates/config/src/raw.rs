@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 
 use crate::duration;
-use crate::model::{Forward, NetworkType, Protocol, Scheduler, SorryServer, XdpMode};
+use crate::model::{AnnounceAs, Forward, NetworkType, Protocol, Scheduler, SorryServer, XdpMode};
 
 /// A sub-table that `load` deserializes on its own, so that a mistake in
 /// one `[[service.real]]` does not hide mistakes in its siblings. Serde
@@ -67,6 +67,8 @@ pub(crate) struct RawConfig {
 pub(crate) struct RawNode {
     pub name: String,
     pub router_id: Ipv4Addr,
+    #[serde(default)]
+    pub control_socket: Option<std::path::PathBuf>,
 }
 
 /// Only a placeholder until `load` reads the real table.
@@ -75,6 +77,7 @@ impl Default for RawNode {
         Self {
             name: String::new(),
             router_id: Ipv4Addr::UNSPECIFIED,
+            control_socket: None,
         }
     }
 }
@@ -85,6 +88,8 @@ pub(crate) struct RawOspf {
     #[serde(default = "defaults::area", deserialize_with = "area")]
     pub area: Ipv4Addr,
     #[serde(default)]
+    pub announce_as: AnnounceAs,
+    #[serde(default)]
     pub interface: Deferred<Vec<RawInterface>>,
 }
 
@@ -93,6 +98,7 @@ impl Default for RawOspf {
     fn default() -> Self {
         Self {
             area: defaults::area(),
+            announce_as: AnnounceAs::default(),
             interface: Deferred::default(),
         }
     }

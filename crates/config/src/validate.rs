@@ -166,9 +166,19 @@ impl Validator {
         let p = top("node");
         let name = self.non_empty(p.key("name"), &n.name);
         let router_id = self.specified(p.key("router_id"), n.router_id);
+        let name = name?;
+        let control_socket = match &n.control_socket {
+            Some(path) if !path.is_absolute() => {
+                self.report(p.key("control_socket"), ErrorKind::NotAbsolute);
+                None
+            }
+            Some(path) => Some(path.clone()),
+            None => Some(std::path::PathBuf::from(format!("/run/xlvs/{name}.sock"))),
+        };
         Some(Node {
-            name: name?,
+            name,
             router_id: router_id?,
+            control_socket: control_socket?,
         })
     }
 
@@ -190,6 +200,7 @@ impl Validator {
             .collect();
         Some(Ospf {
             area: o.area,
+            announce_as: o.announce_as,
             interfaces: interfaces.into_iter().collect::<Option<_>>()?,
         })
     }
@@ -625,6 +636,18 @@ impl Validator {
                 };
                 self.report(service_path(i).key("forward"), kind);
             }
+        }
+
+        // One Router-LSA must fit one packet.
+        let mut addresses: Vec<Ipv4Addr> = services.iter().map(|s| s.vip).collect();
+        addresses.extend_from_slice(locals);
+        addresses.sort();
+        addresses.dedup();
+        if raw.ospf.announce_as == AnnounceAs::RouterLsa && addresses.len() > ROUTER_LSA_MAX_ADDRESSES {
+            self.report(
+                top("ospf").key("announce_as"),
+                ErrorKind::TooManyForRouterLsa(addresses.len()),
+            );
         }
 
         // The routers only send VIP traffic over OSPF adjacencies.

@@ -167,7 +167,7 @@ fn unknown_key_in_node() {
         "name = \"lb1\"",
         "name = \"lb1\"\nrouterid = 1 # <-",
     );
-    expect_error(&text, "node.routerid", "expected `name` or `router_id`");
+    expect_error(&text, "node.routerid", "expected one of `name`, `router_id`, `control_socket`");
 }
 
 #[test]
@@ -945,4 +945,28 @@ fn garbage_never_panics() {
     for (i, _) in full.char_indices() {
         let _ = parse(&full[..i], "prefix.toml");
     }
+}
+
+#[test]
+fn control_socket_defaults_per_node_and_must_be_absolute() {
+    let config = parse(HEAD, "t.toml").unwrap();
+    assert_eq!(config.node.control_socket, std::path::Path::new("/run/xlvs/lb1.sock"));
+    let text = edit(HEAD, "router_id = \"10.255.0.11\"", "router_id = \"10.255.0.11\"\ncontrol_socket = \"x.sock\" # <-");
+    expect_error(&text, "node.control_socket", "absolute path");
+}
+
+#[test]
+fn too_many_addresses_for_a_router_lsa() {
+    let mut text = edit(HEAD, "[ospf]", "[ospf]\nannounce_as = \"router-lsa\" # <-");
+    for i in 0..=ROUTER_LSA_MAX_ADDRESSES {
+        text.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\nvip = \"192.0.{}.{}\"\nports = [80]\n[[service.real]]\naddress = \"10.0.1.21\"\n",
+            2 + i / 200,
+            1 + i % 200
+        ));
+    }
+    expect_error(&text, "ospf.announce_as", "set announce_as = \"external\"");
+    let external = text.replace("announce_as = \"router-lsa\"", "announce_as = \"external\"");
+    let config = parse(&external, "t.toml").unwrap();
+    assert_eq!(config.ospf.announce_as, AnnounceAs::External);
 }
