@@ -158,6 +158,68 @@ impl Lab {
             .collect()
     }
 
+    /// A command's stdout in a node, parsed as JSON (the command must
+    /// succeed).
+    pub fn json(&self, node: &str, cmd: &[&str]) -> Result<serde_json::Value, String> {
+        let out = self.exec(node, cmd);
+        if !out.status.success() {
+            return Err(text(&out));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {}", text(&out)))
+    }
+
+    /// The next hops of `prefix` in a node's kernel FIB, sorted.
+    pub fn nexthops(&self, node: &str, prefix: &str) -> Vec<String> {
+        let routes = self
+            .json(node, &["ip", "-j", "route", "show", prefix])
+            .unwrap_or_default();
+        let mut hops: Vec<String> = Vec::new();
+        for r in routes.as_array().into_iter().flatten() {
+            if let Some(g) = r["gateway"].as_str() {
+                hops.push(g.to_string());
+            }
+            for h in r["nexthops"].as_array().into_iter().flatten() {
+                if let Some(g) = h["gateway"].as_str() {
+                    hops.push(g.to_string());
+                }
+            }
+        }
+        hops.sort();
+        hops
+    }
+
+    /// FRR's view of its OSPF neighbors: (router id, converged state).
+    pub fn frr_neighbors(&self, router: &str) -> Vec<(String, String)> {
+        let v = self
+            .json(router, &["vtysh", "-c", "show ip ospf neighbor json"])
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for (rid, list) in v["neighbors"].as_object().into_iter().flatten() {
+            for n in list.as_array().into_iter().flatten() {
+                out.push((
+                    rid.clone(),
+                    n["converged"].as_str().unwrap_or("?").to_string(),
+                ));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The pid of a process the lab started on `node`, by its name.
+    pub fn pid_of(&self, node: &str, process: &str) -> i32 {
+        let status = self.status();
+        status["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| n["name"] == node)
+            .flat_map(|n| n["processes"].as_array().cloned().unwrap_or_default())
+            .find(|p| p["name"] == process)
+            .and_then(|p| p["pid"].as_i64())
+            .unwrap_or_else(|| panic!("no process {process} on {node}: {status:#}")) as i32
+    }
+
     /// `xlvs-lab down`, returning its output (the guard's drop then finds
     /// nothing left to do).
     pub fn down(&self) -> Output {
@@ -197,6 +259,23 @@ pub fn leftovers(name: &str) -> Vec<String> {
         found.push(state.display().to_string());
     }
     found
+}
+
+/// Sends a signal to a pid this test knows it started.
+pub fn signal(pid: i32, sig: i32) {
+    // SAFETY: plain syscall; the pid came from the lab's own records.
+    let rc = unsafe { libc::kill(pid, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+}
+
+/// A process a test started itself, killed (by pid) when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Whether a pid still runs (a zombie counts as gone).

@@ -643,7 +643,9 @@ impl Validator {
         addresses.extend_from_slice(locals);
         addresses.sort();
         addresses.dedup();
-        if raw.ospf.announce_as == AnnounceAs::RouterLsa && addresses.len() > ROUTER_LSA_MAX_ADDRESSES {
+        if raw.ospf.announce_as == AnnounceAs::RouterLsa
+            && addresses.len() > ROUTER_LSA_MAX_ADDRESSES
+        {
             self.report(
                 top("ospf").key("announce_as"),
                 ErrorKind::TooManyForRouterLsa(addresses.len()),

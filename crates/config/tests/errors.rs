@@ -167,7 +167,11 @@ fn unknown_key_in_node() {
         "name = \"lb1\"",
         "name = \"lb1\"\nrouterid = 1 # <-",
     );
-    expect_error(&text, "node.routerid", "expected one of `name`, `router_id`, `control_socket`");
+    expect_error(
+        &text,
+        "node.routerid",
+        "expected one of `name`, `router_id`, `control_socket`",
+    );
 }
 
 #[test]
@@ -950,8 +954,15 @@ fn garbage_never_panics() {
 #[test]
 fn control_socket_defaults_per_node_and_must_be_absolute() {
     let config = parse(HEAD, "t.toml").unwrap();
-    assert_eq!(config.node.control_socket, std::path::Path::new("/run/xlvs/lb1.sock"));
-    let text = edit(HEAD, "router_id = \"10.255.0.11\"", "router_id = \"10.255.0.11\"\ncontrol_socket = \"x.sock\" # <-");
+    assert_eq!(
+        config.node.control_socket,
+        std::path::Path::new("/run/xlvs/lb1.sock")
+    );
+    let text = edit(
+        HEAD,
+        "router_id = \"10.255.0.11\"",
+        "router_id = \"10.255.0.11\"\ncontrol_socket = \"x.sock\" # <-",
+    );
     expect_error(&text, "node.control_socket", "absolute path");
 }
 

@@ -6,7 +6,7 @@ use crate::error::LabError;
 use crate::frr::{self, FRR_ETC, FRR_RUN};
 use crate::state::{frr_pathspace, lab_dir, netns_name, other_labs, run_dir, LabState};
 use crate::sys::{self, ProcId};
-use crate::topology::Topology;
+use crate::topology::{Role, Topology};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -43,8 +43,14 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
     let state = LabState::load(lab)?.unwrap_or_default();
     let mut netns: Vec<String> = state.netns.clone();
     let mut dirs: Vec<PathBuf> = state.dirs.clone();
+    // Control sockets of xlvs nodes: xlvsd removes its own on SIGTERM, but
+    // not when it was killed.
+    let mut sockets: Vec<PathBuf> = Vec::new();
     if let Some(t) = topo {
         for n in &t.nodes {
+            if let Role::Xlvs { socket, .. } = &n.role {
+                sockets.push(socket.clone());
+            }
             let ns = netns_name(lab, &n.name);
             if !netns.contains(&ns) {
                 netns.push(ns);
@@ -84,6 +90,11 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
         match sys::ip(&["netns", "del", ns]) {
             Ok(_) => report.netns.push(ns.clone()),
             Err(e) => failures.push(e.to_string()),
+        }
+    }
+    for f in sockets.iter().filter(|f| f.exists()) {
+        if let Err(e) = std::fs::remove_file(f) {
+            failures.push(format!("{}: {e}", f.display()));
         }
     }
     for d in dirs.iter().filter(|d| d.exists()) {

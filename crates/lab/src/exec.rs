@@ -28,7 +28,7 @@ pub fn exec(topo: &Topology, node: &str, argv: &[String]) -> Result<ExitStatus, 
             lab: topo.name.clone(),
         });
     }
-    let env = &topo.node(node).expect("checked above").env;
+    let env = crate::up::node_env(topo.node(node).expect("checked above"));
     Command::new("ip")
         .args(["netns", "exec", &ns])
         .args(&argv)

@@ -161,7 +161,7 @@ fn create_link(topo: &Topology, link: &Link) -> Result<(), LabError> {
 
 /// The environment a node's commands see: its `env`, and PATH with the
 /// workspace binaries first so `xlvsadm` works in `exec` lines.
-fn node_env(node: &Node) -> Vec<(String, String)> {
+pub(crate) fn node_env(node: &Node) -> Vec<(String, String)> {
     let path = format!(
         "{}:{}",
         bin_dir().display(),
@@ -178,7 +178,7 @@ fn start_node(topo: &Topology, node: &Node, state: &mut LabState) -> Result<(), 
         Role::Frr { frr_conf, daemons } => {
             return frr::start(state, &node.name, frr_conf, daemons.as_deref())
         }
-        Role::Xlvs { config } => {
+        Role::Xlvs { config, .. } => {
             let xlvsd = bin_dir().join("xlvsd");
             if !xlvsd.is_file() {
                 return Err(LabError::MissingTool {

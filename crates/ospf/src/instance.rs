@@ -85,6 +85,25 @@ impl Instance {
         std::mem::take(&mut self.out)
     }
 
+    /// Sets what the kernel says about an interface (its address may only
+    /// be known once the link exists). Takes effect while it is Down.
+    pub fn set_link(&mut self, iface: usize, address: Ipv4Addr, prefix_len: u8, mtu: u16) {
+        if let Some(i) = self.ifaces.get_mut(iface) {
+            if i.state == IfState::Down {
+                i.config.address = address;
+                i.config.prefix_len = prefix_len;
+                i.config.mtu = mtu;
+            }
+        }
+    }
+
+    /// The address, prefix length and MTU in use on an interface.
+    pub fn link(&self, iface: usize) -> Option<(Ipv4Addr, u8, u16)> {
+        self.ifaces
+            .get(iface)
+            .map(|i| (i.config.address, i.config.prefix_len, i.config.mtu))
+    }
+
     /// The interface's link is up and its socket ready.
     pub fn interface_up(&mut self, iface: usize, now: Instant) {
         let Some(i) = self.ifaces.get_mut(iface) else {

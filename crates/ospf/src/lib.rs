@@ -6,9 +6,10 @@
 //!   (`handle_packet`), time (`handle_timeout` at `poll_at`) and commands
 //!   (`announce`, `withdraw`, `shutdown`); take packets to send from
 //!   `drain_output`. Deterministic: tests run it without sockets or sleep.
-//! - `driver`: raw sockets and the clock, with tokio.
+//! - [`driver`]: raw sockets and the clock, with tokio.
 
 pub mod config;
+pub mod driver;
 mod exchange;
 mod flood;
 mod hello;

@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
 
+mod api;
 mod check;
+mod control;
+mod daemon;
+mod speaker;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.
 #[derive(Parser)]
@@ -32,16 +36,28 @@ fn main() -> ExitCode {
         };
     }
     if let Some(path) = args.config {
-        if check::load(&path).is_none() {
+        let Some(config) = check::load(&path) else {
             return check::INVALID;
-        }
-        // The OSPF speaker and the XDP data plane are still being built.
-        eprintln!(
-            "xlvsd: {} is valid, but the daemon is not implemented yet; \
-             use --check-config to validate configs",
-            path.display()
-        );
-        return ExitCode::from(2);
+        };
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        return match runtime.block_on(daemon::run(config)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xlvsd: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     // clap requires one of the two flags.
     ExitCode::FAILURE

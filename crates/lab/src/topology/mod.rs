@@ -66,8 +66,9 @@ pub enum Role {
         frr_conf: PathBuf,
         daemons: Option<PathBuf>,
     },
-    /// This workspace's `xlvsd` with the bound node config.
-    Xlvs { config: PathBuf },
+    /// This workspace's `xlvsd` with the bound node config; `socket` is
+    /// its control socket (from the config), removed by `down`.
+    Xlvs { config: PathBuf, socket: PathBuf },
     /// A plain namespace; `cmd` and `exec` run host binaries in it.
     Host,
 }
@@ -142,6 +143,8 @@ pub enum Problem {
         bind: String,
         why: String,
     },
+    #[error("node {node}: invalid xlvs config:\n{errors}")]
+    BadXlvsConfig { node: String, errors: String },
     #[error("node {node}: sysctl {key:?}: {why}")]
     BadSysctl {
         node: String,
@@ -445,6 +448,19 @@ fn build_node(
         sysctls: s.sysctls,
     };
     match role_of(kind, &node, s.startup_config.as_deref(), dir) {
+        Ok(Role::Xlvs { config, .. }) if config.is_file() => match xlvs_config::load(&config) {
+            // The daemon would refuse it: refuse the lab before building.
+            Ok(c) => {
+                node.role = Role::Xlvs {
+                    config,
+                    socket: c.node.control_socket,
+                }
+            }
+            Err(errors) => problems.push(Problem::BadXlvsConfig {
+                node: name.to_string(),
+                errors: errors.to_string(),
+            }),
+        },
         Ok(role) => node.role = role,
         Err(p) => problems.push(p),
     }
@@ -546,6 +562,7 @@ fn xlvs_role(node: &Node) -> Result<Role, String> {
         .ok_or_else(|| format!("xlvsd --config {config}: no bind provides that file"))?;
     Ok(Role::Xlvs {
         config: bind.host.clone(),
+        socket: PathBuf::new(),
     })
 }
 

@@ -6,9 +6,10 @@ struct LabDir(tempfile::TempDir);
 impl LabDir {
     fn new() -> LabDir {
         let d = tempfile::tempdir().unwrap();
-        for f in ["r1.conf", "daemons", "lb1.toml", "nginx.conf"] {
+        for f in ["r1.conf", "daemons", "nginx.conf"] {
             std::fs::write(d.path().join(f), "").unwrap();
         }
+        std::fs::write(d.path().join("lb1.toml"), LB1_TOML).unwrap();
         LabDir(d)
     }
 
@@ -26,6 +27,17 @@ impl LabDir {
             .join("\n")
     }
 }
+
+const LB1_TOML: &str = r#"
+[node]
+name = "lb1"
+router_id = "10.255.0.11"
+[ospf]
+[[ospf.interface]]
+name = "eth1"
+[dataplane]
+interfaces = ["eth1"]
+"#;
 
 const GOOD: &str = r#"
 name: demo
@@ -82,7 +94,8 @@ fn a_full_topology_resolves_roles_binds_and_links() {
     assert_eq!(
         lb1.role,
         Role::Xlvs {
-            config: dir.0.path().join("lb1.toml")
+            config: dir.0.path().join("lb1.toml"),
+            socket: "/run/xlvs/lb1.sock".into(),
         }
     );
     // env merges across levels, numbers become strings
@@ -175,6 +188,21 @@ fn bad_image_mappings_are_named() {
     // unknown kind
     let p = dir.problems(&GOOD.replace("kind: bridge", "kind: nokia_srlinux"));
     assert!(p.contains("kind \"nokia_srlinux\" is not supported"), "{p}");
+}
+
+#[test]
+fn an_invalid_xlvs_config_fails_the_lab() {
+    let dir = LabDir::new();
+    std::fs::write(
+        dir.0.path().join("lb1.toml"),
+        LB1_TOML.replace("eth1\"]", "eth9\"]"),
+    )
+    .unwrap();
+    let p = dir.problems(GOOD);
+    assert!(
+        p.contains("node lb1: invalid xlvs config") && p.contains("dataplane.interfaces[0]"),
+        "{p}"
+    );
 }
 
 #[test]

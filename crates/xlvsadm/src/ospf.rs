@@ -1,0 +1,139 @@
+//! `xlvsadm ospf ...`: plain text laid out like FRR's `show ip ospf`, or
+//! the JSON as the daemon sends it.
+
+use serde_json::Value;
+use std::fmt::Write;
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn rows(v: &Value) -> &[Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+pub fn neighbors(v: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<15} {:>3} {:<15} {:>9} {:>9} {:<15} {:<10} {:>5} {:>5} {:>5}",
+        "Neighbor ID",
+        "Pri",
+        "State",
+        "Up Time",
+        "Dead Time",
+        "Address",
+        "Interface",
+        "RXmtL",
+        "RqstL",
+        "DBsmL"
+    );
+    for n in rows(v) {
+        let state = format!("{}/{}", s(&n["state"]), s(&n["role"]));
+        let dead = n["dead_in_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
+        let _ = writeln!(
+            out,
+            "{:<15} {:>3} {:<15} {:>8}s {:>8.3}s {:<15} {:<10} {:>5} {:>5} {:>5}",
+            s(&n["router_id"]),
+            s(&n["priority"]),
+            state,
+            s(&n["up_for_s"]),
+            dead,
+            s(&n["address"]),
+            s(&n["interface"]),
+            s(&n["retransmit"]),
+            s(&n["requests"]),
+            s(&n["summary"]),
+        );
+    }
+    out
+}
+
+pub fn database(v: &Value) -> String {
+    let mut out = String::new();
+    let mut last_type = String::new();
+    for l in rows(v) {
+        let kind = s(&l["type"]);
+        if kind != last_type {
+            let _ = writeln!(out, "\n{kind} link states\n");
+            let _ = writeln!(
+                out,
+                "{:<15} {:<15} {:>4} {:<10} {:<6} Detail",
+                "Link ID", "ADV Router", "Age", "Seq#", "CkSum"
+            );
+            last_type = kind;
+        }
+        let _ = writeln!(
+            out,
+            "{:<15} {:<15} {:>4} {:<10} {:<6} {}",
+            s(&l["id"]),
+            s(&l["adv_router"]),
+            s(&l["age"]),
+            s(&l["seq"]),
+            s(&l["checksum"]),
+            s(&l["detail"]),
+        );
+    }
+    out
+}
+
+pub fn interfaces(v: &Value) -> String {
+    let mut out = String::new();
+    for i in rows(v) {
+        let _ = writeln!(
+            out,
+            "{} is {}, address {}, network type {}, cost {}\n  \
+             timers: hello {}s, dead {}s; DR {}, BDR {}\n  \
+             neighbors {}, adjacent {}",
+            s(&i["name"]),
+            s(&i["state"]),
+            s(&i["address"]),
+            s(&i["network"]),
+            s(&i["cost"]),
+            s(&i["hello_interval"]),
+            s(&i["dead_interval"]),
+            s(&i["dr"]),
+            s(&i["bdr"]),
+            s(&i["neighbors"]),
+            s(&i["adjacent"]),
+        );
+    }
+    out
+}
+
+pub fn status(v: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "node {} (router id {})",
+        s(&v["node"]),
+        s(&v["router_id"])
+    );
+    let _ = writeln!(out, "announced over OSPF:");
+    for a in rows(&v["announced"]) {
+        let _ = writeln!(out, "  {}/32 metric {}", s(&a["address"]), s(&a["metric"]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbor_table_has_frr_columns() {
+        let v = serde_json::json!([{
+            "router_id": "10.255.0.1", "priority": 1, "state": "Full", "role": "DR",
+            "up_for_s": 12, "dead_in_ms": 3500, "address": "10.0.1.1", "interface": "eth1",
+            "retransmit": 0, "requests": 0, "summary": 0
+        }]);
+        let t = neighbors(&v);
+        assert!(t.starts_with("Neighbor ID"));
+        assert!(t.contains("10.255.0.1        1 Full/DR"), "{t}");
+        assert!(t.contains("3.500s"), "{t}");
+    }
+}

@@ -1,0 +1,111 @@
+//! The OSPF side of the daemon: the speaker configured from the node file,
+//! the addresses it announces, and the control commands about it.
+
+use std::net::Ipv4Addr;
+use xlvs_config::{AnnounceAs, NetworkType, NodeConfig, OspfAuth};
+use xlvs_ospf::driver::{InterfaceSpec, Speaker, SpeakerConfig};
+use xlvs_ospf::{Auth, VipMode};
+
+/// Stub-link (or external) metric of every announced address: equal on all
+/// directors, so routers spread flows across them.
+pub const ANNOUNCE_METRIC: u16 = 1;
+
+pub fn speaker_config(c: &NodeConfig) -> SpeakerConfig {
+    SpeakerConfig {
+        router_id: c.node.router_id,
+        area_id: c.ospf.area,
+        vip_mode: match c.ospf.announce_as {
+            AnnounceAs::RouterLsa => VipMode::RouterLsa,
+            AnnounceAs::External => VipMode::External,
+        },
+        interfaces: c
+            .ospf
+            .interfaces
+            .iter()
+            .map(|i| InterfaceSpec {
+                name: i.name.clone(),
+                network: match i.network {
+                    NetworkType::Broadcast => xlvs_ospf::NetworkType::Broadcast,
+                    NetworkType::PointToPoint => xlvs_ospf::NetworkType::PointToPoint,
+                },
+                cost: i.cost,
+                hello_interval: i.hello_interval.as_secs() as u16,
+                dead_interval: i.dead_interval.as_secs() as u32,
+                mtu_ignore: i.mtu_ignore,
+                auth: match &i.auth {
+                    OspfAuth::None => Auth::None,
+                    OspfAuth::Md5 { key_id, key } => Auth::md5(*key_id, key.as_bytes()),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// Every address this node announces: each service VIP once, and the
+/// FULLNAT local addresses. (Until health checks exist, all of them.)
+pub fn addresses(c: &NodeConfig) -> Vec<Ipv4Addr> {
+    let mut all: Vec<Ipv4Addr> = c.services.iter().map(|s| s.vip).collect();
+    if let Some(f) = &c.fullnat {
+        all.extend_from_slice(&f.local_addresses);
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// What the control socket can ask about.
+#[derive(Clone)]
+pub struct Node {
+    pub name: String,
+    pub router_id: Ipv4Addr,
+    pub speaker: Speaker,
+}
+
+impl Node {
+    /// Runs one control command; the error is the message for the client.
+    pub async fn command(
+        &self,
+        command: &str,
+        args: &[String],
+    ) -> Result<serde_json::Value, String> {
+        match command {
+            // Low-level route control, for operators and tests; the drain
+            // commands of the daemon issue build on it.
+            "ospf.announce" | "ospf.withdraw" => {
+                let [addr] = args else {
+                    return Err(format!("{command} takes one address"));
+                };
+                let addr: Ipv4Addr = addr
+                    .parse()
+                    .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+                let r = if command == "ospf.announce" {
+                    self.speaker.announce(addr, ANNOUNCE_METRIC).await
+                } else {
+                    self.speaker.withdraw(addr).await
+                };
+                r.map_err(|e| e.to_string())?;
+                Ok(serde_json::json!({"address": addr}))
+            }
+            "ospf.neighbors" => json(self.speaker.neighbors().await),
+            "ospf.database" => json(self.speaker.database().await),
+            "ospf.interfaces" => json(self.speaker.interfaces().await),
+            "ospf.stats" => json(self.speaker.stats().await),
+            "status" => {
+                let announced = self.speaker.announced().await.map_err(|e| e.to_string())?;
+                Ok(serde_json::json!({
+                    "node": self.name,
+                    "router_id": self.router_id,
+                    "announced": announced.iter().map(|(a, m)| serde_json::json!({"address": a, "metric": m})).collect::<Vec<_>>(),
+                }))
+            }
+            other => Err(format!("unknown command {other:?}")),
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(
+    v: Result<T, xlvs_ospf::driver::DriverError>,
+) -> Result<serde_json::Value, String> {
+    v.map_err(|e| e.to_string())
+        .map(|x| serde_json::to_value(x).expect("serializable"))
+}
