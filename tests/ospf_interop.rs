@@ -225,3 +225,50 @@ fn eight_directors_give_eight_next_hops() {
     let hops: Vec<&str> = hops.iter().map(String::as_str).collect();
     wait_nexthops(&lab, VIP, &hops, Duration::from_secs(30));
 }
+
+/// More VIPs than one Router-LSA can carry: with announce_as = "external"
+/// each is an AS-external LSA, and all of them reach the router.
+#[test]
+fn a_thousand_vips_as_external_lsas() {
+    let dir = tempfile::tempdir().unwrap();
+    let p2p = workspace().join("labs/ospf-p2p");
+    let mut config = std::fs::read_to_string(p2p.join("lb1.toml")).unwrap();
+    config = config.replace("[ospf]\n", "[ospf]\nannounce_as = \"external\"\n");
+    config.truncate(config.find("[[service]]").unwrap());
+    for i in 0..1000 {
+        config.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\nvip = \"198.18.{}.{}\"\nports = [80]\n\
+             [service.health]\ncheck = \"none\"\n[[service.real]]\naddress = \"10.0.9.21\"\n",
+            i / 250,
+            1 + i % 250
+        ));
+    }
+    std::fs::write(dir.path().join("lb1.toml"), config).unwrap();
+    let topo = std::fs::read_to_string(workspace().join("labs/ospf-p2p.clab.yml"))
+        .unwrap()
+        .replace("name: ospf-p2p", "name: ospf-1000")
+        .replace("ospf-p2p/lb1.toml", "lb1.toml")
+        .replace("ospf-p2p/", &format!("{}/", p2p.display()));
+    let file = dir.path().join("lab.clab.yml");
+    std::fs::write(&file, topo).unwrap();
+    let lab = Lab::up(&file);
+    wait_full(&lab, "r1", &["10.255.0.11"], Duration::from_secs(30));
+    wait_until(
+        "1000 VIP routes in r1's FIB",
+        Duration::from_secs(60),
+        || {
+            let routes = lab.json("r1", &["ip", "-j", "route", "show", "proto", "ospf"])?;
+            let vips = routes
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["dst"].as_str().is_some_and(|d| d.starts_with("198.18.")))
+                .count();
+            if vips == 1000 {
+                Ok(())
+            } else {
+                Err(format!("{vips} routes"))
+            }
+        },
+    );
+}
