@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Quickstart demo on a Debian 12 machine, as root: installs what is
-# missing, builds xlvs, brings up the demo lab and shows what to look at.
+# missing, builds xlvs, brings up the demo lab (an FRR router and two xlvs
+# directors announcing two VIPs over OSPF) and shows what to look at.
 # The lab stays up for you to explore; the last lines say how to stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,43 +9,40 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --workspace --quiet
 
-lab=labs/frr-triangle.clab.yml
+lab=labs/ospf-broadcast.clab.yml
 xlvs_lab=target/debug/xlvs-lab
+in_lab() { "$xlvs_lab" exec "$lab" "$@"; }
 
 "$xlvs_lab" down "$lab" >/dev/null   # a previous run's lab, if any
 "$xlvs_lab" up "$lab"
 
 echo
-echo "== waiting for OSPF to converge (at most 30 s)"
-for _ in $(seq 1 60); do
-    full=$("$xlvs_lab" exec "$lab" r1 -- vtysh -c 'show ip ospf neighbor' | grep -c Full || true)
-    [ "$full" -ge 2 ] && break
-    sleep 0.5
-done
-# Routes follow adjacencies by an SPF run.
-for _ in $(seq 1 20); do
-    "$xlvs_lab" exec "$lab" r1 -- ping -c1 -W1 -I 10.255.0.1 10.255.0.3 >/dev/null 2>&1 && break
+echo "== waiting for both directors' routes on r1 (FRR first waits a dead"
+echo "   interval, 12 s, before it elects itself DR; at most 60 s)"
+for _ in $(seq 1 120); do
+    hops=$(in_lab r1 -- ip route show 192.0.2.10 | grep -c 'nexthop via' || true)
+    [ "$hops" -ge 2 ] && break
     sleep 0.5
 done
 
 echo
-echo "== r1: OSPF neighbors"
-"$xlvs_lab" exec "$lab" r1 -- vtysh -c 'show ip ospf neighbor'
-echo "== r1: routes learned over OSPF (kernel FIB)"
-"$xlvs_lab" exec "$lab" r1 -- ip route show proto ospf
+echo "== r1 (FRR): OSPF neighbors: the two directors, Full"
+in_lab r1 -- vtysh -c 'show ip ospf neighbor'
+echo "== r1: the VIPs in the kernel FIB, one next hop per director (ECMP)"
+in_lab r1 -- ip route show proto ospf
 echo
-echo "== r1 pings every loopback"
-for i in 1 2 3; do
-    "$xlvs_lab" exec "$lab" r1 -- ping -c1 -W1 -I 10.255.0.1 "10.255.0.$i" | grep -E 'bytes from|loss'
-done
+echo "== lb1 (xlvs): its view, through xlvsadm"
+in_lab lb1 -- xlvsadm --node lb1 ospf neighbors
+in_lab lb1 -- xlvsadm --node lb1 status
 
 cat <<EOT
 
 The lab is up. Try:
   $xlvs_lab status $lab
-  $xlvs_lab exec $lab r2 -- vtysh -c 'show ip ospf database'
-  $xlvs_lab exec $lab r3 -- ip route
-  $xlvs_lab exec $lab r1 -- ip link set eth1 down    # watch routes move to r3
+  $xlvs_lab exec $lab lb1 -- xlvsadm --node lb1 ospf withdraw 192.0.2.11
+  $xlvs_lab exec $lab r1 -- ip route show 192.0.2.11     # one next hop left
+  $xlvs_lab exec $lab lb1 -- xlvsadm --node lb1 ospf database
+  $xlvs_lab exec $lab r1 -- vtysh -c 'show ip ospf database'
 Take it down (leaves nothing behind):
   $xlvs_lab down $lab
 EOT

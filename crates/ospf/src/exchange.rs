@@ -319,6 +319,9 @@ impl Instance {
         let mut batch: Vec<Lsa> = Vec::new();
         let mut size = 0;
         for mut lsa in lsas {
+            if lsa.header.adv_router == self.router_id {
+                self.origin.sent.insert(lsa.key(), now);
+            }
             lsa.header.age = lsa
                 .header
                 .age()

@@ -17,6 +17,8 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 const HOST_MASK: Ipv4Addr = Ipv4Addr::BROADCAST;
+/// MinLSArrival plus a margin for the receiver's clock granularity.
+const SENT_GAP: std::time::Duration = std::time::Duration::from_millis(1100);
 
 #[derive(Debug)]
 pub(crate) struct Origin {
@@ -27,6 +29,10 @@ pub(crate) struct Origin {
     last: BTreeMap<LsaKey, Instant>,
     /// Re-originate even if unchanged: the network holds a newer instance.
     force: BTreeSet<LsaKey>,
+    /// When an instance of each of our LSAs was last sent (any packet):
+    /// a newer one sent within MinLSArrival of it would be dropped by the
+    /// receiver (RFC 2328 13, step 5a), so origination waits that long.
+    pub sent: BTreeMap<LsaKey, Instant>,
     /// A change held back by MinLSInterval, due then.
     pending: Option<Instant>,
 }
@@ -38,6 +44,7 @@ impl Origin {
             announced: BTreeMap::new(),
             last: BTreeMap::new(),
             force: BTreeSet::new(),
+            sent: BTreeMap::new(),
             pending: None,
         }
     }
@@ -196,12 +203,11 @@ impl Instance {
             if !(changed || refresh || self.origin.force.contains(&key)) {
                 continue;
             }
-            if let Some(last) = self.origin.last.get(&key) {
-                let earliest = *last + MIN_LS_INTERVAL;
-                if now < earliest {
-                    pending = Some(pending.map_or(earliest, |p| p.min(earliest)));
-                    continue;
-                }
+            let after_origination = self.origin.last.get(&key).map(|t| *t + MIN_LS_INTERVAL);
+            let after_sending = self.origin.sent.get(&key).map(|t| *t + SENT_GAP);
+            if let Some(earliest) = after_origination.max(after_sending).filter(|t| now < *t) {
+                pending = Some(pending.map_or(earliest, |p| p.min(earliest)));
+                continue;
             }
             let seq = match current.map(|e| e.lsa.header.seq) {
                 None => INITIAL_SEQ,
