@@ -299,3 +299,86 @@ fn duplicate_and_stray_dbds_do_not_break_the_exchange() {
     assert_eq!(s.states(0), ["Full"]);
     assert_eq!(s.states(1), ["Full"]);
 }
+
+#[test]
+fn sequence_number_wrap_flushes_then_restarts_at_the_initial_number() {
+    use xlvs_ospf::wire::lsa::{INITIAL_SEQ, MAX_SEQ};
+    use xlvs_ospf::wire::{AuthField, Header, Lsa, LsaHeader, Packet};
+    let mut s = pair(Auth::None, Auth::None);
+    s.run(secs(10));
+    // b hands a an instance of a's own Router-LSA at MaxSequenceNumber, as
+    // if a had originated 2^31 times.
+    let key = LsaKey {
+        kind: LsaType::ROUTER,
+        id: ip("10.255.0.1"),
+        adv_router: ip("10.255.0.1"),
+    };
+    let ours = s.nodes[0].inst.lsa(&key, s.now).unwrap();
+    let top = Lsa::new(
+        LsaHeader {
+            seq: MAX_SEQ,
+            age: 1,
+            ..ours.header
+        },
+        ours.body.clone(),
+    );
+    let lsu = Packet {
+        header: Header {
+            kind: PacketType::LsUpdate,
+            router_id: ip("10.255.0.2"),
+            area_id: ip("0.0.0.0"),
+            auth: AuthField::Null,
+        },
+        body: Body::LsUpdate(vec![top]),
+    };
+    let now = s.now;
+    s.nodes[0].inst.handle_packet(
+        now,
+        0,
+        ip("10.0.0.1"),
+        xlvs_ospf::ALL_SPF_ROUTERS,
+        &lsu.emit(None),
+    );
+    s.deliver();
+    // a cannot go past MaxSequenceNumber: it flushes that instance, waits
+    // until it is gone everywhere, and starts over at InitialSequenceNumber.
+    s.run(secs(20));
+    for at in 0..2 {
+        let (seq, age, _) = router_lsa_of(&s, at, "10.255.0.1").unwrap();
+        assert_eq!(seq, INITIAL_SEQ, "node {at}");
+        assert!(age < 3600, "node {at}: a live instance");
+    }
+    assert_eq!(s.states(0), ["Full"]);
+}
+
+#[test]
+fn lsas_flood_between_our_interfaces() {
+    // b -- a -- c: a has two interfaces; b's announcement reaches c.
+    let mut s = Sim::new();
+    let a = s.add(config(
+        "10.255.0.1",
+        vec![
+            p2p_iface("eth1", "10.0.0.0", Auth::None),
+            p2p_iface("eth2", "10.0.1.0", Auth::None),
+        ],
+    ));
+    let b = s.add(config(
+        "10.255.0.2",
+        vec![p2p_iface("eth1", "10.0.0.1", Auth::None)],
+    ));
+    let c = s.add(config(
+        "10.255.0.3",
+        vec![p2p_iface("eth1", "10.0.1.1", Auth::None)],
+    ));
+    s.link(&[(a, 0), (b, 0)]);
+    s.link(&[(a, 1), (c, 0)]);
+    s.up_all();
+    s.run(secs(10));
+    assert_eq!(s.states(a), ["Full", "Full"]);
+    let now = s.now;
+    s.nodes[b].inst.announce(now, ip("192.0.2.20"), 1);
+    s.deliver();
+    s.run(secs(10));
+    let (_, _, r) = router_lsa_of(&s, c, "10.255.0.2").expect("c learned b's LSA through a");
+    assert_eq!(stubs(&r), [ip("192.0.2.20")]);
+}
