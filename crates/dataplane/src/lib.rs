@@ -1,2 +1,21 @@
-//! XDP data plane: the eBPF program (bpf/), its loader and typed maps.
-//! Not built yet; see the data plane issue.
+//! The XDP data plane: the eBPF program (`bpf/`, C compiled by clang-19 at
+//! build time), its loader, and typed access to its maps.
+//!
+//! - [`abi`]: map keys and values as the C side lays them out.
+//! - [`Dataplane`]: loads the program with the configured limits, programs
+//!   services (Maglev tables swapped in atomically), attaches to
+//!   interfaces, reads counters, and runs packets through the program
+//!   (`BPF_PROG_TEST_RUN`) for tests and benchmarks.
+
+pub mod abi;
+mod loader;
+mod reals;
+mod service;
+
+pub use loader::{
+    Dataplane, DataplaneError, Limits, Run, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
+};
+pub use service::{Forward, RealSpec, ServiceSpec};
+
+/// The compiled XDP object.
+pub(crate) static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xlvs.o"));

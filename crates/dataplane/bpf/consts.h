@@ -1,0 +1,61 @@
+/* Constants shared by the XDP program's helpers. Values that the daemon
+ * also uses are mirrored in src/abi.rs; keep both in step. */
+#pragma once
+
+/* Forwarding methods (svc_val.forward). */
+#define FWD_DR 1
+#define FWD_TUN 2
+#define FWD_FULLNAT 3
+#define FWD_NAT 4
+
+/* svc_val.flags */
+#define SVC_F_HASH_SRC (1 << 0) /* Maglev over the source address only */
+
+/* A Maglev slot with no real server. */
+#define NO_REAL 0xffffffffu
+
+/* Connection states (conn.state). */
+#define CT_ACTIVE 1
+#define CT_CLOSING 2 /* FIN or RST seen: shorter timeout */
+
+/* Helpers return an XDP action, or CONTINUE to go on processing. */
+#define CONTINUE -1
+
+/* Global counters (stats map index). */
+enum stat {
+    STAT_PASS_NOT_IPV4 = 0,
+    STAT_PASS_NOT_VIP,
+    STAT_PASS_FRAGMENT,
+    STAT_PASS_ICMP,
+    STAT_PASS_MALFORMED,
+    STAT_PASS_NO_NEIGH,
+    STAT_DROP_NO_REAL,
+    STAT_DROP_NO_ROUTE,
+    STAT_DROP_ENCAP,
+    STAT_CT_HIT,
+    STAT_CT_NEW,
+    STAT_TX_DR,
+    STAT_TX_TUN,
+    STAT_REDIRECT_TUN,
+    STAT_MAX,
+};
+
+#define ETH_P_IP 0x0800
+#define ETH_P_8021Q 0x8100
+#define ETH_ALEN 6
+
+#define IPPROTO_ICMP 1
+#define IPPROTO_IPIP 4
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+
+#define IP_MF 0x2000
+#define IP_OFFMASK 0x1fff
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+#define NS_PER_SEC 1000000000ull
+#define TUN_TTL 64

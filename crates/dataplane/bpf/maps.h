@@ -1,0 +1,98 @@
+/* The maps. Sizes here are defaults; the loader sets each map's
+ * max_entries at load time from the daemon's limits. */
+#pragma once
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "consts.h"
+#include "structs.h"
+
+#define DEFAULT_SERVICES 256
+#define DEFAULT_REALS 4096
+#define DEFAULT_TABLE 65537
+#define DEFAULT_CONNS 1048576
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, DEFAULT_SERVICES);
+    __type(key, struct svc_key);
+    __type(value, struct svc_val);
+} services SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DEFAULT_REALS);
+    __type(key, __u32);
+    __type(value, struct real);
+} reals SEC(".maps");
+
+/* One Maglev table per service: slot -> real index. A new table is built
+ * beside the live one and swapped in with one update of this map, so a
+ * packet never sees a half-built table. */
+struct maglev_table {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    /* Inner tables may have any size (M is set at load time). */
+    __uint(map_flags, BPF_F_INNER_MAP);
+    __uint(max_entries, DEFAULT_TABLE);
+    __type(key, __u32);
+    __type(value, __u32);
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, DEFAULT_SERVICES);
+    __type(key, __u32);
+    __array(values, struct maglev_table);
+} maglev SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DEFAULT_CONNS);
+    __type(key, struct flow_key);
+    __type(value, struct conn);
+} conntrack SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct globals);
+} globals SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, STAT_MAX);
+    __type(key, __u32);
+    __type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DEFAULT_SERVICES);
+    __type(key, __u32);
+    __type(value, struct traffic);
+} svc_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DEFAULT_REALS);
+    __type(key, __u32);
+    __type(value, struct traffic);
+} real_stats SEC(".maps");
+
+static __always_inline void count(__u32 stat)
+{
+    __u64 *v = bpf_map_lookup_elem(&stats, &stat);
+    if (v)
+        *v += 1;
+}
+
+static __always_inline void count_traffic(void *map, __u32 idx, __u64 bytes, int new_conn)
+{
+    struct traffic *t = bpf_map_lookup_elem(map, &idx);
+    if (!t)
+        return;
+    t->packets += 1;
+    t->bytes += bytes;
+    if (new_conn)
+        t->conns += 1;
+}

@@ -1,0 +1,106 @@
+/* Packet parsing: Ethernet, one 802.1Q tag, IPv4 (with options), TCP and
+ * UDP. Every pointer is checked against data_end where it is used. */
+#pragma once
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include "consts.h"
+#include "maps.h"
+
+struct vlan_hdr {
+    __be16 tci;
+    __be16 proto;
+};
+
+/* What the parser learned about a packet. */
+struct pkt {
+    struct ethhdr *eth;
+    struct iphdr *ip;
+    __u32 l2_len;      /* 14, or 18 with a VLAN tag */
+    struct flow_key key;
+    __u8 tcp_flags;
+};
+
+/* Fills `p`, or returns the action for a packet we do not handle. */
+static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
+{
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end) {
+        count(STAT_PASS_MALFORMED);
+        return XDP_PASS;
+    }
+    p->eth = eth;
+    p->l2_len = sizeof(*eth);
+    __be16 proto = eth->h_proto;
+    if (proto == bpf_htons(ETH_P_8021Q)) {
+        struct vlan_hdr *vlan = (void *)(eth + 1);
+        if ((void *)(vlan + 1) > data_end) {
+            count(STAT_PASS_MALFORMED);
+            return XDP_PASS;
+        }
+        proto = vlan->proto;
+        p->l2_len += sizeof(*vlan);
+    }
+    if (proto != bpf_htons(ETH_P_IP)) {
+        count(STAT_PASS_NOT_IPV4);
+        return XDP_PASS;
+    }
+
+    struct iphdr *ip = data + p->l2_len;
+    if ((void *)(ip + 1) > data_end) {
+        count(STAT_PASS_MALFORMED);
+        return XDP_PASS;
+    }
+    __u32 ihl = ip->ihl * 4;
+    if (ip->version != 4 || ihl < sizeof(*ip)) {
+        count(STAT_PASS_MALFORMED);
+        return XDP_PASS;
+    }
+    p->ip = ip;
+    p->key.src = ip->saddr;
+    p->key.dst = ip->daddr;
+    p->key.proto = ip->protocol;
+    p->key.sport = 0;
+    p->key.dport = 0;
+    p->tcp_flags = 0;
+
+    /* Fragments go to the kernel (see docs/dataplane.md). */
+    if (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)) {
+        count(STAT_PASS_FRAGMENT);
+        return XDP_PASS;
+    }
+
+    void *l4 = (void *)ip + ihl;
+    if (ip->protocol == IPPROTO_TCP) {
+        struct tcphdr *tcp = l4;
+        if ((void *)(tcp + 1) > data_end) {
+            count(STAT_PASS_MALFORMED);
+            return XDP_PASS;
+        }
+        p->key.sport = tcp->source;
+        p->key.dport = tcp->dest;
+        /* flags byte: offset 13 of the TCP header */
+        p->tcp_flags = ((__u8 *)tcp)[13];
+    } else if (ip->protocol == IPPROTO_UDP) {
+        struct udphdr *udp = l4;
+        if ((void *)(udp + 1) > data_end) {
+            count(STAT_PASS_MALFORMED);
+            return XDP_PASS;
+        }
+        p->key.sport = udp->source;
+        p->key.dport = udp->dest;
+    } else if (ip->protocol == IPPROTO_ICMP) {
+        count(STAT_PASS_ICMP);
+        return XDP_PASS;
+    } else {
+        count(STAT_PASS_NOT_VIP);
+        return XDP_PASS;
+    }
+    return CONTINUE;
+}

@@ -1,0 +1,97 @@
+/* Choosing the real server: the service, the connection table, Maglev. */
+#pragma once
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "consts.h"
+#include "hash.h"
+#include "maps.h"
+#include "parse.h"
+
+/* The service of a packet: (VIP, protocol, port), else (VIP, protocol, 0). */
+static __always_inline struct svc_val *find_service(struct pkt *p)
+{
+    struct svc_key k = {
+        .vip = p->key.dst,
+        .port = p->key.dport,
+        .proto = p->key.proto,
+    };
+    struct svc_val *svc = bpf_map_lookup_elem(&services, &k);
+    if (svc)
+        return svc;
+    k.port = 0;
+    return bpf_map_lookup_elem(&services, &k);
+}
+
+static __always_inline __u64 timeout_ns(struct globals *g, __u8 proto, __u8 state)
+{
+    __u32 s;
+    if (proto == IPPROTO_UDP)
+        s = g->udp_timeout_s;
+    else if (state == CT_CLOSING)
+        s = g->tcpfin_timeout_s;
+    else
+        s = g->tcp_timeout_s;
+    return (__u64)s * NS_PER_SEC;
+}
+
+/* Maglev: the real for this flow from the service's table. */
+static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
+{
+    __u32 h;
+    if (svc->flags & SVC_F_HASH_SRC)
+        h = source_hash(bpf_ntohl(p->key.src));
+    else
+        h = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
+                      bpf_ntohs(p->key.dport), p->key.proto);
+    __u32 id = svc->id;
+    void *table = bpf_map_lookup_elem(&maglev, &id);
+    if (!table || svc->table_size == 0)
+        return NO_REAL;
+    __u32 slot = h % svc->table_size;
+    __u32 *real = bpf_map_lookup_elem(table, &slot);
+    return real ? *real : NO_REAL;
+}
+
+/* The real for a packet: a TCP SYN is scheduled afresh; a known flow keeps
+ * its real; an unknown flow in mid-stream (it moved here from another
+ * director) is scheduled by the same hash, never dropped. */
+static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struct globals *g, int *new_conn)
+{
+    __u64 now = bpf_ktime_get_ns();
+    int tcp = p->key.proto == IPPROTO_TCP;
+    int syn = tcp && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+    int closing = tcp && (p->tcp_flags & (TCP_FIN | TCP_RST));
+    *new_conn = 0;
+
+    if (!syn) {
+        struct conn *c = bpf_map_lookup_elem(&conntrack, &p->key);
+        if (c && c->svc == svc->id && now - c->last_ns < timeout_ns(g, p->key.proto, c->state)) {
+            __u32 idx = c->real;
+            struct real *r = bpf_map_lookup_elem(&reals, &idx);
+            if (r && r->flags) {
+                c->last_ns = now;
+                if (closing)
+                    c->state = CT_CLOSING;
+                count(STAT_CT_HIT);
+                return idx;
+            }
+        }
+    }
+    __u32 idx = maglev_pick(p, svc);
+    if (idx == NO_REAL)
+        return NO_REAL;
+    /* An RST for a flow we do not know needs no entry. */
+    if (tcp && (p->tcp_flags & TCP_RST))
+        return idx;
+    struct conn c = {
+        .real = idx,
+        .svc = svc->id,
+        .last_ns = now,
+        .state = closing ? CT_CLOSING : CT_ACTIVE,
+    };
+    bpf_map_update_elem(&conntrack, &p->key, &c, BPF_ANY);
+    count(STAT_CT_NEW);
+    *new_conn = syn || !tcp;
+    return idx;
+}

@@ -1,0 +1,63 @@
+/* Map keys and values. Mirrored byte for byte in src/abi.rs (which checks
+ * the sizes): addresses and ports in network byte order, as in packets. */
+#pragma once
+#include <linux/types.h>
+
+/* A service: (VIP, protocol, port); port 0 takes every port of the VIP. */
+struct svc_key {
+    __be32 vip;
+    __be16 port;
+    __u8 proto;
+    __u8 pad;
+};
+
+struct svc_val {
+    __u32 id;          /* index of its Maglev table and counters */
+    __u8 forward;      /* FWD_* */
+    __u8 flags;        /* SVC_F_* */
+    __u16 pad;
+    __u32 table_size;  /* M, the Maglev table size */
+    __u32 pad2;
+};
+
+/* A real server (index into the reals map). */
+struct real {
+    __be32 addr;
+    __be16 port;       /* 0: the client's destination port */
+    __u8 mac[6];       /* DR: the real's MAC, resolved by the daemon */
+    __u8 flags;
+    __u8 pad[3];
+};
+
+/* A flow as the client sends it. */
+struct flow_key {
+    __be32 src;
+    __be32 dst;
+    __be16 sport;
+    __be16 dport;
+    __u8 proto;
+    __u8 pad[3];
+};
+
+struct conn {
+    __u32 real;
+    __u32 svc;
+    __u64 last_ns;
+    __u8 state;        /* CT_* */
+    __u8 pad[7];
+};
+
+/* Settings of the whole program (one entry). */
+struct globals {
+    __be32 tun_src;    /* TUN: outer source address */
+    __u32 tcp_timeout_s;
+    __u32 tcpfin_timeout_s;
+    __u32 udp_timeout_s;
+};
+
+/* Per-service and per-real counters (per CPU, summed by the daemon). */
+struct traffic {
+    __u64 packets;
+    __u64 bytes;
+    __u64 conns;       /* new connections scheduled */
+};

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0)
+/* The xlvs XDP program: packets to a service (VIP, protocol, port) are
+ * sent to a real server chosen by the connection table or Maglev, by MAC
+ * rewrite (DR) or IPIP encapsulation (TUN). Everything else passes to the
+ * kernel untouched. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "consts.h"
+#include "encap.h"
+#include "maps.h"
+#include "parse.h"
+#include "sched.h"
+
+/* DR: the real owns the VIP on a loopback; only the MACs change. */
+static __always_inline int forward_dr(struct pkt *p, struct real *r)
+{
+    __builtin_memcpy(p->eth->h_source, p->eth->h_dest, ETH_ALEN);
+    __builtin_memcpy(p->eth->h_dest, r->mac, ETH_ALEN);
+    count(STAT_TX_DR);
+    return XDP_TX;
+}
+
+static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, struct real *r, struct globals *g)
+{
+    __u8 tos = p->ip->tos;
+    __u16 len = bpf_ntohs(p->ip->tot_len) + sizeof(struct iphdr);
+    __be32 src = g->tun_src;
+    __be32 dst = r->addr;
+    int act = ipip_encap(ctx, p, src, dst);
+    if (act != CONTINUE)
+        return act;
+    return fib_forward(ctx, src, dst, tos, len);
+}
+
+SEC("xdp")
+int xlvs(struct xdp_md *ctx)
+{
+    struct pkt p = {};
+    int act = parse(ctx, &p);
+    if (act != CONTINUE)
+        return act;
+
+    struct svc_val *svc = find_service(&p);
+    if (!svc) {
+        count(STAT_PASS_NOT_VIP);
+        return XDP_PASS;
+    }
+    __u32 zero = 0;
+    struct globals *g = bpf_map_lookup_elem(&globals, &zero);
+    if (!g)
+        return XDP_PASS;
+
+    int new_conn = 0;
+    __u32 idx = pick_real(&p, svc, g, &new_conn);
+    struct real *r = idx == NO_REAL ? 0 : bpf_map_lookup_elem(&reals, &idx);
+    if (!r) {
+        count(STAT_DROP_NO_REAL);
+        return XDP_DROP;
+    }
+    __u64 bytes = (__u64)(ctx->data_end - ctx->data);
+    count_traffic(&svc_stats, svc->id, bytes, new_conn);
+    count_traffic(&real_stats, idx, bytes, new_conn);
+
+    switch (svc->forward) {
+    case FWD_DR:
+        return forward_dr(&p, r);
+    case FWD_TUN:
+        return forward_tun(ctx, &p, r, g);
+    default:
+        /* FULLNAT and NAT are not built yet: refuse, visibly. */
+        count(STAT_DROP_NO_REAL);
+        return XDP_DROP;
+    }
+}
+
+/* The benchmark baseline: parse Ethernet, swap the MACs, send it back. */
+SEC("xdp")
+int baseline(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end)
+        return XDP_PASS;
+    __u8 tmp[ETH_ALEN];
+    __builtin_memcpy(tmp, eth->h_source, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+    __builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
+    return XDP_TX;
+}
+
+/* Attached to veth peers in labs: XDP_TX frames are delivered to a veth
+ * only if its peer runs an XDP program. */
+SEC("xdp")
+int pass(struct xdp_md *ctx)
+{
+    return XDP_PASS;
+}
+
+/* GPL-compatible for bpf_fib_lookup; our code is Apache-2.0 too. */
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,106 @@
+//! Map keys and values, byte for byte as bpf/structs.h and bpf/consts.h
+//! define them (the size checks below fail the build if they drift).
+//! Addresses and ports are in network byte order, as in packets.
+
+use aya::Pod;
+use std::net::Ipv4Addr;
+
+pub const FWD_DR: u8 = 1;
+pub const FWD_TUN: u8 = 2;
+pub const FWD_FULLNAT: u8 = 3;
+pub const FWD_NAT: u8 = 4;
+
+pub const SVC_F_HASH_SRC: u8 = 1;
+pub const NO_REAL: u32 = u32::MAX;
+
+/// Global counters, indexed as `enum stat` in bpf/consts.h.
+pub const STAT_NAMES: &[&str] = &[
+    "pass_not_ipv4",
+    "pass_not_vip",
+    "pass_fragment",
+    "pass_icmp",
+    "pass_malformed",
+    "pass_no_neigh",
+    "drop_no_real",
+    "drop_no_route",
+    "drop_encap",
+    "conntrack_hit",
+    "conntrack_new",
+    "tx_dr",
+    "tx_tun",
+    "redirect_tun",
+];
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SvcKey {
+    pub vip: [u8; 4],
+    pub port: [u8; 2],
+    pub proto: u8,
+    pub pad: u8,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SvcVal {
+    pub id: u32,
+    pub forward: u8,
+    pub flags: u8,
+    pub pad: u16,
+    pub table_size: u32,
+    pub pad2: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Real {
+    pub addr: [u8; 4],
+    pub port: [u8; 2],
+    pub mac: [u8; 6],
+    /// Non-zero while the real is in use; conntrack entries pointing to a
+    /// real with 0 here are scheduled again.
+    pub flags: u8,
+    pub pad: [u8; 3],
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Globals {
+    pub tun_src: [u8; 4],
+    pub tcp_timeout_s: u32,
+    pub tcpfin_timeout_s: u32,
+    pub udp_timeout_s: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Traffic {
+    pub packets: u64,
+    pub bytes: u64,
+    pub conns: u64,
+}
+
+// SAFETY: plain old data, no padding the kernel could leak (explicit pad
+// fields), any bit pattern valid.
+unsafe impl Pod for SvcKey {}
+unsafe impl Pod for SvcVal {}
+unsafe impl Pod for Real {}
+unsafe impl Pod for Globals {}
+unsafe impl Pod for Traffic {}
+
+const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
+const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);
+const _: () = assert!(std::mem::size_of::<Real>() == 16);
+const _: () = assert!(std::mem::size_of::<Globals>() == 16);
+const _: () = assert!(std::mem::size_of::<Traffic>() == 24);
+
+impl SvcKey {
+    pub fn new(vip: Ipv4Addr, proto: u8, port: u16) -> SvcKey {
+        SvcKey {
+            vip: vip.octets(),
+            port: port.to_be_bytes(),
+            proto,
+            pad: 0,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Loading the program with the daemon's limits, attaching it, and the
+//! handles on its maps.
+
+use crate::abi::{Globals, SvcKey, SvcVal, Traffic, STAT_NAMES};
+use crate::reals::RealSlots;
+use aya::maps::{Array, ArrayOfMaps, HashMap, MapData, PerCpuArray};
+use aya::programs::{TestRun, TestRunOptions, Xdp, XdpMode};
+use aya::{Ebpf, EbpfLoader};
+use xlvs_maglev::TableSize;
+
+/// Capacity of the maps, fixed when the program is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub services: u32,
+    pub reals: u32,
+    pub conntrack: u32,
+    /// Maglev table size M of every service.
+    pub table_size: TableSize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            services: 256,
+            reals: 4096,
+            conntrack: 1 << 20,
+            table_size: TableSize::DEFAULT,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataplaneError {
+    #[error("loading the XDP program: {0}")]
+    Load(#[from] aya::EbpfError),
+    #[error("XDP program: {0}")]
+    Program(#[from] aya::programs::ProgramError),
+    #[error("map {map}: {source}")]
+    Map {
+        map: &'static str,
+        source: aya::maps::MapError,
+    },
+    #[error("the XDP object has no {0}")]
+    Missing(&'static str),
+    #[error("service id {id} is beyond the limit of {limit} services")]
+    TooManyServices { id: u32, limit: u32 },
+    #[error("{needed} real servers needed but the limit is {limit}")]
+    TooManyReals { needed: usize, limit: u32 },
+    #[error("Maglev: {0}")]
+    Maglev(#[from] xlvs_maglev::MaglevError),
+    #[error("attaching XDP to {interface}: {source}")]
+    Attach {
+        interface: String,
+        source: aya::programs::ProgramError,
+    },
+}
+
+pub(crate) fn map_err(map: &'static str) -> impl Fn(aya::maps::MapError) -> DataplaneError {
+    move |source| DataplaneError::Map { map, source }
+}
+
+pub struct Dataplane {
+    pub(crate) ebpf: Ebpf,
+    pub(crate) limits: Limits,
+    pub(crate) services: HashMap<MapData, SvcKey, SvcVal>,
+    pub(crate) reals: Array<MapData, crate::abi::Real>,
+    pub(crate) maglev: ArrayOfMaps<MapData, Array<MapData, u32>>,
+    globals: Array<MapData, Globals>,
+    stats: PerCpuArray<MapData, u64>,
+    svc_stats: PerCpuArray<MapData, Traffic>,
+    real_stats: PerCpuArray<MapData, Traffic>,
+    pub(crate) slots: RealSlots,
+}
+
+fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, DataplaneError>
+where
+    T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf.take_map(name).ok_or(DataplaneError::Missing(name))?;
+    T::try_from(map).map_err(map_err(name))
+}
+
+impl Dataplane {
+    /// Loads the program and creates its maps with `limits`. Nothing is
+    /// attached yet.
+    pub fn load(limits: Limits) -> Result<Dataplane, DataplaneError> {
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries("services", limits.services)
+            .map_max_entries("maglev", limits.services)
+            .map_max_entries("svc_stats", limits.services)
+            .map_max_entries("reals", limits.reals)
+            .map_max_entries("real_stats", limits.reals)
+            .map_max_entries("conntrack", limits.conntrack)
+            .load(crate::OBJECT)?;
+        for name in ["xlvs", "baseline", "pass"] {
+            let prog: &mut Xdp = ebpf
+                .program_mut(name)
+                .ok_or(DataplaneError::Missing("program"))?
+                .try_into()?;
+            prog.load()?;
+        }
+        let mut dp = Dataplane {
+            services: take(&mut ebpf, "services")?,
+            reals: take(&mut ebpf, "reals")?,
+            maglev: take(&mut ebpf, "maglev")?,
+            globals: take(&mut ebpf, "globals")?,
+            stats: take(&mut ebpf, "stats")?,
+            svc_stats: take(&mut ebpf, "svc_stats")?,
+            real_stats: take(&mut ebpf, "real_stats")?,
+            slots: RealSlots::new(limits.reals),
+            ebpf,
+            limits,
+        };
+        dp.set_globals(Globals {
+            tun_src: [0; 4],
+            // ipvsadm --set defaults: tcp 900 s, tcpfin 120 s, udp 300 s.
+            tcp_timeout_s: 900,
+            tcpfin_timeout_s: 120,
+            udp_timeout_s: 300,
+        })?;
+        Ok(dp)
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub fn set_globals(&mut self, g: Globals) -> Result<(), DataplaneError> {
+        self.globals.set(0, g, 0).map_err(map_err("globals"))
+    }
+
+    pub fn globals(&self) -> Result<Globals, DataplaneError> {
+        self.globals.get(&0, 0).map_err(map_err("globals"))
+    }
+
+    fn program(&self, name: &str) -> Result<&Xdp, DataplaneError> {
+        let p = self
+            .ebpf
+            .program(name)
+            .ok_or(DataplaneError::Missing("program"))?;
+        Ok(p.try_into()?)
+    }
+
+    /// Attaches the balancer to an interface.
+    pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<(), DataplaneError> {
+        let prog: &mut Xdp = self
+            .ebpf
+            .program_mut("xlvs")
+            .ok_or(DataplaneError::Missing("program"))?
+            .try_into()?;
+        prog.attach(interface, mode)
+            .map(|_| ())
+            .map_err(|source| DataplaneError::Attach {
+                interface: interface.to_string(),
+                source,
+            })
+    }
+
+    /// Runs one packet through a program (`xlvs` or `baseline`) with
+    /// BPF_PROG_TEST_RUN: the action and the packet as it leaves.
+    pub fn run(&self, program: &str, packet: &[u8], repeat: u32) -> Result<Run, DataplaneError> {
+        let prog = self.program(program)?;
+        // Room for encapsulation headers in front.
+        let mut out = vec![0u8; packet.len() + 256];
+        let mut opts = TestRunOptions::new();
+        opts.data_in = Some(packet);
+        opts.data_out = Some(&mut out);
+        opts.repeat = repeat.max(1);
+        let r = prog.test_run(opts)?;
+        out.truncate(r.data_size_out as usize);
+        Ok(Run {
+            action: r.return_value,
+            packet: out,
+            duration: r.duration,
+        })
+    }
+
+    /// Global counters, summed over CPUs, by name.
+    pub fn stats(&self) -> Result<Vec<(&'static str, u64)>, DataplaneError> {
+        let mut out = Vec::with_capacity(STAT_NAMES.len());
+        for (i, name) in STAT_NAMES.iter().enumerate() {
+            let per_cpu = self.stats.get(&(i as u32), 0).map_err(map_err("stats"))?;
+            out.push((*name, per_cpu.iter().sum()));
+        }
+        Ok(out)
+    }
+
+    pub fn stat(&self, name: &str) -> Result<u64, DataplaneError> {
+        Ok(self
+            .stats()?
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, v)| v))
+    }
+
+    /// Traffic of a service (by id), summed over CPUs.
+    pub fn service_traffic(&self, id: u32) -> Result<Traffic, DataplaneError> {
+        sum(&self.svc_stats, id, "svc_stats")
+    }
+
+    /// Traffic of a real server (by its slot), summed over CPUs.
+    pub fn real_traffic(&self, slot: u32) -> Result<Traffic, DataplaneError> {
+        sum(&self.real_stats, slot, "real_stats")
+    }
+}
+
+fn sum(
+    map: &PerCpuArray<MapData, Traffic>,
+    idx: u32,
+    name: &'static str,
+) -> Result<Traffic, DataplaneError> {
+    let per_cpu = map.get(&idx, 0).map_err(map_err(name))?;
+    Ok(per_cpu.iter().fold(Traffic::default(), |a, t| Traffic {
+        packets: a.packets + t.packets,
+        bytes: a.bytes + t.bytes,
+        conns: a.conns + t.conns,
+    }))
+}
+
+/// The result of running a packet through the program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// XDP_ABORTED 0, DROP 1, PASS 2, TX 3, REDIRECT 4.
+    pub action: u32,
+    pub packet: Vec<u8>,
+    pub duration: std::time::Duration,
+}
+
+pub const XDP_DROP: u32 = 1;
+pub const XDP_PASS: u32 = 2;
+pub const XDP_TX: u32 = 3;
+pub const XDP_REDIRECT: u32 = 4;

@@ -1,0 +1,154 @@
+//! Packets for the fixture tests: Ethernet (optionally 802.1Q), IPv4
+//! (optionally with options), TCP or UDP, with valid checksums.
+
+#![allow(dead_code)]
+
+use std::net::Ipv4Addr;
+
+pub const DIRECTOR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+pub const ROUTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
+
+#[derive(Clone)]
+pub struct Pkt {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+    pub tcp_flags: u8,
+    pub vlan: Option<u16>,
+    pub ip_options: Vec<u8>,
+    pub frag: u16,
+    pub payload: Vec<u8>,
+}
+
+pub const SYN: u8 = 0x02;
+pub const ACK: u8 = 0x10;
+pub const FIN: u8 = 0x01;
+pub const RST: u8 = 0x04;
+
+pub fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8) -> Pkt {
+    Pkt {
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        proto: 6,
+        sport,
+        dport,
+        tcp_flags: flags,
+        vlan: None,
+        ip_options: Vec::new(),
+        frag: 0,
+        payload: b"hello".to_vec(),
+    }
+}
+
+pub fn udp(src: &str, sport: u16, dst: &str, dport: u16) -> Pkt {
+    Pkt {
+        proto: 17,
+        tcp_flags: 0,
+        ..tcp(src, sport, dst, dport, 0)
+    }
+}
+
+pub fn csum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in data.chunks(2) {
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], 0])
+        };
+        sum += u32::from(w);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+impl Pkt {
+    pub fn l4(&self) -> Vec<u8> {
+        let mut l4 = Vec::new();
+        l4.extend_from_slice(&self.sport.to_be_bytes());
+        l4.extend_from_slice(&self.dport.to_be_bytes());
+        if self.proto == 6 {
+            l4.extend_from_slice(&1000u32.to_be_bytes()); // seq
+            l4.extend_from_slice(&0u32.to_be_bytes()); // ack
+            l4.push(5 << 4);
+            l4.push(self.tcp_flags);
+            l4.extend_from_slice(&65535u16.to_be_bytes());
+            l4.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent
+        } else {
+            l4.extend_from_slice(&((8 + self.payload.len()) as u16).to_be_bytes());
+            l4.extend_from_slice(&[0, 0]);
+        }
+        l4.extend_from_slice(&self.payload);
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&self.src.octets());
+        pseudo.extend_from_slice(&self.dst.octets());
+        pseudo.push(0);
+        pseudo.push(self.proto);
+        pseudo.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+        pseudo.extend_from_slice(&l4);
+        let c = csum(&pseudo);
+        let at = if self.proto == 6 { 16 } else { 6 };
+        l4[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        l4
+    }
+
+    pub fn ip(&self) -> Vec<u8> {
+        let l4 = self.l4();
+        let ihl = 5 + self.ip_options.len() / 4;
+        let mut ip = vec![(4 << 4) | ihl as u8, 0];
+        ip.extend_from_slice(&((ihl * 4 + l4.len()) as u16).to_be_bytes());
+        ip.extend_from_slice(&[0x12, 0x34]);
+        ip.extend_from_slice(&self.frag.to_be_bytes());
+        ip.push(64);
+        ip.push(self.proto);
+        ip.extend_from_slice(&[0, 0]);
+        ip.extend_from_slice(&self.src.octets());
+        ip.extend_from_slice(&self.dst.octets());
+        ip.extend_from_slice(&self.ip_options);
+        let c = csum(&ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        ip.extend_from_slice(&l4);
+        ip
+    }
+
+    pub fn frame(&self) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&DIRECTOR_MAC);
+        f.extend_from_slice(&ROUTER_MAC);
+        if let Some(v) = self.vlan {
+            f.extend_from_slice(&[0x81, 0x00]);
+            f.extend_from_slice(&v.to_be_bytes());
+        }
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&self.ip());
+        f
+    }
+}
+
+/// The offset of the IPv4 header in a frame.
+pub fn l3_offset(frame: &[u8]) -> usize {
+    if frame[12..14] == [0x81, 0x00] {
+        18
+    } else {
+        14
+    }
+}
+
+/// Whether an IPv4 header's checksum verifies.
+pub fn ip_csum_ok(ip: &[u8]) -> bool {
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    csum(&ip[..ihl]) == 0
+}
+
+pub fn require_root() {
+    // SAFETY: no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "XDP tests need root (BPF_PROG_TEST_RUN)"
+    );
+}
