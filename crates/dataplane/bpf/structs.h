@@ -17,7 +17,7 @@ struct svc_val {
     __u8 flags;        /* SVC_F_* */
     __u16 pad;
     __u32 table_size;  /* M, the Maglev table size */
-    __u32 pad2;
+    __be32 src_mask;   /* SVC_F_HASH_SRC: client address mask (ipvsadm -M) */
 };
 
 /* A real server (index into the reals map). */

@@ -48,7 +48,8 @@ pub struct SvcVal {
     pub flags: u8,
     pub pad: u16,
     pub table_size: u32,
-    pub pad2: u32,
+    /// With SVC_F_HASH_SRC: the client address mask (ipvsadm -M).
+    pub src_mask: [u8; 4],
 }
 
 #[repr(C)]

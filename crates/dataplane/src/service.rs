@@ -39,8 +39,9 @@ pub struct ServiceSpec {
     /// One or more ports; [0] takes every port of the VIP.
     pub ports: Vec<u16>,
     pub forward: Forward,
-    /// Maglev over the client address only (persistence, `sh`).
-    pub hash_source: bool,
+    /// Maglev over the client address only, masked by this (persistence
+    /// like ipvsadm -p/-M, and `sh`); None hashes the whole 5-tuple.
+    pub hash_source: Option<Ipv4Addr>,
     pub reals: Vec<RealSpec>,
 }
 
@@ -121,14 +122,14 @@ impl Dataplane {
                 Forward::Dr => abi::FWD_DR,
                 Forward::Tun => abi::FWD_TUN,
             },
-            flags: if spec.hash_source {
+            flags: if spec.hash_source.is_some() {
                 abi::SVC_F_HASH_SRC
             } else {
                 0
             },
             pad: 0,
             table_size: m,
-            pad2: 0,
+            src_mask: spec.hash_source.unwrap_or(Ipv4Addr::UNSPECIFIED).octets(),
         };
         for &port in &spec.ports {
             let key = SvcKey::new(spec.vip, spec.proto, port);

@@ -43,7 +43,7 @@ fn dr_service(dp: &mut Dataplane, reals: Vec<RealSpec>) -> ServiceSpec {
         proto: 6,
         ports: vec![80, 443],
         forward: Forward::Dr,
-        hash_source: false,
+        hash_source: None,
         reals,
     };
     dp.set_service(&spec).unwrap();
@@ -316,7 +316,7 @@ fn limits_are_errors_not_truncation() {
         proto: 6,
         ports: vec![80],
         forward: Forward::Dr,
-        hash_source: false,
+        hash_source: None,
         reals: vec![real(21, 1)],
     };
     assert!(dp
@@ -353,7 +353,7 @@ fn tun_encapsulates_in_ipip_with_a_valid_header() {
         proto: 17,
         ports: vec![53],
         forward: Forward::Tun,
-        hash_source: false,
+        hash_source: None,
         reals: vec![real(21, 1)],
     };
     dp.set_service(&spec).unwrap();
@@ -415,5 +415,38 @@ fn maglev_in_bpf_matches_the_rust_builder_for_100000_flows() {
             want.addr.octets()[3],
             "flow {src}:{sport}"
         );
+    }
+}
+
+#[test]
+fn source_hashing_with_a_mask_keeps_a_client_network_on_one_real() {
+    use xlvs_maglev::{source_hash, Backend, Table};
+    let mut dp = small();
+    let reals: Vec<RealSpec> = (1..=8).map(|n| real(n, 1)).collect();
+    let spec = ServiceSpec {
+        hash_source: Some("255.255.255.0".parse().unwrap()),
+        ..dr_service(&mut dp, reals.clone())
+    };
+    dp.set_service(&spec).unwrap();
+    let backends: Vec<Backend> = reals
+        .iter()
+        .map(|r| Backend::new(r.addr, r.port, r.weight))
+        .collect();
+    let table = Table::build(TableSize::new(251).unwrap(), &backends).unwrap();
+    for net in 0..50u8 {
+        let want = table
+            .lookup(source_hash(Ipv4Addr::new(198, 51, net, 0)))
+            .unwrap()
+            .addr
+            .octets()[3];
+        for host in [1u8, 77, 254] {
+            for sport in [1000u16, 2000] {
+                let src = format!("198.51.{net}.{host}");
+                let out = dp
+                    .run("xlvs", &tcp(&src, sport, VIP, 80, SYN).frame(), 1)
+                    .unwrap();
+                assert_eq!(dr_target(&out.packet), want, "{src}:{sport}");
+            }
+        }
     }
 }
