@@ -124,6 +124,9 @@ pub struct Dataplane {
     pub xdp_mode: XdpMode,
     /// Size of the connection-tracking map, at least 1.
     pub conntrack_entries: u32,
+    /// Maglev table size M of every service: one of the primes
+    /// `xlvs_maglev::TableSize::ALL`.
+    pub maglev_table_size: xlvs_maglev::TableSize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]

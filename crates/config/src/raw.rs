@@ -151,6 +151,8 @@ pub(crate) struct RawDataplane {
     pub xdp_mode: XdpMode,
     #[serde(default = "defaults::conntrack_entries")]
     pub conntrack_entries: i64,
+    #[serde(default = "defaults::maglev_table_size")]
+    pub maglev_table_size: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -247,6 +249,9 @@ pub(crate) mod defaults {
     }
     /// RFC 2328's usual ratio; 40s with the default hello.
     pub const DEAD_PER_HELLO: u32 = 4;
+    pub fn maglev_table_size() -> i64 {
+        i64::from(xlvs_maglev::TableSize::DEFAULT.get())
+    }
     pub fn conntrack_entries() -> i64 {
         1 << 20
     }

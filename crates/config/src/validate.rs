@@ -295,10 +295,20 @@ impl Validator {
             |name| format!("interface `{name}`"),
         );
         let conntrack_entries = self.count(p.key("conntrack_entries"), d.conntrack_entries);
+        let table = u32::try_from(d.maglev_table_size)
+            .ok()
+            .and_then(|m| xlvs_maglev::TableSize::new(m).ok());
+        if table.is_none() {
+            self.report(
+                p.key("maglev_table_size"),
+                ErrorKind::TableSize(d.maglev_table_size),
+            );
+        }
         Some(Dataplane {
             interfaces: d.interfaces.clone(),
             xdp_mode: d.xdp_mode,
             conntrack_entries: conntrack_entries?,
+            maglev_table_size: table?,
         })
     }
 

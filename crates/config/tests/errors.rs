@@ -981,3 +981,28 @@ fn too_many_addresses_for_a_router_lsa() {
     let config = parse(&external, "t.toml").unwrap();
     assert_eq!(config.ospf.announce_as, AnnounceAs::External);
 }
+
+#[test]
+fn maglev_table_size_must_be_a_listed_prime() {
+    let config = parse(HEAD, "t.toml").unwrap();
+    assert_eq!(config.dataplane.maglev_table_size.get(), 65537);
+    let text = edit(
+        HEAD,
+        "interfaces = [\"eth1\"]",
+        "interfaces = [\"eth1\"]\nmaglev_table_size = 1000 # <-",
+    );
+    expect_error(&text, "dataplane.maglev_table_size", "65537");
+    let text = edit(
+        HEAD,
+        "interfaces = [\"eth1\"]",
+        "interfaces = [\"eth1\"]\nmaglev_table_size = 251",
+    );
+    assert_eq!(
+        parse(&text, "t.toml")
+            .unwrap()
+            .dataplane
+            .maglev_table_size
+            .get(),
+        251
+    );
+}

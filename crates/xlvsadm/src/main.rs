@@ -33,6 +33,8 @@ enum Cmd {
         #[command(subcommand)]
         what: OspfCmd,
     },
+    /// The XDP data plane's global counters (drops and passes by reason).
+    Dataplane,
 }
 
 #[derive(Subcommand)]
@@ -56,6 +58,13 @@ fn main() -> ExitCode {
     let mut args = Vec::new();
     let (command, render): (&str, fn(&serde_json::Value) -> String) = match &cli.command {
         Cmd::Status => ("status", ospf::status),
+        Cmd::Dataplane => ("dataplane.stats", |v| {
+            let mut out = String::new();
+            for (k, n) in v.as_object().into_iter().flatten() {
+                out.push_str(&format!("{k:<20} {n}\n"));
+            }
+            out
+        }),
         Cmd::Ospf { what } => match what {
             OspfCmd::Neighbors => ("ospf.neighbors", ospf::neighbors),
             OspfCmd::Database => ("ospf.database", ospf::database),

@@ -9,6 +9,7 @@ mod api;
 mod check;
 mod control;
 mod daemon;
+mod forwarder;
 mod speaker;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.

@@ -59,6 +59,7 @@ pub struct Node {
     pub name: String,
     pub router_id: Ipv4Addr,
     pub speaker: Speaker,
+    pub forwarder: std::sync::Arc<tokio::sync::Mutex<crate::forwarder::Forwarder>>,
 }
 
 impl Node {
@@ -90,6 +91,20 @@ impl Node {
             "ospf.database" => json(self.speaker.database().await),
             "ospf.interfaces" => json(self.speaker.interfaces().await),
             "ospf.stats" => json(self.speaker.stats().await),
+            "dataplane.stats" => {
+                let stats = self
+                    .forwarder
+                    .lock()
+                    .await
+                    .stats()
+                    .map_err(|e| e.to_string())?;
+                Ok(serde_json::Value::Object(
+                    stats
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.into()))
+                        .collect(),
+                ))
+            }
             "status" => {
                 let announced = self.speaker.announced().await.map_err(|e| e.to_string())?;
                 Ok(serde_json::json!({

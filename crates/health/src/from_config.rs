@@ -1,0 +1,226 @@
+//! Targets from the node config (`xlvs-config`). Kept in its own module so
+//! the checkers and the scheduler do not depend on the config's types.
+//!
+//! What the config file cannot express yet gets keepalived's defaults:
+//! https accepts any certificate (like `SSL_GET`), no `alpha`.
+
+use std::net::SocketAddr;
+
+use xlvs_config::{HealthCheck, HttpCheck, NodeConfig, Real, Service};
+
+use crate::check::CheckSpec;
+use crate::error::SetupError;
+use crate::http::HttpSpec;
+use crate::https::TlsSpec;
+use crate::scheduler::{TargetId, TargetSpec};
+use crate::script::ScriptSpec;
+
+impl TargetId {
+    pub fn from_config(service: &Service, real: &Real) -> Self {
+        Self {
+            service: service.name.clone(),
+            address: real.address.into(),
+            port: real.port,
+        }
+    }
+}
+
+impl TargetSpec {
+    /// The check of `real` in `service`, on the port
+    /// [`Service::probe_port`] picks.
+    pub fn from_config(service: &Service, real: &Real) -> Result<Self, SetupError> {
+        let health = &service.health;
+        let addr = service
+            .probe_port(real)
+            .map(|port| SocketAddr::new(real.address.into(), port));
+        Ok(Self {
+            check: CheckSpec::from_config(&health.check, addr)?,
+            interval: health.interval,
+            timeout: health.timeout,
+            rise: health.rise,
+            fall: health.fall,
+            alpha: false,
+        })
+    }
+}
+
+impl CheckSpec {
+    /// `addr` is where connecting checks connect; unused by the others.
+    pub fn from_config(check: &HealthCheck, addr: Option<SocketAddr>) -> Result<Self, SetupError> {
+        let addr = |check| addr.ok_or(SetupError::NoProbePort { check });
+        Ok(match check {
+            HealthCheck::None => CheckSpec::None,
+            HealthCheck::Tcp => CheckSpec::Tcp(addr("tcp")?),
+            HealthCheck::Http(http) => CheckSpec::Http(http_spec(http, addr("http")?)),
+            HealthCheck::Https(http) => CheckSpec::Https {
+                http: http_spec(http, addr("https")?),
+                tls: TlsSpec::default(),
+            },
+            HealthCheck::Script { program, args } => CheckSpec::Script(ScriptSpec {
+                program: program.clone(),
+                args: args.clone(),
+            }),
+        })
+    }
+}
+
+fn http_spec(check: &HttpCheck, addr: SocketAddr) -> HttpSpec {
+    HttpSpec {
+        path: check.path.clone(),
+        expect_status: check.expect_status,
+        expect_body: check.expect_body.clone(),
+        ..HttpSpec::new(addr)
+    }
+}
+
+/// Every real of every service, for [`crate::Checker::sync`].
+pub fn config_targets(
+    config: &NodeConfig,
+) -> impl Iterator<Item = (TargetId, Result<TargetSpec, SetupError>)> + '_ {
+    config.services.iter().flat_map(|service| {
+        service.reals.iter().map(move |real| {
+            (
+                TargetId::from_config(service, real),
+                TargetSpec::from_config(service, real),
+            )
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::https::TlsVerify;
+
+    const BASE: &str = r#"
+[node]
+name = "lb1"
+router_id = "10.255.0.11"
+
+[ospf]
+area = "0.0.0.0"
+
+[[ospf.interface]]
+name = "eth1"
+hello_interval = "1s"
+dead_interval = "4s"
+
+[dataplane]
+interfaces = ["eth1"]
+"#;
+
+    fn targets(services: &str) -> Vec<(TargetId, TargetSpec)> {
+        let text = format!("{BASE}{services}");
+        let config = xlvs_config::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+        config_targets(&config)
+            .map(|(id, spec)| (id, spec.unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn http_service_with_two_reals() {
+        let got = targets(
+            r#"
+[[service]]
+name = "web"
+vip = "192.0.2.10"
+ports = [80]
+
+[service.health]
+check = "https"
+port = 8443
+path = "/healthz"
+expect_status = 204
+expect_body = "ok"
+interval = "5s"
+timeout = "2s"
+rise = 4
+fall = 5
+
+[[service.real]]
+address = "10.0.1.21"
+
+[[service.real]]
+address = "10.0.1.22"
+"#,
+        );
+        assert_eq!(got.len(), 2);
+        let (id, spec) = &got[1];
+        assert_eq!(id.to_string(), "web/10.0.1.22");
+        assert_eq!(
+            spec,
+            &TargetSpec {
+                check: CheckSpec::Https {
+                    http: HttpSpec {
+                        addr: "10.0.1.22:8443".parse().unwrap(),
+                        path: "/healthz".to_string(),
+                        host: None,
+                        expect_status: 204,
+                        expect_body: Some("ok".to_string()),
+                    },
+                    tls: TlsSpec {
+                        server_name: None,
+                        verify: TlsVerify::Insecure,
+                    },
+                },
+                interval: Duration::from_secs(5),
+                timeout: Duration::from_secs(2),
+                rise: 4,
+                fall: 5,
+                alpha: false,
+            }
+        );
+    }
+
+    #[test]
+    fn default_tcp_check_uses_the_service_port_and_scripts_have_no_address() {
+        let got = targets(
+            r#"
+[[service]]
+name = "dns"
+vip = "192.0.2.53"
+protocol = "udp"
+ports = [53]
+
+[[service.real]]
+address = "10.0.2.1"
+
+[[service]]
+name = "db"
+vip = "192.0.2.54"
+ports = [5432]
+
+[service.health]
+check = "script"
+script = ["/usr/local/bin/check-db", "--port", "5432"]
+
+[[service.real]]
+address = "10.0.3.1"
+"#,
+        );
+        assert_eq!(
+            got[0].1.check,
+            CheckSpec::Tcp("10.0.2.1:53".parse().unwrap())
+        );
+        assert_eq!(got[0].1.interval, Duration::from_secs(2));
+        assert_eq!(
+            got[1].1.check,
+            CheckSpec::Script(ScriptSpec {
+                program: "/usr/local/bin/check-db".into(),
+                args: vec!["--port".to_string(), "5432".to_string()],
+            })
+        );
+    }
+
+    #[test]
+    fn a_connecting_check_without_a_port_is_an_error() {
+        let err = CheckSpec::from_config(&HealthCheck::Tcp, None).unwrap_err();
+        assert!(matches!(err, SetupError::NoProbePort { check: "tcp" }));
+        assert_eq!(
+            CheckSpec::from_config(&HealthCheck::None, None).unwrap(),
+            CheckSpec::None
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! The data plane side of the daemon: the XDP program loaded with the
+//! node's limits, every service programmed from the config, attached to
+//! the configured interfaces. DR needs each real's MAC: it is read from
+//! the kernel's neighbour table, and resolution is triggered when missing;
+//! a real without a MAC gets no new flows until it has one.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, UdpSocket};
+use xlvs_config::{Forward, NodeConfig, Ports, Protocol, Scheduler, XdpMode};
+use xlvs_dataplane::{Dataplane, DataplaneError, Limits, RealSpec, ServiceSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForwarderError {
+    #[error("service `{service}`: forward = \"{forward}\" is not built in the XDP data plane yet (dr and tun are)")]
+    Forward { service: String, forward: String },
+    #[error("service `{service}`: scheduler \"{scheduler}\" is not supported by the XDP data plane (use mh, or sh); see docs/dataplane.md")]
+    Scheduler { service: String, scheduler: String },
+    #[error(transparent)]
+    Dataplane(#[from] DataplaneError),
+}
+
+pub struct Forwarder {
+    dp: Dataplane,
+    specs: Vec<ServiceSpec>,
+    /// Reals whose MAC is not known yet (DR), by address.
+    unresolved: BTreeMap<Ipv4Addr, ()>,
+}
+
+/// The data plane services of a config; refuses what the XDP program does
+/// not do yet, instead of forwarding it some other way.
+fn specs(config: &NodeConfig) -> Result<Vec<ServiceSpec>, ForwarderError> {
+    let mut out = Vec::new();
+    for (id, s) in config.services.iter().enumerate() {
+        let forward = match s.forward {
+            Forward::Dr => xlvs_dataplane::Forward::Dr,
+            Forward::Tun => xlvs_dataplane::Forward::Tun,
+            other => {
+                return Err(ForwarderError::Forward {
+                    service: s.name.clone(),
+                    forward: other.to_string(),
+                })
+            }
+        };
+        // Persistence is Maglev over the (masked) client address: every
+        // director agrees without sharing state. `sh` is the same, unmasked.
+        let hash_source = match (s.scheduler, &s.persistence) {
+            (Scheduler::Mh | Scheduler::Sh, Some(p)) => Some(p.mask),
+            (Scheduler::Sh, None) => Some(Ipv4Addr::BROADCAST),
+            (Scheduler::Mh, None) => None,
+            (other, _) => {
+                return Err(ForwarderError::Scheduler {
+                    service: s.name.clone(),
+                    scheduler: other.to_string(),
+                })
+            }
+        };
+        out.push(ServiceSpec {
+            id: id as u32,
+            vip: s.vip,
+            proto: match s.protocol {
+                Protocol::Tcp => 6,
+                Protocol::Udp => 17,
+            },
+            ports: match &s.ports {
+                Ports::All => vec![0],
+                Ports::List(p) => p.clone(),
+            },
+            forward,
+            hash_source,
+            reals: s
+                .reals
+                .iter()
+                .map(|r| RealSpec {
+                    addr: r.address,
+                    port: r.port.unwrap_or(0),
+                    weight: u32::from(r.weight),
+                    mac: [0; 6],
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+impl Forwarder {
+    /// Loads the program and programs every service; not attached yet.
+    pub fn load(config: &NodeConfig) -> Result<Forwarder, ForwarderError> {
+        let specs = specs(config)?;
+        let limits = Limits {
+            services: (specs.len() as u32).max(1).next_power_of_two().max(64),
+            conntrack: config.dataplane.conntrack_entries,
+            table_size: config.dataplane.maglev_table_size,
+            ..Limits::default()
+        };
+        let dp = Dataplane::load(limits)?;
+        let mut f = Forwarder {
+            dp,
+            specs,
+            unresolved: BTreeMap::new(),
+        };
+        f.refresh(true)?;
+        Ok(f)
+    }
+
+    /// Attaches to every configured interface.
+    pub fn attach(&mut self, config: &NodeConfig) -> Result<(), ForwarderError> {
+        let mode = match config.dataplane.xdp_mode {
+            XdpMode::Native => aya::programs::XdpMode::Driver,
+            XdpMode::Generic => aya::programs::XdpMode::Skb,
+        };
+        for iface in &config.dataplane.interfaces {
+            self.dp.attach(iface, mode)?;
+            tracing::info!(interface = %iface, mode = %config.dataplane.xdp_mode, "XDP attached");
+        }
+        Ok(())
+    }
+
+    /// Re-reads the reals' MACs and reprograms the services whose reals
+    /// changed (or all of them). A real without a MAC is programmed with
+    /// weight 0.
+    pub fn refresh(&mut self, all: bool) -> Result<(), ForwarderError> {
+        let table = arp_table();
+        let mut reprogram = Vec::new();
+        for (i, spec) in self.specs.iter_mut().enumerate() {
+            let mut changed = false;
+            for r in &mut spec.reals {
+                let mac = table.get(&r.addr).copied();
+                match mac {
+                    Some(m) if m != r.mac => {
+                        r.mac = m;
+                        changed = true;
+                        if self.unresolved.remove(&r.addr).is_some() {
+                            tracing::info!(real = %r.addr, "real server MAC resolved");
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        trigger_resolution(r.addr);
+                        if self.unresolved.insert(r.addr, ()).is_none() {
+                            tracing::warn!(real = %r.addr, "no MAC for real server yet: no new flows to it until it answers ARP");
+                        }
+                    }
+                }
+            }
+            if changed || all {
+                reprogram.push(i);
+            }
+        }
+        for i in reprogram {
+            let mut spec = self.specs[i].clone();
+            for r in &mut spec.reals {
+                if r.mac == [0; 6] {
+                    r.weight = 0;
+                }
+            }
+            self.dp.set_service(&spec)?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> Result<Vec<(&'static str, u64)>, DataplaneError> {
+        self.dp.stats()
+    }
+}
+
+/// The kernel's IPv4 neighbour table: complete entries only.
+fn arp_table() -> BTreeMap<Ipv4Addr, [u8; 6]> {
+    let text = std::fs::read_to_string("/proc/net/arp").unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(ip), Some(flags), Some(mac)) = (f.first(), f.get(2), f.get(3)) else {
+            continue;
+        };
+        // ATF_COM: the entry is complete.
+        let complete =
+            u32::from_str_radix(flags.trim_start_matches("0x"), 16).is_ok_and(|v| v & 0x2 != 0);
+        let (Ok(ip), Some(mac)) = (ip.parse::<Ipv4Addr>(), parse_mac(mac)) else {
+            continue;
+        };
+        if complete {
+            out.insert(ip, mac);
+        }
+    }
+    out
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut mac {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    (parts.next().is_none() && mac != [0; 6]).then_some(mac)
+}
+
+/// Makes the kernel resolve `addr`: a datagram to its discard port needs
+/// the neighbour first. The datagram itself is harmless.
+fn trigger_resolution(addr: Ipv4Addr) {
+    if let Ok(s) = UdpSocket::bind("0.0.0.0:0") {
+        let _ = s.send_to(b"", (addr, 9));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_parse_and_zero_is_not_a_mac() {
+        assert_eq!(
+            parse_mac("02:aa:00:00:00:15"),
+            Some([2, 0xaa, 0, 0, 0, 0x15])
+        );
+        assert_eq!(parse_mac("00:00:00:00:00:00"), None);
+        assert_eq!(parse_mac("02:aa:00:00:00"), None);
+        assert_eq!(parse_mac("zz:aa:00:00:00:00"), None);
+    }
+}
