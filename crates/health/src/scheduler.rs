@@ -298,7 +298,7 @@ impl Task {
             tokio::time::sleep_until(next.into()).await;
             let result = {
                 let Ok(_permit) = self.permits.acquire().await else {
-                    return; // closed: the checker is gone
+                    return; // never closed; stopping would be the answer
                 };
                 self.probe.run(self.timeout).await
             };

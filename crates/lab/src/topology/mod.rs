@@ -207,7 +207,13 @@ impl Topology {
     /// against its directory).
     pub fn parse(text: &str, file: &Path) -> Result<Topology, TopologyErrors> {
         let mut problems = Vec::new();
-        let topo = match serde_yaml_ng::from_str::<RawFile>(text) {
+        // YAML merge keys (`<<: *anchor`) are common in containerlab files.
+        let raw = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
+            .and_then(|mut v| {
+                v.apply_merge()?;
+                serde_yaml_ng::from_value::<RawFile>(v)
+            });
+        let topo = match raw {
             Ok(raw) => build(raw, file, &mut problems),
             Err(e) => {
                 problems.push(Problem::Yaml(e.to_string()));

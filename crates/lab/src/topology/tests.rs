@@ -294,3 +294,23 @@ topology:
     assert!(t.node("a").unwrap().role.is_router());
     assert_eq!(t.node("b").unwrap().role, Role::Host);
 }
+
+#[test]
+fn yaml_merge_keys_are_applied() {
+    let dir = LabDir::new();
+    let yaml = r#"
+name: m
+topology:
+  nodes:
+    a: &host
+      kind: linux
+      image: debian:12
+      exec: ["true"]
+    b:
+      <<: *host
+      exec: ["false"]
+"#;
+    let t = dir.parse(yaml).unwrap();
+    assert_eq!(t.node("b").unwrap().image.as_deref(), Some("debian:12"));
+    assert_eq!(t.node("b").unwrap().exec, ["false"]);
+}
