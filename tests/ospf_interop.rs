@@ -242,7 +242,7 @@ fn a_thousand_vips_as_external_lsas() {
     config.truncate(config.find("[[service]]").unwrap());
     for i in 0..1000 {
         config.push_str(&format!(
-            "[[service]]\nname = \"s{i}\"\nvip = \"198.18.{}.{}\"\nports = [80]\n\
+            "[[service]]\nname = \"s{i}\"\nvip = \"198.18.{}.{}\"\nports = [80]\nforward = \"tun\"\n\
              [service.health]\ncheck = \"none\"\n[[service.real]]\naddress = \"10.0.9.21\"\n",
             i / 250,
             1 + i % 250

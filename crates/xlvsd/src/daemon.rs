@@ -12,7 +12,7 @@ use xlvs_ospf::driver::{DriverError, Speaker};
 /// How long shutdown waits for routers to acknowledge the flushed LSAs.
 const FLUSH_LIMIT: Duration = Duration::from_secs(3);
 /// How often the reals' MACs are read again from the neighbour table.
-const MAC_REFRESH: Duration = Duration::from_secs(5);
+const MAC_REFRESH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -31,25 +31,42 @@ pub async fn run(config: NodeConfig) -> Result<(), DaemonError> {
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let control = ControlSocket::bind(&config.node.control_socket).await?;
     // VIPs are announced only once the data plane forwards them.
+    let vips: Vec<std::net::Ipv4Addr> = config.services.iter().map(|s| s.vip).collect();
     let mut forwarder = Forwarder::load(&config)?;
     forwarder.attach(&config)?;
     let forwarder = std::sync::Arc::new(tokio::sync::Mutex::new(forwarder));
+    let speaker = Speaker::start(speaker_config(&config));
+    // FULLNAT local addresses are announced as long as we run; a VIP only
+    // while the data plane can forward it.
+    for addr in addresses(&config).into_iter().filter(|a| !vips.contains(a)) {
+        speaker.announce(addr, ANNOUNCE_METRIC).await?;
+    }
     let refresher = {
         let forwarder = forwarder.clone();
+        let speaker = speaker.clone();
         tokio::spawn(async move {
+            let mut announced = std::collections::BTreeSet::new();
             let mut tick = tokio::time::interval(MAC_REFRESH);
             loop {
                 tick.tick().await;
-                if let Err(e) = forwarder.lock().await.refresh(false) {
-                    tracing::error!(error = %e, "reprogramming the data plane failed");
+                let ready = {
+                    let mut f = forwarder.lock().await;
+                    if let Err(e) = f.refresh(false) {
+                        tracing::error!(error = %e, "reprogramming the data plane failed");
+                    }
+                    f.ready_vips()
+                };
+                for vip in ready.difference(&announced) {
+                    let _ = speaker.announce(*vip, ANNOUNCE_METRIC).await;
                 }
+                for vip in announced.difference(&ready) {
+                    tracing::warn!(vip = %vip, "no usable real server: withdrawing");
+                    let _ = speaker.withdraw(*vip).await;
+                }
+                announced = ready;
             }
         })
     };
-    let speaker = Speaker::start(speaker_config(&config));
-    for addr in addresses(&config) {
-        speaker.announce(addr, ANNOUNCE_METRIC).await?;
-    }
     let node = Node {
         name: config.node.name.clone(),
         router_id: config.node.router_id,

@@ -158,6 +158,20 @@ impl Forwarder {
         Ok(())
     }
 
+    /// The VIPs this node can forward now: some service of the VIP has a
+    /// real with a weight and (for DR) a known MAC.
+    pub fn ready_vips(&self) -> std::collections::BTreeSet<Ipv4Addr> {
+        self.specs
+            .iter()
+            .filter(|s| {
+                s.reals.iter().any(|r| {
+                    r.weight > 0 && (s.forward != xlvs_dataplane::Forward::Dr || r.mac != [0; 6])
+                })
+            })
+            .map(|s| s.vip)
+            .collect()
+    }
+
     pub fn stats(&self) -> Result<Vec<(&'static str, u64)>, DataplaneError> {
         self.dp.stats()
     }

@@ -208,11 +208,10 @@ impl Topology {
     pub fn parse(text: &str, file: &Path) -> Result<Topology, TopologyErrors> {
         let mut problems = Vec::new();
         // YAML merge keys (`<<: *anchor`) are common in containerlab files.
-        let raw = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
-            .and_then(|mut v| {
-                v.apply_merge()?;
-                serde_yaml_ng::from_value::<RawFile>(v)
-            });
+        let raw = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).and_then(|mut v| {
+            v.apply_merge()?;
+            serde_yaml_ng::from_value::<RawFile>(v)
+        });
         let topo = match raw {
             Ok(raw) => build(raw, file, &mut problems),
             Err(e) => {
