@@ -22,6 +22,9 @@ pub enum ForwarderError {
 pub struct Forwarder {
     dp: Dataplane,
     specs: Vec<ServiceSpec>,
+    /// XDP interfaces; the first one's address is the TUN outer source.
+    interfaces: Vec<String>,
+    tun_src: Option<Ipv4Addr>,
     /// Reals whose MAC is not known yet (DR), by address.
     unresolved: BTreeMap<Ipv4Addr, ()>,
 }
@@ -96,14 +99,37 @@ impl Forwarder {
         let mut f = Forwarder {
             dp,
             specs,
+            interfaces: config.dataplane.interfaces.clone(),
+            tun_src: None,
             unresolved: BTreeMap::new(),
         };
         f.refresh(true)?;
         Ok(f)
     }
 
-    /// Attaches to every configured interface.
+    fn has_tun(&self) -> bool {
+        self.specs
+            .iter()
+            .any(|s| s.forward == xlvs_dataplane::Forward::Tun)
+    }
+
+    /// Attaches to every configured interface. TUN asks the FIB for the
+    /// next hop, which answers only where forwarding is on: it is turned
+    /// on for the XDP interfaces when a TUN service exists.
     pub fn attach(&mut self, config: &NodeConfig) -> Result<(), ForwarderError> {
+        if self.has_tun() {
+            for iface in &config.dataplane.interfaces {
+                let path = format!("/proc/sys/net/ipv4/conf/{iface}/forwarding");
+                match std::fs::write(&path, "1") {
+                    Ok(()) => {
+                        tracing::info!(interface = %iface, "IPv4 forwarding on (TUN next-hop lookups need it)")
+                    }
+                    Err(e) => {
+                        tracing::warn!(interface = %iface, error = %e, "cannot turn IPv4 forwarding on: TUN packets will be dropped")
+                    }
+                }
+            }
+        }
         let mode = match config.dataplane.xdp_mode {
             XdpMode::Native => aya::programs::XdpMode::Driver,
             XdpMode::Generic => aya::programs::XdpMode::Skb,
@@ -119,11 +145,27 @@ impl Forwarder {
     /// changed (or all of them). A real without a MAC is programmed with
     /// weight 0.
     pub fn refresh(&mut self, all: bool) -> Result<(), ForwarderError> {
+        if self.tun_src.is_none() && self.has_tun() {
+            // The interface may get its address after we start.
+            let first = self.interfaces.first().cloned().unwrap_or_default();
+            if let Ok(info) = xlvs_ospf::driver::link_info(&first) {
+                let mut g = self.dp.globals()?;
+                g.tun_src = info.address.octets();
+                self.dp.set_globals(g)?;
+                self.tun_src = Some(info.address);
+                tracing::info!(source = %info.address, "TUN outer source address");
+            }
+        }
         let table = arp_table();
         let mut reprogram = Vec::new();
         for (i, spec) in self.specs.iter_mut().enumerate() {
             let mut changed = false;
-            for r in &mut spec.reals {
+            // TUN finds its next hop in the FIB; only DR needs reals' MACs.
+            let reals: &mut [RealSpec] = match spec.forward {
+                xlvs_dataplane::Forward::Dr => &mut spec.reals,
+                xlvs_dataplane::Forward::Tun => &mut [],
+            };
+            for r in reals {
                 let mac = table.get(&r.addr).copied();
                 match mac {
                     Some(m) if m != r.mac => {
@@ -148,8 +190,8 @@ impl Forwarder {
         }
         for i in reprogram {
             let mut spec = self.specs[i].clone();
-            for r in &mut spec.reals {
-                if r.mac == [0; 6] {
+            if spec.forward == xlvs_dataplane::Forward::Dr {
+                for r in spec.reals.iter_mut().filter(|r| r.mac == [0; 6]) {
                     r.weight = 0;
                 }
             }
@@ -165,7 +207,11 @@ impl Forwarder {
             .iter()
             .filter(|s| {
                 s.reals.iter().any(|r| {
-                    r.weight > 0 && (s.forward != xlvs_dataplane::Forward::Dr || r.mac != [0; 6])
+                    r.weight > 0
+                        && match s.forward {
+                            xlvs_dataplane::Forward::Dr => r.mac != [0; 6],
+                            xlvs_dataplane::Forward::Tun => self.tun_src.is_some(),
+                        }
                 })
             })
             .map(|s| s.vip)
