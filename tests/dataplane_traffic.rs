@@ -64,3 +64,91 @@ fn dr_through_two_directors_to_two_reals() {
         assert_eq!(stats["drop_no_real"], 0, "{lb}: {stats:#}");
     }
 }
+
+/// Stops nginx on a real (by the pid in its pid file).
+fn stop_nginx(lab: &Lab, web: &str) {
+    let pid_file = format!("/run/nginx-quickstart-{web}.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap_or_else(|e| panic!("{pid_file}: {e}"))
+        .trim()
+        .parse()
+        .unwrap();
+    xlvs_tests::signal(pid, libc::SIGTERM);
+    wait_until(
+        &format!("{web}'s nginx gone"),
+        Duration::from_secs(10),
+        || {
+            let out = lab.exec(web, &["curl", "-s", "-m", "1", "http://127.0.0.1/"]);
+            (!out.status.success())
+                .then_some(())
+                .ok_or("still answering".to_string())
+        },
+    );
+}
+
+/// Health checks drive both forwarding and the route: a failed real gets
+/// no new connections after interval x fall; with no real left the VIP is
+/// withdrawn; a recovered real brings it back.
+#[test]
+fn health_checks_drive_forwarding_and_announcements() {
+    let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
+    let routed = |want: &[&str], limit| {
+        wait_until(
+            &format!("VIP via {want:?}"),
+            Duration::from_secs(limit),
+            || {
+                let hops = lab.nexthops("r1", VIP);
+                (hops == want).then_some(()).ok_or(format!("{hops:?}"))
+            },
+        )
+    };
+    routed(&["10.0.1.11", "10.0.1.12"], 60);
+    let ask = || {
+        let out = lab.exec(
+            "client",
+            &["curl", "-s", "-m", "3", &format!("http://{VIP}/")],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    wait_until("web1 answers", Duration::from_secs(20), || {
+        (0..10)
+            .any(|_| ask() == "web1\n")
+            .then_some(())
+            .ok_or("only web2".to_string())
+    });
+
+    stop_nginx(&lab, "web1");
+    // interval 1 s x fall 2, plus a check's timeout and the reprogramming
+    std::thread::sleep(Duration::from_secs(4));
+    for _ in 0..20 {
+        assert_eq!(ask(), "web2\n", "new connections avoid the failed real");
+    }
+
+    stop_nginx(&lab, "web2");
+    routed(&[], 15);
+    let out = lab
+        .exec("lb1", &["xlvsadm", "--node", "lb1", "--json", "status"])
+        .stdout;
+    let status: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(status["vips"][0]["ready"], false, "{status:#}");
+    assert!(
+        status["vips"][0]["why"][0]
+            .as_str()
+            .unwrap()
+            .contains("0 of 2 reals usable"),
+        "{status:#}"
+    );
+
+    // nginx logs to stderr and daemonizes: detach its output, or waiting
+    // for the command's output would wait for nginx.
+    let conf = workspace().join("labs/quickstart/web1/nginx.conf");
+    let start = format!("nginx -c {} >/dev/null 2>&1", conf.display());
+    let out = lab.exec("web1", &["bash", "-c", &start]);
+    assert!(out.status.success(), "{}", text(&out));
+    routed(&["10.0.1.11", "10.0.1.12"], 20);
+    wait_until("web1 answers again", Duration::from_secs(10), || {
+        (ask() == "web1\n")
+            .then_some(())
+            .ok_or("no answer".to_string())
+    });
+}

@@ -64,13 +64,55 @@ impl HostLock {
     }
 }
 
-/// Runs a command and returns its output; the command line is kept for
-/// assertion messages.
+/// Longest a command in a test may run.
+const COMMAND_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs a command and returns its output, bounded in time: past
+/// COMMAND_LIMIT the command is killed (by pid) and the test fails. A
+/// daemon the command started may keep its output pipes open; we stop
+/// reading them shortly after the command itself exits.
 pub fn run(program: &Path, args: &[&str]) -> Output {
-    Command::new(program)
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(program)
         .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            let _ = tx.send(buf);
+        });
+        rx
+    };
+    let out_rx = reader(Box::new(child.stdout.take().expect("piped")));
+    let err_rx = reader(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{} {args:?} ran longer than {COMMAND_LIMIT:?}",
+                program.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let grace = Duration::from_secs(2);
+    Output {
+        status,
+        stdout: out_rx.recv_timeout(grace).unwrap_or_default(),
+        stderr: err_rx.recv_timeout(grace).unwrap_or_default(),
+    }
 }
 
 pub fn text(out: &Output) -> String {

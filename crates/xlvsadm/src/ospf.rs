@@ -117,6 +117,18 @@ pub fn status(v: &Value) -> String {
     for a in rows(&v["announced"]) {
         let _ = writeln!(out, "  {}/32 metric {}", s(&a["address"]), s(&a["metric"]));
     }
+    let _ = writeln!(out, "VIPs:");
+    for x in rows(&v["vips"]) {
+        let state = if x["ready"].as_bool() == Some(true) {
+            "ready"
+        } else {
+            "NOT READY"
+        };
+        let _ = writeln!(out, "  {} {state}", s(&x["vip"]));
+        for why in rows(&x["why"]) {
+            let _ = writeln!(out, "    {}", s(why));
+        }
+    }
     out
 }
 

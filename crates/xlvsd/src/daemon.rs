@@ -4,14 +4,19 @@
 use crate::control::{ControlError, ControlSocket};
 use crate::forwarder::{Forwarder, ForwarderError};
 use crate::speaker::{addresses, speaker_config, Node, ANNOUNCE_METRIC};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc::UnboundedReceiver;
 use xlvs_config::NodeConfig;
+use xlvs_health::{config_targets, Checker, CheckerOptions, HealthEvent, Transition};
 use xlvs_ospf::driver::{DriverError, Speaker};
 
 /// How long shutdown waits for routers to acknowledge the flushed LSAs.
 const FLUSH_LIMIT: Duration = Duration::from_secs(3);
-/// How often the reals' MACs are read again from the neighbour table.
+/// How often the reals' MACs are read again from the neighbour table (and
+/// announcements re-checked).
 const MAC_REFRESH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +36,7 @@ pub async fn run(config: NodeConfig) -> Result<(), DaemonError> {
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let control = ControlSocket::bind(&config.node.control_socket).await?;
     // VIPs are announced only once the data plane forwards them.
-    let vips: Vec<std::net::Ipv4Addr> = config.services.iter().map(|s| s.vip).collect();
+    let vips: Vec<Ipv4Addr> = config.services.iter().map(|s| s.vip).collect();
     let mut forwarder = Forwarder::load(&config)?;
     forwarder.attach(&config)?;
     let forwarder = std::sync::Arc::new(tokio::sync::Mutex::new(forwarder));
@@ -41,32 +46,8 @@ pub async fn run(config: NodeConfig) -> Result<(), DaemonError> {
     for addr in addresses(&config).into_iter().filter(|a| !vips.contains(a)) {
         speaker.announce(addr, ANNOUNCE_METRIC).await?;
     }
-    let refresher = {
-        let forwarder = forwarder.clone();
-        let speaker = speaker.clone();
-        tokio::spawn(async move {
-            let mut announced = std::collections::BTreeSet::new();
-            let mut tick = tokio::time::interval(MAC_REFRESH);
-            loop {
-                tick.tick().await;
-                let ready = {
-                    let mut f = forwarder.lock().await;
-                    if let Err(e) = f.refresh(false) {
-                        tracing::error!(error = %e, "reprogramming the data plane failed");
-                    }
-                    f.ready_vips()
-                };
-                for vip in ready.difference(&announced) {
-                    let _ = speaker.announce(*vip, ANNOUNCE_METRIC).await;
-                }
-                for vip in announced.difference(&ready) {
-                    tracing::warn!(vip = %vip, "no usable real server: withdrawing");
-                    let _ = speaker.withdraw(*vip).await;
-                }
-                announced = ready;
-            }
-        })
-    };
+    let checker = start_checks(&config);
+    let supervisor = tokio::spawn(supervise(forwarder.clone(), speaker.clone(), checker));
     let node = Node {
         name: config.node.name.clone(),
         router_id: config.node.router_id,
@@ -85,10 +66,73 @@ pub async fn run(config: NodeConfig) -> Result<(), DaemonError> {
         _ = int.recv() => tracing::info!("SIGINT: withdrawing routes"),
     }
     speaker.shutdown(FLUSH_LIMIT).await?;
-    refresher.abort();
+    supervisor.abort();
     // Dropping the server removes the socket file.
     server.abort();
     let _ = server.await;
     tracing::info!("xlvsd stopped");
     Ok(())
+}
+
+type Shared = std::sync::Arc<tokio::sync::Mutex<Forwarder>>;
+
+/// Starts a health check for every real of every service.
+fn start_checks(config: &NodeConfig) -> (Checker, UnboundedReceiver<HealthEvent>) {
+    let (mut checker, events) = Checker::new(CheckerOptions::default());
+    for (id, spec) in config_targets(config) {
+        match spec.and_then(|spec| checker.upsert(id.clone(), spec)) {
+            Ok(_) => {}
+            Err(e) => tracing::error!(target = %id, error = %e, "cannot check this real"),
+        }
+    }
+    (checker, events)
+}
+
+/// Keeps the data plane and the announcements in line with the reals:
+/// health transitions are applied at once (a VIP that loses its quorum is
+/// withdrawn within one check result), MACs are re-read every second.
+async fn supervise(
+    forwarder: Shared,
+    speaker: Speaker,
+    checks: (Checker, UnboundedReceiver<HealthEvent>),
+) {
+    // The checker runs while this task holds it.
+    let (_checker, mut events) = checks;
+    let mut announced: BTreeMap<Ipv4Addr, bool> = BTreeMap::new();
+    let mut tick = tokio::time::interval(MAC_REFRESH);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = forwarder.lock().await.refresh(false) {
+                    tracing::error!(error = %e, "reprogramming the data plane failed");
+                }
+            }
+            Some(ev) = events.recv() => {
+                let up = ev.transition.is_up();
+                match &ev.transition {
+                    Transition::Up => tracing::info!(real = %ev.target, detail = %ev.detail, "real server up"),
+                    Transition::Down { reason } => tracing::warn!(real = %ev.target, %reason, "real server down"),
+                }
+                let IpAddr::V4(addr) = ev.target.address else { continue };
+                let r = forwarder.lock().await.set_health(&ev.target.service, addr, ev.target.port, up);
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "reprogramming the data plane failed");
+                }
+            }
+        }
+        let states = forwarder.lock().await.vip_states();
+        for (vip, (ready, why)) in states {
+            if announced.get(&vip) == Some(&ready) {
+                continue;
+            }
+            if ready {
+                tracing::info!(%vip, why = %why.join("; "), "announcing VIP");
+                let _ = speaker.announce(vip, ANNOUNCE_METRIC).await;
+            } else if announced.contains_key(&vip) {
+                tracing::warn!(%vip, why = %why.join("; "), "withdrawing VIP");
+                let _ = speaker.withdraw(vip).await;
+            }
+            announced.insert(vip, ready);
+        }
+    }
 }

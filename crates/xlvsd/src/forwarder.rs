@@ -27,6 +27,11 @@ pub struct Forwarder {
     tun_src: Option<Ipv4Addr>,
     /// Reals whose MAC is not known yet (DR), by address.
     unresolved: BTreeMap<Ipv4Addr, ()>,
+    /// Reals failing their health check: (service index, address, port).
+    down: std::collections::BTreeSet<(usize, Ipv4Addr, u16)>,
+    /// Healthy reals each service needs to be announced.
+    quorum: Vec<u32>,
+    names: Vec<String>,
 }
 
 /// The data plane services of a config; refuses what the XDP program does
@@ -102,6 +107,9 @@ impl Forwarder {
             interfaces: config.dataplane.interfaces.clone(),
             tun_src: None,
             unresolved: BTreeMap::new(),
+            down: Default::default(),
+            quorum: config.services.iter().map(|s| s.quorum).collect(),
+            names: config.services.iter().map(|s| s.name.clone()).collect(),
         };
         f.refresh(true)?;
         Ok(f)
@@ -189,33 +197,84 @@ impl Forwarder {
             }
         }
         for i in reprogram {
-            let mut spec = self.specs[i].clone();
-            if spec.forward == xlvs_dataplane::Forward::Dr {
-                for r in spec.reals.iter_mut().filter(|r| r.mac == [0; 6]) {
-                    r.weight = 0;
-                }
-            }
-            self.dp.set_service(&spec)?;
+            self.program(i)?;
         }
         Ok(())
     }
 
-    /// The VIPs this node can forward now: some service of the VIP has a
-    /// real with a weight and (for DR) a known MAC.
-    pub fn ready_vips(&self) -> std::collections::BTreeSet<Ipv4Addr> {
-        self.specs
-            .iter()
-            .filter(|s| {
-                s.reals.iter().any(|r| {
-                    r.weight > 0
-                        && match s.forward {
-                            xlvs_dataplane::Forward::Dr => r.mac != [0; 6],
-                            xlvs_dataplane::Forward::Tun => self.tun_src.is_some(),
-                        }
-                })
-            })
-            .map(|s| s.vip)
-            .collect()
+    /// Programs service `i` as it can be served now: reals failing their
+    /// check are taken out (their connections go to the others); DR reals
+    /// without a MAC get no new flows.
+    fn program(&mut self, i: usize) -> Result<(), ForwarderError> {
+        let mut spec = self.specs[i].clone();
+        spec.reals
+            .retain(|r| !self.down.contains(&(i, r.addr, r.port)));
+        if spec.forward == xlvs_dataplane::Forward::Dr {
+            for r in spec.reals.iter_mut().filter(|r| r.mac == [0; 6]) {
+                r.weight = 0;
+            }
+        }
+        self.dp.set_service(&spec)?;
+        Ok(())
+    }
+
+    /// A health check result for a real of the service named `service`.
+    pub fn set_health(
+        &mut self,
+        service: &str,
+        addr: Ipv4Addr,
+        port: Option<u16>,
+        up: bool,
+    ) -> Result<(), ForwarderError> {
+        let Some(i) = self.names.iter().position(|n| n == service) else {
+            return Ok(());
+        };
+        let key = (i, addr, port.unwrap_or(0));
+        let changed = if up {
+            self.down.remove(&key)
+        } else {
+            self.down.insert(key)
+        };
+        if changed {
+            self.program(i)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a real can take new flows now, and if not, why.
+    fn usable(&self, i: usize, r: &RealSpec) -> Result<(), &'static str> {
+        if self.down.contains(&(i, r.addr, r.port)) {
+            return Err("failing its health check");
+        }
+        if r.weight == 0 {
+            return Err("weight 0");
+        }
+        match self.specs[i].forward {
+            xlvs_dataplane::Forward::Dr if r.mac == [0; 6] => Err("no MAC yet"),
+            xlvs_dataplane::Forward::Tun if self.tun_src.is_none() => {
+                Err("no tunnel source address yet")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// For each VIP: whether to announce it, and why (or why not).
+    pub fn vip_states(&self) -> BTreeMap<Ipv4Addr, (bool, Vec<String>)> {
+        let mut out: BTreeMap<Ipv4Addr, (bool, Vec<String>)> = BTreeMap::new();
+        for (i, s) in self.specs.iter().enumerate() {
+            let usable = s.reals.iter().filter(|r| self.usable(i, r).is_ok()).count() as u32;
+            let ok = usable >= self.quorum[i];
+            let why = format!(
+                "service {}: {usable} of {} reals usable, quorum {}",
+                self.names[i],
+                s.reals.len(),
+                self.quorum[i]
+            );
+            let e = out.entry(s.vip).or_insert((false, Vec::new()));
+            e.0 |= ok;
+            e.1.push(why);
+        }
+        out
     }
 
     pub fn stats(&self) -> Result<Vec<(&'static str, u64)>, DataplaneError> {

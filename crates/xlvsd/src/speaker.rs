@@ -107,10 +107,14 @@ impl Node {
             }
             "status" => {
                 let announced = self.speaker.announced().await.map_err(|e| e.to_string())?;
+                let vips = self.forwarder.lock().await.vip_states();
                 Ok(serde_json::json!({
                     "node": self.name,
                     "router_id": self.router_id,
                     "announced": announced.iter().map(|(a, m)| serde_json::json!({"address": a, "metric": m})).collect::<Vec<_>>(),
+                    "vips": vips.iter().map(|(vip, (ready, why))| serde_json::json!({
+                        "vip": vip, "ready": ready, "why": why,
+                    })).collect::<Vec<_>>(),
                 }))
             }
             other => Err(format!("unknown command {other:?}")),
