@@ -25,8 +25,10 @@ struct real {
     __be32 addr;
     __be16 port;       /* 0: the client's destination port */
     __u8 mac[6];       /* DR: the real's MAC, resolved by the daemon */
-    __u8 flags;
-    __u8 pad[3];
+    __u8 flags;        /* non-zero while in use */
+    __u8 pad;
+    __u16 svc;         /* the service it belongs to (lets a restarted
+                          daemon find its slots in pinned maps) */
 };
 
 /* A flow as the client sends it. */

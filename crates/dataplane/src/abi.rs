@@ -61,7 +61,9 @@ pub struct Real {
     /// Non-zero while the real is in use; conntrack entries pointing to a
     /// real with 0 here are scheduled again.
     pub flags: u8,
-    pub pad: [u8; 3],
+    pub pad: u8,
+    /// The service it belongs to (lets a restarted daemon find its slots).
+    pub svc: u16,
 }
 
 #[repr(C)]

@@ -4,8 +4,11 @@
 use crate::abi::{Globals, SvcKey, SvcVal, Traffic, STAT_NAMES};
 use crate::reals::RealSlots;
 use aya::maps::{Array, ArrayOfMaps, HashMap, MapData, PerCpuArray};
+use aya::programs::links::{FdLink, PinnedLink};
+use aya::programs::xdp::XdpLink;
 use aya::programs::{TestRun, TestRunOptions, Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
+use std::path::{Path, PathBuf};
 use xlvs_maglev::TableSize;
 
 /// Capacity of the maps, fixed when the program is loaded.
@@ -48,6 +51,8 @@ pub enum DataplaneError {
     TooManyReals { needed: usize, limit: u32 },
     #[error("Maglev: {0}")]
     Maglev(#[from] xlvs_maglev::MaglevError),
+    #[error("pin directory {path}: {why}")]
+    Pins { path: String, why: String },
     #[error("attaching XDP to {interface}: {source}")]
     Attach {
         interface: String,
@@ -70,6 +75,34 @@ pub struct Dataplane {
     svc_stats: PerCpuArray<MapData, Traffic>,
     real_stats: PerCpuArray<MapData, Traffic>,
     pub(crate) slots: RealSlots,
+    /// Where maps and links are pinned, if they are.
+    pins: Option<PathBuf>,
+}
+
+/// Every map of the program, pinned under the pin directory by name.
+const MAPS: &[&str] = &[
+    "services",
+    "reals",
+    "maglev",
+    "conntrack",
+    "globals",
+    "stats",
+    "svc_stats",
+    "real_stats",
+];
+
+/// The magic number of a bpf filesystem (statfs f_type).
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+
+fn on_bpffs(dir: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs fills the struct we own; the path is NUL-terminated.
+    unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == BPF_FS_MAGIC
+    }
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, DataplaneError>
@@ -84,7 +117,38 @@ impl Dataplane {
     /// Loads the program and creates its maps with `limits`. Nothing is
     /// attached yet.
     pub fn load(limits: Limits) -> Result<Dataplane, DataplaneError> {
-        let mut ebpf = EbpfLoader::new()
+        Self::load_pinned(limits, None)
+    }
+
+    /// Like `load`, with the maps pinned in `pins` (a directory on a bpf
+    /// filesystem): maps a previous daemon pinned there are reused with
+    /// their contents (connections, tables, counters), so a restart keeps
+    /// every flow on its real.
+    pub fn load_pinned(limits: Limits, pins: Option<&Path>) -> Result<Dataplane, DataplaneError> {
+        if limits.services > u32::from(u16::MAX) + 1 {
+            return Err(DataplaneError::TooManyServices {
+                id: limits.services,
+                limit: u32::from(u16::MAX) + 1,
+            });
+        }
+        let mut loader = EbpfLoader::new();
+        let mut reused = false;
+        if let Some(dir) = pins {
+            let bad = |why: String| DataplaneError::Pins {
+                path: dir.display().to_string(),
+                why,
+            };
+            std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
+            if !on_bpffs(dir) {
+                return Err(bad("not on a bpf filesystem (mount -t bpf bpf DIR)".into()));
+            }
+            for name in MAPS {
+                let path = dir.join(name);
+                reused |= path.exists();
+                loader.map_pin_path(name, path);
+            }
+        }
+        let mut ebpf = loader
             .map_max_entries("services", limits.services)
             .map_max_entries("maglev", limits.services)
             .map_max_entries("svc_stats", limits.services)
@@ -110,15 +174,52 @@ impl Dataplane {
             slots: RealSlots::new(limits.reals),
             ebpf,
             limits,
+            pins: pins.map(Path::to_path_buf),
         };
-        dp.set_globals(Globals {
-            tun_src: [0; 4],
-            // ipvsadm --set defaults: tcp 900 s, tcpfin 120 s, udp 300 s.
-            tcp_timeout_s: 900,
-            tcpfin_timeout_s: 120,
-            udp_timeout_s: 300,
-        })?;
+        if reused {
+            dp.recover_slots()?;
+            tracing::info!(pins = %pins.unwrap_or(Path::new("")).display(), "reusing pinned maps: connections and counters kept");
+        } else {
+            dp.set_globals(Globals {
+                tun_src: [0; 4],
+                // ipvsadm --set defaults: tcp 900 s, tcpfin 120 s, udp 300 s.
+                tcp_timeout_s: 900,
+                tcpfin_timeout_s: 120,
+                udp_timeout_s: 300,
+            })?;
+        }
         Ok(dp)
+    }
+
+    /// Rebuilds the real-slot allocation from a pinned `reals` map, so
+    /// connection entries keep naming the same reals.
+    fn recover_slots(&mut self) -> Result<(), DataplaneError> {
+        let mut used = Vec::new();
+        for slot in 0..self.limits.reals {
+            let r = self.reals.get(&slot, 0).map_err(map_err("reals"))?;
+            if r.flags != 0 {
+                let addr = std::net::Ipv4Addr::from(r.addr);
+                used.push((slot, u32::from(r.svc), addr, u16::from_be_bytes(r.port)));
+            }
+        }
+        self.slots = RealSlots::recover(self.limits.reals, &used);
+        Ok(())
+    }
+
+    /// Removes the pins (maps and links): the program detaches once this
+    /// process lets go of it. For `xlvsd --cleanup`.
+    pub fn unpin(&mut self) -> Result<(), DataplaneError> {
+        let Some(dir) = &self.pins else {
+            return Ok(());
+        };
+        let bad = |e: std::io::Error| DataplaneError::Pins {
+            path: dir.display().to_string(),
+            why: e.to_string(),
+        };
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(bad)?;
+        }
+        Ok(())
     }
 
     pub fn limits(&self) -> Limits {
@@ -141,19 +242,50 @@ impl Dataplane {
         Ok(p.try_into()?)
     }
 
-    /// Attaches the balancer to an interface.
+    /// Attaches the balancer to an interface. With pins, the attachment
+    /// is pinned too and outlives this process; a restarted daemon swaps
+    /// its program into the pinned attachment in one step, so forwarding
+    /// never stops.
     pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<(), DataplaneError> {
+        let link_pin = self
+            .pins
+            .as_ref()
+            .map(|d| d.join(format!("link-{interface}")));
         let prog: &mut Xdp = self
             .ebpf
             .program_mut("xlvs")
             .ok_or(DataplaneError::Missing("program"))?
             .try_into()?;
-        prog.attach(interface, mode)
-            .map(|_| ())
-            .map_err(|source| DataplaneError::Attach {
-                interface: interface.to_string(),
-                source,
-            })
+        let attach_err = |source| DataplaneError::Attach {
+            interface: interface.to_string(),
+            source,
+        };
+        if let Some(pin) = link_pin.as_ref().filter(|p| p.exists()) {
+            let pinned = PinnedLink::from_pin(pin).map_err(|e| DataplaneError::Pins {
+                path: pin.display().to_string(),
+                why: e.to_string(),
+            })?;
+            let link =
+                XdpLink::try_from(FdLink::from(pinned)).map_err(|e| DataplaneError::Pins {
+                    path: pin.display().to_string(),
+                    why: e.to_string(),
+                })?;
+            prog.attach_to_link(link).map_err(attach_err)?;
+            tracing::info!(interface, "XDP program replaced in the pinned attachment");
+            return Ok(());
+        }
+        let id = prog.attach(interface, mode).map_err(attach_err)?;
+        if let Some(pin) = link_pin {
+            let link = prog.take_link(id).map_err(attach_err)?;
+            // A netlink attachment (old kernels) outlives us by itself.
+            if let Ok(fd) = FdLink::try_from(link) {
+                fd.pin(&pin).map_err(|e| DataplaneError::Pins {
+                    path: pin.display().to_string(),
+                    why: e.to_string(),
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs one packet through a program (`xlvs` or `baseline`) with

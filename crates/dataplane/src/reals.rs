@@ -25,6 +25,17 @@ impl RealSlots {
         self.used.get(&(svc, addr, port)).copied()
     }
 
+    /// Slots as a previous daemon left them in pinned maps: `used` lists
+    /// (slot, service, address, port) of the entries in use.
+    pub fn recover(capacity: u32, used: &[(u32, u32, Ipv4Addr, u16)]) -> RealSlots {
+        let mut s = RealSlots::new(capacity);
+        for &(slot, svc, addr, port) in used {
+            s.used.insert((svc, addr, port), slot);
+            s.free.retain(|f| *f != slot);
+        }
+        s
+    }
+
     pub fn free_count(&self) -> usize {
         self.free.len()
     }

@@ -76,7 +76,8 @@ impl Dataplane {
                 port: r.port.to_be_bytes(),
                 mac: r.mac,
                 flags: 1,
-                pad: [0; 3],
+                pad: 0,
+                svc: spec.id as u16,
             };
             self.reals.set(slot, real, 0).map_err(map_err("reals"))?;
             slot_of.push(((r.addr, r.port), slot));

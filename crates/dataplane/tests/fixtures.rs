@@ -450,3 +450,94 @@ fn source_hashing_with_a_mask_keeps_a_client_network_on_one_real() {
         }
     }
 }
+
+/// A bpf filesystem mounted for one test, unmounted when dropped.
+struct BpfFs(tempfile::TempDir);
+
+impl BpfFs {
+    fn mount() -> BpfFs {
+        let dir = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("mount")
+            .args(["-t", "bpf", "bpf"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount bpffs");
+        BpfFs(dir)
+    }
+}
+
+impl Drop for BpfFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn pinned_maps_keep_connections_tables_and_counters_across_a_restart() {
+    require_root();
+    let fs = BpfFs::mount();
+    let pins = fs.0.path().join("lb1");
+    let limits = Limits {
+        services: 8,
+        reals: 64,
+        conntrack: 4096,
+        table_size: TableSize::new(251).unwrap(),
+    };
+    let reals: Vec<RealSpec> = (21..25).map(|n| real(n, 1)).collect();
+    let flows: Vec<u16> = (40000..40050).collect();
+    let first: Vec<u8> = {
+        let mut dp = Dataplane::load_pinned(limits, Some(&pins)).unwrap();
+        dr_service(&mut dp, reals.clone());
+        flows
+            .iter()
+            .map(|&p| {
+                dr_target(
+                    &dp.run("xlvs", &tcp("203.0.113.5", p, VIP, 80, SYN).frame(), 1)
+                        .unwrap()
+                        .packet,
+                )
+            })
+            .collect()
+    }; // the first "daemon" exits; its maps stay pinned
+    let mut dp = Dataplane::load_pinned(limits, Some(&pins)).unwrap();
+    // Before anything is programmed, the pinned service still forwards.
+    let r = dp
+        .run(
+            "xlvs",
+            &tcp("203.0.113.5", flows[0], VIP, 80, ACK).frame(),
+            1,
+        )
+        .unwrap();
+    assert_eq!(dr_target(&r.packet), first[0]);
+    assert_eq!(
+        dp.stat("tx_dr").unwrap(),
+        flows.len() as u64 + 1,
+        "counters kept"
+    );
+    // Programming the same service again (with a new real) keeps every
+    // established flow on its real: the slots were recovered.
+    let mut more = reals;
+    more.push(real(25, 1));
+    dr_service(&mut dp, more);
+    for (i, &p) in flows.iter().enumerate() {
+        let r = dp
+            .run("xlvs", &tcp("203.0.113.5", p, VIP, 80, ACK).frame(), 1)
+            .unwrap();
+        assert_eq!(dr_target(&r.packet), first[i], "flow {p}");
+    }
+    dp.unpin().unwrap();
+    assert!(!pins.exists());
+}
+
+#[test]
+fn pins_must_be_on_a_bpf_filesystem() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let err = Dataplane::load_pinned(Limits::default(), Some(dir.path()))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("not on a bpf filesystem"), "{err}");
+}
