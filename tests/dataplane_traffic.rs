@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-use xlvs_tests::{text, wait_until, workspace, Lab};
+use xlvs_tests::{text, wait_until, workspace, Lab, WaitBounded};
 
 const VIP: &str = "192.0.2.10";
 
@@ -151,4 +151,110 @@ fn health_checks_drive_forwarding_and_announcements() {
             .then_some(())
             .ok_or("no answer".to_string())
     });
+}
+
+/// Restarting xlvsd (SIGTERM without --cleanup, then start) while long
+/// connections run: the pinned data plane keeps forwarding, the restarted
+/// daemon reuses connections and counters, and no connection is lost.
+#[test]
+fn restart_keeps_every_connection() {
+    use std::process::{Command, Stdio};
+    let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
+    wait_until("two next hops", Duration::from_secs(60), || {
+        let hops = lab.nexthops("r1", VIP);
+        (hops == ["10.0.1.11", "10.0.1.12"])
+            .then_some(())
+            .ok_or(format!("{hops:?}"))
+    });
+    wait_until("echo answers", Duration::from_secs(20), || {
+        let out = lab.exec(
+            "client",
+            &[
+                "python3",
+                "/usr/local/bin/echo.py",
+                "check",
+                VIP,
+                "7",
+                "1000",
+            ],
+        );
+        out.status.success().then_some(()).ok_or_else(|| text(&out))
+    });
+    let file = workspace().join("labs/quickstart.clab.yml");
+    let mut streams = xlvs_tests::Child(
+        Command::new(xlvs_tests::bin("xlvs-lab"))
+            .arg("exec")
+            .arg(&file)
+            .args([
+                "client",
+                "--",
+                "python3",
+                "/usr/local/bin/echo.py",
+                "streams",
+                VIP,
+                "7",
+                "40",
+                "20",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let tx_before = lab
+        .json("lb1", &["xlvsadm", "--node", "lb1", "--json", "dataplane"])
+        .unwrap()["tx_dr"]
+        .as_u64()
+        .unwrap();
+    xlvs_tests::signal(lab.pid_of("lb1", "xlvsd"), libc::SIGTERM);
+    wait_until("lb1's xlvsd gone", Duration::from_secs(10), || {
+        (!xlvs_tests::pid_alive(lab.pid_of("lb1", "xlvsd")))
+            .then_some(())
+            .ok_or("running".into())
+    });
+    // The daemon is gone; its XDP program is still attached.
+    let link = lab.exec("lb1", &["ip", "link", "show", "eth1"]);
+    assert!(
+        String::from_utf8_lossy(&link.stdout).contains("xdp"),
+        "{}",
+        text(&link)
+    );
+
+    let log =
+        std::fs::File::create(std::env::temp_dir().join("xlvs-test-lb1-restart.log")).unwrap();
+    let _restarted = xlvs_tests::Child(
+        Command::new("ip")
+            .args(["netns", "exec", "clab-quickstart-lb1"])
+            .arg(xlvs_tests::bin("xlvsd"))
+            .arg("--config")
+            .arg(workspace().join("labs/quickstart/lb1.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("lb1 back in the ECMP set", Duration::from_secs(30), || {
+        let hops = lab.nexthops("r1", VIP);
+        (hops == ["10.0.1.11", "10.0.1.12"])
+            .then_some(())
+            .ok_or(format!("{hops:?}"))
+    });
+    let out = streams.0.wait_with_output_bounded(Duration::from_secs(60));
+    println!("{}", text(&out));
+    assert!(
+        out.status.success(),
+        "connections lost across the restart: {}",
+        text(&out)
+    );
+    let tx_after = lab
+        .json("lb1", &["xlvsadm", "--node", "lb1", "--json", "dataplane"])
+        .unwrap()["tx_dr"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        tx_after >= tx_before,
+        "counters kept across the restart: {tx_before} -> {tx_after}"
+    );
 }

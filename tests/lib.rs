@@ -313,6 +313,44 @@ pub fn signal(pid: i32, sig: i32) {
 /// A process a test started itself, killed (by pid) when dropped.
 pub struct Child(pub std::process::Child);
 
+/// Waiting for a child's output with a time limit.
+pub trait WaitBounded {
+    /// Waits at most `limit` for the child to exit and collects its output;
+    /// past the limit the child is killed and the test fails.
+    fn wait_with_output_bounded(&mut self, limit: Duration) -> Output;
+}
+
+impl WaitBounded for std::process::Child {
+    fn wait_with_output_bounded(&mut self, limit: Duration) -> Output {
+        use std::io::Read;
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(s) = self.try_wait().expect("wait") {
+                break s;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.kill();
+                let _ = self.wait();
+                panic!("child ran longer than {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        if let Some(mut o) = self.stdout.take() {
+            let _ = o.read_to_end(&mut stdout);
+        }
+        if let Some(mut e) = self.stderr.take() {
+            let _ = e.read_to_end(&mut stderr);
+        }
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
+    }
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -127,6 +127,10 @@ pub struct Dataplane {
     /// Maglev table size M of every service: one of the primes
     /// `xlvs_maglev::TableSize::ALL`.
     pub maglev_table_size: xlvs_maglev::TableSize,
+    /// Where maps and the XDP attachment are pinned (a bpf filesystem), so
+    /// forwarding goes on while the daemon restarts. Defaults to
+    /// /sys/fs/bpf/xlvs/<node name>.
+    pub pin_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]

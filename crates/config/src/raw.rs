@@ -153,6 +153,8 @@ pub(crate) struct RawDataplane {
     pub conntrack_entries: i64,
     #[serde(default = "defaults::maglev_table_size")]
     pub maglev_table_size: i64,
+    #[serde(default)]
+    pub pin_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

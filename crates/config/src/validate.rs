@@ -25,7 +25,7 @@ pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
     let mut v = Validator::default();
     let node = v.node(&raw.node);
     let ospf = v.ospf(&raw.ospf);
-    let dataplane = v.dataplane(&raw.dataplane);
+    let dataplane = v.dataplane(&raw.dataplane, &raw.node.name);
     let fullnat = raw.fullnat.as_ref().map(|f| v.fullnat(f));
     let services: Vec<_> = raw
         .service
@@ -284,7 +284,7 @@ impl Validator {
         }
     }
 
-    fn dataplane(&mut self, d: &RawDataplane) -> Option<Dataplane> {
+    fn dataplane(&mut self, d: &RawDataplane, node_name: &str) -> Option<Dataplane> {
         let p = top("dataplane");
         if d.interfaces.is_empty() {
             self.report(p.key("interfaces"), ErrorKind::NoneGiven("XDP interface"));
@@ -304,11 +304,20 @@ impl Validator {
                 ErrorKind::TableSize(d.maglev_table_size),
             );
         }
+        let pin_dir = match &d.pin_dir {
+            Some(dir) if !dir.is_absolute() => {
+                self.report(p.key("pin_dir"), ErrorKind::NotAbsolute);
+                None
+            }
+            Some(dir) => Some(dir.clone()),
+            None => Some(std::path::Path::new("/sys/fs/bpf/xlvs").join(node_name)),
+        };
         Some(Dataplane {
             interfaces: d.interfaces.clone(),
             xdp_mode: d.xdp_mode,
             conntrack_entries: conntrack_entries?,
             maglev_table_size: table?,
+            pin_dir: pin_dir?,
         })
     }
 

@@ -48,8 +48,9 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
     let mut sockets: Vec<PathBuf> = Vec::new();
     if let Some(t) = topo {
         for n in &t.nodes {
-            if let Role::Xlvs { socket, .. } = &n.role {
+            if let Role::Xlvs { socket, pins, .. } = &n.role {
                 sockets.push(socket.clone());
+                dirs.push(pins.clone());
             }
             let ns = netns_name(lab, &n.name);
             if !netns.contains(&ns) {
@@ -113,6 +114,9 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
     // shared directories, and xlvs-lab's own directory.
     if other_labs(lab).is_empty() {
         if let Err(e) = frr::remove_shared_files() {
+            failures.push(e.to_string());
+        }
+        if let Err(e) = crate::bpffs::release() {
             failures.push(e.to_string());
         }
         let _ = std::fs::remove_dir(run_dir());

@@ -51,6 +51,15 @@ pub fn up(topo: &Topology) -> Result<(), LabError> {
         teardown(&topo.name, Some(topo))?;
     }
     let mut state = LabState::create(&topo.name, &topo.file)?;
+    // xlvsd pins its data plane; `ip netns exec` hides /sys/fs/bpf, so lab
+    // configs pin under a bpf filesystem xlvs-lab mounts for them.
+    for node in &topo.nodes {
+        if let Role::Xlvs { pins, .. } = &node.role {
+            if pins.starts_with(crate::bpffs::LAB_BPFFS) {
+                crate::bpffs::ensure()?;
+            }
+        }
+    }
     match build(topo, &mut state) {
         Ok(()) => Ok(()),
         Err(e) => {

@@ -29,6 +29,10 @@ pub(crate) struct Origin {
     last: BTreeMap<LsaKey, Instant>,
     /// Re-originate even if unchanged: the network holds a newer instance.
     force: BTreeSet<LsaKey>,
+    /// The highest sequence number the network showed us for each of our
+    /// LSAs: the next instance must go past it even if the copy we
+    /// received was flushed and has left our database since.
+    seen_seq: BTreeMap<LsaKey, i32>,
     /// When an instance of each of our LSAs was last sent (any packet):
     /// a newer one sent within MinLSArrival of it would be dropped by the
     /// receiver (RFC 2328 13, step 5a), so origination waits that long.
@@ -44,6 +48,7 @@ impl Origin {
             announced: BTreeMap::new(),
             last: BTreeMap::new(),
             force: BTreeSet::new(),
+            seen_seq: BTreeMap::new(),
             sent: BTreeMap::new(),
             pending: None,
         }
@@ -209,11 +214,14 @@ impl Instance {
                 pending = Some(pending.map_or(earliest, |p| p.min(earliest)));
                 continue;
             }
-            let seq = match current.map(|e| e.lsa.header.seq) {
+            let held = current.map(|e| e.lsa.header.seq);
+            let seen = self.origin.seen_seq.get(&key).copied();
+            let seq = match held.max(seen) {
                 None => INITIAL_SEQ,
                 // 12.1.6: the sequence space is exhausted; flush the old
                 // instance and start over once it is gone.
                 Some(MAX_SEQ) => {
+                    self.origin.seen_seq.remove(&key);
                     if !current.is_some_and(|e| e.is_max_age(now)) {
                         self.flush(now, key);
                     }
@@ -270,6 +278,11 @@ impl Instance {
     /// (we restarted). Re-originate it past that sequence number if we
     /// still want it, else flush it.
     pub(crate) fn self_originated_received(&mut self, now: Instant, key: LsaKey) {
+        if let Some(e) = self.lsdb.get(&key) {
+            let seq = e.lsa.header.seq;
+            let seen = self.origin.seen_seq.entry(key).or_insert(seq);
+            *seen = (*seen).max(seq);
+        }
         if self.shutting_down || !self.desired().contains_key(&key) {
             tracing::info!(lsa = %key, "flushing a stale LSA of ours the network still held");
             self.flush(now, key);

@@ -382,3 +382,94 @@ fn lsas_flood_between_our_interfaces() {
     let (_, _, r) = router_lsa_of(&s, c, "10.255.0.2").expect("c learned b's LSA through a");
     assert_eq!(stubs(&r), [ip("192.0.2.20")]);
 }
+
+#[test]
+fn a_flushed_instance_of_ours_is_gone_past_even_after_it_left_the_database() {
+    use xlvs_ospf::wire::lsa::{INITIAL_SEQ, MAX_AGE};
+    use xlvs_ospf::wire::{AuthField, Header, Lsa, LsaHeader, Packet};
+    let mut s = pair(Auth::None, Auth::None);
+    s.run(secs(10));
+    // As after a graceful restart against FRR (which keeps MaxAge copies
+    // for a while): b hands a the flushed instance of a previous run, at a
+    // sequence number far past a's.
+    let key = LsaKey {
+        kind: LsaType::ROUTER,
+        id: ip("10.255.0.1"),
+        adv_router: ip("10.255.0.1"),
+    };
+    // a has just originated (as a restarted daemon has), so MinLSInterval
+    // holds its answer back while the flushed copy leaves its database.
+    let now = s.now;
+    s.nodes[0].inst.announce(now, ip("192.0.2.10"), 1);
+    s.deliver();
+    let ours = s.nodes[0].inst.lsa(&key, s.now).unwrap();
+    let old = INITIAL_SEQ + 100;
+    let flushed = Lsa::new(
+        LsaHeader {
+            seq: old,
+            age: MAX_AGE,
+            ..ours.header
+        },
+        ours.body.clone(),
+    );
+    let lsu = Packet {
+        header: Header {
+            kind: PacketType::LsUpdate,
+            router_id: ip("10.255.0.2"),
+            area_id: ip("0.0.0.0"),
+            auth: AuthField::Null,
+        },
+        body: Body::LsUpdate(vec![flushed]),
+    };
+    let now = s.now;
+    s.nodes[0].inst.handle_packet(
+        now,
+        0,
+        ip("10.0.0.1"),
+        xlvs_ospf::ALL_SPF_ROUTERS,
+        &lsu.emit(None),
+    );
+    s.deliver();
+    s.run(secs(20));
+    for at in 0..2 {
+        let (seq, age, _) = router_lsa_of(&s, at, "10.255.0.1").expect("a live instance");
+        assert!(seq > old, "node {at}: {seq:#x} must be past {old:#x}");
+        assert!(age < MAX_AGE);
+    }
+}
+
+#[test]
+fn restart_after_a_graceful_shutdown_goes_past_the_flushed_instance() {
+    let mut s = pair(Auth::None, Auth::None);
+    let now = s.now;
+    s.nodes[0].inst.announce(now, ip("192.0.2.10"), 1);
+    s.run(secs(30));
+    // a shuts down cleanly: its LSA is flushed (MaxAge) at b
+    let now = s.now;
+    s.nodes[0].inst.shutdown(now);
+    s.deliver();
+    s.run(secs(2));
+    let now = s.now;
+    s.nodes[0].inst.say_goodbye(now);
+    s.deliver();
+    s.nodes[0].alive = false;
+    s.run(secs(1));
+    // and starts again at once
+    s.restart(
+        0,
+        config(
+            "10.255.0.1",
+            vec![p2p_iface("eth1", "10.0.0.0", Auth::None)],
+        ),
+    );
+    let now = s.now;
+    s.nodes[0].inst.announce(now, ip("192.0.2.10"), 1);
+    s.nodes[0].inst.interface_up(0, now);
+    s.deliver();
+    s.run(secs(30));
+    let (seq_a, _, _) = router_lsa_of(&s, 0, "10.255.0.1").unwrap();
+    let (seq_b, age_b, r) = router_lsa_of(&s, 1, "10.255.0.1").unwrap();
+    assert_eq!(seq_a, seq_b, "one current instance");
+    assert!(age_b < 3600, "live, not the flushed one");
+    assert_eq!(stubs(&r), [ip("192.0.2.10")]);
+}

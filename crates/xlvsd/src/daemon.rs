@@ -31,7 +31,7 @@ pub enum DaemonError {
     Signal(std::io::Error),
 }
 
-pub async fn run(config: NodeConfig) -> Result<(), DaemonError> {
+pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let control = ControlSocket::bind(&config.node.control_socket).await?;
@@ -67,6 +67,15 @@ pub async fn run(config: NodeConfig) -> Result<(), DaemonError> {
     }
     speaker.shutdown(FLUSH_LIMIT).await?;
     supervisor.abort();
+    if cleanup {
+        if let Err(e) = forwarder.lock().await.cleanup() {
+            tracing::error!(error = %e, "removing the pins failed");
+        } else {
+            tracing::info!("pins removed: XDP detaches as we exit");
+        }
+    } else {
+        tracing::info!(pins = %config.dataplane.pin_dir.display(), "XDP stays attached with its pinned maps (restart keeps connections; --cleanup removes them)");
+    }
     // Dropping the server removes the socket file.
     server.abort();
     let _ = server.await;

@@ -100,7 +100,9 @@ impl Forwarder {
             table_size: config.dataplane.maglev_table_size,
             ..Limits::default()
         };
-        let dp = Dataplane::load(limits)?;
+        let pins = &config.dataplane.pin_dir;
+        ensure_bpffs(pins);
+        let dp = Dataplane::load_pinned(limits, Some(pins))?;
         let mut f = Forwarder {
             dp,
             specs,
@@ -277,9 +279,48 @@ impl Forwarder {
         out
     }
 
+    /// Removes the pins: the XDP program detaches when we exit.
+    pub fn cleanup(&mut self) -> Result<(), DataplaneError> {
+        self.dp.unpin()
+    }
+
     pub fn stats(&self) -> Result<Vec<(&'static str, u64)>, DataplaneError> {
         self.dp.stats()
     }
+}
+
+/// Mounts the bpf filesystem at /sys/fs/bpf when the pins go there and
+/// nothing is mounted (systemd usually has); elsewhere the operator
+/// mounts it, and loading says so if not.
+fn ensure_bpffs(pins: &std::path::Path) {
+    const BPFFS: &str = "/sys/fs/bpf";
+    if !pins.starts_with(BPFFS) || is_mount_point(BPFFS) {
+        return;
+    }
+    let c = |s: &str| std::ffi::CString::new(s).expect("no NUL");
+    let (src, dst, fstype) = (c("bpf"), c(BPFFS), c("bpf"));
+    // SAFETY: plain mount(2) with NUL-terminated strings we own.
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        tracing::info!(path = BPFFS, "mounted the bpf filesystem for pins");
+    } else {
+        tracing::warn!(path = BPFFS, error = %std::io::Error::last_os_error(), "cannot mount the bpf filesystem");
+    }
+}
+
+fn is_mount_point(path: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(path))
 }
 
 /// The kernel's IPv4 neighbour table: complete entries only.

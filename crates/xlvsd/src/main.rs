@@ -23,6 +23,11 @@ struct Args {
     /// Run the director with the node config FILE.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+
+    /// On exit, also detach XDP and remove the pinned maps. Without it they
+    /// stay, so traffic keeps flowing and a restart keeps connections.
+    #[arg(long, requires = "config")]
+    cleanup: bool,
 }
 
 fn main() -> ExitCode {
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        return match runtime.block_on(daemon::run(config)) {
+        return match runtime.block_on(daemon::run(config, args.cleanup)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("xlvsd: {e}");

@@ -67,8 +67,13 @@ pub enum Role {
         daemons: Option<PathBuf>,
     },
     /// This workspace's `xlvsd` with the bound node config; `socket` is
-    /// its control socket (from the config), removed by `down`.
-    Xlvs { config: PathBuf, socket: PathBuf },
+    /// its control socket and `pins` its pin directory (from the config),
+    /// both removed by `down`.
+    Xlvs {
+        config: PathBuf,
+        socket: PathBuf,
+        pins: PathBuf,
+    },
     /// A plain namespace; `cmd` and `exec` run host binaries in it.
     Host,
 }
@@ -459,6 +464,7 @@ fn build_node(
                 node.role = Role::Xlvs {
                     config,
                     socket: c.node.control_socket,
+                    pins: c.dataplane.pin_dir,
                 }
             }
             Err(errors) => problems.push(Problem::BadXlvsConfig {
@@ -568,6 +574,7 @@ fn xlvs_role(node: &Node) -> Result<Role, String> {
     Ok(Role::Xlvs {
         config: bind.host.clone(),
         socket: PathBuf::new(),
+        pins: PathBuf::new(),
     })
 }
 

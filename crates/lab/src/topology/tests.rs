@@ -96,6 +96,7 @@ fn a_full_topology_resolves_roles_binds_and_links() {
         Role::Xlvs {
             config: dir.0.path().join("lb1.toml"),
             socket: "/run/xlvs/lb1.sock".into(),
+            pins: "/sys/fs/bpf/xlvs/lb1".into(),
         }
     );
     // env merges across levels, numbers become strings
