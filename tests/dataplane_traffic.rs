@@ -258,3 +258,80 @@ fn restart_keeps_every_connection() {
         "counters kept across the restart: {tx_before} -> {tx_after}"
     );
 }
+
+/// Draining a director withdraws its VIP while it keeps forwarding: the
+/// router moves flows to the other director, and no connection is lost.
+#[test]
+fn drain_moves_traffic_without_losing_a_connection() {
+    use std::process::{Command, Stdio};
+    let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
+    let routed = |want: &[&str]| {
+        wait_until(
+            &format!("VIP via {want:?}"),
+            Duration::from_secs(60),
+            || {
+                let hops = lab.nexthops("r1", VIP);
+                (hops == want).then_some(()).ok_or(format!("{hops:?}"))
+            },
+        )
+    };
+    routed(&["10.0.1.11", "10.0.1.12"]);
+    wait_until("echo answers", Duration::from_secs(20), || {
+        let out = lab.exec(
+            "client",
+            &[
+                "python3",
+                "/usr/local/bin/echo.py",
+                "check",
+                VIP,
+                "7",
+                "1000",
+            ],
+        );
+        out.status.success().then_some(()).ok_or_else(|| text(&out))
+    });
+    let mut streams = xlvs_tests::Child(
+        Command::new(xlvs_tests::bin("xlvs-lab"))
+            .arg("exec")
+            .arg(workspace().join("labs/quickstart.clab.yml"))
+            .args([
+                "client",
+                "--",
+                "python3",
+                "/usr/local/bin/echo.py",
+                "streams",
+                VIP,
+                "7",
+                "40",
+                "15",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let sock = std::path::Path::new("/run/xlvs/lb1.sock");
+    let r = xlvs_tests::control(sock, "drain", &[]).unwrap();
+    assert_eq!(r["services"], serde_json::json!(["web"]));
+    routed(&["10.0.1.12"]);
+    // unknown service: a clear error, nothing changed
+    let err = xlvs_tests::control(sock, "drain", &["nope"]).unwrap_err();
+    assert!(err.contains("no service named"), "{err}");
+    let out = streams.0.wait_with_output_bounded(Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "connections lost while draining: {}",
+        text(&out)
+    );
+    // new connections during the drain succeed too
+    for _ in 0..10 {
+        let out = lab.exec(
+            "client",
+            &["curl", "-s", "-m", "3", &format!("http://{VIP}/")],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    xlvs_tests::control(sock, "undrain", &[]).unwrap();
+    routed(&["10.0.1.11", "10.0.1.12"]);
+}

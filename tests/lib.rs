@@ -365,3 +365,25 @@ pub fn pid_alive(pid: i32) -> bool {
         .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with(|c| c != 'Z')))
         .unwrap_or(false)
 }
+
+/// One request to an xlvsd control socket (see crates/xlvsd/src/api.rs);
+/// returns the response's data, or its error as Err.
+pub fn control(socket: &Path, command: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| format!("{}: {e}", socket.display()))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let req = serde_json::json!({"version": 1, "command": command, "args": args});
+    writeln!(s, "{req}").map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(s)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("{e}: {line}"))?;
+    if v["ok"] == true {
+        Ok(v["data"].clone())
+    } else {
+        Err(v["error"].to_string())
+    }
+}

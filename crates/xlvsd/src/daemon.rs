@@ -47,12 +47,19 @@ pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
         speaker.announce(addr, ANNOUNCE_METRIC).await?;
     }
     let checker = start_checks(&config);
-    let supervisor = tokio::spawn(supervise(forwarder.clone(), speaker.clone(), checker));
+    let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let supervisor = tokio::spawn(supervise(
+        forwarder.clone(),
+        speaker.clone(),
+        checker,
+        changed.clone(),
+    ));
     let node = Node {
         name: config.node.name.clone(),
         router_id: config.node.router_id,
         speaker: speaker.clone(),
         forwarder: forwarder.clone(),
+        changed,
     };
     tracing::info!(
         node = %config.node.name,
@@ -104,6 +111,7 @@ async fn supervise(
     forwarder: Shared,
     speaker: Speaker,
     checks: (Checker, UnboundedReceiver<HealthEvent>),
+    changed: std::sync::Arc<tokio::sync::Notify>,
 ) {
     // The checker runs while this task holds it.
     let (_checker, mut events) = checks;
@@ -111,6 +119,8 @@ async fn supervise(
     let mut tick = tokio::time::interval(MAC_REFRESH);
     loop {
         tokio::select! {
+            // drain/undrain: re-check the announcements below at once
+            _ = changed.notified() => {}
             _ = tick.tick() => {
                 if let Err(e) = forwarder.lock().await.refresh(false) {
                     tracing::error!(error = %e, "reprogramming the data plane failed");

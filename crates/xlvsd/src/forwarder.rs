@@ -31,6 +31,9 @@ pub struct Forwarder {
     down: std::collections::BTreeSet<(usize, Ipv4Addr, u16)>,
     /// Healthy reals each service needs to be announced.
     quorum: Vec<u32>,
+    /// Services drained by the operator: their VIPs are withdrawn while
+    /// forwarding goes on, so connections move to other directors.
+    drained: std::collections::BTreeSet<usize>,
     names: Vec<String>,
 }
 
@@ -110,6 +113,7 @@ impl Forwarder {
             tun_src: None,
             unresolved: BTreeMap::new(),
             down: Default::default(),
+            drained: Default::default(),
             quorum: config.services.iter().map(|s| s.quorum).collect(),
             names: config.services.iter().map(|s| s.name.clone()).collect(),
         };
@@ -265,18 +269,40 @@ impl Forwarder {
         let mut out: BTreeMap<Ipv4Addr, (bool, Vec<String>)> = BTreeMap::new();
         for (i, s) in self.specs.iter().enumerate() {
             let usable = s.reals.iter().filter(|r| self.usable(i, r).is_ok()).count() as u32;
-            let ok = usable >= self.quorum[i];
+            let drained = self.drained.contains(&i);
+            let ok = usable >= self.quorum[i] && !drained;
             let why = format!(
-                "service {}: {usable} of {} reals usable, quorum {}",
+                "service {}: {usable} of {} reals usable, quorum {}{}",
                 self.names[i],
                 s.reals.len(),
-                self.quorum[i]
+                self.quorum[i],
+                if drained { ", drained" } else { "" }
             );
             let e = out.entry(s.vip).or_insert((false, Vec::new()));
             e.0 |= ok;
             e.1.push(why);
         }
         out
+    }
+
+    /// Drains (or undrains) the named service, or every service. Returns
+    /// the services affected, or an error naming an unknown service.
+    pub fn drain(&mut self, service: Option<&str>, drain: bool) -> Result<Vec<String>, String> {
+        let ids: Vec<usize> = match service {
+            None => (0..self.names.len()).collect(),
+            Some(name) => match self.names.iter().position(|n| n == name) {
+                Some(i) => vec![i],
+                None => return Err(format!("no service named {name:?}")),
+            },
+        };
+        for &i in &ids {
+            if drain {
+                self.drained.insert(i);
+            } else {
+                self.drained.remove(&i);
+            }
+        }
+        Ok(ids.iter().map(|&i| self.names[i].clone()).collect())
     }
 
     /// Removes the pins: the XDP program detaches when we exit.

@@ -60,6 +60,8 @@ pub struct Node {
     pub router_id: Ipv4Addr,
     pub speaker: Speaker,
     pub forwarder: std::sync::Arc<tokio::sync::Mutex<crate::forwarder::Forwarder>>,
+    /// Wakes the supervisor to re-check announcements now.
+    pub changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Node {
@@ -91,6 +93,18 @@ impl Node {
             "ospf.database" => json(self.speaker.database().await),
             "ospf.interfaces" => json(self.speaker.interfaces().await),
             "ospf.stats" => json(self.speaker.stats().await),
+            "drain" | "undrain" => {
+                let service = match args {
+                    [] => None,
+                    [name] => Some(name.as_str()),
+                    _ => return Err(format!("{command} takes at most one service name")),
+                };
+                let drain = command == "drain";
+                let services = self.forwarder.lock().await.drain(service, drain)?;
+                self.changed.notify_one();
+                tracing::info!(?services, drain, "operator {command}");
+                Ok(serde_json::json!({ "services": services, "drained": drain }))
+            }
             "dataplane.stats" => {
                 let stats = self
                     .forwarder
