@@ -68,10 +68,12 @@ pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
         "xlvsd running"
     );
     let server = tokio::spawn(control.serve(node));
+    crate::notify::notify("READY=1");
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: withdrawing routes"),
         _ = int.recv() => tracing::info!("SIGINT: withdrawing routes"),
     }
+    crate::notify::notify("STOPPING=1");
     speaker.shutdown(FLUSH_LIMIT).await?;
     supervisor.abort();
     if cleanup {

@@ -10,6 +10,7 @@ mod check;
 mod control;
 mod daemon;
 mod forwarder;
+mod notify;
 mod speaker;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.
