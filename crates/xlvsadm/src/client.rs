@@ -78,3 +78,41 @@ pub fn call(path: &Path, command: &str, args: &[String]) -> Result<Value, Client
         None => Err(ClientError::Malformed(line)),
     }
 }
+
+/// Something that answers control-socket commands: the daemon, or a fake
+/// in tests.
+pub trait Daemon {
+    fn call(&mut self, command: &str, args: &[String]) -> Result<Value, ClientError>;
+}
+
+/// The xlvsd behind `--socket`/`--node`, found on the first call (so that
+/// `-h` works without a daemon) and kept for the next ones (`-R`).
+pub struct Socket {
+    socket: Option<PathBuf>,
+    node: Option<String>,
+    path: Option<PathBuf>,
+}
+
+impl Socket {
+    pub fn new(socket: Option<PathBuf>, node: Option<String>) -> Socket {
+        Socket {
+            socket,
+            node,
+            path: None,
+        }
+    }
+}
+
+impl Daemon for Socket {
+    fn call(&mut self, command: &str, args: &[String]) -> Result<Value, ClientError> {
+        let path = match &self.path {
+            Some(p) => p.clone(),
+            None => {
+                let p = socket_path(self.socket.clone(), self.node.clone())?;
+                self.path = Some(p.clone());
+                p
+            }
+        };
+        call(&path, command, args)
+    }
+}

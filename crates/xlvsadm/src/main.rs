@@ -1,105 +1,58 @@
-//! xlvsadm: the admin CLI for xlvsd. The ipvsadm-compatible verbs arrive
-//! with the daemon issue; today it shows the OSPF speaker and status.
+//! xlvsadm: the admin CLI for xlvsd.
+//!
+//! Command lines that start with an option (after `--node`, `--socket`,
+//! `--json`) are ipvsadm's: `xlvsadm -A -t 192.0.2.10:80 -s mh`. The others
+//! are subcommands: `xlvsadm status`, `xlvsadm ospf neighbors`, ...
 
-mod client;
+mod cli;
+mod import;
 mod ospf;
 
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Parser)]
-#[command(name = "xlvsadm", version, about = "Administer xlvsd")]
-struct Cli {
-    /// The daemon's control socket.
-    #[arg(long, global = true, value_name = "PATH")]
-    socket: Option<PathBuf>,
-    /// The node whose daemon to ask (its socket is /run/xlvs/NODE.sock).
-    #[arg(long, global = true, value_name = "NAME")]
-    node: Option<String>,
-    /// Print the daemon's JSON instead of text.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(subcommand)]
-    command: Cmd,
-}
-
-#[derive(Subcommand)]
-enum Cmd {
-    /// The node and what it announces.
-    Status,
-    /// The OSPF speaker.
-    Ospf {
-        #[command(subcommand)]
-        what: OspfCmd,
-    },
-    /// The XDP data plane's global counters (drops and passes by reason).
-    Dataplane,
-}
-
-#[derive(Subcommand)]
-enum OspfCmd {
-    /// Neighbors and their states.
-    Neighbors,
-    /// The link-state database.
-    Database,
-    /// OSPF interfaces.
-    Interfaces,
-    /// Packet counters, authentication failures and mismatches.
-    Stats,
-    /// Announce an address (a /32) now.
-    Announce { address: String },
-    /// Withdraw an announced address now.
-    Withdraw { address: String },
-}
+use xlvsadm::client::Socket;
+use xlvsadm::ipvsadm;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut args = Vec::new();
-    let (command, render): (&str, fn(&serde_json::Value) -> String) = match &cli.command {
-        Cmd::Status => ("status", ospf::status),
-        Cmd::Dataplane => ("dataplane.stats", |v| {
-            let mut out = String::new();
-            for (k, n) in v.as_object().into_iter().flatten() {
-                out.push_str(&format!("{k:<20} {n}\n"));
-            }
-            out
-        }),
-        Cmd::Ospf { what } => match what {
-            OspfCmd::Neighbors => ("ospf.neighbors", ospf::neighbors),
-            OspfCmd::Database => ("ospf.database", ospf::database),
-            OspfCmd::Interfaces => ("ospf.interfaces", ospf::interfaces),
-            OspfCmd::Stats => ("ospf.stats", |v| {
-                serde_json::to_string_pretty(v).expect("JSON") + "\n"
-            }),
-            OspfCmd::Announce { address } => {
-                args.push(address.clone());
-                ("ospf.announce", |v| {
-                    format!("announcing {}\n", v["address"])
-                })
-            }
-            OspfCmd::Withdraw { address } => {
-                args.push(address.clone());
-                ("ospf.withdraw", |v| {
-                    format!("withdrawing {}\n", v["address"])
-                })
-            }
-        },
+    let args: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect::<Result<_, _>>()
+    {
+        Ok(args) => args,
+        Err(_) => return usage_error(&ipvsadm::UsageError::NotUtf8),
     };
-    let result =
-        client::socket_path(cli.socket, cli.node).and_then(|p| client::call(&p, command, &args));
+    if ipvsadm::is_ipvsadm(&args) {
+        run_ipvsadm(&args)
+    } else {
+        cli::run(&args)
+    }
+}
+
+fn run_ipvsadm(args: &[String]) -> ExitCode {
+    let parsed = match ipvsadm::parse(args) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
+    let g = parsed.globals;
+    let mut daemon = Socket::new(g.socket, g.node);
+    let result = ipvsadm::execute(
+        &parsed.command,
+        g.json,
+        &mut daemon,
+        &mut std::io::stdin().lock(),
+        &mut std::io::stdout().lock(),
+    );
     match result {
-        Ok(data) if cli.json => {
-            println!("{}", serde_json::to_string_pretty(&data).expect("JSON"));
-            ExitCode::SUCCESS
-        }
-        Ok(data) => {
-            print!("{}", render(&data));
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("xlvsadm: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Exit status 2, like ipvsadm.
+fn usage_error(e: &ipvsadm::UsageError) -> ExitCode {
+    eprintln!("xlvsadm: {e}\nTry `xlvsadm -h' or `xlvsadm help' for more information.");
+    ExitCode::from(2)
 }

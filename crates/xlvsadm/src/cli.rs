@@ -1,0 +1,158 @@
+//! xlvsadm's own subcommands (everything that is not an ipvsadm line).
+
+use crate::{import, ospf};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use xlvsadm::client;
+
+#[derive(Parser)]
+#[command(
+    name = "xlvsadm",
+    version,
+    about = "Administer xlvsd",
+    after_help = "ipvsadm command lines work too, e.g. `xlvsadm -L -n`: see `xlvsadm -h`."
+)]
+struct Cli {
+    /// The daemon's control socket.
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// The node whose daemon to ask (its socket is /run/xlvs/NODE.sock).
+    #[arg(long, global = true, value_name = "NAME")]
+    node: Option<String>,
+    /// Print the daemon's JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The node and what it announces.
+    Status,
+    /// The OSPF speaker.
+    Ospf {
+        #[command(subcommand)]
+        what: OspfCmd,
+    },
+    /// The XDP data plane's global counters (drops and passes by reason).
+    Dataplane,
+    /// Stop announcing a service's VIP (or every VIP of the node) so the
+    /// routers move new traffic to the other directors.
+    Drain { service: Option<String> },
+    /// Announce again what `drain` took out.
+    Undrain { service: Option<String> },
+    /// Re-read the node config.
+    Reload,
+    /// Health-check state of the reals (of one service, or all).
+    Health { service: Option<String> },
+    /// Convert keepalived.conf virtual_server blocks to node-config TOML.
+    ImportKeepalived {
+        /// keepalived.conf, or `-` for stdin.
+        file: PathBuf,
+        /// A TOML file with this node's [node], [ospf], [dataplane] (and
+        /// [fullnat]) tables to put before the services; without it the
+        /// output has placeholders to fill in.
+        #[arg(long, value_name = "FILE")]
+        node_template: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OspfCmd {
+    /// Neighbors and their states.
+    Neighbors,
+    /// The link-state database.
+    Database,
+    /// OSPF interfaces.
+    Interfaces,
+    /// Packet counters, authentication failures and mismatches.
+    Stats,
+    /// Announce an address (a /32) now.
+    Announce { address: String },
+    /// Withdraw an announced address now.
+    Withdraw { address: String },
+}
+
+type Render = fn(&Value) -> String;
+
+pub fn run(args: &[String]) -> ExitCode {
+    let cli = Cli::parse_from(std::iter::once("xlvsadm".to_string()).chain(args.iter().cloned()));
+    let mut args = Vec::new();
+    let mut arg = |a: &Option<String>| args.extend(a.clone());
+    let (command, render): (&str, Render) = match &cli.command {
+        Cmd::ImportKeepalived {
+            file,
+            node_template,
+        } => return import::run(file, node_template.as_deref()),
+        Cmd::Status => ("status", ospf::status),
+        Cmd::Dataplane => ("dataplane.stats", |v| {
+            let mut out = String::new();
+            for (k, n) in v.as_object().into_iter().flatten() {
+                out.push_str(&format!("{k:<20} {n}\n"));
+            }
+            out
+        }),
+        Cmd::Drain { service } => {
+            arg(service);
+            ("drain", generic)
+        }
+        Cmd::Undrain { service } => {
+            arg(service);
+            ("undrain", generic)
+        }
+        Cmd::Reload => ("reload", generic),
+        Cmd::Health { service } => {
+            arg(service);
+            ("health", generic)
+        }
+        Cmd::Ospf { what } => match what {
+            OspfCmd::Neighbors => ("ospf.neighbors", ospf::neighbors),
+            OspfCmd::Database => ("ospf.database", ospf::database),
+            OspfCmd::Interfaces => ("ospf.interfaces", ospf::interfaces),
+            OspfCmd::Stats => ("ospf.stats", |v| {
+                serde_json::to_string_pretty(v).expect("JSON") + "\n"
+            }),
+            OspfCmd::Announce { address } => {
+                arg(&Some(address.clone()));
+                ("ospf.announce", |v| {
+                    format!("announcing {}\n", v["address"])
+                })
+            }
+            OspfCmd::Withdraw { address } => {
+                arg(&Some(address.clone()));
+                ("ospf.withdraw", |v| {
+                    format!("withdrawing {}\n", v["address"])
+                })
+            }
+        },
+    };
+    let result =
+        client::socket_path(cli.socket, cli.node).and_then(|p| client::call(&p, command, &args));
+    match result {
+        Ok(data) if cli.json => {
+            println!("{}", serde_json::to_string_pretty(&data).expect("JSON"));
+            ExitCode::SUCCESS
+        }
+        Ok(data) => {
+            print!("{}", render(&data));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xlvsadm: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// For answers whose shape is the daemon's business: a message as is,
+/// anything else as JSON.
+fn generic(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => format!("{s}\n"),
+        other => serde_json::to_string_pretty(other).expect("JSON") + "\n",
+    }
+}

@@ -1,0 +1,459 @@
+//! keepalived `virtual_server` blocks to node-config `[[service]]` tables.
+//!
+//! Values are carried with keepalived's meaning, so where keepalived's
+//! default differs from the node config's (lb_kind NAT here; the check
+//! timers in `health`) the value is written out explicitly.
+
+use super::checker::{self, Checker};
+use super::health;
+use super::notes::Notes;
+use super::toml_out::{Table, Value};
+use super::tree::Stmt;
+use super::values::{count, ipv4, parse_port, seconds, single};
+use crate::model::{Persistence, Scheduler};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+const NO_COUNTERPART: &str = "no counterpart in the node config";
+const INHIBIT: &str =
+    "xlvsd takes a failing real out of its service; it has no weight-0 mode for failures";
+
+/// One converted virtual_server.
+pub struct Service {
+    pub vip: Ipv4Addr,
+    pub forward: &'static str,
+    /// `[[service]]`, `[service.health]`, then each `[[service.real]]`.
+    pub tables: Vec<Table>,
+}
+
+/// Every virtual_server of the file; other top-level blocks are noted.
+pub fn convert(tree: &[Stmt], notes: &mut Notes) -> Vec<Service> {
+    let mut out = Vec::new();
+    for s in tree {
+        let why = match s.keyword.as_str() {
+            "virtual_server" => {
+                out.extend(VirtualServer::read(s, notes).and_then(|vs| vs.service(notes)));
+                continue;
+            }
+            k if k.starts_with("vrrp_") => "xlvs announces VIPs over OSPF instead of VRRP",
+            "global_defs" => "global settings have no counterpart",
+            "virtual_server_group" => {
+                "write one service per VIP; ports of one VIP can share a service"
+            }
+            "SSL" => "HTTPS checks present no client certificate",
+            _ => NO_COUNTERPART,
+        };
+        notes
+            .not_carried
+            .push(format!("{} (line {}: {why})", s.text(), s.line));
+    }
+    out
+}
+
+pub(super) struct Real {
+    pub(super) context: String,
+    pub(super) address: Ipv4Addr,
+    pub(super) port: u16,
+    pub(super) weight: u16,
+    pub(super) checkers: Vec<Checker>,
+    /// lb_kind of this real, when given.
+    pub(super) forward: Option<&'static str>,
+}
+
+#[derive(Default)]
+pub(super) struct VirtualServer {
+    pub(super) header: String,
+    pub(super) vip: Option<Ipv4Addr>,
+    pub(super) port: u16,
+    pub(super) interval: Option<(Duration, String)>,
+    pub(super) scheduler: Option<(&'static str, String)>,
+    /// lb_algo was given, even if it could not be carried.
+    pub(super) scheduler_given: bool,
+    pub(super) forward: Option<(&'static str, String)>,
+    pub(super) persistence: Option<(u32, String)>,
+    pub(super) mask: Option<(Ipv4Addr, String)>,
+    pub(super) udp: bool,
+    pub(super) quorum: Option<u32>,
+    pub(super) sorry: Option<(Ipv4Addr, u16)>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) retry: Option<u32>,
+    pub(super) reals: Vec<Real>,
+    /// Why the whole virtual_server cannot be converted.
+    pub(super) skip: Option<&'static str>,
+}
+
+fn forward_of(v: &str) -> Option<&'static str> {
+    match v.to_ascii_uppercase().as_str() {
+        "DR" => Some("dr"),
+        "TUN" => Some("tun"),
+        "NAT" => Some("nat"),
+        "FNAT" | "FULLNAT" => Some("fullnat"),
+        _ => None,
+    }
+}
+
+impl VirtualServer {
+    fn read(s: &Stmt, notes: &mut Notes) -> Option<VirtualServer> {
+        let header = s.text();
+        let skip = |notes: &mut Notes, why: &str| {
+            notes.not_carried.push(format!("{header} ({why})"));
+            None
+        };
+        match s.values.first().map(String::as_str) {
+            Some("fwmark") => {
+                return skip(
+                    notes,
+                    "firewall marks: use a service with several ports in the node config",
+                )
+            }
+            Some("group") => {
+                return skip(
+                    notes,
+                    "virtual_server_group: write one service per VIP; ports of one VIP can share a service",
+                )
+            }
+            _ => {}
+        }
+        let (vip, port) = match s.values.as_slice() {
+            [a, p] => (ipv4(a), parse_port(p)),
+            _ => (None, None),
+        };
+        let (Some(vip), Some(port)) = (vip, port) else {
+            return skip(notes, "expected an IPv4 address and a port");
+        };
+        let mut vs = VirtualServer {
+            header: header.clone(),
+            vip: Some(vip),
+            port,
+            ..Default::default()
+        };
+        for c in s.children() {
+            vs.setting(c, notes);
+        }
+        if let Some(why) = vs.skip {
+            return skip(notes, why);
+        }
+        if vs.reals.is_empty() {
+            return skip(notes, "no real_server: a service needs at least one");
+        }
+        Some(vs)
+    }
+
+    fn setting(&mut self, s: &Stmt, notes: &mut Notes) {
+        let ctx = self.header.clone();
+        let drop = |notes: &mut Notes, why: &str| notes.drop(&ctx, &s.text(), why);
+        match s.keyword.as_str() {
+            "delay_loop" => self.interval = seconds(s, &ctx, notes).map(|d| (d, s.text())),
+            "lb_algo" | "lvs_sched" => {
+                self.scheduler_given = true;
+                let Some(v) = single(s, &ctx, notes) else {
+                    return;
+                };
+                // The node config's schedulers are a subset of ipvsadm's.
+                const IN_CONFIG: [&str; 9] =
+                    ["mh", "sh", "dh", "rr", "wrr", "lc", "wlc", "sed", "nq"];
+                match IN_CONFIG.iter().find(|x| **x == v) {
+                    Some(name) => self.scheduler = Some((*name, s.text())),
+                    None if v.parse::<Scheduler>().is_ok() => drop(
+                        notes,
+                        "the node config has no such scheduler; its default mh is used",
+                    ),
+                    None => drop(notes, "unknown scheduler; the default mh is used"),
+                }
+            }
+            "lb_kind" | "lvs_method" => match single(s, &ctx, notes).map(forward_of) {
+                Some(Some(f)) => self.forward = Some((f, s.text())),
+                Some(None) => drop(notes, "unknown forwarding method"),
+                None => {}
+            },
+            "persistence_timeout" => {
+                if s.values.is_empty() {
+                    self.persistence = Some((Persistence::DEFAULT_TIMEOUT_S, s.text()));
+                } else {
+                    match count(s, &ctx, notes) {
+                        Some(0) => drop(notes, "0 is not a timeout"),
+                        Some(n) => self.persistence = Some((n, s.text())),
+                        None => {}
+                    }
+                }
+            }
+            "persistence_granularity" => match single(s, &ctx, notes).map(ipv4) {
+                Some(Some(m))
+                    if u32::from(m).leading_ones() + u32::from(m).trailing_zeros() == 32 =>
+                {
+                    self.mask = Some((m, s.text()))
+                }
+                Some(_) => drop(notes, "not a contiguous IPv4 netmask"),
+                None => {}
+            },
+            "protocol" => match single(s, &ctx, notes)
+                .map(str::to_ascii_uppercase)
+                .as_deref()
+            {
+                Some("TCP") => self.udp = false,
+                Some("UDP") => self.udp = true,
+                Some(_) => self.skip = Some("xlvs balances TCP and UDP only"),
+                None => {}
+            },
+            "ip_family" => {
+                if s.values.first().is_some_and(|v| v == "inet6") {
+                    self.skip = Some("xlvs is IPv4-only");
+                }
+            }
+            "quorum" => match count(s, &ctx, notes) {
+                Some(0) => drop(notes, "quorum is at least 1"),
+                Some(n) => self.quorum = Some(n),
+                None => {}
+            },
+            "sorry_server" => match s.values.as_slice() {
+                [a, p] => match (ipv4(a), parse_port(p)) {
+                    (Some(a), Some(p)) => self.sorry = Some((a, p)),
+                    _ => drop(notes, "expected an IPv4 address and a port"),
+                },
+                _ => drop(notes, "expected an IPv4 address and a port"),
+            },
+            "connect_timeout" => self.timeout = seconds(s, &ctx, notes),
+            "retry" | "nb_get_retry" => self.retry = count(s, &ctx, notes),
+            "real_server" => self.real(s, notes),
+            "hysteresis" | "quorum_up" | "quorum_down" => {
+                drop(notes, "the node config has no quorum hysteresis or scripts")
+            }
+            "alpha" => drop(
+                notes,
+                "reals start up in xlvs; the node config has no alpha yet",
+            ),
+            "inhibit_on_failure" => drop(notes, INHIBIT),
+            "delay_before_retry" => {
+                drop(notes, "fall counts consecutive failures, one per interval")
+            }
+            "virtualhost" => drop(notes, "the node config sets no Host header for HTTP checks"),
+            "nat_mask" => drop(notes, "obsolete in keepalived; nothing to set"),
+            "ha_suspend" => drop(
+                notes,
+                "xlvsd announces a VIP only while its service can be served",
+            ),
+            "ops" | "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback"
+            | "mh-port" | "mh-fallback" => drop(notes, "scheduler flags are not supported"),
+            _ => drop(notes, NO_COUNTERPART),
+        }
+    }
+
+    fn real(&mut self, s: &Stmt, notes: &mut Notes) {
+        let context = format!("{}: {}", self.header, s.text());
+        let (address, port) = match s.values.as_slice() {
+            [a] => (ipv4(a), Some(self.port)),
+            [a, p] => (ipv4(a), parse_port(p)),
+            _ => (None, None),
+        };
+        let (Some(address), Some(port)) = (address, port) else {
+            notes
+                .not_carried
+                .push(format!("{context} (expected an IPv4 address and a port)"));
+            return;
+        };
+        if self
+            .reals
+            .iter()
+            .any(|r| r.address == address && r.port == port)
+        {
+            notes.not_carried.push(format!(
+                "{context} (a duplicate; keepalived ignores it too)"
+            ));
+            return;
+        }
+        let mut real = Real {
+            context: context.clone(),
+            address,
+            port,
+            weight: 1,
+            checkers: Vec::new(),
+            forward: None,
+        };
+        let (mut timeout, mut retry) = (None, None);
+        for c in s.children() {
+            let drop = |notes: &mut Notes, why: &str| notes.drop(&context, &c.text(), why);
+            match c.keyword.as_str() {
+                "weight" => match count(c, &context, notes) {
+                    Some(w) if w <= 65535 => real.weight = w as u16,
+                    Some(_) => drop(notes, "a weight is at most 65535"),
+                    None => {}
+                },
+                k if checker::is_supported(k) => {
+                    real.checkers.push(checker::read(c, &context, notes))
+                }
+                k if checker::is_checker(k) => drop(
+                    notes,
+                    "the node config has HTTP, HTTPS, TCP and script checks only",
+                ),
+                "connect_timeout" => timeout = seconds(c, &context, notes),
+                "retry" | "nb_get_retry" => retry = count(c, &context, notes),
+                "lb_kind" | "lvs_method" => match single(c, &context, notes).map(forward_of) {
+                    Some(Some(f)) => real.forward = Some(f),
+                    Some(None) => drop(notes, "unknown forwarding method"),
+                    None => {}
+                },
+                "inhibit_on_failure" => drop(notes, INHIBIT),
+                "notify_up" | "notify_down" => drop(notes, "xlvs runs no notify scripts"),
+                "uthreshold" | "lthreshold" => {
+                    drop(notes, "connection thresholds are not supported")
+                }
+                "delay_loop" => drop(
+                    notes,
+                    "the node config checks every real of a service at one interval",
+                ),
+                "delay_before_retry" => {
+                    drop(notes, "fall counts consecutive failures, one per interval")
+                }
+                _ => drop(notes, NO_COUNTERPART),
+            }
+        }
+        // A real's own timer settings are defaults for its checkers.
+        for c in &mut real.checkers {
+            c.timeout = c.timeout.or(timeout);
+            c.retry = c.retry.or(retry);
+        }
+        self.reals.push(real);
+    }
+
+    fn service(self, notes: &mut Notes) -> Option<Service> {
+        let vip = self.vip?;
+        let ctx = self.header.as_str();
+        let protocol = if self.udp { "udp" } else { "tcp" };
+        let mut svc = Table::new("[[service]]");
+        svc.set(
+            "name",
+            Value::str(format!("{protocol}-{vip}-{}", self.port)),
+        )
+        .note(format!("from {ctx}"));
+        svc.set("vip", Value::str(vip.to_string()));
+        svc.set("protocol", Value::str(protocol));
+        let ports = svc.set("ports", Value::List(vec![Value::Int(self.port.into())]));
+        if self.port == 0 {
+            ports.note("every port of the VIP");
+        }
+        if let Some((name, text)) = &self.scheduler {
+            let e = svc.set("scheduler", Value::str(*name));
+            let refused = !name.parse::<Scheduler>().is_ok_and(|s| s.in_dataplane());
+            if refused {
+                e.note(format!(
+                    "{text}; xlvsd refuses it: the data plane runs mh and sh"
+                ));
+                notes.warn(
+                    ctx,
+                    &format!("scheduler {name}: xlvsd's data plane runs only mh and sh and refuses this service until it is changed (mh keeps each flow on the same real on every director)"),
+                );
+            } else {
+                e.note(text.clone());
+            }
+        } else if !self.scheduler_given {
+            notes.warn(
+                ctx,
+                "lb_algo not given: scheduler mh (the node config's default)",
+            );
+        }
+        let forward = match &self.forward {
+            Some((f, text)) => {
+                svc.set("forward", Value::str(*f)).note(text.clone());
+                *f
+            }
+            None => {
+                svc.set("forward", Value::str("nat"))
+                    .note("lb_kind not given: keepalived's default, NAT");
+                "nat"
+            }
+        };
+        for r in &self.reals {
+            if r.forward.is_some_and(|f| f != forward) {
+                notes.drop(
+                    &r.context,
+                    &format!("lb_kind {}", r.forward.unwrap_or_default().to_uppercase()),
+                    "xlvs forwards to every real of a service the same way",
+                );
+            }
+        }
+        let persistence = self.persistence.clone().or_else(|| {
+            // keepalived: a granularity alone makes the service persistent.
+            self.mask.as_ref().map(|_| {
+                (
+                    Persistence::DEFAULT_TIMEOUT_S,
+                    "persistence_granularity without persistence_timeout: keepalived's default"
+                        .to_string(),
+                )
+            })
+        });
+        if let Some((secs, text)) = persistence {
+            svc.set(
+                "persistence",
+                Value::duration(Duration::from_secs(secs.into())),
+            )
+            .note(text);
+            if let Some((mask, text)) = &self.mask {
+                if *mask != Ipv4Addr::BROADCAST {
+                    svc.set("persistence_mask", Value::str(mask.to_string()))
+                        .note(text.clone());
+                }
+            }
+        }
+        let mut sorry = None;
+        if let Some((addr, port)) = self.sorry {
+            match port_for(forward, self.port, port) {
+                Ok(p) => sorry = Some(p.map_or(addr.to_string(), |p| format!("{addr}:{p}"))),
+                Err(why) => {
+                    notes.drop(ctx, &format!("sorry_server {addr} {port}: its port"), why);
+                    sorry = Some(addr.to_string());
+                }
+            }
+        }
+        if let Some(q) = self.quorum {
+            let n = self.reals.len() as u32;
+            if q > n && sorry.is_none() {
+                notes.drop(
+                    ctx,
+                    &format!("quorum {q}"),
+                    "more than the real servers, which the node config refuses without a sorry_server; quorum = their number",
+                );
+                svc.set("quorum", Value::Int(n.into()));
+            } else if q != 1 {
+                svc.set("quorum", Value::Int(q.into()));
+            }
+        }
+        if let Some(s) = sorry {
+            svc.set("sorry_server", Value::str(s));
+        }
+        let mut tables = vec![svc, health::table(&self, forward, notes)];
+        for r in &self.reals {
+            let mut t = Table::new("[[service.real]]");
+            t.set("address", Value::str(r.address.to_string()));
+            match port_for(forward, self.port, r.port) {
+                Ok(Some(p)) => {
+                    t.set("port", Value::Int(p.into()));
+                }
+                Ok(None) => {}
+                Err(why) => notes.drop(&r.context, "its port", why),
+            }
+            t.set("weight", Value::Int(r.weight.into()));
+            tables.push(t);
+        }
+        Some(Service {
+            vip,
+            forward,
+            tables,
+        })
+    }
+}
+
+pub(super) fn forward_maps(forward: &str) -> bool {
+    matches!(forward, "nat" | "fullnat")
+}
+
+/// The port to write for a real or sorry server at `port`: none when it is
+/// the service's (or 0); under dr/tun a different one cannot be expressed.
+fn port_for(forward: &str, service_port: u16, port: u16) -> Result<Option<u16>, &'static str> {
+    if port == service_port || port == 0 {
+        Ok(None)
+    } else if forward_maps(forward) {
+        Ok(Some(port))
+    } else {
+        Err("DR and TUN forward to the service's port; only NAT and FULLNAT map ports")
+    }
+}

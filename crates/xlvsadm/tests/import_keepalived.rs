@@ -1,0 +1,457 @@
+//! keepalived.conf files converted to node configs: each result must load
+//! with `xlvs_config::parse`, carry the expected values, and name what it
+//! could not carry over.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+use xlvs_config::{
+    Forward, HealthCheck, HttpCheck, NodeConfig, Ports, Protocol, Scheduler, Service,
+};
+use xlvsadm::keepalived::{import, Import, NodeTemplate, SyntaxError};
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Converts and loads; a result that does not load fails the test with
+/// the errors and the TOML.
+fn convert_text(text: &str, template: Option<&str>) -> (Import, NodeConfig) {
+    let node = template.map(|text| NodeTemplate {
+        origin: "node-template.toml",
+        text,
+    });
+    let result = import(text, node).unwrap();
+    let config = xlvs_config::parse(&result.toml, "converted.toml")
+        .unwrap_or_else(|e| panic!("{e}\n\n{}", result.toml));
+    (result, config)
+}
+
+fn convert(name: &str) -> (Import, NodeConfig) {
+    convert_text(&fixture(name), None)
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn addr(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+/// Every expected note is there, on stderr's list and atop the TOML.
+fn assert_not_carried(result: &Import, expected: &[&str]) {
+    for e in expected {
+        let found = result.notes.not_carried.iter().find(|n| n.contains(e));
+        let Some(n) = found else {
+            panic!(
+                "no note containing {e:?} in\n{}",
+                result.notes.not_carried.join("\n")
+            )
+        };
+        assert!(
+            result.toml.contains(&format!("# not carried over: {n}\n")),
+            "{n} is not in the TOML header"
+        );
+    }
+}
+
+fn assert_warned(result: &Import, needle: &str) {
+    assert!(
+        result.notes.warnings.iter().any(|w| w.contains(needle)),
+        "no warning containing {needle:?} in {:?}",
+        result.notes.warnings
+    );
+}
+
+fn reals(s: &Service) -> Vec<(Ipv4Addr, Option<u16>, u16)> {
+    s.reals
+        .iter()
+        .map(|r| (r.address, r.port, r.weight))
+        .collect()
+}
+
+#[test]
+fn seed_003_dr_http_get() {
+    let (result, cfg) = convert("seed003-dr-http.conf");
+    assert_eq!(cfg.services.len(), 1);
+    let s = &cfg.services[0];
+    assert_eq!(s.name, "tcp-192.168.150.100-80");
+    assert_eq!(s.vip, addr("192.168.150.100"));
+    assert_eq!(s.protocol, Protocol::Tcp);
+    assert_eq!(s.ports, Ports::List(vec![80]));
+    assert_eq!(s.scheduler, Scheduler::Rr);
+    assert_eq!(s.forward, Forward::Dr);
+    let p = s.persistence.unwrap();
+    assert_eq!((p.timeout, p.mask), (secs(50), Ipv4Addr::BROADCAST));
+    assert_eq!(s.quorum, 1);
+    assert_eq!(
+        s.health.check,
+        HealthCheck::Http(HttpCheck {
+            path: "/".into(),
+            expect_status: 200,
+            expect_body: None
+        })
+    );
+    assert_eq!(s.health.port, None);
+    assert_eq!(s.health.interval, secs(6));
+    assert_eq!(s.health.timeout, secs(3));
+    assert_eq!((s.health.rise, s.health.fall), (1, 4));
+    assert_eq!(
+        reals(s),
+        [
+            (addr("192.168.150.2"), None, 1),
+            (addr("192.168.150.3"), None, 1)
+        ]
+    );
+    assert_not_carried(
+        &result,
+        &[
+            "global_defs",
+            "vrrp_instance VI_1 (line 8: xlvs announces VIPs over OSPF instead of VRRP)",
+            "virtual_server 192.168.150.100 80: nat_mask 255.255.255.0 (",
+            "virtual_server 192.168.150.100 80: real_server 192.168.150.2 80: HTTP_GET: delay_before_retry 3 (fall counts consecutive failures",
+            "virtual_server 192.168.150.100 80: real_server 192.168.150.3 80: HTTP_GET: delay_before_retry 3 (",
+        ],
+    );
+    assert_eq!(result.notes.not_carried.len(), 5);
+    assert_warned(
+        &result,
+        "scheduler rr: xlvsd's data plane runs only mh and sh",
+    );
+    assert!(result.toml.contains("rise = 1"));
+    assert!(result.toml.contains("# placeholder"));
+}
+
+#[test]
+fn nat_with_port_mapping_and_several_services() {
+    let (result, cfg) = convert("nat-port-mapping.conf");
+    assert_eq!(cfg.services.len(), 2);
+    let web = &cfg.services[0];
+    assert_eq!(web.ports, Ports::List(vec![80]));
+    assert_eq!(web.scheduler, Scheduler::Wrr);
+    assert_eq!(web.forward, Forward::Nat);
+    assert_eq!(web.persistence, None);
+    assert_eq!(web.health.check, HealthCheck::Tcp);
+    assert_eq!(web.health.port, Some(8080));
+    assert_eq!(
+        (web.health.interval, web.health.timeout, web.health.fall),
+        (secs(3), secs(2), 3)
+    );
+    assert_eq!(
+        reals(web),
+        [
+            (addr("10.1.0.11"), Some(8080), 3),
+            (addr("10.1.0.12"), Some(8080), 3),
+            (addr("10.1.0.13"), Some(8080), 1)
+        ]
+    );
+    let tls = &cfg.services[1];
+    assert_eq!(tls.ports, Ports::List(vec![443]));
+    assert_eq!(tls.scheduler, Scheduler::Wlc);
+    assert_eq!(tls.persistence.unwrap().timeout, secs(1800));
+    assert_eq!(
+        tls.health.check,
+        HealthCheck::Https(HttpCheck {
+            path: "/health".into(),
+            expect_status: 204,
+            expect_body: None
+        })
+    );
+    // keepalived's default retry: down after the failure and one retry.
+    assert_eq!((tls.health.timeout, tls.health.fall), (secs(4), 2));
+    assert_eq!(
+        reals(tls),
+        [
+            (addr("10.1.0.11"), Some(8443), 1),
+            (addr("10.1.0.12"), Some(8443), 1)
+        ]
+    );
+    assert_not_carried(
+        &result,
+        &[
+            "global_defs",
+            "real_server 10.1.0.11 8080: inhibit_on_failure (xlvsd takes a failing real out",
+            "real_server 10.1.0.12 8080: inhibit_on_failure",
+            "real_server 10.1.0.13 8080: inhibit_on_failure",
+        ],
+    );
+    assert_warned(&result, "198.51.100.80 443: scheduler wlc");
+}
+
+#[test]
+fn udp_dns_with_misc_check() {
+    let (result, cfg) = convert("udp-dns-misc.conf");
+    assert_eq!(cfg.services.len(), 2);
+    let udp = &cfg.services[0];
+    assert_eq!(udp.name, "udp-203.0.113.53-53");
+    assert_eq!(udp.protocol, Protocol::Udp);
+    assert_eq!(udp.scheduler, Scheduler::Sh);
+    assert_eq!(udp.forward, Forward::Tun);
+    let p = udp.persistence.unwrap();
+    assert_eq!((p.timeout, p.mask), (secs(60), addr("255.255.255.0")));
+    assert_eq!(
+        udp.health.check,
+        HealthCheck::Script {
+            program: "/usr/local/bin/check_dns".into(),
+            args: vec!["10.20.0.5".into()]
+        }
+    );
+    assert_eq!(
+        (udp.health.interval, udp.health.timeout),
+        (secs(5), secs(3))
+    );
+    let tcp = &cfg.services[1];
+    assert_eq!(tcp.name, "tcp-203.0.113.53-53");
+    assert_eq!(tcp.health.check, HealthCheck::None);
+    assert_eq!(
+        reals(tcp),
+        [(addr("10.20.0.5"), None, 1), (addr("10.30.0.5"), None, 1)]
+    );
+    assert_not_carried(
+        &result,
+        &[
+            "real_server 10.20.0.5 53: MISC_CHECK: misc_dynamic (",
+            "real_server 10.30.0.5 53: MISC_CHECK: misc_dynamic (",
+            "real_server 10.30.0.5 53: MISC_CHECK (differs from the first real's; the node config runs one script",
+            "real_server 10.20.0.5 53: DNS_CHECK (",
+            "real_server 10.30.0.5 53: DNS_CHECK (",
+        ],
+    );
+    assert_warned(&result, "the script's arguments name 10.20.0.5");
+}
+
+#[test]
+fn ssl_get_sorry_server_and_quorum() {
+    let (result, cfg) = convert("ssl-sorry-quorum.conf");
+    let s = &cfg.services[0];
+    assert_eq!(s.scheduler, Scheduler::Mh);
+    assert_eq!(s.forward, Forward::Dr);
+    assert_eq!(s.quorum, 2);
+    let sorry = s.sorry_server.unwrap();
+    assert_eq!((sorry.address, sorry.port), (addr("10.9.0.99"), None));
+    assert_eq!(
+        s.health.check,
+        HealthCheck::Https(HttpCheck {
+            path: "/status".into(),
+            expect_status: 200,
+            expect_body: None
+        })
+    );
+    assert_eq!(s.health.port, Some(443));
+    assert_eq!(
+        (
+            s.health.interval,
+            s.health.timeout,
+            s.health.rise,
+            s.health.fall
+        ),
+        (secs(2), secs(1), 1, 2)
+    );
+    assert_eq!(s.reals.len(), 3);
+    assert_not_carried(
+        &result,
+        &[
+            "192.0.2.44 443: hysteresis 1 (",
+            "quorum_up /etc/keepalived/notify.sh up (",
+            "quorum_down /etc/keepalived/notify.sh down (",
+            "192.0.2.44 443: alpha (",
+            "real_server 10.9.0.1 443: notify_down /etc/keepalived/alert.sh 10.9.0.1 (",
+            "real_server 10.9.0.1 443: SSL_GET: digest 9b3a0c85a887a256d6939da88aabd8cd (",
+            "real_server 10.9.0.1 443: SSL_GET: url (line 24) (only the first url is checked)",
+            "real_server 10.9.0.2 443: SSL_GET: delay_before_retry 1 (",
+            "real_server 10.9.0.3 443: HTTP_GET (differs from the first real's check",
+        ],
+    );
+    assert!(
+        result.notes.warnings.is_empty(),
+        "{:?}",
+        result.notes.warnings
+    );
+}
+
+#[test]
+fn fullnat_granularity_with_a_node_template() {
+    let template = fixture("node-template.toml");
+    let (result, cfg) = convert_text(&fixture("fullnat-granularity.conf"), Some(&template));
+    assert_eq!(cfg.node.name, "lb7");
+    assert_eq!(cfg.fullnat.unwrap().local_addresses, [addr("10.0.2.17")]);
+    assert_eq!(cfg.services.len(), 2);
+    let shop = &cfg.services[0];
+    assert_eq!(shop.forward, Forward::Fullnat);
+    // A granularity alone makes keepalived's service persistent, 6 minutes.
+    let p = shop.persistence.unwrap();
+    assert_eq!((p.timeout, p.mask), (secs(360), addr("255.255.255.0")));
+    assert_eq!(shop.health.check, HealthCheck::Tcp);
+    assert_eq!((shop.health.timeout, shop.health.fall), (secs(3), 3));
+    assert_eq!(
+        reals(shop),
+        [
+            (addr("10.50.0.1"), Some(8080), 100),
+            (addr("10.50.0.2"), Some(8080), 100)
+        ]
+    );
+    let plain = &cfg.services[1];
+    assert_eq!(plain.scheduler, Scheduler::Mh);
+    assert_eq!(plain.health.check, HealthCheck::None);
+    assert_not_carried(
+        &result,
+        &[
+            "virtual_server_group SHOP (line 2:",
+            "virtual_server 192.0.2.60 80: laddr_group_name laddr_g1 (",
+            "virtual_server 192.0.2.60 80: syn_proxy (",
+            "real_server 10.50.0.1 8080: TCP_CHECK: delay_before_retry 2 (",
+            "virtual_server 192.0.2.61 8000: lb_algo lblc (the node config has no such scheduler",
+            "virtual_server fwmark 7 (firewall marks: use a service with several ports in the node config)",
+            "virtual_server group SHOP (",
+        ],
+    );
+    assert!(result
+        .toml
+        .contains("# ---- This node, from node-template.toml ----"));
+    assert!(!result.toml.contains("placeholder"));
+}
+
+#[test]
+fn placeholders_include_fullnat_when_needed() {
+    let (_, cfg) = convert("fullnat-granularity.conf");
+    assert_eq!(cfg.node.name, "lb1");
+    assert_eq!(cfg.fullnat.unwrap().local_addresses.len(), 1);
+    let (_, cfg) = convert("seed003-dr-http.conf");
+    assert!(cfg.fullnat.is_none());
+}
+
+#[test]
+fn keepalived_defaults_are_written_out() {
+    let (result, cfg) = convert_text(
+        "virtual_server 192.0.2.9 25 {\n  real_server 10.0.0.9 25 {\n    TCP_CHECK {\n    }\n  }\n}\n",
+        None,
+    );
+    let s = &cfg.services[0];
+    assert_eq!(s.forward, Forward::Nat);
+    assert_eq!(s.scheduler, Scheduler::Mh);
+    assert_eq!(
+        (
+            s.health.interval,
+            s.health.timeout,
+            s.health.rise,
+            s.health.fall
+        ),
+        (secs(60), secs(5), 1, 2)
+    );
+    assert!(result
+        .toml
+        .contains("lb_kind not given: keepalived's default, NAT"));
+    assert_warned(&result, "lb_algo not given");
+}
+
+#[test]
+fn values_the_node_config_refuses_are_adjusted_and_named() {
+    let text = "\
+virtual_server 192.0.2.5 80 {
+    delay_loop 2
+    lb_algo sh
+    lb_kind DR
+    quorum 5
+    real_server 10.0.0.5 8080 {
+        HTTP_GET {
+            url {
+                path /ping
+            }
+            connect_timeout 10
+        }
+    }
+    real_server 10.0.0.6 8080 {
+        HTTP_GET {
+            url {
+                path /ping
+            }
+            connect_timeout 10
+        }
+    }
+}
+";
+    let (result, cfg) = convert_text(text, None);
+    let s = &cfg.services[0];
+    assert_eq!(s.quorum, 2);
+    assert_eq!(s.health.timeout, secs(1));
+    // DR cannot map ports: the reals get the service port, but the check
+    // still goes where keepalived's went.
+    assert_eq!(
+        reals(s),
+        [(addr("10.0.0.5"), None, 1), (addr("10.0.0.6"), None, 1)]
+    );
+    assert_eq!(s.health.port, Some(8080));
+    assert_eq!(
+        s.health.check,
+        HealthCheck::Http(HttpCheck {
+            path: "/ping".into(),
+            expect_status: 200,
+            expect_body: None
+        })
+    );
+    assert!(result
+        .toml
+        .contains("url gave no status_code: keepalived accepts other 2xx codes too"));
+    assert_not_carried(
+        &result,
+        &[
+            "virtual_server 192.0.2.5 80: quorum 5 (more than the real servers",
+            "virtual_server 192.0.2.5 80: HTTP_GET: timeout 10s (the node config wants it shorter than the interval",
+            "real_server 10.0.0.5 8080: its port (DR and TUN forward to the service's port",
+        ],
+    );
+}
+
+#[test]
+fn scripts_with_shell_syntax_go_through_sh() {
+    let text = "virtual_server 192.0.2.7 3306 {\n lb_algo mh\n lb_kind DR\n real_server 10.0.0.7 3306 {\n  MISC_CHECK {\n   misc_path \"check_mysql | grep -q ok\"\n  }\n }\n}\n";
+    let (result, cfg) = convert_text(text, None);
+    assert_eq!(
+        cfg.services[0].health.check,
+        HealthCheck::Script {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), "check_mysql | grep -q ok".into()]
+        }
+    );
+    assert_warned(&result, "runs through /bin/sh -c");
+}
+
+#[test]
+fn skipped_virtual_servers_and_empty_files() {
+    let text = "virtual_server 2001:db8::10 80 {\n real_server 2001:db8::1 80 {\n }\n}\nvirtual_server 192.0.2.8 80 {\n protocol SCTP\n real_server 10.0.0.8 80 {\n }\n}\nvirtual_server 192.0.2.9 80 {\n sorry_server 10.0.0.99 80\n}\n";
+    let (result, cfg) = convert_text(text, None);
+    assert!(cfg.services.is_empty());
+    assert_not_carried(
+        &result,
+        &[
+            "virtual_server 2001:db8::10 80 (expected an IPv4 address and a port)",
+            "virtual_server 192.0.2.8 80 (xlvs balances TCP and UDP only)",
+            "virtual_server 192.0.2.9 80 (no real_server: a service needs at least one)",
+        ],
+    );
+    assert_warned(&result, "no virtual_server could be converted");
+}
+
+#[test]
+fn syntax_errors() {
+    let err = |t: &str| import(t, None).unwrap_err();
+    assert_eq!(
+        err("global_defs {\n}\ninclude /etc/keepalived/conf.d/*.conf\n"),
+        SyntaxError::Include {
+            line: 3,
+            pattern: "/etc/keepalived/conf.d/*.conf".into()
+        }
+    );
+    assert_eq!(
+        err("virtual_server 192.0.2.1 80 {\n real_server 10.0.0.1 80 {\n}\n").to_string(),
+        "line 1: the block of `virtual_server 192.0.2.1 80` is not closed"
+    );
+    assert_eq!(
+        err("virtual_server 192.0.2.1 80 {\n}\n}\n").to_string(),
+        "line 3: `}` without a block to close"
+    );
+    assert!(err("include x.conf\n")
+        .to_string()
+        .contains("included files are not read"));
+}
