@@ -54,6 +54,40 @@ fn dr_through_two_directors_to_two_reals() {
         assert!(out.status.success(), "echo {size}: {}", text(&out));
     }
 
+    // ipvsadm's view: per-port services with counters; together the two
+    // directors scheduled every HTTP connection (40, plus the first).
+    let mut http_conns = 0;
+    for lb in ["lb1", "lb2"] {
+        let table = lab
+            .json(
+                lb,
+                &["xlvsadm", "--node", lb, "--json", "-L", "-n", "--stats"],
+            )
+            .unwrap();
+        let http = table["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["port"] == 80)
+            .unwrap_or_else(|| panic!("{lb}: no port 80 service: {table:#}"));
+        assert_eq!(http["reals"].as_array().unwrap().len(), 2);
+        http_conns += http["stats"]["conns"].as_u64().unwrap();
+        let text = lab.exec(lb, &["xlvsadm", "--node", lb, "-L", "-n"]);
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        assert!(text.contains("TCP  192.0.2.10:80 mh"), "{text}");
+        assert!(
+            text.contains("  -> 10.0.1.21:80                 Route   1"),
+            "{text}"
+        );
+    }
+    assert!(http_conns >= 41, "{http_conns} connections counted");
+    let conns = lab.exec("lb1", &["xlvsadm", "--node", "lb1", "-L", "-n", "-c"]);
+    assert!(
+        String::from_utf8_lossy(&conns.stdout).contains("192.0.2.10:"),
+        "{}",
+        text(&conns)
+    );
+
     // ECMP spread the flows over both directors, and each forwarded by DR.
     for lb in ["lb1", "lb2"] {
         let stats = lab

@@ -83,6 +83,32 @@ pub struct Traffic {
     pub conns: u64,
 }
 
+/// A flow as the client sends it (the connection table's key).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FlowKey {
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub sport: [u8; 2],
+    pub dport: [u8; 2],
+    pub proto: u8,
+    pub pad: [u8; 3],
+}
+
+pub const CT_ACTIVE: u8 = 1;
+pub const CT_CLOSING: u8 = 2;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Conn {
+    pub real: u32,
+    pub svc: u32,
+    /// bpf_ktime_get_ns (CLOCK_MONOTONIC) of the last packet.
+    pub last_ns: u64,
+    pub state: u8,
+    pub pad: [u8; 7],
+}
+
 // SAFETY: plain old data, no padding the kernel could leak (explicit pad
 // fields), any bit pattern valid.
 unsafe impl Pod for SvcKey {}
@@ -90,12 +116,16 @@ unsafe impl Pod for SvcVal {}
 unsafe impl Pod for Real {}
 unsafe impl Pod for Globals {}
 unsafe impl Pod for Traffic {}
+unsafe impl Pod for FlowKey {}
+unsafe impl Pod for Conn {}
 
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
 const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);
 const _: () = assert!(std::mem::size_of::<Real>() == 16);
 const _: () = assert!(std::mem::size_of::<Globals>() == 16);
 const _: () = assert!(std::mem::size_of::<Traffic>() == 24);
+const _: () = assert!(std::mem::size_of::<FlowKey>() == 16);
+const _: () = assert!(std::mem::size_of::<Conn>() == 24);
 
 impl SvcKey {
     pub fn new(vip: Ipv4Addr, proto: u8, port: u16) -> SvcKey {

@@ -1,7 +1,7 @@
 //! Loading the program with the daemon's limits, attaching it, and the
 //! handles on its maps.
 
-use crate::abi::{Globals, SvcKey, SvcVal, Traffic, STAT_NAMES};
+use crate::abi::{Conn, FlowKey, Globals, SvcKey, SvcVal, Traffic, STAT_NAMES};
 use crate::reals::RealSlots;
 use aya::maps::{Array, ArrayOfMaps, HashMap, MapData, PerCpuArray};
 use aya::programs::links::{FdLink, PinnedLink};
@@ -71,6 +71,7 @@ pub struct Dataplane {
     pub(crate) reals: Array<MapData, crate::abi::Real>,
     pub(crate) maglev: ArrayOfMaps<MapData, Array<MapData, u32>>,
     globals: Array<MapData, Globals>,
+    conntrack: HashMap<MapData, FlowKey, Conn>,
     stats: PerCpuArray<MapData, u64>,
     svc_stats: PerCpuArray<MapData, Traffic>,
     real_stats: PerCpuArray<MapData, Traffic>,
@@ -168,6 +169,7 @@ impl Dataplane {
             reals: take(&mut ebpf, "reals")?,
             maglev: take(&mut ebpf, "maglev")?,
             globals: take(&mut ebpf, "globals")?,
+            conntrack: take(&mut ebpf, "conntrack")?,
             stats: take(&mut ebpf, "stats")?,
             svc_stats: take(&mut ebpf, "svc_stats")?,
             real_stats: take(&mut ebpf, "real_stats")?,
@@ -323,6 +325,15 @@ impl Dataplane {
             .into_iter()
             .find(|(n, _)| *n == name)
             .map_or(0, |(_, v)| v))
+    }
+
+    /// Up to `limit` entries of the connection table.
+    pub fn connections(&self, limit: usize) -> Vec<(FlowKey, Conn)> {
+        self.conntrack
+            .iter()
+            .filter_map(Result::ok)
+            .take(limit)
+            .collect()
     }
 
     /// Traffic of a service (by id), summed over CPUs.

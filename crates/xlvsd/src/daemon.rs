@@ -48,11 +48,13 @@ pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
     }
     let checker = start_checks(&config);
     let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let samples = std::sync::Arc::new(tokio::sync::Mutex::new(crate::listing::Samples::default()));
     let supervisor = tokio::spawn(supervise(
         forwarder.clone(),
         speaker.clone(),
         checker,
         changed.clone(),
+        samples.clone(),
     ));
     let node = Node {
         name: config.node.name.clone(),
@@ -60,6 +62,7 @@ pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
         speaker: speaker.clone(),
         forwarder: forwarder.clone(),
         changed,
+        samples,
     };
     tracing::info!(
         node = %config.node.name,
@@ -114,6 +117,7 @@ async fn supervise(
     speaker: Speaker,
     checks: (Checker, UnboundedReceiver<HealthEvent>),
     changed: std::sync::Arc<tokio::sync::Notify>,
+    samples: std::sync::Arc<tokio::sync::Mutex<crate::listing::Samples>>,
 ) {
     // The checker runs while this task holds it.
     let (_checker, mut events) = checks;
@@ -124,9 +128,11 @@ async fn supervise(
             // drain/undrain: re-check the announcements below at once
             _ = changed.notified() => {}
             _ = tick.tick() => {
-                if let Err(e) = forwarder.lock().await.refresh(false) {
+                let mut f = forwarder.lock().await;
+                if let Err(e) = f.refresh(false) {
                     tracing::error!(error = %e, "reprogramming the data plane failed");
                 }
+                samples.lock().await.take(&f);
             }
             Some(ev) = events.recv() => {
                 let up = ev.transition.is_up();

@@ -31,17 +31,21 @@ pub struct Forwarder {
     down: std::collections::BTreeSet<(usize, Ipv4Addr, u16)>,
     /// Healthy reals each service needs to be announced.
     quorum: Vec<u32>,
+    /// Persistence of each service: (timeout s, netmask), like ipvsadm -p/-M.
+    persistence: Vec<Option<(u32, Ipv4Addr)>>,
     /// Services drained by the operator: their VIPs are withdrawn while
     /// forwarding goes on, so connections move to other directors.
     drained: std::collections::BTreeSet<usize>,
     names: Vec<String>,
 }
 
-/// The data plane services of a config; refuses what the XDP program does
-/// not do yet, instead of forwarding it some other way.
-fn specs(config: &NodeConfig) -> Result<Vec<ServiceSpec>, ForwarderError> {
+/// The data plane services of a config, one per port (as ipvsadm lists
+/// them, each with its own counters), with the index of the config
+/// service each comes from. Refuses what the XDP program does not do yet,
+/// instead of forwarding it some other way.
+fn specs(config: &NodeConfig) -> Result<Vec<(ServiceSpec, usize)>, ForwarderError> {
     let mut out = Vec::new();
-    for (id, s) in config.services.iter().enumerate() {
+    for (index, s) in config.services.iter().enumerate() {
         let forward = match s.forward {
             Forward::Dr => xlvs_dataplane::Forward::Dr,
             Forward::Tun => xlvs_dataplane::Forward::Tun,
@@ -65,30 +69,34 @@ fn specs(config: &NodeConfig) -> Result<Vec<ServiceSpec>, ForwarderError> {
                 })
             }
         };
-        out.push(ServiceSpec {
-            id: id as u32,
-            vip: s.vip,
-            proto: match s.protocol {
-                Protocol::Tcp => 6,
-                Protocol::Udp => 17,
-            },
-            ports: match &s.ports {
-                Ports::All => vec![0],
-                Ports::List(p) => p.clone(),
-            },
-            forward,
-            hash_source,
-            reals: s
-                .reals
-                .iter()
-                .map(|r| RealSpec {
-                    addr: r.address,
-                    port: r.port.unwrap_or(0),
-                    weight: u32::from(r.weight),
-                    mac: [0; 6],
-                })
-                .collect(),
-        });
+        let ports = match &s.ports {
+            Ports::All => vec![0],
+            Ports::List(p) => p.clone(),
+        };
+        for port in ports {
+            let spec = ServiceSpec {
+                id: out.len() as u32,
+                vip: s.vip,
+                proto: match s.protocol {
+                    Protocol::Tcp => 6,
+                    Protocol::Udp => 17,
+                },
+                ports: vec![port],
+                forward,
+                hash_source,
+                reals: s
+                    .reals
+                    .iter()
+                    .map(|r| RealSpec {
+                        addr: r.address,
+                        port: r.port.unwrap_or(0),
+                        weight: u32::from(r.weight),
+                        mac: [0; 6],
+                    })
+                    .collect(),
+            };
+            out.push((spec, index));
+        }
     }
     Ok(out)
 }
@@ -96,7 +104,8 @@ fn specs(config: &NodeConfig) -> Result<Vec<ServiceSpec>, ForwarderError> {
 impl Forwarder {
     /// Loads the program and programs every service; not attached yet.
     pub fn load(config: &NodeConfig) -> Result<Forwarder, ForwarderError> {
-        let specs = specs(config)?;
+        let (specs, owners): (Vec<ServiceSpec>, Vec<usize>) = specs(config)?.into_iter().unzip();
+        let of = |i: &usize| &config.services[*i];
         let limits = Limits {
             services: (specs.len() as u32).max(1).next_power_of_two().max(64),
             conntrack: config.dataplane.conntrack_entries,
@@ -114,8 +123,17 @@ impl Forwarder {
             unresolved: BTreeMap::new(),
             down: Default::default(),
             drained: Default::default(),
-            quorum: config.services.iter().map(|s| s.quorum).collect(),
-            names: config.services.iter().map(|s| s.name.clone()).collect(),
+            quorum: owners.iter().map(|i| of(i).quorum).collect(),
+            persistence: owners
+                .iter()
+                .map(|i| {
+                    of(i)
+                        .persistence
+                        .as_ref()
+                        .map(|p| (p.timeout.as_secs() as u32, p.mask))
+                })
+                .collect(),
+            names: owners.iter().map(|i| of(i).name.clone()).collect(),
         };
         f.refresh(true)?;
         Ok(f)
@@ -232,17 +250,20 @@ impl Forwarder {
         port: Option<u16>,
         up: bool,
     ) -> Result<(), ForwarderError> {
-        let Some(i) = self.names.iter().position(|n| n == service) else {
-            return Ok(());
-        };
-        let key = (i, addr, port.unwrap_or(0));
-        let changed = if up {
-            self.down.remove(&key)
-        } else {
-            self.down.insert(key)
-        };
-        if changed {
-            self.program(i)?;
+        // Every data plane service of that config service (one per port).
+        let ids: Vec<usize> = (0..self.names.len())
+            .filter(|&i| self.names[i] == service)
+            .collect();
+        for i in ids {
+            let key = (i, addr, port.unwrap_or(0));
+            let changed = if up {
+                self.down.remove(&key)
+            } else {
+                self.down.insert(key)
+            };
+            if changed {
+                self.program(i)?;
+            }
         }
         Ok(())
     }
@@ -288,13 +309,15 @@ impl Forwarder {
     /// Drains (or undrains) the named service, or every service. Returns
     /// the services affected, or an error naming an unknown service.
     pub fn drain(&mut self, service: Option<&str>, drain: bool) -> Result<Vec<String>, String> {
-        let ids: Vec<usize> = match service {
-            None => (0..self.names.len()).collect(),
-            Some(name) => match self.names.iter().position(|n| n == name) {
-                Some(i) => vec![i],
-                None => return Err(format!("no service named {name:?}")),
-            },
-        };
+        let ids: Vec<usize> = (0..self.names.len())
+            .filter(|&i| service.is_none_or(|name| self.names[i] == name))
+            .collect();
+        if ids.is_empty() {
+            return Err(format!(
+                "no service named {:?}",
+                service.unwrap_or_default()
+            ));
+        }
         for &i in &ids {
             if drain {
                 self.drained.insert(i);
@@ -302,7 +325,76 @@ impl Forwarder {
                 self.drained.remove(&i);
             }
         }
-        Ok(ids.iter().map(|&i| self.names[i].clone()).collect())
+        let mut names: Vec<String> = ids.iter().map(|&i| self.names[i].clone()).collect();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Each service as listed: its spec, name, persistence, and the weight
+    /// its reals really have now.
+    pub fn services(&self) -> Vec<ServiceView<'_>> {
+        self.specs
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| ServiceView {
+                index: i,
+                spec,
+                name: &self.names[i],
+                persistence: self.persistence[i],
+                fwd: self,
+            })
+            .collect()
+    }
+
+    pub fn slots_by_service(&self) -> Vec<(u32, Vec<u32>)> {
+        self.specs
+            .iter()
+            .map(|s| {
+                let slots = s
+                    .reals
+                    .iter()
+                    .filter_map(|r| self.dp.real_slot(s.id, r.addr, r.port))
+                    .collect();
+                (s.id, slots)
+            })
+            .collect()
+    }
+
+    pub fn service_traffic(&self, id: u32) -> Result<xlvs_dataplane::abi::Traffic, DataplaneError> {
+        self.dp.service_traffic(id)
+    }
+
+    pub fn real_traffic(&self, slot: u32) -> Result<xlvs_dataplane::abi::Traffic, DataplaneError> {
+        self.dp.real_traffic(slot)
+    }
+
+    pub fn real_slot(&self, svc: u32, addr: Ipv4Addr, port: u16) -> Option<u32> {
+        self.dp.real_slot(svc, addr, port)
+    }
+
+    /// The address and port of the real in a slot.
+    pub fn real_addr(&self, slot: u32) -> Option<(Ipv4Addr, u16)> {
+        self.specs.iter().find_map(|s| {
+            s.reals
+                .iter()
+                .find(|r| self.dp.real_slot(s.id, r.addr, r.port) == Some(slot))
+                .map(|r| (r.addr, r.port))
+        })
+    }
+
+    pub fn globals(&self) -> xlvs_dataplane::abi::Globals {
+        self.dp.globals().unwrap_or_default()
+    }
+
+    pub fn conntrack_size(&self) -> u32 {
+        self.dp.limits().conntrack
+    }
+
+    pub fn connections(
+        &self,
+        limit: usize,
+    ) -> Vec<(xlvs_dataplane::abi::FlowKey, xlvs_dataplane::abi::Conn)> {
+        self.dp.connections(limit)
     }
 
     /// Removes the pins: the XDP program detaches when we exit.
@@ -385,6 +477,25 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
 fn trigger_resolution(addr: Ipv4Addr) {
     if let Ok(s) = UdpSocket::bind("0.0.0.0:0") {
         let _ = s.send_to(b"", (addr, 9));
+    }
+}
+
+/// A service for listings.
+pub struct ServiceView<'a> {
+    index: usize,
+    pub spec: &'a ServiceSpec,
+    pub name: &'a str,
+    pub persistence: Option<(u32, Ipv4Addr)>,
+    fwd: &'a Forwarder,
+}
+
+impl ServiceView<'_> {
+    /// The weight new flows see: 0 while the real is unusable.
+    pub fn effective_weight(&self, r: &RealSpec) -> u16 {
+        match self.fwd.usable(self.index, r) {
+            Ok(()) => r.weight.min(u32::from(u16::MAX)) as u16,
+            Err(_) => 0,
+        }
     }
 }
 

@@ -62,6 +62,8 @@ pub struct Node {
     pub forwarder: std::sync::Arc<tokio::sync::Mutex<crate::forwarder::Forwarder>>,
     /// Wakes the supervisor to re-check announcements now.
     pub changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Counter samples for rates, taken by the supervisor every second.
+    pub samples: std::sync::Arc<tokio::sync::Mutex<crate::listing::Samples>>,
 }
 
 impl Node {
@@ -105,6 +107,16 @@ impl Node {
                 tracing::info!(?services, drain, "operator {command}");
                 Ok(serde_json::json!({ "services": services, "drained": drain }))
             }
+            "ipvs.list" => {
+                let with_connections = args.iter().any(|a| a == "connections");
+                let f = self.forwarder.lock().await;
+                let samples = self.samples.lock().await;
+                let table = crate::listing::table(&f, &samples, with_connections);
+                Ok(serde_json::to_value(table).expect("serializable"))
+            }
+            "ipvs" => Err("changing services at runtime (ipvsadm -A/-E/-D/-a/-e/-d/-C/-Z/--set) is not built yet: \
+                 edit the node config (runtime changes arrive with xlvsadm reload)"
+                .into()),
             "dataplane.stats" => {
                 let stats = self
                     .forwarder

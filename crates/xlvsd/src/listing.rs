@@ -1,0 +1,205 @@
+//! `xlvsadm -L` (command `ipvs.list`): the services as ipvsadm would list
+//! them, with counters and rates from the data plane and, on request, the
+//! connection table.
+
+use crate::forwarder::Forwarder;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Instant;
+use xlvs_dataplane::abi::{Traffic, CT_CLOSING};
+use xlvsadm::model::{
+    Connection, Forward, IpvsTable, Persistence, Protocol, Rate, RealEntry, Scheduler,
+    ServiceEntry, Stats, Timeouts,
+};
+
+/// Most connection-table entries one listing shows.
+const MAX_CONNECTIONS: usize = 10_000;
+
+/// Counters at one moment, for rates.
+#[derive(Default)]
+pub struct Samples {
+    at: Option<Instant>,
+    last: BTreeMap<Key, Traffic>,
+    rates: BTreeMap<Key, Rate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Service(u32),
+    Real(u32),
+}
+
+fn stats(t: Traffic) -> Stats {
+    // DR and TUN replies go from the real to the client directly: nothing
+    // goes out through the director.
+    Stats {
+        conns: t.conns,
+        in_pkts: t.packets,
+        out_pkts: 0,
+        in_bytes: t.bytes,
+        out_bytes: 0,
+    }
+}
+
+impl Samples {
+    /// Takes a sample; rates are per second over the time since the last.
+    pub fn take(&mut self, f: &Forwarder) {
+        let now = Instant::now();
+        let mut current = BTreeMap::new();
+        for (id, slots) in f.slots_by_service() {
+            if let Ok(t) = f.service_traffic(id) {
+                current.insert(Key::Service(id), t);
+            }
+            for slot in slots {
+                if let Ok(t) = f.real_traffic(slot) {
+                    current.insert(Key::Real(slot), t);
+                }
+            }
+        }
+        if let Some(at) = self.at {
+            let secs = now.duration_since(at).as_secs_f64().max(0.001);
+            let per = |a: u64, b: u64| ((a.saturating_sub(b)) as f64 / secs) as u64;
+            self.rates = current
+                .iter()
+                .filter_map(|(k, t)| {
+                    let p = self.last.get(k)?;
+                    Some((
+                        *k,
+                        Rate {
+                            cps: per(t.conns, p.conns),
+                            in_pps: per(t.packets, p.packets),
+                            out_pps: 0,
+                            in_bps: per(t.bytes, p.bytes),
+                            out_bps: 0,
+                        },
+                    ))
+                })
+                .collect();
+        }
+        self.at = Some(now);
+        self.last = current;
+    }
+
+    fn rate(&self, k: Key) -> Rate {
+        self.rates.get(&k).copied().unwrap_or_default()
+    }
+}
+
+/// Monotonic time in ns, the clock of bpf_ktime_get_ns.
+fn monotonic_ns() -> u64 {
+    // SAFETY: clock_gettime writes the timespec we own.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTable {
+    let g = f.globals();
+    let timeouts = Timeouts {
+        tcp_s: g.tcp_timeout_s,
+        tcpfin_s: g.tcpfin_timeout_s,
+        udp_s: g.udp_timeout_s,
+    };
+    let mut services = Vec::new();
+    for svc in f.services() {
+        let protocol = if svc.spec.proto == 6 {
+            Protocol::Tcp
+        } else {
+            Protocol::Udp
+        };
+        let forward = match svc.spec.forward {
+            xlvs_dataplane::Forward::Dr => Forward::Route,
+            xlvs_dataplane::Forward::Tun => Forward::Tunnel,
+        };
+        let svc_traffic = f.service_traffic(svc.spec.id).unwrap_or_default();
+        // One port per data plane service (see forwarder::specs).
+        for &port in &svc.spec.ports {
+            let reals = svc
+                .spec
+                .reals
+                .iter()
+                .map(|r| {
+                    let slot = f.real_slot(svc.spec.id, r.addr, r.port);
+                    let traffic = slot
+                        .and_then(|s| f.real_traffic(s).ok())
+                        .unwrap_or_default();
+                    RealEntry {
+                        address: r.addr,
+                        port: if r.port == 0 { port } else { r.port },
+                        forward,
+                        weight: svc.effective_weight(r),
+                        // Not counted per real yet (see docs/dataplane.md).
+                        active_conns: 0,
+                        inactive_conns: 0,
+                        stats: stats(traffic),
+                        rate: slot.map(|s| samples.rate(Key::Real(s))).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            services.push(ServiceEntry {
+                name: Some(svc.name.to_string()),
+                protocol,
+                vip: svc.spec.vip,
+                port,
+                scheduler: if svc.spec.hash_source.is_some() && svc.persistence.is_none() {
+                    Scheduler::Sh
+                } else {
+                    Scheduler::Mh
+                },
+                persistent: svc.persistence.map(|p| Persistence {
+                    timeout_s: p.0,
+                    netmask: p.1,
+                }),
+                stats: stats(svc_traffic),
+                rate: samples.rate(Key::Service(svc.spec.id)),
+                reals,
+            });
+        }
+    }
+    let connections = if with_connections {
+        connections(f, &timeouts)
+    } else {
+        Vec::new()
+    };
+    IpvsTable {
+        version: format!("xlvs {}", env!("CARGO_PKG_VERSION")),
+        conn_table_size: u64::from(f.conntrack_size()),
+        timeouts,
+        services,
+        connections,
+    }
+}
+
+fn connections(f: &Forwarder, t: &Timeouts) -> Vec<Connection> {
+    let now = monotonic_ns();
+    let mut out = Vec::new();
+    for (k, c) in f.connections(MAX_CONNECTIONS) {
+        let udp = k.proto == 17;
+        let timeout_s = match (udp, c.state) {
+            (true, _) => t.udp_s,
+            (false, CT_CLOSING) => t.tcpfin_s,
+            _ => t.tcp_s,
+        };
+        let age_s = now.saturating_sub(c.last_ns) / 1_000_000_000;
+        if age_s >= u64::from(timeout_s) {
+            continue; // expired, waiting for LRU eviction
+        }
+        let Some(dest) = f.real_addr(c.real) else {
+            continue;
+        };
+        let dport = u16::from_be_bytes(k.dport);
+        out.push(Connection {
+            protocol: if udp { Protocol::Udp } else { Protocol::Tcp },
+            expire_s: timeout_s - age_s as u32,
+            state: match (udp, c.state) {
+                (true, _) => "UDP".into(),
+                (false, CT_CLOSING) => "FIN_WAIT".into(),
+                _ => "ESTABLISHED".into(),
+            },
+            source: SocketAddrV4::new(Ipv4Addr::from(k.src), u16::from_be_bytes(k.sport)),
+            virtual_addr: SocketAddrV4::new(Ipv4Addr::from(k.dst), dport),
+            destination: SocketAddrV4::new(dest.0, if dest.1 == 0 { dport } else { dest.1 }),
+        });
+    }
+    out
+}
