@@ -369,3 +369,127 @@ fn drain_moves_traffic_without_losing_a_connection() {
     xlvs_tests::control(sock, "undrain", &[]).unwrap();
     routed(&["10.0.1.11", "10.0.1.12"]);
 }
+
+/// The quickstart lab copied to a temporary directory, so a test can edit
+/// its node configs.
+fn quickstart_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = workspace().join("labs");
+    std::fs::copy(
+        src.join("quickstart.clab.yml"),
+        dir.path().join("quickstart.clab.yml"),
+    )
+    .unwrap();
+    let sub = dir.path().join("quickstart");
+    for d in ["", "r1", "web1", "web2"] {
+        std::fs::create_dir_all(sub.join(d)).unwrap();
+        for e in std::fs::read_dir(src.join("quickstart").join(d))
+            .unwrap()
+            .flatten()
+        {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), sub.join(d).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+/// `xlvsadm reload`: all or nothing, and traffic keeps flowing through it.
+#[test]
+fn reload_is_all_or_nothing_and_loses_no_connection() {
+    use std::process::{Command, Stdio};
+    let dir = quickstart_copy();
+    let file = dir.path().join("quickstart.clab.yml");
+    let config = dir.path().join("quickstart/lb1.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let lab = Lab::up(&file);
+    wait_until("two next hops", Duration::from_secs(60), || {
+        let hops = lab.nexthops("r1", VIP);
+        (hops == ["10.0.1.11", "10.0.1.12"])
+            .then_some(())
+            .ok_or(format!("{hops:?}"))
+    });
+    wait_until("echo answers", Duration::from_secs(20), || {
+        let out = lab.exec(
+            "client",
+            &[
+                "python3",
+                "/usr/local/bin/echo.py",
+                "check",
+                VIP,
+                "7",
+                "1000",
+            ],
+        );
+        out.status.success().then_some(()).ok_or_else(|| text(&out))
+    });
+    // Straight into the namespace: `xlvs-lab exec` would read the lab's
+    // configs, which this test breaks on purpose.
+    let mut streams = xlvs_tests::Child(
+        Command::new("ip")
+            .args(["netns", "exec", "clab-quickstart-client", "python3"])
+            .arg(dir.path().join("quickstart/echo.py"))
+            .args(["streams", VIP, "7", "40", "15"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let sock = std::path::Path::new("/run/xlvs/lb1.sock");
+    let listing = || xlvs_tests::control(sock, "ipvs.list", &[]).unwrap();
+    let before = listing();
+
+    // An invalid file: every error reported, nothing changed.
+    std::fs::write(
+        &config,
+        original.replace(
+            "address = \"10.0.1.21\"",
+            "address = \"10.0.1.21\"\nweight = 70000",
+        ),
+    )
+    .unwrap();
+    let err = xlvs_tests::control(sock, "reload", &[]).unwrap_err();
+    assert!(
+        err.contains("weight") && err.contains("nothing changed"),
+        "{err}"
+    );
+    assert_eq!(listing()["services"], before["services"]);
+    // A change that needs a restart: refused, nothing changed.
+    std::fs::write(&config, original.replace("10.255.0.11", "10.255.0.99")).unwrap();
+    let err = xlvs_tests::control(sock, "reload", &[]).unwrap_err();
+    assert!(err.contains("restart"), "{err}");
+
+    // web1 quiescent on this director: its new connections go to web2.
+    std::fs::write(
+        &config,
+        original.replace(
+            "address = \"10.0.1.21\"",
+            "address = \"10.0.1.21\"\nweight = 0",
+        ),
+    )
+    .unwrap();
+    xlvs_tests::control(sock, "reload", &[]).unwrap();
+    let web1_weight = |t: serde_json::Value| -> Vec<u64> {
+        t["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["reals"].as_array().unwrap().clone())
+            .filter(|r| r["address"] == "10.0.1.21")
+            .map(|r| r["weight"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(web1_weight(listing()), [0, 0]);
+    // and back
+    std::fs::write(&config, &original).unwrap();
+    xlvs_tests::control(sock, "reload", &[]).unwrap();
+    assert_eq!(web1_weight(listing()), [1, 1]);
+
+    let out = streams.0.wait_with_output_bounded(Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "connections lost across reloads: {}",
+        text(&out)
+    );
+}

@@ -31,7 +31,11 @@ pub enum DaemonError {
     Signal(std::io::Error),
 }
 
-pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
+pub async fn run(
+    config: NodeConfig,
+    config_path: std::path::PathBuf,
+    cleanup: bool,
+) -> Result<(), DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let control = ControlSocket::bind(&config.node.control_socket).await?;
@@ -49,12 +53,14 @@ pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
     let checker = start_checks(&config);
     let changed = std::sync::Arc::new(tokio::sync::Notify::new());
     let samples = std::sync::Arc::new(tokio::sync::Mutex::new(crate::listing::Samples::default()));
+    let (reloads, reload_rx) = tokio::sync::mpsc::unbounded_channel();
     let supervisor = tokio::spawn(supervise(
         forwarder.clone(),
         speaker.clone(),
         checker,
         changed.clone(),
         samples.clone(),
+        reload_rx,
     ));
     let node = Node {
         name: config.node.name.clone(),
@@ -63,6 +69,9 @@ pub async fn run(config: NodeConfig, cleanup: bool) -> Result<(), DaemonError> {
         forwarder: forwarder.clone(),
         changed,
         samples,
+        config_path,
+        config: std::sync::Arc::new(tokio::sync::Mutex::new(config.clone())),
+        reloads,
     };
     tracing::info!(
         node = %config.node.name,
@@ -118,15 +127,23 @@ async fn supervise(
     checks: (Checker, UnboundedReceiver<HealthEvent>),
     changed: std::sync::Arc<tokio::sync::Notify>,
     samples: std::sync::Arc<tokio::sync::Mutex<crate::listing::Samples>>,
+    mut reloads: UnboundedReceiver<NodeConfig>,
 ) {
     // The checker runs while this task holds it.
-    let (_checker, mut events) = checks;
+    let (mut checker, mut events) = checks;
     let mut announced: BTreeMap<Ipv4Addr, bool> = BTreeMap::new();
     let mut tick = tokio::time::interval(MAC_REFRESH);
     loop {
         tokio::select! {
-            // drain/undrain: re-check the announcements below at once
+            // drain/undrain/reload: re-check the announcements below at once
             _ = changed.notified() => {}
+            Some(config) = reloads.recv() => {
+                // Validated by the reload before it got here.
+                let targets = config_targets(&config).filter_map(|(id, spec)| Some((id, spec.ok()?)));
+                for (id, e) in checker.sync(targets) {
+                    tracing::error!(target = %id, error = %e, "cannot check this real");
+                }
+            }
             _ = tick.tick() => {
                 let mut f = forwarder.lock().await;
                 if let Err(e) = f.refresh(false) {

@@ -27,15 +27,16 @@ pub struct Forwarder {
     tun_src: Option<Ipv4Addr>,
     /// Reals whose MAC is not known yet (DR), by address.
     unresolved: BTreeMap<Ipv4Addr, ()>,
-    /// Reals failing their health check: (service index, address, port).
-    down: std::collections::BTreeSet<(usize, Ipv4Addr, u16)>,
+    /// Reals failing their health check: (service name, address, port).
+    /// Keyed by name so the state survives a reload.
+    down: std::collections::BTreeSet<(String, Ipv4Addr, u16)>,
     /// Healthy reals each service needs to be announced.
     quorum: Vec<u32>,
     /// Persistence of each service: (timeout s, netmask), like ipvsadm -p/-M.
     persistence: Vec<Option<(u32, Ipv4Addr)>>,
     /// Services drained by the operator: their VIPs are withdrawn while
     /// forwarding goes on, so connections move to other directors.
-    drained: std::collections::BTreeSet<usize>,
+    drained: std::collections::BTreeSet<String>,
     names: Vec<String>,
 }
 
@@ -232,7 +233,7 @@ impl Forwarder {
     fn program(&mut self, i: usize) -> Result<(), ForwarderError> {
         let mut spec = self.specs[i].clone();
         spec.reals
-            .retain(|r| !self.down.contains(&(i, r.addr, r.port)));
+            .retain(|r| !self.down.contains(&(self.names[i].clone(), r.addr, r.port)));
         if spec.forward == xlvs_dataplane::Forward::Dr {
             for r in spec.reals.iter_mut().filter(|r| r.mac == [0; 6]) {
                 r.weight = 0;
@@ -255,7 +256,7 @@ impl Forwarder {
             .filter(|&i| self.names[i] == service)
             .collect();
         for i in ids {
-            let key = (i, addr, port.unwrap_or(0));
+            let key = (service.to_string(), addr, port.unwrap_or(0));
             let changed = if up {
                 self.down.remove(&key)
             } else {
@@ -270,7 +271,7 @@ impl Forwarder {
 
     /// Whether a real can take new flows now, and if not, why.
     fn usable(&self, i: usize, r: &RealSpec) -> Result<(), &'static str> {
-        if self.down.contains(&(i, r.addr, r.port)) {
+        if self.down.contains(&(self.names[i].clone(), r.addr, r.port)) {
             return Err("failing its health check");
         }
         if r.weight == 0 {
@@ -290,7 +291,7 @@ impl Forwarder {
         let mut out: BTreeMap<Ipv4Addr, (bool, Vec<String>)> = BTreeMap::new();
         for (i, s) in self.specs.iter().enumerate() {
             let usable = s.reals.iter().filter(|r| self.usable(i, r).is_ok()).count() as u32;
-            let drained = self.drained.contains(&i);
+            let drained = self.drained.contains(&self.names[i]);
             let ok = usable >= self.quorum[i] && !drained;
             let why = format!(
                 "service {}: {usable} of {} reals usable, quorum {}{}",
@@ -320,14 +321,110 @@ impl Forwarder {
         }
         for &i in &ids {
             if drain {
-                self.drained.insert(i);
+                self.drained.insert(self.names[i].clone());
             } else {
-                self.drained.remove(&i);
+                self.drained.remove(&self.names[i]);
             }
         }
         let mut names: Vec<String> = ids.iter().map(|&i| self.names[i].clone()).collect();
         names.dedup();
         Ok(names)
+    }
+
+    /// Applies a new config's services, all or nothing: everything that
+    /// could fail is checked before the first change. A service keeps its
+    /// id (and so its connections) while its (VIP, protocol, port) stays;
+    /// health and drain state carry over by service name. Settings fixed
+    /// at load time need a restart and are refused here.
+    pub fn reload(&mut self, config: &NodeConfig, old: &NodeConfig) -> Result<String, String> {
+        let d = (&config.dataplane, &old.dataplane);
+        let mut fixed = Vec::new();
+        if d.0.interfaces != d.1.interfaces || d.0.xdp_mode != d.1.xdp_mode {
+            fixed.push("dataplane.interfaces / xdp_mode");
+        }
+        if d.0.conntrack_entries != d.1.conntrack_entries
+            || d.0.maglev_table_size != d.1.maglev_table_size
+        {
+            fixed.push("dataplane.conntrack_entries / maglev_table_size");
+        }
+        if d.0.pin_dir != d.1.pin_dir {
+            fixed.push("dataplane.pin_dir");
+        }
+        if config.node != old.node || config.ospf != old.ospf {
+            fixed.push("[node] / [ospf]");
+        }
+        if !fixed.is_empty() {
+            return Err(format!(
+                "{} cannot change at runtime: restart xlvsd (nothing was changed)",
+                fixed.join(", ")
+            ));
+        }
+        let flat = specs(config).map_err(|e| e.to_string())?;
+        // Stable ids: a (VIP, protocol, port) keeps the id it had.
+        let key = |s: &ServiceSpec| (s.vip, s.proto, s.ports[0]);
+        let old_ids: BTreeMap<_, u32> = self.specs.iter().map(|s| (key(s), s.id)).collect();
+        let mut used: std::collections::BTreeSet<u32> = flat
+            .iter()
+            .filter_map(|(s, _)| old_ids.get(&key(s)).copied())
+            .collect();
+        let limits = self.dp.limits();
+        let mut next_free = 0u32;
+        let mut new_specs = Vec::with_capacity(flat.len());
+        for (mut s, _) in flat.iter().cloned() {
+            s.id = match old_ids.get(&key(&s)) {
+                Some(&id) => id,
+                None => {
+                    while used.contains(&next_free) {
+                        next_free += 1;
+                    }
+                    if next_free >= limits.services {
+                        return Err(format!(
+                            "more than {} services (ports) would be needed; restart xlvsd to load larger maps",
+                            limits.services
+                        ));
+                    }
+                    used.insert(next_free);
+                    next_free
+                }
+            };
+            new_specs.push(s);
+        }
+        let reals: usize = new_specs.iter().map(|s| s.reals.len()).sum();
+        if reals > limits.reals as usize {
+            return Err(format!(
+                "{reals} real servers would exceed the limit of {}",
+                limits.reals
+            ));
+        }
+        // Checked: now change. Removed services first, freeing their reals.
+        let removed: Vec<ServiceSpec> = self
+            .specs
+            .iter()
+            .filter(|s| !new_specs.iter().any(|n| key(n) == key(s)))
+            .cloned()
+            .collect();
+        for s in &removed {
+            self.dp.remove_service(s).map_err(|e| e.to_string())?;
+        }
+        let of = |i: &usize| &config.services[*i];
+        self.quorum = flat.iter().map(|(_, i)| of(i).quorum).collect();
+        self.persistence = flat
+            .iter()
+            .map(|(_, i)| {
+                of(i)
+                    .persistence
+                    .as_ref()
+                    .map(|p| (p.timeout.as_secs() as u32, p.mask))
+            })
+            .collect();
+        self.names = flat.iter().map(|(_, i)| of(i).name.clone()).collect();
+        self.specs = new_specs;
+        self.refresh(true).map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} services (ports) programmed, {} removed",
+            self.specs.len(),
+            removed.len()
+        ))
     }
 
     /// Each service as listed: its spec, name, persistence, and the weight

@@ -59,7 +59,7 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        return match runtime.block_on(daemon::run(config, args.cleanup)) {
+        return match runtime.block_on(daemon::run(config, path, args.cleanup)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("xlvsd: {e}");

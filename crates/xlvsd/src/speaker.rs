@@ -53,6 +53,31 @@ pub fn addresses(c: &NodeConfig) -> Vec<Ipv4Addr> {
     all
 }
 
+impl Node {
+    /// Re-reads the config file and applies it, all or nothing: an invalid
+    /// file, a change that needs a restart, or a health check that cannot
+    /// be set up leaves everything as it was.
+    async fn reload(&self) -> Result<serde_json::Value, String> {
+        let new = xlvs_config::load(&self.config_path).map_err(|errors| {
+            format!(
+                "{}: {} errors, nothing changed:\n{errors}",
+                self.config_path.display(),
+                errors.len()
+            )
+        })?;
+        for (id, spec) in xlvs_health::config_targets(&new) {
+            spec.map_err(|e| format!("health check of {id}: {e}; nothing changed"))?;
+        }
+        let mut current = self.config.lock().await;
+        let summary = self.forwarder.lock().await.reload(&new, &current)?;
+        let _ = self.reloads.send(new.clone());
+        *current = new;
+        self.changed.notify_one();
+        tracing::info!(%summary, "config reloaded");
+        Ok(serde_json::json!({ "reloaded": summary }))
+    }
+}
+
 /// What the control socket can ask about.
 #[derive(Clone)]
 pub struct Node {
@@ -64,6 +89,11 @@ pub struct Node {
     pub changed: std::sync::Arc<tokio::sync::Notify>,
     /// Counter samples for rates, taken by the supervisor every second.
     pub samples: std::sync::Arc<tokio::sync::Mutex<crate::listing::Samples>>,
+    /// The config file, and the config in force.
+    pub config_path: std::path::PathBuf,
+    pub config: std::sync::Arc<tokio::sync::Mutex<NodeConfig>>,
+    /// Hands a reloaded config to the supervisor (health checks).
+    pub reloads: tokio::sync::mpsc::UnboundedSender<NodeConfig>,
 }
 
 impl Node {
@@ -107,6 +137,7 @@ impl Node {
                 tracing::info!(?services, drain, "operator {command}");
                 Ok(serde_json::json!({ "services": services, "drained": drain }))
             }
+            "reload" => self.reload().await,
             "ipvs.list" => {
                 let with_connections = args.iter().any(|a| a == "connections");
                 let f = self.forwarder.lock().await;
