@@ -2,7 +2,7 @@
 //! to a baseline program (parse Ethernet, swap MACs, XDP_TX) in the same
 //! run, so the ratio is stable on a noisy machine.
 //!
-//!   sudo cargo run --release -p xlvs-dataplane --example bench [REPEAT]
+//!   sudo cargo run --release -p xlvs-dataplane --example xdp_bench [REPEAT]
 //!
 //! Needs root. The TUN paths look up a route: the bench makes a network
 //! namespace of its own (a veth pair, a route and a permanent
