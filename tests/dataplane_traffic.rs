@@ -493,3 +493,69 @@ fn reload_is_all_or_nothing_and_loses_no_connection() {
         text(&out)
     );
 }
+
+/// ipvsadm command lines change the running director (not the config
+/// file), with ipvsadm's errors.
+#[test]
+fn ipvsadm_changes_at_runtime() {
+    let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
+    wait_until("VIP routed", Duration::from_secs(60), || {
+        let hops = lab.nexthops("r1", VIP);
+        (hops.len() == 2).then_some(()).ok_or(format!("{hops:?}"))
+    });
+    let adm = |args: &[&str]| {
+        let mut full = vec!["xlvsadm", "--node", "lb1"];
+        full.extend_from_slice(args);
+        lab.exec("lb1", &full)
+    };
+    let out = adm(&["-e", "-t", "192.0.2.10:80", "-r", "10.0.1.21", "-w", "0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&adm(&["-L", "-n"]).stdout).into_owned();
+    let block = |port: &str| -> String {
+        let start = listing.find(&format!("TCP  192.0.2.10:{port} ")).unwrap();
+        listing[start..]
+            .lines()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        block("80").contains("10.0.1.21:80                 Route   0"),
+        "{listing}"
+    );
+    assert!(
+        block("7").contains("10.0.1.21:7                  Route   1"),
+        "{listing}"
+    );
+
+    let out = adm(&["-d", "-t", "192.0.2.10:80", "-r", "10.0.1.99"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("No such destination"), "{}", text(&out));
+    // a scheduler the data plane cannot run: refused, nothing changed
+    let out = adm(&["-A", "-t", "192.0.2.10:8080", "-s", "wlc"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("wlc"), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&adm(&["-L", "-n"]).stdout).contains(":8080"));
+
+    let out = adm(&["--set", "100", "20", "30"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = String::from_utf8_lossy(&adm(&["-L", "--timeout"]).stdout).into_owned();
+    assert!(t.contains("100 20 30"), "{t}");
+
+    for _ in 0..3 {
+        lab.exec(
+            "client",
+            &["curl", "-s", "-m", "2", &format!("http://{VIP}/")],
+        );
+    }
+    assert!(adm(&["-Z"]).status.success());
+    let table = lab
+        .json(
+            "lb1",
+            &["xlvsadm", "--node", "lb1", "--json", "-L", "-n", "--stats"],
+        )
+        .unwrap();
+    for s in table["services"].as_array().unwrap() {
+        assert_eq!(s["stats"]["conns"], 0, "{table:#}");
+    }
+}

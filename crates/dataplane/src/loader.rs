@@ -336,6 +336,30 @@ impl Dataplane {
             .collect()
     }
 
+    /// Zeroes the traffic counters of services (by id) and real slots
+    /// (ipvsadm -Z).
+    pub fn zero(&mut self, services: &[u32], reals: &[u32]) -> Result<(), DataplaneError> {
+        let cpus = aya::util::nr_cpus().map_err(|(_, e)| DataplaneError::Pins {
+            path: "/sys/devices/system/cpu/possible".into(),
+            why: e.to_string(),
+        })?;
+        let zeros = || {
+            aya::maps::PerCpuValues::try_from(vec![Traffic::default(); cpus])
+                .expect("one value per CPU")
+        };
+        for &id in services {
+            self.svc_stats
+                .set(id, zeros(), 0)
+                .map_err(map_err("svc_stats"))?;
+        }
+        for &slot in reals {
+            self.real_stats
+                .set(slot, zeros(), 0)
+                .map_err(map_err("real_stats"))?;
+        }
+        Ok(())
+    }
+
     /// Traffic of a service (by id), summed over CPUs.
     pub fn service_traffic(&self, id: u32) -> Result<Traffic, DataplaneError> {
         sum(&self.svc_stats, id, "svc_stats")

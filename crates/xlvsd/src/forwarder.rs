@@ -494,6 +494,44 @@ impl Forwarder {
         self.dp.connections(limit)
     }
 
+    /// ipvsadm -Z: zeroes the counters of one service (VIP, protocol,
+    /// port), or of all.
+    pub fn zero(&mut self, service: Option<(Ipv4Addr, u8, u16)>) -> Result<(), String> {
+        let chosen: Vec<&ServiceSpec> = self
+            .specs
+            .iter()
+            .filter(|s| service.is_none_or(|k| (s.vip, s.proto, s.ports[0]) == k))
+            .collect();
+        if chosen.is_empty() {
+            return Err("Service not defined".into());
+        }
+        let ids: Vec<u32> = chosen.iter().map(|s| s.id).collect();
+        let slots: Vec<u32> = chosen
+            .iter()
+            .flat_map(|s| {
+                s.reals
+                    .iter()
+                    .filter_map(|r| self.dp.real_slot(s.id, r.addr, r.port))
+            })
+            .collect();
+        self.dp.zero(&ids, &slots).map_err(|e| e.to_string())
+    }
+
+    /// ipvsadm --set: connection timeouts in seconds; 0 leaves one as is.
+    pub fn set_timeouts(&mut self, tcp: u32, tcpfin: u32, udp: u32) -> Result<(), String> {
+        let mut g = self.dp.globals().map_err(|e| e.to_string())?;
+        for (field, v) in [
+            (&mut g.tcp_timeout_s, tcp),
+            (&mut g.tcpfin_timeout_s, tcpfin),
+            (&mut g.udp_timeout_s, udp),
+        ] {
+            if v != 0 {
+                *field = v;
+            }
+        }
+        self.dp.set_globals(g).map_err(|e| e.to_string())
+    }
+
     /// Removes the pins: the XDP program detaches when we exit.
     pub fn cleanup(&mut self) -> Result<(), DataplaneError> {
         self.dp.unpin()

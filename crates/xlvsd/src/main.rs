@@ -10,6 +10,7 @@ mod check;
 mod control;
 mod daemon;
 mod forwarder;
+mod ipvs;
 mod listing;
 mod notify;
 mod speaker;

@@ -68,13 +68,51 @@ impl Node {
         for (id, spec) in xlvs_health::config_targets(&new) {
             spec.map_err(|e| format!("health check of {id}: {e}; nothing changed"))?;
         }
+        let summary = self.apply(new).await?;
+        tracing::info!(%summary, "config reloaded");
+        Ok(serde_json::json!({ "reloaded": summary }))
+    }
+
+    /// Puts a config in force (reload or ipvsadm change), all or nothing.
+    async fn apply(&self, new: NodeConfig) -> Result<String, String> {
         let mut current = self.config.lock().await;
         let summary = self.forwarder.lock().await.reload(&new, &current)?;
         let _ = self.reloads.send(new.clone());
         *current = new;
         self.changed.notify_one();
-        tracing::info!(%summary, "config reloaded");
-        Ok(serde_json::json!({ "reloaded": summary }))
+        Ok(summary)
+    }
+
+    /// An ipvsadm change (xlvsadm -A/-E/-D/-a/-e/-d/-C/-Z/--set).
+    async fn ipvs(&self, args: &[String]) -> Result<serde_json::Value, String> {
+        use xlvsadm::ipvsadm::IpvsOp;
+        let [json] = args else {
+            return Err("ipvs takes one argument: the operation as JSON".into());
+        };
+        let op: IpvsOp =
+            serde_json::from_str(json).map_err(|e| format!("malformed operation: {e}"))?;
+        let proto = |p: xlvsadm::model::Protocol| match p {
+            xlvsadm::model::Protocol::Tcp => 6u8,
+            xlvsadm::model::Protocol::Udp => 17,
+        };
+        match &op {
+            IpvsOp::Zero { service } => {
+                let key = service.map(|k| (k.vip, proto(k.protocol), k.port));
+                self.forwarder.lock().await.zero(key)?;
+            }
+            IpvsOp::SetTimeouts(t) => {
+                self.forwarder
+                    .lock()
+                    .await
+                    .set_timeouts(t.tcp_s, t.tcpfin_s, t.udp_s)?;
+            }
+            _ => {
+                let new = crate::ipvs::apply(&op, &*self.config.lock().await)?;
+                let summary = self.apply(new).await?;
+                tracing::info!(?op, %summary, "ipvsadm change applied (not written to the config file)");
+            }
+        }
+        Ok(serde_json::Value::Null)
     }
 }
 
@@ -145,9 +183,7 @@ impl Node {
                 let table = crate::listing::table(&f, &samples, with_connections);
                 Ok(serde_json::to_value(table).expect("serializable"))
             }
-            "ipvs" => Err("changing services at runtime (ipvsadm -A/-E/-D/-a/-e/-d/-C/-Z/--set) is not built yet: \
-                 edit the node config (runtime changes arrive with xlvsadm reload)"
-                .into()),
+            "ipvs" => self.ipvs(args).await,
             "dataplane.stats" => {
                 let stats = self
                     .forwarder

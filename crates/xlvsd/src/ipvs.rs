@@ -1,0 +1,334 @@
+//! ipvsadm's runtime changes (-A/-E/-D/-a/-e/-d/-C), applied as edits to
+//! the config in force: the result goes through the same all-or-nothing
+//! path as a reload. Like ipvsadm, nothing is written to the config file.
+//!
+//! ipvsadm has one service per port; a node-config service may list
+//! several. A change to one port of such a service first splits that port
+//! off into a service of its own (named `NAME:PORT`), so the other ports
+//! are left alone.
+
+use std::time::Duration;
+use xlvs_config::{
+    Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Protocol, Real, Scheduler,
+    Service,
+};
+use xlvsadm::ipvsadm::{IpvsOp, RealSpec, ServiceSpec};
+use xlvsadm::model::{self, ServiceKey};
+
+fn protocol(p: model::Protocol) -> Protocol {
+    match p {
+        model::Protocol::Tcp => Protocol::Tcp,
+        model::Protocol::Udp => Protocol::Udp,
+    }
+}
+
+fn scheduler(s: model::Scheduler) -> Result<Scheduler, String> {
+    use model::Scheduler as M;
+    Ok(match s {
+        M::Mh => Scheduler::Mh,
+        M::Sh => Scheduler::Sh,
+        M::Dh => Scheduler::Dh,
+        M::Rr => Scheduler::Rr,
+        M::Wrr => Scheduler::Wrr,
+        M::Lc => Scheduler::Lc,
+        M::Wlc => Scheduler::Wlc,
+        M::Sed => Scheduler::Sed,
+        M::Nq => Scheduler::Nq,
+        other => return Err(format!("scheduler {other:?} is not known to xlvs")),
+    })
+}
+
+fn forward(f: model::Forward) -> Forward {
+    match f {
+        model::Forward::Route => Forward::Dr,
+        model::Forward::Tunnel => Forward::Tun,
+        model::Forward::Masq => Forward::Nat,
+        model::Forward::FullNat => Forward::Fullnat,
+    }
+}
+
+fn persistence(p: Option<model::Persistence>) -> Option<Persistence> {
+    p.map(|p| Persistence {
+        timeout: Duration::from_secs(u64::from(p.timeout_s)),
+        mask: p.netmask,
+    })
+}
+
+/// Index of the service holding `key`, splitting it off first if the
+/// service has other ports too.
+fn service_index(c: &mut NodeConfig, key: &ServiceKey) -> Result<usize, String> {
+    let proto = protocol(key.protocol);
+    let i = c
+        .services
+        .iter()
+        .position(|s| s.vip == key.vip && s.protocol == proto && s.ports.contains(key.port))
+        .ok_or_else(|| format!("Service not defined: {key}"))?;
+    if let Ports::List(ports) = &c.services[i].ports {
+        if ports.len() > 1 {
+            let mut alone = c.services[i].clone();
+            alone.name = format!("{}:{}", alone.name, key.port);
+            alone.ports = Ports::List(vec![key.port]);
+            if let Ports::List(rest) = &mut c.services[i].ports {
+                rest.retain(|p| *p != key.port);
+            }
+            c.services.push(alone);
+            return Ok(c.services.len() - 1);
+        }
+    }
+    Ok(i)
+}
+
+fn real_port(real: &RealSpec, svc: &ServiceKey) -> Option<u16> {
+    // The config's "no port" means the service port.
+    (real.port != svc.port && real.port != 0).then_some(real.port)
+}
+
+fn new_service(spec: &ServiceSpec) -> Result<Service, String> {
+    let key = &spec.service;
+    Ok(Service {
+        name: format!(
+            "{}-{}-{}",
+            key.protocol.as_str().to_lowercase(),
+            key.vip,
+            key.port
+        ),
+        vip: key.vip,
+        protocol: protocol(key.protocol),
+        ports: if key.port == 0 {
+            Ports::All
+        } else {
+            Ports::List(vec![key.port])
+        },
+        scheduler: scheduler(spec.scheduler)?,
+        forward: Forward::Dr,
+        persistence: persistence(spec.persistence),
+        quorum: 1,
+        sorry_server: None,
+        // ipvsadm checks nothing; neither does a service made with it.
+        health: Health {
+            check: HealthCheck::None,
+            port: None,
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(1),
+            rise: 2,
+            fall: 3,
+        },
+        reals: Vec::new(),
+    })
+}
+
+/// The config after `op`, or the error ipvsadm would give.
+pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
+    let mut c = config.clone();
+    match op {
+        IpvsOp::AddService(spec) => {
+            if service_index(&mut c.clone(), &spec.service).is_ok() {
+                return Err(format!("Service already exists: {}", spec.service));
+            }
+            c.services.push(new_service(spec)?);
+        }
+        IpvsOp::EditService(spec) => {
+            let i = service_index(&mut c, &spec.service)?;
+            c.services[i].scheduler = scheduler(spec.scheduler)?;
+            c.services[i].persistence = persistence(spec.persistence);
+        }
+        IpvsOp::DeleteService { service } => {
+            let i = service_index(&mut c, service)?;
+            c.services.remove(i);
+        }
+        IpvsOp::AddReal { service, real } => {
+            let i = service_index(&mut c, service)?;
+            let s = &mut c.services[i];
+            let port = real_port(real, service);
+            if s.reals
+                .iter()
+                .any(|r| r.address == real.address && r.port == port)
+            {
+                return Err(format!(
+                    "Destination already exists: {}:{}",
+                    real.address, real.port
+                ));
+            }
+            if let Some(f) = real.forward.map(forward) {
+                if s.reals.is_empty() {
+                    // The first real sets the method, as in ipvsadm.
+                    s.forward = f;
+                } else if f != s.forward {
+                    return Err(format!(
+                        "forwarding is per service in xlvs: this service uses {}",
+                        s.forward
+                    ));
+                }
+            }
+            s.reals.push(Real {
+                address: real.address,
+                port,
+                weight: real.weight.unwrap_or(1),
+            });
+        }
+        IpvsOp::EditReal { service, real } => {
+            let i = service_index(&mut c, service)?;
+            let s = &mut c.services[i];
+            let port = real_port(real, service);
+            let fwd = s.forward;
+            let r = s
+                .reals
+                .iter_mut()
+                .find(|r| r.address == real.address && r.port == port)
+                .ok_or_else(|| format!("No such destination: {}:{}", real.address, real.port))?;
+            if real.forward.map(forward).is_some_and(|f| f != fwd) {
+                return Err(format!(
+                    "forwarding is per service in xlvs: this service uses {fwd}"
+                ));
+            }
+            if let Some(w) = real.weight {
+                r.weight = w;
+            }
+        }
+        IpvsOp::DeleteReal { service, real } => {
+            let i = service_index(&mut c, service)?;
+            let s = &mut c.services[i];
+            let port = (real.port != service.port && real.port != 0).then_some(real.port);
+            let before = s.reals.len();
+            s.reals
+                .retain(|r| !(r.address == real.address && r.port == port));
+            if s.reals.len() == before {
+                return Err(format!(
+                    "No such destination: {}:{}",
+                    real.address, real.port
+                ));
+            }
+        }
+        IpvsOp::Clear => c.services.clear(),
+        IpvsOp::Zero { .. } | IpvsOp::SetTimeouts(_) => {
+            return Err("not a change of services".into());
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use xlvsadm::ipvsadm::RealKey;
+
+    const CONFIG: &str = r#"
+[node]
+name = "lb1"
+router_id = "10.255.0.11"
+[ospf]
+[[ospf.interface]]
+name = "eth1"
+[dataplane]
+interfaces = ["eth1"]
+[[service]]
+name = "web"
+vip = "192.0.2.10"
+ports = [80, 443]
+[service.health]
+check = "none"
+[[service.real]]
+address = "10.0.1.21"
+[[service.real]]
+address = "10.0.1.22"
+"#;
+
+    fn config() -> NodeConfig {
+        xlvs_config::parse(CONFIG, "t.toml").unwrap()
+    }
+
+    fn key(port: u16) -> ServiceKey {
+        ServiceKey {
+            protocol: model::Protocol::Tcp,
+            vip: Ipv4Addr::new(192, 0, 2, 10),
+            port,
+        }
+    }
+
+    fn real(n: u8, weight: Option<u16>) -> RealSpec {
+        RealSpec {
+            address: Ipv4Addr::new(10, 0, 1, n),
+            port: 80,
+            forward: None,
+            weight,
+        }
+    }
+
+    #[test]
+    fn editing_one_port_splits_it_off() {
+        let c = apply(
+            &IpvsOp::EditReal {
+                service: key(80),
+                real: real(21, Some(0)),
+            },
+            &config(),
+        )
+        .unwrap();
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.services[0].ports, Ports::List(vec![443]));
+        assert_eq!(c.services[0].reals[0].weight, 1, "port 443 untouched");
+        assert_eq!(c.services[1].name, "web:80");
+        assert_eq!(c.services[1].reals[0].weight, 0);
+    }
+
+    #[test]
+    fn add_and_delete_reals_and_services_like_ipvsadm() {
+        let c = apply(
+            &IpvsOp::AddReal {
+                service: key(80),
+                real: real(23, None),
+            },
+            &config(),
+        )
+        .unwrap();
+        let web80 = c.services.iter().find(|s| s.ports.contains(80)).unwrap();
+        assert_eq!(web80.reals.len(), 3);
+        assert_eq!(web80.reals[2].weight, 1);
+        let err = apply(
+            &IpvsOp::AddReal {
+                service: key(80),
+                real: real(21, None),
+            },
+            &config(),
+        )
+        .unwrap_err();
+        assert!(err.contains("already exists"), "{err}");
+        let del = IpvsOp::DeleteReal {
+            service: key(80),
+            real: RealKey {
+                address: Ipv4Addr::new(10, 0, 1, 99),
+                port: 80,
+            },
+        };
+        assert!(apply(&del, &config())
+            .unwrap_err()
+            .contains("No such destination"));
+        let err = apply(&IpvsOp::DeleteService { service: key(8080) }, &config()).unwrap_err();
+        assert!(err.contains("Service not defined"), "{err}");
+        let add = IpvsOp::AddService(ServiceSpec {
+            service: key(8080),
+            scheduler: model::Scheduler::Mh,
+            persistence: None,
+        });
+        let c = apply(&add, &config()).unwrap();
+        assert_eq!(c.services.last().unwrap().name, "tcp-192.0.2.10-8080");
+        assert!(apply(&add, &c).unwrap_err().contains("already exists"));
+        assert!(apply(&IpvsOp::Clear, &c).unwrap().services.is_empty());
+    }
+
+    #[test]
+    fn a_real_cannot_use_another_method_than_its_service() {
+        let mut r = real(23, None);
+        r.forward = Some(model::Forward::Tunnel);
+        let err = apply(
+            &IpvsOp::AddReal {
+                service: key(80),
+                real: r,
+            },
+            &config(),
+        )
+        .unwrap_err();
+        assert!(err.contains("per service"), "{err}");
+    }
+}
