@@ -81,6 +81,23 @@ fn dr_through_two_directors_to_two_reals() {
         );
     }
     assert!(http_conns >= 41, "{http_conns} connections counted");
+    // Closed connections count as inactive, like ip_vs.
+    let inactive: u64 = ["lb1", "lb2"]
+        .iter()
+        .map(|lb| {
+            let t = lab
+                .json(lb, &["xlvsadm", "--node", lb, "--json", "-L", "-n"])
+                .unwrap();
+            t["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["reals"].as_array().unwrap().clone())
+                .map(|r| r["inactive_conns"].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        })
+        .sum();
+    assert!(inactive > 0, "no inactive connection counted");
     let conns = lab.exec("lb1", &["xlvsadm", "--node", "lb1", "-L", "-n", "-c"]);
     assert!(
         String::from_utf8_lossy(&conns.stdout).contains("192.0.2.10:"),

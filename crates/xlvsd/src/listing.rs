@@ -14,6 +14,9 @@ use xlvsadm::model::{
 
 /// Most connection-table entries one listing shows.
 const MAX_CONNECTIONS: usize = 10_000;
+/// Most entries read to count active and inactive connections per real
+/// (each costs a syscall; past this the counts are partial).
+const MAX_COUNTED: usize = 100_000;
 
 /// Counters at one moment, for rates.
 #[derive(Default)]
@@ -100,6 +103,7 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         tcpfin_s: g.tcpfin_timeout_s,
         udp_s: g.udp_timeout_s,
     };
+    let counts = conn_counts(f, &timeouts);
     let mut services = Vec::new();
     for svc in f.services() {
         let protocol = if svc.spec.proto == 6 {
@@ -128,9 +132,8 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
                         port: if r.port == 0 { port } else { r.port },
                         forward,
                         weight: svc.effective_weight(r),
-                        // Not counted per real yet (see docs/dataplane.md).
-                        active_conns: 0,
-                        inactive_conns: 0,
+                        active_conns: slot.and_then(|s| counts.get(&s)).map_or(0, |c| c.0),
+                        inactive_conns: slot.and_then(|s| counts.get(&s)).map_or(0, |c| c.1),
                         stats: stats(traffic),
                         rate: slot.map(|s| samples.rate(Key::Real(s))).unwrap_or_default(),
                     }
@@ -170,27 +173,57 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
     }
 }
 
+/// Whether a connection-table entry is still alive; its timeout and age.
+fn live(
+    k: &xlvs_dataplane::abi::FlowKey,
+    c: &xlvs_dataplane::abi::Conn,
+    t: &Timeouts,
+    now: u64,
+) -> Option<u32> {
+    let timeout_s = match (k.proto == 17, c.state) {
+        (true, _) => t.udp_s,
+        (false, CT_CLOSING) => t.tcpfin_s,
+        _ => t.tcp_s,
+    };
+    let age_s = now.saturating_sub(c.last_ns) / 1_000_000_000;
+    (age_s < u64::from(timeout_s)).then(|| timeout_s - age_s as u32)
+}
+
+/// Per real slot: (active, inactive) connections, like ip_vs counts them:
+/// established TCP is active, everything else inactive.
+fn conn_counts(f: &Forwarder, t: &Timeouts) -> BTreeMap<u32, (u64, u64)> {
+    let now = monotonic_ns();
+    let mut out: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for (k, c) in f.connections(MAX_COUNTED) {
+        if live(&k, &c, t, now).is_none() {
+            continue;
+        }
+        let e = out.entry(c.real).or_default();
+        if k.proto == 6 && c.state != CT_CLOSING {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+    out
+}
+
 fn connections(f: &Forwarder, t: &Timeouts) -> Vec<Connection> {
     let now = monotonic_ns();
     let mut out = Vec::new();
     for (k, c) in f.connections(MAX_CONNECTIONS) {
         let udp = k.proto == 17;
-        let timeout_s = match (udp, c.state) {
-            (true, _) => t.udp_s,
-            (false, CT_CLOSING) => t.tcpfin_s,
-            _ => t.tcp_s,
+        // An expired entry waits for LRU eviction: not listed.
+        let Some(expire_s) = live(&k, &c, t, now) else {
+            continue;
         };
-        let age_s = now.saturating_sub(c.last_ns) / 1_000_000_000;
-        if age_s >= u64::from(timeout_s) {
-            continue; // expired, waiting for LRU eviction
-        }
         let Some(dest) = f.real_addr(c.real) else {
             continue;
         };
         let dport = u16::from_be_bytes(k.dport);
         out.push(Connection {
             protocol: if udp { Protocol::Udp } else { Protocol::Tcp },
-            expire_s: timeout_s - age_s as u32,
+            expire_s,
             state: match (udp, c.state) {
                 (true, _) => "UDP".into(),
                 (false, CT_CLOSING) => "FIN_WAIT".into(),
