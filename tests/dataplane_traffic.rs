@@ -559,6 +559,29 @@ fn ipvsadm_changes_at_runtime() {
     let t = String::from_utf8_lossy(&adm(&["-L", "--timeout"]).stdout).into_owned();
     assert!(t.contains("100 20 30"), "{t}");
 
+    // The control socket never trusts its input.
+    let sock = std::path::Path::new("/run/xlvs/lb1.sock");
+    let raw = |bytes: &[u8]| -> String {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = s.write_all(bytes);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    assert!(raw(b"this is not json\n").contains("malformed request"));
+    assert!(raw(b"{\"version\":9,\"command\":\"status\"}\n").contains("version 9"));
+    assert!(raw(b"{\"version\":1,\"command\":\"nope\"}\n").contains("unknown command"));
+    assert!(raw(&vec![b'x'; 200_000]).contains("longer than"));
+    let bad_op = b"{\"version\":1,\"command\":\"ipvs\",\"args\":[\"{}\"]}\n";
+    assert!(raw(bad_op).contains("malformed operation"));
+    assert!(
+        xlvs_tests::control(sock, "status", &[]).is_ok(),
+        "still answering"
+    );
+
     for _ in 0..3 {
         lab.exec(
             "client",
