@@ -202,6 +202,18 @@ fn health_checks_drive_forwarding_and_announcements() {
             .then_some(())
             .ok_or("no answer".to_string())
     });
+    // After the flaps, every table (one per port) on both directors holds
+    // web1 again and not web2 (still stopped), identically: a flow gets
+    // the same real everywhere.
+    wait_until("tables back and identical", Duration::from_secs(10), || {
+        let t1 = xlvs_tests::maglev_tables(std::path::Path::new("/run/xlvs/bpf/quickstart-lb1"));
+        let t2 = xlvs_tests::maglev_tables(std::path::Path::new("/run/xlvs/bpf/quickstart-lb2"));
+        let right = |t: &Vec<String>| t.iter().all(|r| r == "10.0.1.21");
+        let full = t1.len() == 2 && t1.iter().all(|(_, t)| right(t));
+        (full && t1 == t2)
+            .then_some(())
+            .ok_or("tables differ".to_string())
+    });
 }
 
 /// Restarting xlvsd (SIGTERM without --cleanup, then start) while long

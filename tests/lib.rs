@@ -387,3 +387,56 @@ pub fn control(socket: &Path, command: &str, args: &[&str]) -> Result<serde_json
         Err(v["error"].to_string())
     }
 }
+
+/// Every Maglev table of a director, read from its pinned maps with
+/// bpftool, as the sequence of real addresses per service id: directors
+/// must hold identical tables for a flow to get the same real everywhere.
+pub fn maglev_tables(pin_dir: &Path) -> Vec<(u32, Vec<String>)> {
+    let dump = |args: &[&str]| -> serde_json::Value {
+        let out = run(
+            Path::new("bpftool"),
+            &[&["-j", "map", "dump"], args].concat(),
+        );
+        assert!(out.status.success(), "bpftool: {}", text(&out));
+        serde_json::from_slice(&out.stdout).expect("bpftool -j")
+    };
+    let bytes = |v: &serde_json::Value| -> Vec<u8> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| u8::from_str_radix(x.as_str().unwrap().trim_start_matches("0x"), 16).unwrap())
+            .collect()
+    };
+    let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let reals: std::collections::BTreeMap<u32, String> =
+        dump(&["pinned", &pin_dir.join("reals").to_string_lossy()])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (le(&bytes(&e["key"])), bytes(&e["value"])))
+            .filter(|(_, v)| v[12] != 0)
+            .map(|(k, v)| (k, format!("{}.{}.{}.{}", v[0], v[1], v[2], v[3])))
+            .collect();
+    let mut out = Vec::new();
+    for e in dump(&["pinned", &pin_dir.join("maglev").to_string_lossy()])
+        .as_array()
+        .unwrap()
+    {
+        let id = le(&bytes(&e["key"]));
+        let inner = le(&bytes(&e["value"]));
+        let mut slots: Vec<(u32, u32)> = dump(&["id", &inner.to_string()])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (le(&bytes(&s["key"])), le(&bytes(&s["value"]))))
+            .collect();
+        slots.sort();
+        let seq = slots
+            .into_iter()
+            .map(|(_, r)| reals.get(&r).cloned().unwrap_or_else(|| "none".into()))
+            .collect();
+        out.push((id, seq));
+    }
+    out.sort();
+    out
+}

@@ -4,12 +4,13 @@
   echo.py serve PORT              echo every byte back, one thread per client
   echo.py check HOST PORT BYTES   send BYTES random bytes, expect them back
                                   byte for byte; exit 0 only if they match
-  echo.py streams HOST PORT N SECONDS
+  echo.py streams HOST PORT N SECONDS [--stall S] [--sources A,B,...]
                                   N long-lived connections, each sending and
                                   checking data continuously for SECONDS; a
                                   connection is lost on a reset, a stall over
-                                  3 s or a wrong byte. Prints "lost L of N"
-                                  and exits 0 only if none was lost.
+                                  S seconds (default 3) or a wrong byte.
+                                  Prints "lost L of N, longest stall T" and
+                                  exits 0 only if none was lost.
 """
 import os
 import socket
@@ -63,17 +64,17 @@ def check(host, port, size):
     return 0
 
 
-STALL = 3.0
-
-
-def stream(host, port, seconds, results, i):
-    """One connection: 1 KiB chunks, each echoed before the next."""
+def stream(host, port, seconds, stall, source, results, i):
+    """One connection: 1 KiB chunks, each echoed before the next. Records
+    None (kept) or the reason it was lost, and its longest stall."""
     import time
+    longest = 0.0
     try:
-        with socket.create_connection((host, port), timeout=STALL) as s:
-            s.settimeout(STALL)
+        src = (source, 0) if source else None
+        with socket.create_connection((host, port), timeout=stall, source_address=src) as s:
+            s.settimeout(stall)
             end = time.monotonic() + seconds
-            sent = 0
+            last = time.monotonic()
             while time.monotonic() < end:
                 chunk = os.urandom(1024)
                 s.sendall(chunk)
@@ -85,23 +86,42 @@ def stream(host, port, seconds, results, i):
                     got += part
                 if got != chunk:
                     raise ValueError("wrong bytes")
-                sent += len(chunk)
+                now = time.monotonic()
+                longest = max(longest, now - last)
+                last = now
                 time.sleep(0.02)
-        results[i] = None
-    except Exception as e:  # reset, timeout (stall), mismatch
-        results[i] = f"{type(e).__name__}: {e}"
+        results[i] = (None, longest)
+    except Exception as e:  # reset, timeout (a stall), mismatch
+        results[i] = (f"{type(e).__name__}: {e}", longest)
 
 
-def streams(host, port, n, seconds):
+def streams(argv):
+    import argparse
     import threading
-    results = [None] * n
-    threads = [threading.Thread(target=stream, args=(host, port, seconds, results, i)) for i in range(n)]
+    ap = argparse.ArgumentParser(prog="echo.py streams")
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("count", type=int)
+    ap.add_argument("seconds", type=float)
+    ap.add_argument("--stall", type=float, default=3.0,
+                    help="seconds without an echo that count as a lost connection")
+    ap.add_argument("--sources", default="",
+                    help="comma-separated local addresses, used in turn")
+    a = ap.parse_args(argv)
+    sources = [x for x in a.sources.split(",") if x] or [None]
+    results = [None] * a.count
+    threads = [
+        threading.Thread(target=stream, args=(a.host, a.port, a.seconds, a.stall,
+                                              sources[i % len(sources)], results, i))
+        for i in range(a.count)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    lost = [r for r in results if r]
-    print(f"lost {len(lost)} of {n}")
+    lost = [r[0] for r in results if r[0]]
+    longest = max(r[1] for r in results)
+    print(f"lost {len(lost)} of {a.count}, longest stall {longest:.2f}s")
     for r in lost[:10]:
         print(f"  {r}", file=sys.stderr)
     return 1 if lost else 0
@@ -111,7 +131,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
         serve(int(sys.argv[2]))
     elif sys.argv[1:2] == ["streams"]:
-        sys.exit(streams(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])))
+        sys.exit(streams(sys.argv[2:]))
     elif sys.argv[1:2] == ["check"]:
         sys.exit(check(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
     else:

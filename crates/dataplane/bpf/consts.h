@@ -37,6 +37,7 @@ enum stat {
     STAT_TX_DR,
     STAT_TX_TUN,
     STAT_REDIRECT_TUN,
+    STAT_PASS_NOT_OURS,
     STAT_MAX,
 };
 

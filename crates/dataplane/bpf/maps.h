@@ -58,6 +58,15 @@ struct {
     __type(value, struct globals);
 } globals SEC(".maps");
 
+/* Our interfaces' MACs: frames addressed to another host (a bridge
+ * flooding unknown unicast, promiscuous NICs) are not ours to forward. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 64);
+    __type(key, __u32);
+    __type(value, struct if_mac);
+} if_macs SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, STAT_MAX);

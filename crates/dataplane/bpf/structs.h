@@ -63,3 +63,9 @@ struct traffic {
     __u64 bytes;
     __u64 conns;       /* new connections scheduled */
 };
+
+/* The MAC of an interface the program is attached to (by ifindex). */
+struct if_mac {
+    __u8 mac[6];
+    __u8 pad[2];
+};

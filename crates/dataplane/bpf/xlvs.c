@@ -42,6 +42,14 @@ int xlvs(struct xdp_md *ctx)
     if (act != CONTINUE)
         return act;
 
+    /* Only frames sent to us: another director may own this one. */
+    __u32 ifindex = ctx->ingress_ifindex;
+    struct if_mac *ours = bpf_map_lookup_elem(&if_macs, &ifindex);
+    if (ours && __builtin_memcmp(ours->mac, p.eth->h_dest, ETH_ALEN) != 0) {
+        count(STAT_PASS_NOT_OURS);
+        return XDP_PASS;
+    }
+
     struct svc_val *svc = find_service(&p);
     if (!svc) {
         count(STAT_PASS_NOT_VIP);

@@ -29,6 +29,7 @@ pub const STAT_NAMES: &[&str] = &[
     "tx_dr",
     "tx_tun",
     "redirect_tun",
+    "pass_not_ours",
 ];
 
 #[repr(C)]
@@ -109,6 +110,13 @@ pub struct Conn {
     pub pad: [u8; 7],
 }
 
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IfMac {
+    pub mac: [u8; 6],
+    pub pad: [u8; 2],
+}
+
 // SAFETY: plain old data, no padding the kernel could leak (explicit pad
 // fields), any bit pattern valid.
 unsafe impl Pod for SvcKey {}
@@ -118,6 +126,7 @@ unsafe impl Pod for Globals {}
 unsafe impl Pod for Traffic {}
 unsafe impl Pod for FlowKey {}
 unsafe impl Pod for Conn {}
+unsafe impl Pod for IfMac {}
 
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
 const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);

@@ -1,7 +1,7 @@
 //! Loading the program with the daemon's limits, attaching it, and the
 //! handles on its maps.
 
-use crate::abi::{Conn, FlowKey, Globals, SvcKey, SvcVal, Traffic, STAT_NAMES};
+use crate::abi::{Conn, FlowKey, Globals, IfMac, SvcKey, SvcVal, Traffic, STAT_NAMES};
 use crate::reals::RealSlots;
 use aya::maps::{Array, ArrayOfMaps, HashMap, MapData, PerCpuArray};
 use aya::programs::links::{FdLink, PinnedLink};
@@ -72,6 +72,7 @@ pub struct Dataplane {
     pub(crate) maglev: ArrayOfMaps<MapData, Array<MapData, u32>>,
     globals: Array<MapData, Globals>,
     conntrack: HashMap<MapData, FlowKey, Conn>,
+    if_macs: HashMap<MapData, u32, IfMac>,
     stats: PerCpuArray<MapData, u64>,
     svc_stats: PerCpuArray<MapData, Traffic>,
     real_stats: PerCpuArray<MapData, Traffic>,
@@ -83,6 +84,7 @@ pub struct Dataplane {
 /// Every map of the program, pinned under the pin directory by name.
 const MAPS: &[&str] = &[
     "services",
+    "if_macs",
     "reals",
     "maglev",
     "conntrack",
@@ -170,6 +172,7 @@ impl Dataplane {
             maglev: take(&mut ebpf, "maglev")?,
             globals: take(&mut ebpf, "globals")?,
             conntrack: take(&mut ebpf, "conntrack")?,
+            if_macs: take(&mut ebpf, "if_macs")?,
             stats: take(&mut ebpf, "stats")?,
             svc_stats: take(&mut ebpf, "svc_stats")?,
             real_stats: take(&mut ebpf, "real_stats")?,
@@ -242,6 +245,15 @@ impl Dataplane {
             .program(name)
             .ok_or(DataplaneError::Missing("program"))?;
         Ok(p.try_into()?)
+    }
+
+    /// Records an interface's MAC: frames arriving there for another MAC
+    /// are passed to the kernel, not forwarded.
+    pub fn set_interface_mac(&mut self, ifindex: u32, mac: [u8; 6]) -> Result<(), DataplaneError> {
+        let v = IfMac { mac, pad: [0; 2] };
+        self.if_macs
+            .insert(ifindex, v, 0)
+            .map_err(map_err("if_macs"))
     }
 
     /// Attaches the balancer to an interface. With pins, the attachment

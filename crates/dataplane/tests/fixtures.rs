@@ -541,3 +541,21 @@ fn pins_must_be_on_a_bpf_filesystem() {
         .unwrap();
     assert!(err.to_string().contains("not on a bpf filesystem"), "{err}");
 }
+
+#[test]
+fn frames_for_another_host_are_not_forwarded() {
+    let mut dp = small();
+    dr_service(&mut dp, vec![real(21, 1)]);
+    // BPF_PROG_TEST_RUN runs as if received on lo (ifindex 1).
+    dp.set_interface_mac(1, [2, 9, 9, 9, 9, 9]).unwrap();
+    let input = tcp("203.0.113.5", 40000, VIP, 80, SYN).frame();
+    let r = dp.run("xlvs", &input, 1).unwrap();
+    assert_eq!(r.action, XDP_PASS, "addressed to another MAC");
+    assert_eq!(dp.stat("pass_not_ours").unwrap(), 1);
+    dp.set_interface_mac(1, DIRECTOR_MAC).unwrap();
+    assert_eq!(
+        dp.run("xlvs", &input, 1).unwrap().action,
+        XDP_TX,
+        "addressed to us"
+    );
+}

@@ -168,6 +168,19 @@ impl Forwarder {
             XdpMode::Generic => aya::programs::XdpMode::Skb,
         };
         for iface in &config.dataplane.interfaces {
+            // Frames for other hosts on the segment are not ours to forward.
+            let mac = std::fs::read_to_string(format!("/sys/class/net/{iface}/address"))
+                .ok()
+                .and_then(|m| parse_mac(m.trim()));
+            let index = std::fs::read_to_string(format!("/sys/class/net/{iface}/ifindex"))
+                .ok()
+                .and_then(|i| i.trim().parse::<u32>().ok());
+            match (index, mac) {
+                (Some(index), Some(mac)) => self.dp.set_interface_mac(index, mac)?,
+                _ => {
+                    tracing::warn!(interface = %iface, "cannot read its MAC: frames for other hosts will be forwarded too")
+                }
+            }
             self.dp.attach(iface, mode)?;
             tracing::info!(interface = %iface, mode = %config.dataplane.xdp_mode, "XDP attached");
         }
@@ -251,18 +264,19 @@ impl Forwarder {
         port: Option<u16>,
         up: bool,
     ) -> Result<(), ForwarderError> {
-        // Every data plane service of that config service (one per port).
-        let ids: Vec<usize> = (0..self.names.len())
-            .filter(|&i| self.names[i] == service)
-            .collect();
-        for i in ids {
-            let key = (service.to_string(), addr, port.unwrap_or(0));
-            let changed = if up {
-                self.down.remove(&key)
-            } else {
-                self.down.insert(key)
-            };
-            if changed {
+        // The state is per config service; every data plane service of it
+        // (one per port) is reprogrammed when it changes.
+        let key = (service.to_string(), addr, port.unwrap_or(0));
+        let changed = if up {
+            self.down.remove(&key)
+        } else {
+            self.down.insert(key)
+        };
+        if changed {
+            let ids: Vec<usize> = (0..self.names.len())
+                .filter(|&i| self.names[i] == service)
+                .collect();
+            for i in ids {
                 self.program(i)?;
             }
         }
