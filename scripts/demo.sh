@@ -44,15 +44,18 @@ in_lab client -- python3 /usr/local/bin/echo.py check "$vip" 7 1048576
 
 for lb in lb1 lb2; do
     echo
-    echo "== $lb: what it announces, and its XDP counters"
+    echo "== $lb: ipvsadm's view (xlvsadm -L -n --stats), and what it announces"
+    in_lab "$lb" -- xlvsadm --node "$lb" -L -n --stats
     in_lab "$lb" -- xlvsadm --node "$lb" status
-    in_lab "$lb" -- xlvsadm --node "$lb" dataplane | grep -v ' 0$'
 done
 
 cat <<EOT
 
 The lab is up. Try:
   $xlvs_lab exec $lab client -- curl -s http://$vip/
+  $xlvs_lab exec $lab lb1 -- xlvsadm --node lb1 -L -n -c        # the connection table
+  $xlvs_lab exec $lab lb1 -- xlvsadm --node lb1 -e -t $vip:80 -r 10.0.1.21 -w 0
+  $xlvs_lab exec $lab lb1 -- xlvsadm --node lb1 drain            # undrain to return
   $xlvs_lab exec $lab lb1 -- xlvsadm --node lb1 ospf neighbors
   $xlvs_lab exec $lab lb1 -- xlvsadm --node lb1 ospf withdraw $vip
   $xlvs_lab exec $lab r1 -- ip route show $vip          # one next hop left

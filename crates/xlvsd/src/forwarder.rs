@@ -308,8 +308,9 @@ impl Forwarder {
             let drained = self.drained.contains(&self.names[i]);
             let ok = usable >= self.quorum[i] && !drained;
             let why = format!(
-                "service {}: {usable} of {} reals usable, quorum {}{}",
+                "service {} port {}: {usable} of {} reals usable, quorum {}{}",
                 self.names[i],
+                s.ports[0],
                 s.reals.len(),
                 self.quorum[i],
                 if drained { ", drained" } else { "" }
