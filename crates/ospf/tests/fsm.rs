@@ -45,6 +45,44 @@ fn router_lsa_of(s: &Sim, at: usize, rid: &str) -> Option<(i32, u16, RouterLsa)>
     ))
 }
 
+/// b hands a an instance of a's own Router-LSA with `seq` and `age`, as a
+/// router holding an older incarnation's LSA would.
+fn hand_back_own_router_lsa(s: &mut Sim, seq: i32, age: u16) {
+    use xlvs_ospf::wire::{AuthField, Header, Lsa, LsaHeader, Packet};
+    let key = LsaKey {
+        kind: LsaType::ROUTER,
+        id: ip("10.255.0.1"),
+        adv_router: ip("10.255.0.1"),
+    };
+    let ours = s.nodes[0].inst.lsa(&key, s.now).unwrap();
+    let lsa = Lsa::new(
+        LsaHeader {
+            seq,
+            age,
+            ..ours.header
+        },
+        ours.body.clone(),
+    );
+    let lsu = Packet {
+        header: Header {
+            kind: PacketType::LsUpdate,
+            router_id: ip("10.255.0.2"),
+            area_id: ip("0.0.0.0"),
+            auth: AuthField::Null,
+        },
+        body: Body::LsUpdate(vec![lsa]),
+    };
+    let now = s.now;
+    s.nodes[0].inst.handle_packet(
+        now,
+        0,
+        ip("10.0.0.1"),
+        xlvs_ospf::ALL_SPF_ROUTERS,
+        &lsu.emit(None),
+    );
+    s.deliver();
+}
+
 fn stubs(r: &RouterLsa) -> Vec<Ipv4Addr> {
     r.links
         .iter()
@@ -303,43 +341,10 @@ fn duplicate_and_stray_dbds_do_not_break_the_exchange() {
 #[test]
 fn sequence_number_wrap_flushes_then_restarts_at_the_initial_number() {
     use xlvs_ospf::wire::lsa::{INITIAL_SEQ, MAX_SEQ};
-    use xlvs_ospf::wire::{AuthField, Header, Lsa, LsaHeader, Packet};
     let mut s = pair(Auth::None, Auth::None);
     s.run(secs(10));
-    // b hands a an instance of a's own Router-LSA at MaxSequenceNumber, as
-    // if a had originated 2^31 times.
-    let key = LsaKey {
-        kind: LsaType::ROUTER,
-        id: ip("10.255.0.1"),
-        adv_router: ip("10.255.0.1"),
-    };
-    let ours = s.nodes[0].inst.lsa(&key, s.now).unwrap();
-    let top = Lsa::new(
-        LsaHeader {
-            seq: MAX_SEQ,
-            age: 1,
-            ..ours.header
-        },
-        ours.body.clone(),
-    );
-    let lsu = Packet {
-        header: Header {
-            kind: PacketType::LsUpdate,
-            router_id: ip("10.255.0.2"),
-            area_id: ip("0.0.0.0"),
-            auth: AuthField::Null,
-        },
-        body: Body::LsUpdate(vec![top]),
-    };
-    let now = s.now;
-    s.nodes[0].inst.handle_packet(
-        now,
-        0,
-        ip("10.0.0.1"),
-        xlvs_ospf::ALL_SPF_ROUTERS,
-        &lsu.emit(None),
-    );
-    s.deliver();
+    // As if a had originated 2^31 times.
+    hand_back_own_router_lsa(&mut s, MAX_SEQ, 1);
     // a cannot go past MaxSequenceNumber: it flushes that instance, waits
     // until it is gone everywhere, and starts over at InitialSequenceNumber.
     s.run(secs(20));
@@ -386,50 +391,17 @@ fn lsas_flood_between_our_interfaces() {
 #[test]
 fn a_flushed_instance_of_ours_is_gone_past_even_after_it_left_the_database() {
     use xlvs_ospf::wire::lsa::{INITIAL_SEQ, MAX_AGE};
-    use xlvs_ospf::wire::{AuthField, Header, Lsa, LsaHeader, Packet};
     let mut s = pair(Auth::None, Auth::None);
     s.run(secs(10));
-    // As after a graceful restart against FRR (which keeps MaxAge copies
-    // for a while): b hands a the flushed instance of a previous run, at a
-    // sequence number far past a's.
-    let key = LsaKey {
-        kind: LsaType::ROUTER,
-        id: ip("10.255.0.1"),
-        adv_router: ip("10.255.0.1"),
-    };
     // a has just originated (as a restarted daemon has), so MinLSInterval
     // holds its answer back while the flushed copy leaves its database.
     let now = s.now;
     s.nodes[0].inst.announce(now, ip("192.0.2.10"), 1);
     s.deliver();
-    let ours = s.nodes[0].inst.lsa(&key, s.now).unwrap();
+    // As after a graceful restart against FRR (which keeps MaxAge copies
+    // for a while): the flushed instance of a previous run, far past a's.
     let old = INITIAL_SEQ + 100;
-    let flushed = Lsa::new(
-        LsaHeader {
-            seq: old,
-            age: MAX_AGE,
-            ..ours.header
-        },
-        ours.body.clone(),
-    );
-    let lsu = Packet {
-        header: Header {
-            kind: PacketType::LsUpdate,
-            router_id: ip("10.255.0.2"),
-            area_id: ip("0.0.0.0"),
-            auth: AuthField::Null,
-        },
-        body: Body::LsUpdate(vec![flushed]),
-    };
-    let now = s.now;
-    s.nodes[0].inst.handle_packet(
-        now,
-        0,
-        ip("10.0.0.1"),
-        xlvs_ospf::ALL_SPF_ROUTERS,
-        &lsu.emit(None),
-    );
-    s.deliver();
+    hand_back_own_router_lsa(&mut s, old, MAX_AGE);
     s.run(secs(20));
     for at in 0..2 {
         let (seq, age, _) = router_lsa_of(&s, at, "10.255.0.1").expect("a live instance");
