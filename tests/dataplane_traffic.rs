@@ -8,6 +8,7 @@ use std::time::Duration;
 use xlvs_tests::{text, wait_until, workspace, Lab, WaitBounded};
 
 const VIP: &str = "192.0.2.10";
+const BOTH: [&str; 2] = ["10.0.1.11", "10.0.1.12"];
 
 #[test]
 fn dr_through_two_directors_to_two_reals() {
@@ -221,58 +222,22 @@ fn health_checks_drive_forwarding_and_announcements() {
 /// daemon reuses connections and counters, and no connection is lost.
 #[test]
 fn restart_keeps_every_connection() {
-    use std::process::{Command, Stdio};
     let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
-    wait_until("two next hops", Duration::from_secs(60), || {
-        let hops = lab.nexthops("r1", VIP);
-        (hops == ["10.0.1.11", "10.0.1.12"])
-            .then_some(())
-            .ok_or(format!("{hops:?}"))
-    });
-    wait_until("echo answers", Duration::from_secs(20), || {
-        let out = lab.exec(
-            "client",
-            &[
-                "python3",
-                "/usr/local/bin/echo.py",
-                "check",
-                VIP,
-                "7",
-                "1000",
-            ],
-        );
-        out.status.success().then_some(()).ok_or_else(|| text(&out))
-    });
-    let file = workspace().join("labs/quickstart.clab.yml");
-    let mut streams = xlvs_tests::Child(
-        Command::new(xlvs_tests::bin("xlvs-lab"))
-            .arg("exec")
-            .arg(&file)
-            .args([
-                "client",
-                "--",
-                "python3",
-                "/usr/local/bin/echo.py",
-                "streams",
-                VIP,
-                "7",
-                "40",
-                "20",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    lab.wait_nexthops("r1", VIP, &BOTH, Duration::from_secs(60));
+    lab.wait_echo("client", VIP);
+    let mut streams = xlvs_tests::streams("clab-quickstart-client", &[VIP, "7", "40", "20"]);
     std::thread::sleep(Duration::from_secs(3));
-    let tx_before = lab
-        .json("lb1", &["xlvsadm", "--node", "lb1", "--json", "dataplane"])
-        .unwrap()["tx_dr"]
-        .as_u64()
-        .unwrap();
-    xlvs_tests::signal(lab.pid_of("lb1", "xlvsd"), libc::SIGTERM);
+    let tx = || {
+        lab.json("lb1", &["xlvsadm", "--node", "lb1", "--json", "dataplane"])
+            .unwrap()["tx_dr"]
+            .as_u64()
+            .unwrap()
+    };
+    let tx_before = tx();
+    let pid = lab.pid_of("lb1", "xlvsd");
+    xlvs_tests::signal(pid, libc::SIGTERM);
     wait_until("lb1's xlvsd gone", Duration::from_secs(10), || {
-        (!xlvs_tests::pid_alive(lab.pid_of("lb1", "xlvsd")))
+        (!xlvs_tests::pid_alive(pid))
             .then_some(())
             .ok_or("running".into())
     });
@@ -284,26 +249,9 @@ fn restart_keeps_every_connection() {
         text(&link)
     );
 
-    let log =
-        std::fs::File::create(std::env::temp_dir().join("xlvs-test-lb1-restart.log")).unwrap();
-    let _restarted = xlvs_tests::Child(
-        Command::new("ip")
-            .args(["netns", "exec", "clab-quickstart-lb1"])
-            .arg(xlvs_tests::bin("xlvsd"))
-            .arg("--config")
-            .arg(workspace().join("labs/quickstart/lb1.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    wait_until("lb1 back in the ECMP set", Duration::from_secs(30), || {
-        let hops = lab.nexthops("r1", VIP);
-        (hops == ["10.0.1.11", "10.0.1.12"])
-            .then_some(())
-            .ok_or(format!("{hops:?}"))
-    });
+    let config = workspace().join("labs/quickstart/lb1.toml");
+    let _restarted = xlvs_tests::start_xlvsd("clab-quickstart-lb1", &config);
+    lab.wait_nexthops("r1", VIP, &BOTH, Duration::from_secs(30));
     let out = streams.0.wait_with_output_bounded(Duration::from_secs(60));
     println!("{}", text(&out));
     assert!(
@@ -311,73 +259,22 @@ fn restart_keeps_every_connection() {
         "connections lost across the restart: {}",
         text(&out)
     );
-    let tx_after = lab
-        .json("lb1", &["xlvsadm", "--node", "lb1", "--json", "dataplane"])
-        .unwrap()["tx_dr"]
-        .as_u64()
-        .unwrap();
-    assert!(
-        tx_after >= tx_before,
-        "counters kept across the restart: {tx_before} -> {tx_after}"
-    );
+    assert!(tx() >= tx_before, "counters kept across the restart");
 }
 
 /// Draining a director withdraws its VIP while it keeps forwarding: the
 /// router moves flows to the other director, and no connection is lost.
 #[test]
 fn drain_moves_traffic_without_losing_a_connection() {
-    use std::process::{Command, Stdio};
     let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
-    let routed = |want: &[&str]| {
-        wait_until(
-            &format!("VIP via {want:?}"),
-            Duration::from_secs(60),
-            || {
-                let hops = lab.nexthops("r1", VIP);
-                (hops == want).then_some(()).ok_or(format!("{hops:?}"))
-            },
-        )
-    };
-    routed(&["10.0.1.11", "10.0.1.12"]);
-    wait_until("echo answers", Duration::from_secs(20), || {
-        let out = lab.exec(
-            "client",
-            &[
-                "python3",
-                "/usr/local/bin/echo.py",
-                "check",
-                VIP,
-                "7",
-                "1000",
-            ],
-        );
-        out.status.success().then_some(()).ok_or_else(|| text(&out))
-    });
-    let mut streams = xlvs_tests::Child(
-        Command::new(xlvs_tests::bin("xlvs-lab"))
-            .arg("exec")
-            .arg(workspace().join("labs/quickstart.clab.yml"))
-            .args([
-                "client",
-                "--",
-                "python3",
-                "/usr/local/bin/echo.py",
-                "streams",
-                VIP,
-                "7",
-                "40",
-                "15",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    lab.wait_nexthops("r1", VIP, &BOTH, Duration::from_secs(60));
+    lab.wait_echo("client", VIP);
+    let mut streams = xlvs_tests::streams("clab-quickstart-client", &[VIP, "7", "40", "15"]);
     std::thread::sleep(Duration::from_secs(3));
     let sock = std::path::Path::new("/run/xlvs/lb1.sock");
     let r = xlvs_tests::control(sock, "drain", &[]).unwrap();
     assert_eq!(r["services"], serde_json::json!(["web"]));
-    routed(&["10.0.1.12"]);
+    lab.wait_nexthops("r1", VIP, &["10.0.1.12"], Duration::from_secs(30));
     // unknown service: a clear error, nothing changed
     let err = xlvs_tests::control(sock, "drain", &["nope"]).unwrap_err();
     assert!(err.contains("no service named"), "{err}");
@@ -396,7 +293,7 @@ fn drain_moves_traffic_without_losing_a_connection() {
         assert!(out.status.success(), "{}", text(&out));
     }
     xlvs_tests::control(sock, "undrain", &[]).unwrap();
-    routed(&["10.0.1.11", "10.0.1.12"]);
+    lab.wait_nexthops("r1", VIP, &BOTH, Duration::from_secs(30));
 }
 
 /// The quickstart lab copied to a temporary directory, so a test can edit
@@ -427,44 +324,13 @@ fn quickstart_copy() -> tempfile::TempDir {
 /// `xlvsadm reload`: all or nothing, and traffic keeps flowing through it.
 #[test]
 fn reload_is_all_or_nothing_and_loses_no_connection() {
-    use std::process::{Command, Stdio};
     let dir = quickstart_copy();
-    let file = dir.path().join("quickstart.clab.yml");
     let config = dir.path().join("quickstart/lb1.toml");
     let original = std::fs::read_to_string(&config).unwrap();
-    let lab = Lab::up(&file);
-    wait_until("two next hops", Duration::from_secs(60), || {
-        let hops = lab.nexthops("r1", VIP);
-        (hops == ["10.0.1.11", "10.0.1.12"])
-            .then_some(())
-            .ok_or(format!("{hops:?}"))
-    });
-    wait_until("echo answers", Duration::from_secs(20), || {
-        let out = lab.exec(
-            "client",
-            &[
-                "python3",
-                "/usr/local/bin/echo.py",
-                "check",
-                VIP,
-                "7",
-                "1000",
-            ],
-        );
-        out.status.success().then_some(()).ok_or_else(|| text(&out))
-    });
-    // Straight into the namespace: `xlvs-lab exec` would read the lab's
-    // configs, which this test breaks on purpose.
-    let mut streams = xlvs_tests::Child(
-        Command::new("ip")
-            .args(["netns", "exec", "clab-quickstart-client", "python3"])
-            .arg(dir.path().join("quickstart/echo.py"))
-            .args(["streams", VIP, "7", "40", "15"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let lab = Lab::up(&dir.path().join("quickstart.clab.yml"));
+    lab.wait_nexthops("r1", VIP, &BOTH, Duration::from_secs(60));
+    lab.wait_echo("client", VIP);
+    let mut streams = xlvs_tests::streams("clab-quickstart-client", &[VIP, "7", "40", "15"]);
     let sock = std::path::Path::new("/run/xlvs/lb1.sock");
     let listing = || xlvs_tests::control(sock, "ipvs.list", &[]).unwrap();
     let before = listing();

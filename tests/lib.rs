@@ -440,3 +440,78 @@ pub fn maglev_tables(pin_dir: &Path) -> Vec<(u32, Vec<String>)> {
     out.sort();
     out
 }
+
+impl Lab {
+    /// Waits until `router`'s FIB has exactly `want` next hops for
+    /// `prefix`; returns how long it took.
+    pub fn wait_nexthops(
+        &self,
+        router: &str,
+        prefix: &str,
+        want: &[&str],
+        limit: Duration,
+    ) -> Duration {
+        let start = Instant::now();
+        wait_until(&format!("{router}: {prefix} via {want:?}"), limit, || {
+            let hops = self.nexthops(router, prefix);
+            (hops == want).then_some(()).ok_or(format!("{hops:?}"))
+        });
+        start.elapsed()
+    }
+
+    /// Waits until the TCP echo service at `vip` answers `client`.
+    pub fn wait_echo(&self, client: &str, vip: &str) {
+        wait_until("echo answers", Duration::from_secs(30), || {
+            let out = self.exec(
+                client,
+                &[
+                    "python3",
+                    "/usr/local/bin/echo.py",
+                    "check",
+                    vip,
+                    "7",
+                    "1000",
+                ],
+            );
+            out.status.success().then_some(()).ok_or_else(|| text(&out))
+        });
+    }
+}
+
+/// Long-lived checked connections (`echo.py streams ARGS`), started
+/// straight in a namespace (no `xlvs-lab exec`, which would read the
+/// lab's configs); killed by pid if the test ends first.
+pub fn streams(netns: &str, args: &[&str]) -> Child {
+    use std::process::Stdio;
+    Child(
+        Command::new("ip")
+            .args(["netns", "exec", netns, "python3"])
+            .arg(workspace().join("labs/quickstart/echo.py"))
+            .arg("streams")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start echo.py streams"),
+    )
+}
+
+/// Starts xlvsd in a lab namespace (a restart), logging to a temporary
+/// file; killed by pid if the test ends first.
+pub fn start_xlvsd(netns: &str, config: &Path) -> Child {
+    use std::process::Stdio;
+    let log =
+        File::create(std::env::temp_dir().join(format!("{netns}-xlvsd.log"))).expect("log file");
+    Child(
+        Command::new("ip")
+            .args(["netns", "exec", netns])
+            .arg(bin("xlvsd"))
+            .arg("--config")
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start xlvsd"),
+    )
+}

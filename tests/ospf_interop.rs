@@ -1,9 +1,8 @@
 //! Our OSPF speaker against real FRR 8.4 ospfd/zebra in namespaces: the
 //! router's kernel FIB is the final truth.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use xlvs_tests::{bin, signal, text, wait_until, workspace, Child, Lab};
+use xlvs_tests::{signal, text, wait_until, workspace, Lab};
 
 const VIP: &str = "192.0.2.10";
 const VIP2: &str = "192.0.2.11";
@@ -149,20 +148,7 @@ fn broadcast_segment_with_frr_as_dr() {
     // Restart lb1: back in the FIB, and FRR holds one current instance of
     // its Router-LSA, newer than before the kill (we took it over).
     let config = workspace().join("labs/ospf-broadcast/lb1.toml");
-    let log =
-        std::fs::File::create(std::env::temp_dir().join("xlvs-test-lb1-restart.log")).unwrap();
-    let _restarted = Child(
-        Command::new("ip")
-            .args(["netns", "exec", "clab-ospf-bcast-lb1"])
-            .arg(bin("xlvsd"))
-            .arg("--config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let _restarted = xlvs_tests::start_xlvsd("clab-ospf-bcast-lb1", &config);
     wait_nexthops(&lab, VIP, &["10.0.1.11"], long);
     wait_until(
         "FRR holds lb1's new Router-LSA",

@@ -4,9 +4,8 @@
 //! checking every byte, survive directors dying, draining, stopping and
 //! returning. Each case prints lost/total and the longest stall.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use xlvs_tests::{bin, signal, text, wait_until, workspace, Child, Lab, WaitBounded};
+use xlvs_tests::{signal, text, wait_until, workspace, Child, Lab, WaitBounded};
 
 const VIP: &str = "192.0.2.10";
 const STREAMS: &str = "200";
@@ -14,20 +13,26 @@ const STREAMS: &str = "200";
 fn lab() -> Lab {
     let lab = Lab::up(&workspace().join("labs/ecmp8-dr.clab.yml"));
     wait_hops(&lab, 8);
-    wait_until("echo answers", Duration::from_secs(30), || {
-        let out = lab.exec(
-            "client",
-            &[
-                "python3",
-                "/usr/local/bin/echo.py",
-                "check",
-                VIP,
-                "7",
-                "1000",
-            ],
-        );
-        out.status.success().then_some(()).ok_or_else(|| text(&out))
-    });
+    lab.wait_echo("client", VIP);
+    // Health checks and neighbour resolution settle at different times on
+    // each director; once settled, all must hold the same tables.
+    wait_until(
+        "identical Maglev tables on all directors",
+        Duration::from_secs(30),
+        || {
+            let tables = |n: u32| {
+                xlvs_tests::maglev_tables(std::path::Path::new(&format!(
+                    "/run/xlvs/bpf/ecmp8-lb{n}"
+                )))
+            };
+            let first = tables(1);
+            if let Some(n) = (2..=8).find(|&n| tables(n) != first) {
+                return Err(format!("lb{n} differs from lb1"));
+            }
+            let full = first.iter().all(|(_, t)| t.iter().all(|r| r != "none"));
+            full.then_some(()).ok_or("empty slots".into())
+        },
+    );
     lab
 }
 
@@ -48,21 +53,19 @@ fn wait_hops(lab: &Lab, n: usize) -> Duration {
 /// `stall` seconds counts as a lost connection.
 fn streams(seconds: u32, stall: u32) -> Child {
     let sources: Vec<String> = (2..=10).map(|a| format!("10.0.0.{a}")).collect();
-    Child(
-        Command::new("ip")
-            .args(["netns", "exec", "clab-ecmp8-dr-client", "python3"])
-            .arg(workspace().join("labs/quickstart/echo.py"))
-            .args(["streams", VIP, "7", STREAMS, &seconds.to_string()])
-            .args([
-                "--stall",
-                &stall.to_string(),
-                "--sources",
-                &sources.join(","),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (secs, stall, sources) = (seconds.to_string(), stall.to_string(), sources.join(","));
+    xlvs_tests::streams(
+        "clab-ecmp8-dr-client",
+        &[
+            VIP,
+            "7",
+            STREAMS,
+            &secs,
+            "--stall",
+            &stall,
+            "--sources",
+            &sources,
+        ],
     )
 }
 
@@ -114,24 +117,6 @@ fn shares() -> Vec<u64> {
                 .sum()
         })
         .collect()
-}
-
-/// Starts xlvsd again on a director (the test's own process, by pid).
-fn start_xlvsd(lb: &str) -> Child {
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("xlvs-survival-{lb}.log")))
-        .unwrap();
-    Child(
-        Command::new("ip")
-            .args(["netns", "exec", &format!("clab-ecmp8-dr-{lb}")])
-            .arg(bin("xlvsd"))
-            .arg("--config")
-            .arg(workspace().join(format!("labs/ecmp8-dr/{lb}.toml")))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
 }
 
 #[test]
@@ -212,7 +197,8 @@ fn a_returning_director_loses_no_connection() {
     std::thread::sleep(Duration::from_secs(3));
     // ...and joins the running cluster again: flows the router now sends
     // to it keep their real (same Maglev table, mid-stream scheduling).
-    let _lb8 = start_xlvsd("lb8");
+    let config = workspace().join("labs/ecmp8-dr/lb8.toml");
+    let _lb8 = xlvs_tests::start_xlvsd("clab-ecmp8-dr-lb8", &config);
     wait_hops(&lab, 8);
     assert_eq!(new_connections(&lab, 10), 0);
     finish("lb8 returns", s);
