@@ -175,6 +175,21 @@ fn health_checks_drive_forwarding_and_announcements() {
     for _ in 0..20 {
         assert_eq!(ask(), "web2\n", "new connections avoid the failed real");
     }
+    // xlvsadm health: the failed real, on every port, and why.
+    let health =
+        xlvs_tests::control(std::path::Path::new("/run/xlvs/lb1.sock"), "health", &[]).unwrap();
+    let web1: Vec<&serde_json::Value> = health
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["real"] == "10.0.1.21")
+        .collect();
+    assert_eq!(web1.len(), 2, "{health:#}");
+    assert!(
+        web1.iter()
+            .all(|r| r["usable"] == false && r["why"] == "failing its health check"),
+        "{health:#}"
+    );
 
     stop_nginx(&lab, "web2");
     routed(&[], 15);

@@ -322,6 +322,34 @@ impl Forwarder {
         out
     }
 
+    /// Every real of every service (or of the named one) and whether it
+    /// takes new flows now, with the reason when not (`xlvsadm health`).
+    pub fn health(&self, service: Option<&str>) -> Result<Vec<serde_json::Value>, String> {
+        if service.is_some_and(|n| !self.names.iter().any(|x| x == n)) {
+            return Err(format!(
+                "no service named {:?}",
+                service.unwrap_or_default()
+            ));
+        }
+        let mut out = Vec::new();
+        for (i, s) in self.specs.iter().enumerate() {
+            if service.is_some_and(|n| self.names[i] != n) {
+                continue;
+            }
+            for r in &s.reals {
+                let state = self.usable(i, r);
+                out.push(serde_json::json!({
+                    "service": self.names[i],
+                    "port": s.ports[0],
+                    "real": r.addr,
+                    "usable": state.is_ok(),
+                    "why": state.err().unwrap_or(""),
+                }));
+            }
+        }
+        Ok(out)
+    }
+
     /// Drains (or undrains) the named service, or every service. Returns
     /// the services affected, or an error naming an unknown service.
     pub fn drain(&mut self, service: Option<&str>, drain: bool) -> Result<Vec<String>, String> {

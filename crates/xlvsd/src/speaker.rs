@@ -176,6 +176,15 @@ impl Node {
                 Ok(serde_json::json!({ "services": services, "drained": drain }))
             }
             "reload" => self.reload().await,
+            "health" => {
+                let service = match args {
+                    [] => None,
+                    [name] => Some(name.as_str()),
+                    _ => return Err("health takes at most one service name".into()),
+                };
+                let rows = self.forwarder.lock().await.health(service)?;
+                Ok(serde_json::Value::Array(rows))
+            }
             "ipvs.list" => {
                 let with_connections = args.iter().any(|a| a == "connections");
                 let f = self.forwarder.lock().await;
