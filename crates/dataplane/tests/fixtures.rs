@@ -51,6 +51,14 @@ fn dr_service(dp: &mut Dataplane, reals: Vec<RealSpec>) -> ServiceSpec {
 }
 
 /// Which real (by MAC) a DR packet went to.
+/// Sends a TCP segment to the VIP and returns which real (by MAC) it went to.
+fn send(dp: &Dataplane, src: &str, sport: u16, dport: u16, flags: u8) -> u8 {
+    let r = dp
+        .run("xlvs", &tcp(src, sport, VIP, dport, flags).frame(), 1)
+        .unwrap();
+    dr_target(&r.packet)
+}
+
 fn dr_target(out: &[u8]) -> u8 {
     assert_eq!(&out[6..12], &DIRECTOR_MAC, "source MAC is ours");
     assert_eq!(&out[0..5], &mac(0)[0..5]);
@@ -169,13 +177,7 @@ fn connection_table_keeps_a_flow_on_its_real_across_table_changes() {
     let flows: Vec<u16> = (40000..40200).collect();
     let first: Vec<u8> = flows
         .iter()
-        .map(|&p| {
-            dr_target(
-                &dp.run("xlvs", &tcp("203.0.113.5", p, VIP, 80, SYN).frame(), 1)
-                    .unwrap()
-                    .packet,
-            )
-        })
+        .map(|&p| send(&dp, "203.0.113.5", p, 80, SYN))
         .collect();
     // add a real: established flows (ACK) stay where they were
     spec.reals.push(real(25, 1));
@@ -190,13 +192,7 @@ fn connection_table_keeps_a_flow_on_its_real_across_table_changes() {
     let moved = flows
         .iter()
         .enumerate()
-        .filter(|(i, &p)| {
-            dr_target(
-                &dp.run("xlvs", &tcp("203.0.113.5", p, VIP, 80, SYN).frame(), 1)
-                    .unwrap()
-                    .packet,
-            ) != first[*i]
-        })
+        .filter(|(i, &p)| send(&dp, "203.0.113.5", p, 80, SYN) != first[*i])
         .count();
     assert!(
         moved > 0 && moved < flows.len() / 2,
@@ -228,13 +224,7 @@ fn weight_zero_takes_no_new_flows_but_keeps_its_own() {
     let mut dp = small();
     let mut spec = dr_service(&mut dp, vec![real(21, 1), real(22, 1)]);
     let on_22: Vec<u16> = (40000..40100)
-        .filter(|&p| {
-            dr_target(
-                &dp.run("xlvs", &tcp("203.0.113.5", p, VIP, 80, SYN).frame(), 1)
-                    .unwrap()
-                    .packet,
-            ) == 22
-        })
+        .filter(|&p| send(&dp, "203.0.113.5", p, 80, SYN) == 22)
         .collect();
     assert!(!on_22.is_empty());
     spec.reals[1].weight = 0;
@@ -273,13 +263,7 @@ fn removed_reals_lose_their_flows_to_the_survivors() {
     let mut dp = small();
     let mut spec = dr_service(&mut dp, vec![real(21, 1), real(22, 1)]);
     let p = (40000..40100)
-        .find(|&p| {
-            dr_target(
-                &dp.run("xlvs", &tcp("203.0.113.5", p, VIP, 80, SYN).frame(), 1)
-                    .unwrap()
-                    .packet,
-            ) == 22
-        })
+        .find(|&p| send(&dp, "203.0.113.5", p, 80, SYN) == 22)
         .unwrap();
     spec.reals.remove(1);
     dp.set_service(&spec).unwrap();
@@ -493,13 +477,7 @@ fn pinned_maps_keep_connections_tables_and_counters_across_a_restart() {
         dr_service(&mut dp, reals.clone());
         flows
             .iter()
-            .map(|&p| {
-                dr_target(
-                    &dp.run("xlvs", &tcp("203.0.113.5", p, VIP, 80, SYN).frame(), 1)
-                        .unwrap()
-                        .packet,
-                )
-            })
+            .map(|&p| send(&dp, "203.0.113.5", p, 80, SYN))
             .collect()
     }; // the first "daemon" exits; its maps stay pinned
     let mut dp = Dataplane::load_pinned(limits, Some(&pins)).unwrap();

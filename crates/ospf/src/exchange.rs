@@ -245,15 +245,7 @@ impl Instance {
             n.dd_seq = n.dd_seq.wrapping_add(1);
             if n.sent_all && !d.flags.more {
                 n.dbd_rxmt_due = None;
-                let pending = !n.requests.is_empty();
-                self.nbr_event(
-                    iface,
-                    rid,
-                    NbrEvent::ExchangeDone {
-                        requests_pending: pending,
-                    },
-                    now,
-                );
+                self.exchange_done(now, iface, rid);
             } else {
                 self.send_next_dbd(now, iface, rid);
             }
@@ -262,17 +254,16 @@ impl Instance {
             self.send_next_dbd(now, iface, rid);
             let n = &self.ifaces[iface].neighbors[&rid];
             if !d.flags.more && n.sent_all {
-                let pending = !n.requests.is_empty();
-                self.nbr_event(
-                    iface,
-                    rid,
-                    NbrEvent::ExchangeDone {
-                        requests_pending: pending,
-                    },
-                    now,
-                );
+                self.exchange_done(now, iface, rid);
             }
         }
+    }
+
+    /// Both sides have described their databases: Loading if we still
+    /// need LSAs from the neighbor, else Full.
+    fn exchange_done(&mut self, now: Instant, iface: usize, rid: Ipv4Addr) {
+        let requests_pending = !self.ifaces[iface].neighbors[&rid].requests.is_empty();
+        self.nbr_event(iface, rid, NbrEvent::ExchangeDone { requests_pending }, now);
     }
 
     /// Sends an LS Request for as many pending requests as fit (10.9).

@@ -106,7 +106,6 @@ impl Forwarder {
     /// Loads the program and programs every service; not attached yet.
     pub fn load(config: &NodeConfig) -> Result<Forwarder, ForwarderError> {
         let (specs, owners): (Vec<ServiceSpec>, Vec<usize>) = specs(config)?.into_iter().unzip();
-        let of = |i: &usize| &config.services[*i];
         let limits = Limits {
             services: (specs.len() as u32).max(1).next_power_of_two().max(64),
             conntrack: config.dataplane.conntrack_entries,
@@ -124,18 +123,11 @@ impl Forwarder {
             unresolved: BTreeMap::new(),
             down: Default::default(),
             drained: Default::default(),
-            quorum: owners.iter().map(|i| of(i).quorum).collect(),
-            persistence: owners
-                .iter()
-                .map(|i| {
-                    of(i)
-                        .persistence
-                        .as_ref()
-                        .map(|p| (p.timeout.as_secs() as u32, p.mask))
-                })
-                .collect(),
-            names: owners.iter().map(|i| of(i).name.clone()).collect(),
+            quorum: Vec::new(),
+            persistence: Vec::new(),
+            names: Vec::new(),
         };
+        f.set_owners(config, &owners);
         f.refresh(true)?;
         Ok(f)
     }
@@ -144,6 +136,28 @@ impl Forwarder {
         self.specs
             .iter()
             .any(|s| s.forward == xlvs_dataplane::Forward::Tun)
+    }
+
+    /// Name, quorum and persistence of each data plane service, from the
+    /// config service it comes from (`owners[i]` for entry i).
+    fn set_owners(&mut self, config: &NodeConfig, owners: &[usize]) {
+        let of = |i: &usize| &config.services[*i];
+        self.quorum = owners.iter().map(|i| of(i).quorum).collect();
+        self.persistence = owners
+            .iter()
+            .map(|i| {
+                of(i)
+                    .persistence
+                    .as_ref()
+                    .map(|p| (p.timeout.as_secs() as u32, p.mask))
+            })
+            .collect();
+        self.names = owners.iter().map(|i| of(i).name.clone()).collect();
+    }
+
+    /// Whether real `r` of entry `i` is failing its health check.
+    fn is_down(&self, i: usize, r: &RealSpec) -> bool {
+        self.down.contains(&(self.names[i].clone(), r.addr, r.port))
     }
 
     /// Attaches to every configured interface. TUN asks the FIB for the
@@ -245,8 +259,7 @@ impl Forwarder {
     /// without a MAC get no new flows.
     fn program(&mut self, i: usize) -> Result<(), ForwarderError> {
         let mut spec = self.specs[i].clone();
-        spec.reals
-            .retain(|r| !self.down.contains(&(self.names[i].clone(), r.addr, r.port)));
+        spec.reals.retain(|r| !self.is_down(i, r));
         if spec.forward == xlvs_dataplane::Forward::Dr {
             for r in spec.reals.iter_mut().filter(|r| r.mac == [0; 6]) {
                 r.weight = 0;
@@ -285,7 +298,7 @@ impl Forwarder {
 
     /// Whether a real can take new flows now, and if not, why.
     fn usable(&self, i: usize, r: &RealSpec) -> Result<(), &'static str> {
-        if self.down.contains(&(self.names[i].clone(), r.addr, r.port)) {
+        if self.is_down(i, r) {
             return Err("failing its health check");
         }
         if r.weight == 0 {
@@ -449,18 +462,8 @@ impl Forwarder {
         for s in &removed {
             self.dp.remove_service(s).map_err(|e| e.to_string())?;
         }
-        let of = |i: &usize| &config.services[*i];
-        self.quorum = flat.iter().map(|(_, i)| of(i).quorum).collect();
-        self.persistence = flat
-            .iter()
-            .map(|(_, i)| {
-                of(i)
-                    .persistence
-                    .as_ref()
-                    .map(|p| (p.timeout.as_secs() as u32, p.mask))
-            })
-            .collect();
-        self.names = flat.iter().map(|(_, i)| of(i).name.clone()).collect();
+        let owners: Vec<usize> = flat.iter().map(|(_, i)| *i).collect();
+        self.set_owners(config, &owners);
         self.specs = new_specs;
         self.refresh(true).map_err(|e| e.to_string())?;
         Ok(format!(
