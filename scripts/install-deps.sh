@@ -14,6 +14,8 @@ packages=(
     clang-19 llvm-19 libbpf-dev linux-libc-dev gcc make pkg-config
     # labs: namespaces, bridges, FRR routers
     iproute2 frr procps iputils-ping
+    # labs: NAT/FULLNAT hosts send fully checksummed packets (tx offload off)
+    ethtool
     # real servers and clients used by tests and benchmarks
     nginx-light iperf3 wrk curl python3
     # inspection

@@ -1,5 +1,6 @@
-//! Compiles the XDP program (bpf/xlvs.c) with clang-19 into OUT_DIR; the
-//! crate embeds the object.
+//! Compiles the XDP programs (bpf/xlvs.c, the director, and bpf/decap.c,
+//! IPIP decapsulation for TUN reals) with clang-19 into OUT_DIR; the crate
+//! embeds the objects.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -8,16 +9,24 @@ const CLANG: &str = "clang-19";
 
 fn main() {
     println!("cargo:rerun-if-changed=bpf");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("xlvs.o");
+    for name in ["xlvs", "decap"] {
+        compile(name);
+    }
+}
+
+/// bpf/NAME.c -> OUT_DIR/NAME.o
+fn compile(name: &str) {
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join(format!("{name}.o"));
+    let src = format!("bpf/{name}.c");
     let status = Command::new(CLANG)
         .args(["-O2", "-g", "-Wall", "-Werror", "-target", "bpf"])
         .arg("-I/usr/include/x86_64-linux-gnu")
-        .args(["-c", "bpf/xlvs.c", "-o"])
+        .args(["-c", &src, "-o"])
         .arg(&out)
         .status();
     match status {
         Ok(s) if s.success() => {}
-        Ok(s) => panic!("{CLANG} failed to compile bpf/xlvs.c ({s})"),
+        Ok(s) => panic!("{CLANG} failed to compile {src} ({s})"),
         Err(e) => panic!(
             "cannot run {CLANG} ({e}): install it with scripts/install-deps.sh \
              (Debian packages clang-19 and libbpf-dev)"

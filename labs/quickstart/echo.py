@@ -9,8 +9,10 @@
                                   checking data continuously for SECONDS; a
                                   connection is lost on a reset, a stall over
                                   S seconds (default 3) or a wrong byte.
-                                  Prints "lost L of N, longest stall T" and
-                                  exits 0 only if none was lost.
+                                  Prints "lost L of N, longest stall T", then
+                                  "lost PORT: REASON" on stderr for each lost
+                                  one (PORT: its local port), and exits 0
+                                  only if none was lost.
 """
 import os
 import socket
@@ -69,9 +71,11 @@ def stream(host, port, seconds, stall, source, results, i):
     None (kept) or the reason it was lost, and its longest stall."""
     import time
     longest = 0.0
+    local = 0
     try:
         src = (source, 0) if source else None
         with socket.create_connection((host, port), timeout=stall, source_address=src) as s:
+            local = s.getsockname()[1]
             s.settimeout(stall)
             end = time.monotonic() + seconds
             last = time.monotonic()
@@ -90,9 +94,9 @@ def stream(host, port, seconds, stall, source, results, i):
                 longest = max(longest, now - last)
                 last = now
                 time.sleep(0.02)
-        results[i] = (None, longest)
+        results[i] = (None, longest, local)
     except Exception as e:  # reset, timeout (a stall), mismatch
-        results[i] = (f"{type(e).__name__}: {e}", longest)
+        results[i] = (f"{type(e).__name__}: {e}", longest, local)
 
 
 def streams(argv):
@@ -119,11 +123,11 @@ def streams(argv):
         t.start()
     for t in threads:
         t.join()
-    lost = [r[0] for r in results if r[0]]
+    lost = [r for r in results if r[0]]
     longest = max(r[1] for r in results)
     print(f"lost {len(lost)} of {a.count}, longest stall {longest:.2f}s")
-    for r in lost[:10]:
-        print(f"  {r}", file=sys.stderr)
+    for reason, _, local in lost:
+        print(f"lost {local}: {reason}", file=sys.stderr)
     return 1 if lost else 0
 
 

@@ -11,8 +11,20 @@
 /* svc_val.flags */
 #define SVC_F_HASH_SRC (1 << 0) /* Maglev over the source address only */
 
+/* globals.flags */
+#define G_F_NAT (1 << 0)   /* some service uses NAT or FULLNAT: look for replies */
+#define G_F_PORT0 (1 << 1) /* some service takes every port of its VIP */
+
+/* FULLNAT local ports: tried in this range, a few candidates per flow. */
+#define LPORT_MIN 1024
+#define LPORT_MAX 65535
+#define LPORT_TRIES 8
+#define MAX_LADDRS 64
+
 /* A Maglev slot with no real server. */
 #define NO_REAL 0xffffffffu
+/* pick_real: a real was found but the flow cannot be set up (counted). */
+#define NO_SETUP 0xfffffffeu
 
 /* Connection states (conn.state). */
 #define CT_ACTIVE 1
@@ -38,6 +50,18 @@ enum stat {
     STAT_TX_TUN,
     STAT_REDIRECT_TUN,
     STAT_PASS_NOT_OURS,
+    /* each TX counter is followed by its REDIRECT counter (fib_forward) */
+    STAT_TX_FULLNAT,
+    STAT_REDIRECT_FULLNAT,
+    STAT_TX_NAT,
+    STAT_REDIRECT_NAT,
+    STAT_TX_REPLY,
+    STAT_REDIRECT_REPLY,
+    STAT_DROP_NO_LPORT,
+    STAT_ICMP_TO_REAL,
+    STAT_ICMP_TO_CLIENT,
+    STAT_DROP_NAT_UNKNOWN, /* ICMP or RST of a FULLNAT flow we cannot translate */
+    STAT_DROP_TOO_BIG,     /* larger than the egress MTU */
     STAT_MAX,
 };
 
@@ -46,6 +70,7 @@ enum stat {
 #define ETH_ALEN 6
 
 #define IPPROTO_ICMP 1
+#define ICMP_DEST_UNREACH 3
 #define IPPROTO_IPIP 4
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17

@@ -14,3 +14,25 @@ static __always_inline __u16 ipv4_csum(struct iphdr *ip)
     sum = (sum & 0xffff) + (sum >> 16);
     return ~sum;
 }
+
+/* Incremental updates (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')). The
+ * differences of several fields add up before one fold. Words are taken
+ * as they lie in memory: one's complement sums do not care about byte
+ * order as long as every word is read the same way. */
+static __always_inline __u32 csum_diff16(__u16 from, __u16 to)
+{
+    return (__u32)(__u16)~from + to;
+}
+
+static __always_inline __u32 csum_diff32(__be32 from, __be32 to)
+{
+    return csum_diff16(from >> 16, to >> 16) + csum_diff16(from & 0xffff, to & 0xffff);
+}
+
+static __always_inline __u16 csum_apply(__u16 check, __u32 diff)
+{
+    __u32 sum = (__u32)(__u16)~check + diff;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return ~sum;
+}

@@ -1,4 +1,4 @@
-/* TUN: IPIP encapsulation towards a real server, and the next hop. */
+/* TUN: IPIP encapsulation towards a real server. */
 #pragma once
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -8,8 +8,6 @@
 #include "consts.h"
 #include "csum.h"
 #include "parse.h"
-
-#define AF_INET 2
 
 /* Prepends an outer IPv4 header (src -> dst, protocol IPIP), keeping the
  * Ethernet header and VLAN tag in front of it. Invalidates `p`. */
@@ -62,42 +60,4 @@ static __always_inline int ipip_encap(struct xdp_md *ctx, struct pkt *p, __be32 
     outer->check = 0;
     outer->check = ipv4_csum(outer);
     return CONTINUE;
-}
-
-/* Sends the (encapsulated) frame towards `dst` through the FIB: XDP_TX
- * out of the ingress interface, or a redirect to another one. Without a
- * resolved neighbour the kernel forwards it (and resolves the neighbour
- * for the next packets). */
-static __always_inline int fib_forward(struct xdp_md *ctx, __be32 src, __be32 dst, __u8 tos, __u16 tot_len)
-{
-    struct bpf_fib_lookup fib = {};
-    fib.family = AF_INET;
-    fib.tos = tos;
-    fib.l4_protocol = IPPROTO_IPIP;
-    fib.tot_len = tot_len;
-    fib.ifindex = ctx->ingress_ifindex;
-    fib.ipv4_src = src;
-    fib.ipv4_dst = dst;
-    int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-    if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-        count(STAT_PASS_NO_NEIGH);
-        return XDP_PASS;
-    }
-    if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-        count(STAT_DROP_NO_ROUTE);
-        return XDP_DROP;
-    }
-    void *data = (void *)(long)ctx->data;
-    void *data_end = (void *)(long)ctx->data_end;
-    struct ethhdr *eth = data;
-    if ((void *)(eth + 1) > data_end)
-        return XDP_DROP;
-    __builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-    __builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-    if (fib.ifindex == ctx->ingress_ifindex) {
-        count(STAT_TX_TUN);
-        return XDP_TX;
-    }
-    count(STAT_REDIRECT_TUN);
-    return bpf_redirect(fib.ifindex, 0);
 }

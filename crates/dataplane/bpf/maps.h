@@ -51,6 +51,23 @@ struct {
     __type(value, struct conn);
 } conntrack SEC(".maps");
 
+/* NAT and FULLNAT replies: the flow as the real sends it -> the client's.
+ * Sized like the connection table by the loader. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DEFAULT_CONNS);
+    __type(key, struct flow_key);
+    __type(value, struct nat_back);
+} nat_reverse SEC(".maps");
+
+/* FULLNAT: this node's local addresses (globals.laddr_count of them). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, MAX_LADDRS);
+    __type(key, __u32);
+    __type(value, __be32);
+} local_addrs SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
@@ -104,4 +121,13 @@ static __always_inline void count_traffic(void *map, __u32 idx, __u64 bytes, int
     t->bytes += bytes;
     if (new_conn)
         t->conns += 1;
+}
+
+static __always_inline void count_traffic_out(void *map, __u32 idx, __u64 bytes)
+{
+    struct traffic *t = bpf_map_lookup_elem(map, &idx);
+    if (!t)
+        return;
+    t->packets_out += 1;
+    t->bytes_out += bytes;
 }

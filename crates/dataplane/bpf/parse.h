@@ -1,5 +1,6 @@
-/* Packet parsing: Ethernet, one 802.1Q tag, IPv4 (with options), TCP and
- * UDP. Every pointer is checked against data_end where it is used. */
+/* Packet parsing: Ethernet, one 802.1Q tag, IPv4 (with options), TCP,
+ * UDP, and ICMP errors about a TCP or UDP flow. Every pointer is checked
+ * against data_end where it is used. */
 #pragma once
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -15,14 +16,65 @@ struct vlan_hdr {
     __be16 proto;
 };
 
+/* The ICMP header (linux/icmp.h drags in libc headers BPF cannot use). */
+struct icmp_hdr {
+    __u8 type;
+    __u8 code;
+    __u16 checksum;
+    __be32 rest;
+};
+
 /* What the parser learned about a packet. */
 struct pkt {
     struct ethhdr *eth;
     struct iphdr *ip;
+    void *l4;          /* TCP/UDP header, or the ICMP header */
+    struct iphdr *quoted; /* ICMP error: the header it quotes */
     __u32 l2_len;      /* 14, or 18 with a VLAN tag */
+    /* The client's flow. For an ICMP error, the quoted packet reversed:
+     * an error about a packet we sent to a client names the client's
+     * flow, one about a packet to a real names the real's reply. */
     struct flow_key key;
     __u8 tcp_flags;
+    __u8 icmp;         /* an ICMP error about `key` */
 };
+
+/* ICMP "destination unreachable" (fragmentation needed among them) quoting
+ * a TCP or UDP packet: `p` describes the quoted flow, reversed. Other ICMP
+ * passes to the kernel. */
+static __always_inline int parse_icmp(struct pkt *p, struct iphdr *ip, void *l4, void *data_end)
+{
+    struct icmp_hdr *icmp = l4;
+    if ((void *)(icmp + 1) > data_end) {
+        count(STAT_PASS_MALFORMED);
+        return XDP_PASS;
+    }
+    if (icmp->type != ICMP_DEST_UNREACH) {
+        count(STAT_PASS_ICMP);
+        return XDP_PASS;
+    }
+    struct iphdr *q = (void *)(icmp + 1);
+    /* The quoted header and the 8 bytes after it that hold the ports;
+     * quoted IP options are rare enough to leave to the kernel. */
+    if ((void *)(q + 1) + 8 > data_end || q->ihl != 5 || q->version != 4) {
+        count(STAT_PASS_ICMP);
+        return XDP_PASS;
+    }
+    /* It quotes a packet from the address it is sent to. */
+    if (q->saddr != ip->daddr || (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)) {
+        count(STAT_PASS_ICMP);
+        return XDP_PASS;
+    }
+    __be16 *ports = (void *)(q + 1);
+    p->key.src = q->daddr;
+    p->key.dst = q->saddr;
+    p->key.sport = ports[1];
+    p->key.dport = ports[0];
+    p->key.proto = q->protocol;
+    p->quoted = q;
+    p->icmp = 1;
+    return CONTINUE;
+}
 
 /* Fills `p`, or returns the action for a packet we do not handle. */
 static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
@@ -77,6 +129,7 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
     }
 
     void *l4 = (void *)ip + ihl;
+    p->l4 = l4;
     if (ip->protocol == IPPROTO_TCP) {
         struct tcphdr *tcp = l4;
         if ((void *)(tcp + 1) > data_end) {
@@ -96,8 +149,7 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
         p->key.sport = udp->source;
         p->key.dport = udp->dest;
     } else if (ip->protocol == IPPROTO_ICMP) {
-        count(STAT_PASS_ICMP);
-        return XDP_PASS;
+        return parse_icmp(p, ip, l4, data_end);
     } else {
         count(STAT_PASS_NOT_VIP);
         return XDP_PASS;

@@ -6,10 +6,12 @@
 #include "consts.h"
 #include "hash.h"
 #include "maps.h"
+#include "nat.h"
 #include "parse.h"
 
-/* The service of a packet: (VIP, protocol, port), else (VIP, protocol, 0). */
-static __always_inline struct svc_val *find_service(struct pkt *p)
+/* The service of a packet: (VIP, protocol, port), else (VIP, protocol, 0)
+ * if any service takes every port. */
+static __always_inline struct svc_val *find_service(struct pkt *p, struct globals *g)
 {
     struct svc_key k = {
         .vip = p->key.dst,
@@ -17,7 +19,7 @@ static __always_inline struct svc_val *find_service(struct pkt *p)
         .proto = p->key.proto,
     };
     struct svc_val *svc = bpf_map_lookup_elem(&services, &k);
-    if (svc)
+    if (svc || !(g->flags & G_F_PORT0))
         return svc;
     k.port = 0;
     return bpf_map_lookup_elem(&services, &k);
@@ -55,41 +57,67 @@ static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
 
 /* The real for a packet: a TCP SYN is scheduled afresh; a known flow keeps
  * its real; an unknown flow in mid-stream (it moved here from another
- * director) is scheduled by the same hash, never dropped. */
-static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struct globals *g, int *new_conn)
+ * director) is scheduled by the same hash, never dropped. An ICMP error
+ * follows its flow but never creates or refreshes an entry. For FULLNAT,
+ * `nat` gets the flow's local address and port (0 when it has none). */
+static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struct globals *g, int *new_conn,
+                                       struct addrs *nat)
 {
-    __u64 now = bpf_ktime_get_ns();
+    /* Coarse time (a tick's precision) is plenty for timeouts of
+     * seconds, and much cheaper per packet. */
+    __u64 now = bpf_ktime_get_coarse_ns();
     int tcp = p->key.proto == IPPROTO_TCP;
     int syn = tcp && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
     int closing = tcp && (p->tcp_flags & (TCP_FIN | TCP_RST));
     *new_conn = 0;
 
-    if (!syn) {
-        struct conn *c = bpf_map_lookup_elem(&conntrack, &p->key);
-        if (c && c->svc == svc->id && now - c->last_ns < timeout_ns(g, p->key.proto, c->state)) {
-            __u32 idx = c->real;
-            struct real *r = bpf_map_lookup_elem(&reals, &idx);
-            if (r && r->flags) {
-                c->last_ns = now;
+    struct conn *ct = bpf_map_lookup_elem(&conntrack, &p->key);
+    int known = ct && ct->svc == svc->id && now - ct->last_ns < timeout_ns(g, p->key.proto, ct->state);
+    if (known && !syn) {
+        __u32 idx = ct->real;
+        struct real *r = bpf_map_lookup_elem(&reals, &idx);
+        /* A FULLNAT entry without a local port (the service was another
+         * kind before a reload) is set up again below. */
+        if (r && r->flags && (svc->forward != FWD_FULLNAT || ct->nat_port)) {
+            if (!p->icmp) {
+                ct->last_ns = now;
                 if (closing)
-                    c->state = CT_CLOSING;
-                count(STAT_CT_HIT);
-                return idx;
+                    ct->state = CT_CLOSING;
             }
+            nat->src = ct->nat_addr;
+            nat->sport = ct->nat_port;
+            count(STAT_CT_HIT);
+            return idx;
         }
     }
     __u32 idx = maglev_pick(p, svc);
     if (idx == NO_REAL)
         return NO_REAL;
-    /* An RST for a flow we do not know needs no entry. */
-    if (tcp && (p->tcp_flags & TCP_RST))
+    /* An ICMP error or an RST for a flow we do not know needs no entry. */
+    if (p->icmp || (tcp && (p->tcp_flags & TCP_RST)))
         return idx;
+    /* A SYN sent again while the flow is being set up keeps its entry
+     * (and FULLNAT local port): the real sees one connection. */
+    if (syn && known && ct->real == idx && ct->state == CT_ACTIVE &&
+        (svc->forward != FWD_FULLNAT || ct->nat_port)) {
+        ct->last_ns = now;
+        nat->src = ct->nat_addr;
+        nat->sport = ct->nat_port;
+        count(STAT_CT_HIT);
+        return idx;
+    }
     struct conn c = {
         .real = idx,
         .svc = svc->id,
         .last_ns = now,
         .state = closing ? CT_CLOSING : CT_ACTIVE,
     };
+    if (svc->forward == FWD_FULLNAT || svc->forward == FWD_NAT) {
+        if (setup_nat(p, svc, g, idx, &c, now) != CONTINUE)
+            return NO_SETUP;
+        nat->src = c.nat_addr;
+        nat->sport = c.nat_port;
+    }
     bpf_map_update_elem(&conntrack, &p->key, &c, BPF_ANY);
     count(STAT_CT_NEW);
     *new_conn = syn || !tcp;

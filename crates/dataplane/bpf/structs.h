@@ -46,22 +46,51 @@ struct conn {
     __u32 svc;
     __u64 last_ns;
     __u8 state;        /* CT_* */
-    __u8 pad[7];
+    __u8 pad;
+    __be16 nat_port;   /* FULLNAT: the local port towards the real */
+    __be32 nat_addr;   /* FULLNAT: the local address towards the real */
+};
+
+/* NAT and FULLNAT: how to turn a packet from the real back into one from
+ * the VIP. Keyed by the flow as the real sends it. */
+struct nat_back {
+    __be32 vip;
+    __be32 client;
+    __be16 vport;
+    __be16 cport;
+    __u32 svc;
+    __u32 real;
+    __u32 pad;
+    __u64 last_ns;
+};
+
+/* The addresses and ports a packet is rewritten to. */
+struct addrs {
+    __be32 src;
+    __be32 dst;
+    __be16 sport;
+    __be16 dport;
 };
 
 /* Settings of the whole program (one entry). */
 struct globals {
-    __be32 tun_src;    /* TUN: outer source address */
+    __be32 tun_src;    /* TUN: outer source address (network part) */
     __u32 tcp_timeout_s;
     __u32 tcpfin_timeout_s;
     __u32 udp_timeout_s;
+    __u32 flags;       /* G_F_* */
+    __u32 laddr_count; /* FULLNAT: entries in local_addrs */
+    __be32 tun_src_hostmask; /* TUN: host bits varied per flow (RSS) */
+    __u32 pad;
 };
 
 /* Per-service and per-real counters (per CPU, summed by the daemon). */
 struct traffic {
-    __u64 packets;
+    __u64 packets;     /* from clients */
     __u64 bytes;
     __u64 conns;       /* new connections scheduled */
+    __u64 packets_out; /* NAT and FULLNAT: replies from reals */
+    __u64 bytes_out;
 };
 
 /* The MAC of an interface the program is attached to (by ifindex). */

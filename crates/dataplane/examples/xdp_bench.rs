@@ -4,9 +4,10 @@
 //!
 //!   sudo cargo run --release -p xlvs-dataplane --example xdp_bench [REPEAT]
 //!
-//! Needs root. The TUN paths look up a route: the bench makes a network
-//! namespace of its own (a veth pair, a route and a permanent
-//! neighbour), runs there, and deletes it at the end.
+//! Needs root. TUN, NAT and FULLNAT look up routes: the bench makes a
+//! network namespace of its own (a veth pair, routes and permanent
+//! neighbours), runs there as if packets arrived on the veth, and deletes
+//! it at the end.
 
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
@@ -36,14 +37,21 @@ fn frame(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, flags: u8) -> Vec
     f
 }
 
-struct Netns;
+struct Netns {
+    /// The interface packets "arrive" on (d0).
+    ifindex: u32,
+}
 
 impl Netns {
     fn enter() -> Netns {
-        let _ = Command::new("ip").args(["netns", "del", NS]).status();
+        // A namespace left by an interrupted run (usually none: quiet).
+        let _ = Command::new("ip")
+            .args(["netns", "del", NS])
+            .stderr(std::process::Stdio::null())
+            .status();
         ip(&["netns", "add", NS]);
         // From here on, dropping the guard removes the namespace.
-        let guard = Netns;
+        let mut guard = Netns { ifindex: 0 };
         let n = |a: &[&str]| {
             let mut v = vec!["-n", NS];
             v.extend_from_slice(a);
@@ -77,11 +85,29 @@ impl Netns {
                 "permanent",
             ]);
         }
+        // Clients are behind a router (for NAT and FULLNAT replies).
+        n(&[
+            "neigh",
+            "add",
+            "10.0.1.254",
+            "lladdr",
+            "02:00:00:00:00:fe",
+            "dev",
+            "d0",
+            "nud",
+            "permanent",
+        ]);
+        n(&["route", "add", "198.18.0.0/15", "via", "10.0.1.254"]);
+        n(&["route", "add", "203.0.113.0/24", "via", "10.0.1.254"]);
         let f = std::fs::File::open(format!("/run/netns/{NS}")).expect("netns file");
         // SAFETY: setns on a namespace descriptor we opened; this
         // process is single-threaded here.
         let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
         assert_eq!(rc, 0, "setns");
+        // (not /sys: it shows the namespace it was mounted in)
+        // SAFETY: a NUL-terminated name; looked up in our new namespace.
+        guard.ifindex = unsafe { libc::if_nametoindex(c"d0".as_ptr()) };
+        assert_ne!(guard.ifindex, 0, "d0 not found");
         guard
     }
 }
@@ -92,18 +118,29 @@ impl Drop for Netns {
     }
 }
 
+/// How a path is measured: the same packet repeated in the kernel, or one
+/// run per call with the packet `make(i)` for call i (paths that change
+/// the packet's size or addresses, which the kernel would feed to the next
+/// repetition, and new flows, which need a new flow each time).
+enum Mode {
+    Repeat(Vec<u8>),
+    Once(Box<dyn Fn(u32) -> Vec<u8>>),
+}
+
 fn main() {
     let repeat: u32 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let _ns = Netns::enter();
+    let ns = Netns::enter();
     let mut dp = Dataplane::load(Limits::default()).expect("load (are you root?)");
     dp.set_globals(Globals {
         tun_src: [10, 0, 1, 1],
         ..dp.globals().unwrap()
     })
     .unwrap();
+    dp.set_local_addresses(&[Ipv4Addr::new(10, 0, 1, 100)])
+        .unwrap();
     let reals: Vec<RealSpec> = (21..29)
         .map(|n| RealSpec {
             addr: Ipv4Addr::new(10, 0, 1, n),
@@ -123,80 +160,106 @@ fn main() {
     };
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();
     dp.set_service(&service(2, 443, Forward::Tun)).unwrap();
+    dp.set_service(&service(3, 8443, Forward::Fullnat)).unwrap();
+    dp.set_service(&service(4, 8080, Forward::Nat)).unwrap();
     let client = Ipv4Addr::new(203, 0, 113, 5);
-    // Establish the flows the "hit" paths use.
-    for (port, flags) in [(80, 0x02), (443, 0x02)] {
-        dp.run("xlvs", &frame(client, VIP, 40000, port, flags), 1)
-            .unwrap();
+    let run = |dp: &Dataplane, prog: &str, pkt: &[u8], n: u32| {
+        dp.run_on(prog, pkt, n, ns.ifindex).unwrap()
+    };
+    // Establish the flows the "hit" and "reply" paths use; note where the
+    // FULLNAT and NAT ones went.
+    let mut way_back = Vec::new();
+    for port in [80, 443, 8443, 8080] {
+        let out = run(&dp, "xlvs", &frame(client, VIP, 40000, port, 0x02), 1).packet;
+        let ip = &out[14..34];
+        let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+        let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+        let sport = u16::from_be_bytes([out[34], out[35]]);
+        let dport = u16::from_be_bytes([out[36], out[37]]);
+        // The real's answer: from where it was sent to, to where from.
+        way_back.push(frame(dst, src, dport, sport, 0x10));
     }
-    let paths: [(&str, &str, Vec<u8>); 7] = [
+    let new_flow = |port: u16| -> Box<dyn Fn(u32) -> Vec<u8>> {
+        Box::new(move |i| {
+            let c = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + i / 50_000);
+            frame(c, VIP, 1024 + (i % 50_000) as u16, port, 0x02)
+        })
+    };
+    let same = |pkt: Vec<u8>| -> Box<dyn Fn(u32) -> Vec<u8>> { Box::new(move |_| pkt.clone()) };
+    let ack = |port| frame(client, VIP, 40000, port, 0x10);
+    let paths: Vec<(&str, &str, Mode)> = vec![
         (
             "baseline (swap MACs, XDP_TX)",
             "baseline",
-            frame(client, VIP, 40000, 80, 0x10),
+            Mode::Repeat(ack(80)),
         ),
-        (
-            "dr, connection-table hit",
-            "xlvs",
-            frame(client, VIP, 40000, 80, 0x10),
-        ),
-        (
-            "dr, new flow (SYN)",
-            "xlvs",
-            frame(client, VIP, 40001, 80, 0x02),
-        ),
+        ("dr, connection-table hit", "xlvs", Mode::Repeat(ack(80))),
         (
             "not a VIP (XDP_PASS)",
             "xlvs",
-            frame(client, Ipv4Addr::new(192, 0, 2, 99), 40000, 80, 0x10),
+            Mode::Repeat(frame(client, Ipv4Addr::new(192, 0, 2, 99), 40000, 80, 0x10)),
         ),
+        ("once: baseline", "baseline", Mode::Once(same(ack(80)))),
         (
-            "once: baseline",
-            "baseline",
-            frame(client, VIP, 40000, 80, 0x10),
+            "dr, connection-table hit",
+            "xlvs",
+            Mode::Once(same(ack(80))),
         ),
+        ("dr, new flow (SYN)", "xlvs", Mode::Once(new_flow(80))),
         (
             "tun, connection-table hit",
             "xlvs",
-            frame(client, VIP, 40000, 443, 0x10),
+            Mode::Once(same(ack(443))),
+        ),
+        ("tun, new flow (SYN)", "xlvs", Mode::Once(new_flow(443))),
+        (
+            "fullnat, connection-table hit",
+            "xlvs",
+            Mode::Once(same(ack(8443))),
         ),
         (
-            "tun, new flow (SYN)",
+            "fullnat, new flow (SYN)",
             "xlvs",
-            frame(client, VIP, 40001, 443, 0x02),
+            Mode::Once(new_flow(8443)),
         ),
+        (
+            "fullnat, reply",
+            "xlvs",
+            Mode::Once(same(way_back[2].clone())),
+        ),
+        (
+            "nat, connection-table hit",
+            "xlvs",
+            Mode::Once(same(ack(8080))),
+        ),
+        ("nat, reply", "xlvs", Mode::Once(same(way_back[3].clone()))),
     ];
-    // An encapsulated packet grows: BPF_PROG_TEST_RUN would feed the grown
-    // packet to the next repetition, so TUN paths run once per call and
-    // the kernel's per-run time is averaged over the calls; they compare
-    // with the baseline measured the same way ("once: baseline"), which
-    // carries the same per-call overhead.
-    let once = |dp: &Dataplane, prog: &str, pkt: &[u8]| -> (f64, u32) {
-        let calls = (repeat / 50).max(1000);
-        let mut total = 0.0;
-        let mut action = 0;
-        for _ in 0..calls {
-            let r = dp.run(prog, pkt, 1).unwrap();
-            total += r.duration.as_nanos() as f64;
-            action = r.action;
-        }
-        (total / f64::from(calls), action)
-    };
+    let calls = (repeat / 50).max(1000);
     let mut base = 0.0;
     println!(
         "{:<32} {:>10} {:>8} {:>8}",
         "path", "ns/packet", "x base", "action"
     );
-    for (name, prog, pkt) in &paths {
+    for (name, prog, mode) in &paths {
         // Take the best of five runs: the machine's noise only adds time.
         let mut best = f64::MAX;
         let mut action = 0;
-        for _ in 0..5 {
-            let (ns, act) = if name.starts_with("tun") || name.starts_with("once") {
-                once(&dp, prog, pkt)
-            } else {
-                let r = dp.run(prog, pkt, repeat).unwrap();
-                (r.duration.as_nanos() as f64, r.action)
+        for round in 0..5u32 {
+            let (ns, act) = match mode {
+                Mode::Repeat(pkt) => {
+                    let r = run(&dp, prog, pkt, repeat);
+                    (r.duration.as_nanos() as f64, r.action)
+                }
+                Mode::Once(make) => {
+                    let mut total = 0.0;
+                    let mut act = 0;
+                    for i in 0..calls {
+                        let r = run(&dp, prog, &make(round * calls + i), 1);
+                        total += r.duration.as_nanos() as f64;
+                        act = r.action;
+                    }
+                    (total / f64::from(calls), act)
+                }
             };
             best = best.min(ns);
             action = act;

@@ -30,7 +30,25 @@ pub const STAT_NAMES: &[&str] = &[
     "tx_tun",
     "redirect_tun",
     "pass_not_ours",
+    "tx_fullnat",
+    "redirect_fullnat",
+    "tx_nat",
+    "redirect_nat",
+    "tx_reply",
+    "redirect_reply",
+    "drop_no_local_port",
+    "icmp_to_real",
+    "icmp_to_client",
+    "drop_nat_unknown",
+    "drop_too_big",
 ];
+
+/// globals.flags: some service uses NAT or FULLNAT (replies are looked for).
+pub const G_F_NAT: u32 = 1;
+/// globals.flags: some service takes every port (port 0 is looked up too).
+pub const G_F_PORT0: u32 = 2;
+/// Entries of the `local_addrs` map (FULLNAT local addresses).
+pub const MAX_LOCAL_ADDRS: usize = 64;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -70,18 +88,29 @@ pub struct Real {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Globals {
+    /// TUN outer source; the bits in `tun_src_hostmask` vary per flow.
     pub tun_src: [u8; 4],
     pub tcp_timeout_s: u32,
     pub tcpfin_timeout_s: u32,
     pub udp_timeout_s: u32,
+    /// G_F_*
+    pub flags: u32,
+    /// FULLNAT local addresses in use in `local_addrs`.
+    pub laddr_count: u32,
+    pub tun_src_hostmask: [u8; 4],
+    pub pad: u32,
 }
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Traffic {
+    /// From clients.
     pub packets: u64,
     pub bytes: u64,
     pub conns: u64,
+    /// NAT and FULLNAT: replies from reals (DR and TUN replies bypass us).
+    pub packets_out: u64,
+    pub bytes_out: u64,
 }
 
 /// A flow as the client sends it (the connection table's key).
@@ -107,7 +136,25 @@ pub struct Conn {
     /// bpf_ktime_get_ns (CLOCK_MONOTONIC) of the last packet.
     pub last_ns: u64,
     pub state: u8,
-    pub pad: [u8; 7],
+    pub pad: u8,
+    /// FULLNAT: the local port and address towards the real.
+    pub nat_port: [u8; 2],
+    pub nat_addr: [u8; 4],
+}
+
+/// NAT and FULLNAT: how a reply from a real goes back to the client (the
+/// value of `nat_reverse`, keyed by the flow as the real sends it).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NatBack {
+    pub vip: [u8; 4],
+    pub client: [u8; 4],
+    pub vport: [u8; 2],
+    pub cport: [u8; 2],
+    pub svc: u32,
+    pub real: u32,
+    pub pad: u32,
+    pub last_ns: u64,
 }
 
 #[repr(C)]
@@ -127,14 +174,16 @@ unsafe impl Pod for Traffic {}
 unsafe impl Pod for FlowKey {}
 unsafe impl Pod for Conn {}
 unsafe impl Pod for IfMac {}
+unsafe impl Pod for NatBack {}
 
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
 const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);
 const _: () = assert!(std::mem::size_of::<Real>() == 16);
-const _: () = assert!(std::mem::size_of::<Globals>() == 16);
-const _: () = assert!(std::mem::size_of::<Traffic>() == 24);
+const _: () = assert!(std::mem::size_of::<Globals>() == 32);
+const _: () = assert!(std::mem::size_of::<Traffic>() == 40);
 const _: () = assert!(std::mem::size_of::<FlowKey>() == 16);
 const _: () = assert!(std::mem::size_of::<Conn>() == 24);
+const _: () = assert!(std::mem::size_of::<NatBack>() == 32);
 
 impl SvcKey {
     pub fn new(vip: Ipv4Addr, proto: u8, port: u16) -> SvcKey {

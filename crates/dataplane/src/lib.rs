@@ -6,8 +6,11 @@
 //!   services (Maglev tables swapped in atomically), attaches to
 //!   interfaces, reads counters, and runs packets through the program
 //!   (`BPF_PROG_TEST_RUN`) for tests and benchmarks.
+//! - [`decap`]: IPIP decapsulation in XDP for TUN real servers without an
+//!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 
 pub mod abi;
+pub mod decap;
 mod loader;
 mod reals;
 mod service;

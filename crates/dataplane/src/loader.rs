@@ -1,7 +1,9 @@
 //! Loading the program with the daemon's limits, attaching it, and the
 //! handles on its maps.
 
-use crate::abi::{Conn, FlowKey, Globals, IfMac, SvcKey, SvcVal, Traffic, STAT_NAMES};
+use crate::abi::{
+    Conn, FlowKey, Globals, IfMac, NatBack, SvcKey, SvcVal, Traffic, MAX_LOCAL_ADDRS, STAT_NAMES,
+};
 use crate::reals::RealSlots;
 use aya::maps::{Array, ArrayOfMaps, HashMap, MapData, PerCpuArray};
 use aya::programs::links::{FdLink, PinnedLink};
@@ -47,6 +49,8 @@ pub enum DataplaneError {
     Missing(&'static str),
     #[error("service id {id} is beyond the limit of {limit} services")]
     TooManyServices { id: u32, limit: u32 },
+    #[error("{count} FULLNAT local addresses but the limit is {limit}")]
+    TooManyLocalAddresses { count: usize, limit: usize },
     #[error("{needed} real servers needed but the limit is {limit}")]
     TooManyReals { needed: usize, limit: u32 },
     #[error("Maglev: {0}")]
@@ -72,6 +76,8 @@ pub struct Dataplane {
     pub(crate) maglev: ArrayOfMaps<MapData, Array<MapData, u32>>,
     globals: Array<MapData, Globals>,
     conntrack: HashMap<MapData, FlowKey, Conn>,
+    nat_reverse: HashMap<MapData, FlowKey, NatBack>,
+    local_addrs: Array<MapData, [u8; 4]>,
     if_macs: HashMap<MapData, u32, IfMac>,
     stats: PerCpuArray<MapData, u64>,
     svc_stats: PerCpuArray<MapData, Traffic>,
@@ -88,6 +94,8 @@ const MAPS: &[&str] = &[
     "reals",
     "maglev",
     "conntrack",
+    "nat_reverse",
+    "local_addrs",
     "globals",
     "stats",
     "svc_stats",
@@ -97,7 +105,7 @@ const MAPS: &[&str] = &[
 /// The magic number of a bpf filesystem (statfs f_type).
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 
-fn on_bpffs(dir: &Path) -> bool {
+pub(crate) fn on_bpffs(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
         return false;
     };
@@ -158,6 +166,7 @@ impl Dataplane {
             .map_max_entries("reals", limits.reals)
             .map_max_entries("real_stats", limits.reals)
             .map_max_entries("conntrack", limits.conntrack)
+            .map_max_entries("nat_reverse", limits.conntrack)
             .load(crate::OBJECT)?;
         for name in ["xlvs", "baseline", "pass"] {
             let prog: &mut Xdp = ebpf
@@ -172,6 +181,8 @@ impl Dataplane {
             maglev: take(&mut ebpf, "maglev")?,
             globals: take(&mut ebpf, "globals")?,
             conntrack: take(&mut ebpf, "conntrack")?,
+            nat_reverse: take(&mut ebpf, "nat_reverse")?,
+            local_addrs: take(&mut ebpf, "local_addrs")?,
             if_macs: take(&mut ebpf, "if_macs")?,
             stats: take(&mut ebpf, "stats")?,
             svc_stats: take(&mut ebpf, "svc_stats")?,
@@ -191,6 +202,7 @@ impl Dataplane {
                 tcp_timeout_s: 900,
                 tcpfin_timeout_s: 120,
                 udp_timeout_s: 300,
+                ..Globals::default()
             })?;
         }
         Ok(dp)
@@ -305,20 +317,25 @@ impl Dataplane {
     /// Runs one packet through a program (`xlvs` or `baseline`) with
     /// BPF_PROG_TEST_RUN: the action and the packet as it leaves.
     pub fn run(&self, program: &str, packet: &[u8], repeat: u32) -> Result<Run, DataplaneError> {
-        let prog = self.program(program)?;
-        // Room for encapsulation headers in front.
-        let mut out = vec![0u8; packet.len() + 256];
-        let mut opts = TestRunOptions::new();
-        opts.data_in = Some(packet);
-        opts.data_out = Some(&mut out);
-        opts.repeat = repeat.max(1);
-        let r = prog.test_run(opts)?;
-        out.truncate(r.data_size_out as usize);
-        Ok(Run {
-            action: r.return_value,
-            packet: out,
-            duration: r.duration,
-        })
+        Ok(test_run(self.program(program)?, packet, repeat)?)
+    }
+
+    /// Like `run`, as if the packet arrived on interface `ifindex` of the
+    /// calling thread's network namespace (whose FIB and neighbours the
+    /// program's forwarding lookups then see).
+    pub fn run_on(
+        &self,
+        program: &str,
+        packet: &[u8],
+        repeat: u32,
+        ifindex: u32,
+    ) -> Result<Run, DataplaneError> {
+        Ok(test_run_on(
+            self.program(program)?,
+            packet,
+            repeat,
+            Some(ifindex),
+        )?)
     }
 
     /// Global counters, summed over CPUs, by name.
@@ -337,6 +354,38 @@ impl Dataplane {
             .into_iter()
             .find(|(n, _)| *n == name)
             .map_or(0, |(_, v)| v))
+    }
+
+    /// Sets the FULLNAT local addresses (at most 64). Flows keep the
+    /// address they have; new flows use the new list.
+    pub fn set_local_addresses(
+        &mut self,
+        addrs: &[std::net::Ipv4Addr],
+    ) -> Result<(), DataplaneError> {
+        if addrs.len() > MAX_LOCAL_ADDRS {
+            return Err(DataplaneError::TooManyLocalAddresses {
+                count: addrs.len(),
+                limit: MAX_LOCAL_ADDRS,
+            });
+        }
+        for (i, a) in addrs.iter().enumerate() {
+            self.local_addrs
+                .set(i as u32, a.octets(), 0)
+                .map_err(map_err("local_addrs"))?;
+        }
+        let mut g = self.globals()?;
+        g.laddr_count = addrs.len() as u32;
+        self.set_globals(g)
+    }
+
+    /// Up to `limit` entries of the NAT/FULLNAT way back (flow as the real
+    /// sends it -> the client's).
+    pub fn nat_entries(&self, limit: usize) -> Vec<(FlowKey, NatBack)> {
+        self.nat_reverse
+            .iter()
+            .filter_map(Result::ok)
+            .take(limit)
+            .collect()
     }
 
     /// Up to `limit` entries of the connection table.
@@ -393,7 +442,49 @@ fn sum(
         packets: a.packets + t.packets,
         bytes: a.bytes + t.bytes,
         conns: a.conns + t.conns,
+        packets_out: a.packets_out + t.packets_out,
+        bytes_out: a.bytes_out + t.bytes_out,
     }))
+}
+
+/// Runs one packet through a loaded XDP program `repeat` times.
+pub(crate) fn test_run(
+    prog: &Xdp,
+    packet: &[u8],
+    repeat: u32,
+) -> Result<Run, aya::programs::ProgramError> {
+    test_run_on(prog, packet, repeat, None)
+}
+
+/// `test_run` as if the packet arrived on `ifindex`.
+pub(crate) fn test_run_on(
+    prog: &Xdp,
+    packet: &[u8],
+    repeat: u32,
+    ifindex: Option<u32>,
+) -> Result<Run, aya::programs::ProgramError> {
+    // Room for encapsulation headers in front.
+    let mut out = vec![0u8; packet.len() + 256];
+    let mut opts = TestRunOptions::new();
+    opts.data_in = Some(packet);
+    opts.data_out = Some(&mut out);
+    opts.repeat = repeat.max(1);
+    // struct xdp_md: data, data_end, data_meta, ingress_ifindex,
+    // rx_queue_index, egress_ifindex (the kernel wants data_end = length).
+    let ctx: Vec<u8> = [0, packet.len() as u32, 0, ifindex.unwrap_or(0), 0, 0]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
+    if ifindex.is_some() {
+        opts.ctx_in = Some(&ctx);
+    }
+    let r = prog.test_run(opts)?;
+    out.truncate(r.data_size_out as usize);
+    Ok(Run {
+        action: r.return_value,
+        packet: out,
+        duration: r.duration,
+    })
 }
 
 /// The result of running a packet through the program.

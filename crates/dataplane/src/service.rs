@@ -16,6 +16,10 @@ const BPF_F_INNER_MAP: u32 = 1 << 12;
 pub enum Forward {
     Dr,
     Tun,
+    /// Source and destination rewritten (a local address towards the real).
+    Fullnat,
+    /// Destination rewritten; replies come back through this node.
+    Nat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +126,8 @@ impl Dataplane {
             forward: match spec.forward {
                 Forward::Dr => abi::FWD_DR,
                 Forward::Tun => abi::FWD_TUN,
+                Forward::Fullnat => abi::FWD_FULLNAT,
+                Forward::Nat => abi::FWD_NAT,
             },
             flags: if spec.hash_source.is_some() {
                 abi::SVC_F_HASH_SRC
@@ -132,6 +138,21 @@ impl Dataplane {
             table_size: m,
             src_mask: spec.hash_source.unwrap_or(Ipv4Addr::UNSPECIFIED).octets(),
         };
+        // Replies are looked for once a NAT or FULLNAT service exists, and
+        // port 0 once a service has it (each flag stays: it costs one
+        // lookup on traffic for no service).
+        let mut flags = 0;
+        if matches!(spec.forward, Forward::Fullnat | Forward::Nat) {
+            flags |= abi::G_F_NAT;
+        }
+        if spec.ports.contains(&0) {
+            flags |= abi::G_F_PORT0;
+        }
+        let mut g = self.globals()?;
+        if g.flags & flags != flags {
+            g.flags |= flags;
+            self.set_globals(g)?;
+        }
         for &port in &spec.ports {
             let key = SvcKey::new(spec.vip, spec.proto, port);
             self.services

@@ -537,3 +537,35 @@ fn frames_for_another_host_are_not_forwarded() {
         "addressed to us"
     );
 }
+
+#[test]
+fn a_port_zero_service_takes_every_port_and_an_exact_port_wins() {
+    let mut dp = small();
+    // Before any port-0 service exists, other ports pass.
+    dr_service(&mut dp, vec![real(21, 1)]);
+    let other = tcp("203.0.113.5", 40000, VIP, 8080, SYN).frame();
+    assert_eq!(dp.run("xlvs", &other, 1).unwrap().action, XDP_PASS);
+    dp.set_service(&ServiceSpec {
+        id: 2,
+        vip: VIP.parse().unwrap(),
+        proto: 6,
+        ports: vec![0],
+        forward: Forward::Dr,
+        hash_source: None,
+        reals: vec![real(22, 1)],
+    })
+    .unwrap();
+    for port in [1, 8080, 65535] {
+        assert_eq!(
+            send(&dp, "203.0.113.5", 40000, port, SYN),
+            22,
+            "port {port}"
+        );
+    }
+    // Ports with a service of their own keep it.
+    assert_eq!(send(&dp, "203.0.113.5", 40000, 80, SYN), 21);
+    assert_eq!(send(&dp, "203.0.113.5", 40000, 443, SYN), 21);
+    // Still only for this VIP and protocol.
+    let udp = udp("203.0.113.5", 40000, VIP, 8080).frame();
+    assert_eq!(dp.run("xlvs", &udp, 1).unwrap().action, XDP_PASS);
+}

@@ -52,6 +52,11 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
                 sockets.push(socket.clone());
                 dirs.push(pins.clone());
             }
+            for pin in crate::bpffs::node_pins(lab, &n.name) {
+                if !dirs.contains(&pin) {
+                    dirs.push(pin);
+                }
+            }
             let ns = netns_name(lab, &n.name);
             if !netns.contains(&ns) {
                 netns.push(ns);
@@ -99,7 +104,13 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
         }
     }
     for d in dirs.iter().filter(|d| d.exists()) {
-        match std::fs::remove_dir_all(d) {
+        // A pin may be a single file.
+        let removed = if d.is_dir() {
+            std::fs::remove_dir_all(d)
+        } else {
+            std::fs::remove_file(d)
+        };
+        match removed {
             Ok(()) => report.dirs.push(d.clone()),
             Err(e) => failures.push(format!("{}: {e}", d.display())),
         }

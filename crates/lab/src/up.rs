@@ -51,13 +51,18 @@ pub fn up(topo: &Topology) -> Result<(), LabError> {
         teardown(&topo.name, Some(topo))?;
     }
     let mut state = LabState::create(&topo.name, &topo.file)?;
-    // xlvsd pins its data plane; `ip netns exec` hides /sys/fs/bpf, so lab
-    // configs pin under a bpf filesystem xlvs-lab mounts for them.
+    // xlvsd pins its data plane (and xlvs-decap its attachment, from an
+    // `exec` line); `ip netns exec` hides /sys/fs/bpf, so labs pin under a
+    // bpf filesystem xlvs-lab mounts for them.
     for node in &topo.nodes {
-        if let Role::Xlvs { pins, .. } = &node.role {
-            if pins.starts_with(crate::bpffs::LAB_BPFFS) {
-                crate::bpffs::ensure()?;
-            }
+        let xlvsd_pins = matches!(&node.role, Role::Xlvs { pins, .. }
+            if pins.starts_with(crate::bpffs::LAB_BPFFS));
+        let exec_pins = node
+            .exec
+            .iter()
+            .any(|l| l.contains(crate::bpffs::LAB_BPFFS));
+        if xlvsd_pins || exec_pins {
+            crate::bpffs::ensure()?;
         }
     }
     match build(topo, &mut state) {
