@@ -9,7 +9,8 @@
 #define FWD_NAT 4
 
 /* svc_val.flags */
-#define SVC_F_HASH_SRC (1 << 0) /* Maglev over the source address only */
+#define SVC_F_HASH_SRC (1 << 0) /* Maglev over the (masked) source address only */
+#define SVC_F_HASH_DST (1 << 1) /* Maglev over the destination address (dh) */
 
 /* globals.flags */
 #define G_F_NAT (1 << 0)   /* some service uses NAT or FULLNAT: look for replies */

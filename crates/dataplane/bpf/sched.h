@@ -43,6 +43,8 @@ static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
     __u32 h;
     if (svc->flags & SVC_F_HASH_SRC)
         h = source_hash(bpf_ntohl(p->key.src & svc->src_mask));
+    else if (svc->flags & SVC_F_HASH_DST)
+        h = source_hash(bpf_ntohl(p->key.dst));
     else
         h = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
                       bpf_ntohs(p->key.dport), p->key.proto);

@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use xlvs_dataplane::abi::Globals;
-use xlvs_dataplane::{Dataplane, Forward, Limits, RealSpec, ServiceSpec};
+use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec};
 
 const NS: &str = "xlvs-bench";
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
@@ -155,7 +155,7 @@ fn main() {
         proto: 6,
         ports: vec![port],
         forward,
-        hash_source: None,
+        hash: HashOn::Flow,
         reals: reals.clone(),
     };
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();

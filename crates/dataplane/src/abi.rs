@@ -11,6 +11,7 @@ pub const FWD_FULLNAT: u8 = 3;
 pub const FWD_NAT: u8 = 4;
 
 pub const SVC_F_HASH_SRC: u8 = 1;
+pub const SVC_F_HASH_DST: u8 = 2;
 pub const NO_REAL: u32 = u32::MAX;
 
 /// Global counters, indexed as `enum stat` in bpf/consts.h.

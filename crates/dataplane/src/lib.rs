@@ -16,9 +16,10 @@ mod reals;
 mod service;
 
 pub use loader::{
-    Dataplane, DataplaneError, Limits, Run, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
+    Dataplane, DataplaneError, Limits, Run, MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT,
+    XDP_TX,
 };
-pub use service::{Forward, RealSpec, ServiceSpec};
+pub use service::{Forward, HashOn, RealSpec, ServiceSpec};
 
 /// The compiled XDP object.
 pub(crate) static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xlvs.o"));

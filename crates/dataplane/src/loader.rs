@@ -19,6 +19,10 @@ pub struct Limits {
     pub services: u32,
     pub reals: u32,
     pub conntrack: u32,
+    /// Entries of the NAT/FULLNAT way back (one per NAT or FULLNAT flow):
+    /// LRU maps are allocated in full when loaded, so a node without such
+    /// services keeps this small.
+    pub nat: u32,
     /// Maglev table size M of every service.
     pub table_size: TableSize,
 }
@@ -29,6 +33,7 @@ impl Default for Limits {
             services: 256,
             reals: 4096,
             conntrack: 1 << 20,
+            nat: 1 << 20,
             table_size: TableSize::DEFAULT,
         }
     }
@@ -86,6 +91,9 @@ pub struct Dataplane {
     /// Where maps and links are pinned, if they are.
     pins: Option<PathBuf>,
 }
+
+/// The smallest NAT table (an LRU map wants room on every CPU).
+pub const MIN_NAT_ENTRIES: u32 = 256;
 
 /// Every map of the program, pinned under the pin directory by name.
 const MAPS: &[&str] = &[
@@ -166,7 +174,7 @@ impl Dataplane {
             .map_max_entries("reals", limits.reals)
             .map_max_entries("real_stats", limits.reals)
             .map_max_entries("conntrack", limits.conntrack)
-            .map_max_entries("nat_reverse", limits.conntrack)
+            .map_max_entries("nat_reverse", limits.nat.max(MIN_NAT_ENTRIES))
             .load(crate::OBJECT)?;
         for name in ["xlvs", "baseline", "pass"] {
             let prog: &mut Xdp = ebpf

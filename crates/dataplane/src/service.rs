@@ -22,6 +22,18 @@ pub enum Forward {
     Nat,
 }
 
+/// What a service's Maglev lookup hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashOn {
+    /// The 5-tuple (`mh`).
+    Flow,
+    /// The client address masked by this: persistence like ipvsadm -p/-M,
+    /// and `sh` (mask 255.255.255.255).
+    Source(Ipv4Addr),
+    /// The destination address (`dh`).
+    Destination,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealSpec {
     pub addr: Ipv4Addr,
@@ -43,9 +55,8 @@ pub struct ServiceSpec {
     /// One or more ports; [0] takes every port of the VIP.
     pub ports: Vec<u16>,
     pub forward: Forward,
-    /// Maglev over the client address only, masked by this (persistence
-    /// like ipvsadm -p/-M, and `sh`); None hashes the whole 5-tuple.
-    pub hash_source: Option<Ipv4Addr>,
+    /// What Maglev hashes to pick a real.
+    pub hash: HashOn,
     pub reals: Vec<RealSpec>,
 }
 
@@ -129,14 +140,17 @@ impl Dataplane {
                 Forward::Fullnat => abi::FWD_FULLNAT,
                 Forward::Nat => abi::FWD_NAT,
             },
-            flags: if spec.hash_source.is_some() {
-                abi::SVC_F_HASH_SRC
-            } else {
-                0
+            flags: match spec.hash {
+                HashOn::Flow => 0,
+                HashOn::Source(_) => abi::SVC_F_HASH_SRC,
+                HashOn::Destination => abi::SVC_F_HASH_DST,
             },
             pad: 0,
             table_size: m,
-            src_mask: spec.hash_source.unwrap_or(Ipv4Addr::UNSPECIFIED).octets(),
+            src_mask: match spec.hash {
+                HashOn::Source(mask) => mask.octets(),
+                _ => [0; 4],
+            },
         };
         // Replies are looked for once a NAT or FULLNAT service exists, and
         // port 0 once a service has it (each flag stays: it costs one

@@ -8,7 +8,7 @@ use common::netns::FibNs;
 use common::*;
 use std::net::Ipv4Addr;
 use xlvs_dataplane::{
-    Dataplane, Forward, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
+    Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
 };
 use xlvs_maglev::TableSize;
 
@@ -43,6 +43,7 @@ fn load(forward: Forward, real_port: u16, proto: u8) -> Dataplane {
         services: 8,
         reals: 64,
         conntrack: 4096,
+        nat: 4096,
         table_size: TableSize::new(251).unwrap(),
     })
     .expect("load the XDP program");
@@ -59,7 +60,7 @@ fn load(forward: Forward, real_port: u16, proto: u8) -> Dataplane {
         proto,
         ports: vec![80],
         forward,
-        hash_source: None,
+        hash: HashOn::Flow,
         reals: vec![real(21)],
     })
     .unwrap();
@@ -319,6 +320,7 @@ fn icmp_frag_needed_reaches_the_real_of_its_flow_in_dr() {
         services: 8,
         reals: 64,
         conntrack: 4096,
+        nat: 4096,
         table_size: TableSize::new(251).unwrap(),
     })
     .unwrap();
@@ -336,7 +338,7 @@ fn icmp_frag_needed_reaches_the_real_of_its_flow_in_dr() {
         proto: 6,
         ports: vec![80],
         forward: Forward::Dr,
-        hash_source: None,
+        hash: HashOn::Flow,
         reals,
     })
     .unwrap();

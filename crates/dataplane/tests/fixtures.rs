@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use std::net::Ipv4Addr;
 use xlvs_dataplane::{
-    Dataplane, Forward, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
+    Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
 };
 use xlvs_maglev::TableSize;
 
@@ -31,6 +31,7 @@ fn small() -> Dataplane {
         services: 8,
         reals: 64,
         conntrack: 4096,
+        nat: 4096,
         table_size: TableSize::new(251).unwrap(),
     })
     .expect("load the XDP program")
@@ -43,7 +44,7 @@ fn dr_service(dp: &mut Dataplane, reals: Vec<RealSpec>) -> ServiceSpec {
         proto: 6,
         ports: vec![80, 443],
         forward: Forward::Dr,
-        hash_source: None,
+        hash: HashOn::Flow,
         reals,
     };
     dp.set_service(&spec).unwrap();
@@ -300,7 +301,7 @@ fn limits_are_errors_not_truncation() {
         proto: 6,
         ports: vec![80],
         forward: Forward::Dr,
-        hash_source: None,
+        hash: HashOn::Flow,
         reals: vec![real(21, 1)],
     };
     assert!(dp
@@ -337,7 +338,7 @@ fn tun_encapsulates_in_ipip_with_a_valid_header() {
         proto: 17,
         ports: vec![53],
         forward: Forward::Tun,
-        hash_source: None,
+        hash: HashOn::Flow,
         reals: vec![real(21, 1)],
     };
     dp.set_service(&spec).unwrap();
@@ -408,7 +409,7 @@ fn source_hashing_with_a_mask_keeps_a_client_network_on_one_real() {
     let mut dp = small();
     let reals: Vec<RealSpec> = (1..=8).map(|n| real(n, 1)).collect();
     let spec = ServiceSpec {
-        hash_source: Some("255.255.255.0".parse().unwrap()),
+        hash: HashOn::Source("255.255.255.0".parse().unwrap()),
         ..dr_service(&mut dp, reals.clone())
     };
     dp.set_service(&spec).unwrap();
@@ -432,6 +433,33 @@ fn source_hashing_with_a_mask_keeps_a_client_network_on_one_real() {
                 assert_eq!(dr_target(&out.packet), want, "{src}:{sport}");
             }
         }
+    }
+}
+
+/// `dh`: the real follows the destination address, whatever the client.
+#[test]
+fn destination_hashing_sends_every_client_of_a_vip_to_one_real() {
+    use xlvs_maglev::{source_hash, Backend, Table};
+    let mut dp = small();
+    let reals: Vec<RealSpec> = (1..=8).map(|n| real(n, 1)).collect();
+    let spec = ServiceSpec {
+        hash: HashOn::Destination,
+        ..dr_service(&mut dp, reals.clone())
+    };
+    dp.set_service(&spec).unwrap();
+    let backends: Vec<Backend> = reals
+        .iter()
+        .map(|r| Backend::new(r.addr, r.port, r.weight))
+        .collect();
+    let table = Table::build(TableSize::new(251).unwrap(), &backends).unwrap();
+    let want = table
+        .lookup(source_hash(VIP.parse().unwrap()))
+        .unwrap()
+        .addr
+        .octets()[3];
+    for n in 0..100u8 {
+        let src = format!("198.51.{n}.{}", 255 - n);
+        assert_eq!(send(&dp, &src, 1000 + u16::from(n), 80, SYN), want, "{src}");
     }
 }
 
@@ -468,6 +496,7 @@ fn pinned_maps_keep_connections_tables_and_counters_across_a_restart() {
         services: 8,
         reals: 64,
         conntrack: 4096,
+        nat: 4096,
         table_size: TableSize::new(251).unwrap(),
     };
     let reals: Vec<RealSpec> = (21..25).map(|n| real(n, 1)).collect();
@@ -551,7 +580,7 @@ fn a_port_zero_service_takes_every_port_and_an_exact_port_wins() {
         proto: 6,
         ports: vec![0],
         forward: Forward::Dr,
-        hash_source: None,
+        hash: HashOn::Flow,
         reals: vec![real(22, 1)],
     })
     .unwrap();
