@@ -3,7 +3,6 @@
 //! quickstart.clab.yml): nginx over HTTP, and a TCP echo checked byte for
 //! byte in both directions.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 use xlvs_tests::{text, wait_until, workspace, Lab, WaitBounded};
 
@@ -22,38 +21,16 @@ fn dr_through_two_directors_to_two_reals() {
         }
     });
     // The first request may race the directors' ARP for the reals.
-    wait_until("first HTTP answer", Duration::from_secs(20), || {
-        let out = lab.exec(
-            "client",
-            &["curl", "-s", "-m", "2", &format!("http://{VIP}/")],
-        );
-        out.status.success().then_some(()).ok_or_else(|| text(&out))
-    });
+    lab.wait_http("client", VIP);
 
     // Many connections (each from a new source port): every one answered
     // in full by one of the reals, and both reals used.
-    let mut answers: BTreeMap<String, usize> = BTreeMap::new();
-    for _ in 0..40 {
-        let out = lab.exec(
-            "client",
-            &["curl", "-s", "-m", "3", &format!("http://{VIP}/")],
-        );
-        assert!(out.status.success(), "{}", text(&out));
-        *answers
-            .entry(String::from_utf8_lossy(&out.stdout).into_owned())
-            .or_default() += 1;
-    }
+    let answers = lab.http_answers("client", VIP, 40);
     let keys: Vec<&str> = answers.keys().map(String::as_str).collect();
     assert_eq!(keys, ["web1\n", "web2\n"], "{answers:?}");
 
     // Both directions byte for byte, through a real TCP service.
-    for size in ["1", "65536", "4194304"] {
-        let out = lab.exec(
-            "client",
-            &["python3", "/usr/local/bin/echo.py", "check", VIP, "7", size],
-        );
-        assert!(out.status.success(), "echo {size}: {}", text(&out));
-    }
+    lab.echo_checks("client", VIP, &["1", "65536", "4194304"]);
 
     // ipvsadm's view: per-port services with counters; together the two
     // directors scheduled every HTTP connection (40, plus the first).
@@ -117,27 +94,6 @@ fn dr_through_two_directors_to_two_reals() {
     }
 }
 
-/// Stops nginx on a real (by the pid in its pid file).
-fn stop_nginx(lab: &Lab, web: &str) {
-    let pid_file = format!("/run/nginx-quickstart-{web}.pid");
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap_or_else(|e| panic!("{pid_file}: {e}"))
-        .trim()
-        .parse()
-        .unwrap();
-    xlvs_tests::signal(pid, libc::SIGTERM);
-    wait_until(
-        &format!("{web}'s nginx gone"),
-        Duration::from_secs(10),
-        || {
-            let out = lab.exec(web, &["curl", "-s", "-m", "1", "http://127.0.0.1/"]);
-            (!out.status.success())
-                .then_some(())
-                .ok_or("still answering".to_string())
-        },
-    );
-}
-
 /// Health checks drive both forwarding and the route: a failed real gets
 /// no new connections after interval x fall; with no real left the VIP is
 /// withdrawn; a recovered real brings it back.
@@ -169,7 +125,7 @@ fn health_checks_drive_forwarding_and_announcements() {
             .ok_or("only web2".to_string())
     });
 
-    stop_nginx(&lab, "web1");
+    lab.stop_nginx("web1");
     // interval 1 s x fall 2, plus a check's timeout and the reprogramming
     std::thread::sleep(Duration::from_secs(4));
     for _ in 0..20 {
@@ -191,7 +147,7 @@ fn health_checks_drive_forwarding_and_announcements() {
         "{health:#}"
     );
 
-    stop_nginx(&lab, "web2");
+    lab.stop_nginx("web2");
     routed(&[], 15);
     let out = lab
         .exec("lb1", &["xlvsadm", "--node", "lb1", "--json", "status"])
@@ -206,12 +162,7 @@ fn health_checks_drive_forwarding_and_announcements() {
         "{status:#}"
     );
 
-    // nginx logs to stderr and daemonizes: detach its output, or waiting
-    // for the command's output would wait for nginx.
-    let conf = workspace().join("labs/quickstart/web1/nginx.conf");
-    let start = format!("nginx -c {} >/dev/null 2>&1", conf.display());
-    let out = lab.exec("web1", &["bash", "-c", &start]);
-    assert!(out.status.success(), "{}", text(&out));
+    lab.start_nginx("web1", &workspace().join("labs/quickstart/web1/nginx.conf"));
     routed(&["10.0.1.11", "10.0.1.12"], 20);
     wait_until("web1 answers again", Duration::from_secs(10), || {
         (ask() == "web1\n")
@@ -311,35 +262,10 @@ fn drain_moves_traffic_without_losing_a_connection() {
     lab.wait_nexthops("r1", VIP, &BOTH, Duration::from_secs(30));
 }
 
-/// The quickstart lab copied to a temporary directory, so a test can edit
-/// its node configs.
-fn quickstart_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = workspace().join("labs");
-    std::fs::copy(
-        src.join("quickstart.clab.yml"),
-        dir.path().join("quickstart.clab.yml"),
-    )
-    .unwrap();
-    let sub = dir.path().join("quickstart");
-    for d in ["", "r1", "web1", "web2"] {
-        std::fs::create_dir_all(sub.join(d)).unwrap();
-        for e in std::fs::read_dir(src.join("quickstart").join(d))
-            .unwrap()
-            .flatten()
-        {
-            if e.path().is_file() {
-                std::fs::copy(e.path(), sub.join(d).join(e.file_name())).unwrap();
-            }
-        }
-    }
-    dir
-}
-
 /// `xlvsadm reload`: all or nothing, and traffic keeps flowing through it.
 #[test]
 fn reload_is_all_or_nothing_and_loses_no_connection() {
-    let dir = quickstart_copy();
+    let dir = xlvs_tests::quickstart_copy();
     let config = dir.path().join("quickstart/lb1.toml");
     let original = std::fs::read_to_string(&config).unwrap();
     let lab = Lab::up(&dir.path().join("quickstart.clab.yml"));

@@ -459,6 +459,37 @@ impl Lab {
         start.elapsed()
     }
 
+    /// Stops nginx on a real of labs/quickstart (by the pid in its pid
+    /// file) and waits until it no longer answers.
+    pub fn stop_nginx(&self, web: &str) {
+        let pid_file = format!("/run/nginx-quickstart-{web}.pid");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap_or_else(|e| panic!("{pid_file}: {e}"))
+            .trim()
+            .parse()
+            .unwrap();
+        signal(pid, libc::SIGTERM);
+        wait_until(
+            &format!("{web}'s nginx gone"),
+            Duration::from_secs(10),
+            || {
+                let out = self.exec(web, &["curl", "-s", "-m", "1", "http://127.0.0.1/"]);
+                (!out.status.success())
+                    .then_some(())
+                    .ok_or("still answering".to_string())
+            },
+        );
+    }
+
+    /// Starts nginx on a real with `conf`. nginx logs to stderr and
+    /// daemonizes: its output is detached, or waiting for the command's
+    /// output would wait for nginx.
+    pub fn start_nginx(&self, web: &str, conf: &Path) {
+        let start = format!("nginx -c {} >/dev/null 2>&1", conf.display());
+        let out = self.exec(web, &["bash", "-c", &start]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
     /// Waits until the TCP echo service at `vip` answers `client`.
     pub fn wait_echo(&self, client: &str, vip: &str) {
         wait_until("echo answers", Duration::from_secs(30), || {
@@ -476,6 +507,31 @@ impl Lab {
             out.status.success().then_some(()).ok_or_else(|| text(&out))
         });
     }
+}
+
+/// The quickstart lab copied to a temporary directory, so a test can edit
+/// its node configs (or add nodes).
+pub fn quickstart_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = workspace().join("labs");
+    std::fs::copy(
+        src.join("quickstart.clab.yml"),
+        dir.path().join("quickstart.clab.yml"),
+    )
+    .unwrap();
+    let sub = dir.path().join("quickstart");
+    for d in ["", "r1", "web1", "web2"] {
+        std::fs::create_dir_all(sub.join(d)).unwrap();
+        for e in std::fs::read_dir(src.join("quickstart").join(d))
+            .unwrap()
+            .flatten()
+        {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), sub.join(d).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    dir
 }
 
 /// Long-lived checked connections (`echo.py streams ARGS`), started
@@ -499,6 +555,11 @@ pub fn streams(netns: &str, args: &[&str]) -> Child {
 /// Starts xlvsd in a lab namespace (a restart), logging to a temporary
 /// file; killed by pid if the test ends first.
 pub fn start_xlvsd(netns: &str, config: &Path) -> Child {
+    start_xlvsd_with(netns, config, &[])
+}
+
+/// [`start_xlvsd`] with more arguments (e.g. `--cleanup`).
+pub fn start_xlvsd_with(netns: &str, config: &Path, args: &[&str]) -> Child {
     use std::process::Stdio;
     let log =
         File::create(std::env::temp_dir().join(format!("{netns}-xlvsd.log"))).expect("log file");
@@ -508,10 +569,60 @@ pub fn start_xlvsd(netns: &str, config: &Path) -> Child {
             .arg(bin("xlvsd"))
             .arg("--config")
             .arg(config)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
             .expect("start xlvsd"),
     )
+}
+
+/// HTTP and echo traffic from a lab's client to a VIP.
+impl Lab {
+    /// Waits until `client` gets an HTTP answer from `vip`: the first
+    /// request may race the directors' health checks or ARP.
+    pub fn wait_http(&self, client: &str, vip: &str) {
+        wait_until("first HTTP answer", Duration::from_secs(20), || {
+            let out = self.exec(
+                client,
+                &["curl", "-s", "-m", "2", &format!("http://{vip}/")],
+            );
+            out.status.success().then_some(()).ok_or_else(|| text(&out))
+        });
+    }
+
+    /// `count` HTTP GETs from `client` to `vip`, each a new connection (a
+    /// new source port), every one answered: how often each body came.
+    pub fn http_answers(
+        &self,
+        client: &str,
+        vip: &str,
+        count: usize,
+    ) -> std::collections::BTreeMap<String, usize> {
+        let mut answers = std::collections::BTreeMap::new();
+        for _ in 0..count {
+            let out = self.exec(
+                client,
+                &["curl", "-s", "-m", "3", &format!("http://{vip}/")],
+            );
+            assert!(out.status.success(), "{}", text(&out));
+            *answers
+                .entry(String::from_utf8_lossy(&out.stdout).into_owned())
+                .or_default() += 1;
+        }
+        answers
+    }
+
+    /// `echo.py check` from `client` to port 7 of `vip`, once per size:
+    /// that many random bytes, echoed back byte for byte.
+    pub fn echo_checks(&self, client: &str, vip: &str, sizes: &[&str]) {
+        for size in sizes {
+            let out = self.exec(
+                client,
+                &["python3", "/usr/local/bin/echo.py", "check", vip, "7", size],
+            );
+            assert!(out.status.success(), "echo {size}: {}", text(&out));
+        }
+    }
 }

@@ -55,6 +55,8 @@ pub enum ErrorKind {
     RelativeScript,
     #[error("must start with `/`")]
     HttpPathNotAbsolute,
+    #[error("`{0}` is not a DNS name or an IP address")]
+    ServerName(String),
 
     // --- relations between keys of one table ---
     #[error("required when {0}")]
@@ -99,6 +101,10 @@ pub enum ErrorKind {
     PortMappingMulti { forward: String },
     #[error("quorum {quorum} can never be met with {reals} real server(s) and no sorry_server, so the VIP would never be announced")]
     QuorumUnreachable { quorum: i64, reals: usize },
+    #[error("must be less than quorum ({quorum}): the quorum is lost below quorum - quorum_hysteresis healthy reals, which must be at least 1")]
+    HysteresisNotBelowQuorum { hysteresis: i64, quorum: i64 },
+    #[error("a lost quorum comes back at quorum + quorum_hysteresis = {up} healthy reals, but the service has {reals} real server(s): it would never come back")]
+    HysteresisUnreachable { up: i64, reals: usize },
     #[error("service `{name}` uses forward = \"fullnat\" but [fullnat] local_addresses is missing or empty; FULLNAT needs this node's local addresses as source towards the reals")]
     FullnatWithoutLocalAddresses { name: String },
     #[error("the port to probe is ambiguous: the service has several ports (or every port) and real[{real}] sets no port; set health.port")]
@@ -127,6 +133,19 @@ pub enum ErrorKind {
         service: String,
         at: KeyPath,
     },
+
+    #[error("metrics would listen on {addr}, {what} ({at}): announced addresses are reachable from the routers' side; listen on a node or management address (default 127.0.0.1)")]
+    ListenOnAnnounced {
+        addr: Ipv4Addr,
+        what: String,
+        at: KeyPath,
+    },
+    #[error("`{0}` is not ADDRESS:PORT, like \"127.0.0.1:9478\" (IPv6: \"[::1]:9478\")")]
+    ListenAddress(String),
+    #[error(
+        "port 0 would pick another port at every start; give the fixed port Prometheus scrapes"
+    )]
+    ListenPortZero,
 
     // --- dataplane vs OSPF ---
     #[error("{0} is not a supported Maglev table size; use one of {sizes}", sizes = xlvs_maglev::TableSize::ALL.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "))]

@@ -105,6 +105,7 @@ impl Schema<'_> {
         let ospf = self.child(root, &top, "ospf", Self::ospf);
         let dataplane = self.child(root, &top, "dataplane", Self::table);
         let fullnat = self.child(root, &top, "fullnat", Self::table);
+        let metrics = self.child(root, &top, "metrics", Self::table);
         let services = self.child(root, &top, "service", |s, v, p| {
             s.array(v, p, Self::service)
         });
@@ -117,6 +118,7 @@ impl Schema<'_> {
         config.ospf.0 = ospf?;
         config.dataplane.0 = dataplane?;
         config.fullnat.0 = optional(fullnat)?;
+        config.metrics.0 = optional(metrics)?;
         config.service.0 = optional(services)?.unwrap_or_default();
         Some(config)
     }

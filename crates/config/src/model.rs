@@ -21,6 +21,15 @@ pub struct NodeConfig {
     /// Present when the file has a `[fullnat]` table.
     pub fullnat: Option<Fullnat>,
     pub services: Vec<Service>,
+    pub metrics: Metrics,
+}
+
+/// The Prometheus endpoint (`[metrics]`, docs/metrics.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metrics {
+    /// Where to serve `GET /metrics`; `None` when `enabled = false`. Never
+    /// a VIP or FULLNAT local address, never port 0.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +40,10 @@ pub struct Node {
     /// The daemon's control socket (xlvsadm talks to it); defaults to
     /// /run/xlvs/<name>.sock so several nodes can share a host in labs.
     pub control_socket: std::path::PathBuf,
+    /// After SIGTERM with `--cleanup`: how long the data plane keeps
+    /// forwarding once our routes are withdrawn, so routers move the flows
+    /// to the other directors before XDP goes. Zero: exit at once.
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +144,10 @@ pub struct Dataplane {
     /// forwarding goes on while the daemon restarts. Defaults to
     /// /sys/fs/bpf/xlvs/<node name>.
     pub pin_dir: std::path::PathBuf,
+    /// TUN outer source addresses: (address, prefix length). The host
+    /// bits vary per flow so the reals' RSS spreads flows. `None`: the
+    /// address of the first XDP interface, for every flow.
+    pub tun_source: Option<(Ipv4Addr, u8)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
@@ -168,7 +185,19 @@ pub struct Service {
     pub persistence: Option<Persistence>,
     /// Healthy reals needed to announce the VIP; at least 1.
     pub quorum: u32,
+    /// Once met, the quorum is lost only below `quorum - quorum_hysteresis`
+    /// healthy reals; once lost, it comes back at `quorum +
+    /// quorum_hysteresis` (keepalived's `hysteresis`). Below `quorum`, and
+    /// `quorum + quorum_hysteresis` is at most the number of reals.
+    pub quorum_hysteresis: u32,
     pub sorry_server: Option<SorryServer>,
+    /// A real failing its check keeps its place at weight 0 (its
+    /// connections go on, it gets no new ones) instead of being removed,
+    /// like keepalived's `inhibit_on_failure`.
+    pub inhibit_on_failure: bool,
+    /// A real that comes up (or is added) starts at weight 1 and reaches
+    /// its weight linearly over this time. Zero: off.
+    pub slow_start: Duration,
     pub health: Health,
     /// At least one; no two with the same address and port.
     pub reals: Vec<Real>,
@@ -341,6 +370,9 @@ pub struct Health {
     pub timeout: Duration,
     pub rise: u32,
     pub fall: u32,
+    /// Reals start down and their first passing check brings them up
+    /// (keepalived's `alpha`). Never set with `check = "none"`.
+    pub alpha: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -350,7 +382,7 @@ pub enum HealthCheck {
     /// A TCP connect.
     Tcp,
     Http(HttpCheck),
-    Https(HttpCheck),
+    Https(HttpCheck, TlsCheck),
     /// Runs `program args...`; exit status 0 means up.
     Script {
         program: PathBuf,
@@ -363,7 +395,7 @@ impl HealthCheck {
     pub fn connects(&self) -> bool {
         matches!(
             self,
-            HealthCheck::Tcp | HealthCheck::Http(_) | HealthCheck::Https(_)
+            HealthCheck::Tcp | HealthCheck::Http(_) | HealthCheck::Https(..)
         )
     }
 }
@@ -376,6 +408,28 @@ pub struct HttpCheck {
     pub expect_status: u16,
     /// If set, the response body must contain this text.
     pub expect_body: Option<String>,
+}
+
+/// The TLS side of an https check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsCheck {
+    pub trust: TlsTrust,
+    /// Sent as SNI and Host, and the name a verified certificate must be
+    /// valid for; `None`: the real's address (no SNI).
+    pub server_name: Option<String>,
+}
+
+/// Which server certificates an https check accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TlsTrust {
+    /// Any (`verify = false`, keepalived's `SSL_GET`): the handshake must
+    /// still complete.
+    #[default]
+    Any,
+    /// Those the system trust store vouches for (`verify = true`).
+    System,
+    /// Those signed by a CA in this PEM file (`verify = true`, `ca_file`).
+    CaFile(PathBuf),
 }
 
 /// A real server.

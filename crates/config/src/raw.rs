@@ -60,6 +60,8 @@ pub(crate) struct RawConfig {
     pub fullnat: Deferred<Option<RawFullnat>>,
     #[serde(default)]
     pub service: Deferred<Vec<RawService>>,
+    #[serde(default)]
+    pub metrics: Deferred<Option<RawMetrics>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +71,11 @@ pub(crate) struct RawNode {
     pub router_id: Ipv4Addr,
     #[serde(default)]
     pub control_socket: Option<std::path::PathBuf>,
+    #[serde(
+        default = "defaults::shutdown_grace",
+        deserialize_with = "duration::required"
+    )]
+    pub shutdown_grace: Duration,
 }
 
 /// Only a placeholder until `load` reads the real table.
@@ -78,6 +85,7 @@ impl Default for RawNode {
             name: String::new(),
             router_id: Ipv4Addr::UNSPECIFIED,
             control_socket: None,
+            shutdown_grace: defaults::shutdown_grace(),
         }
     }
 }
@@ -155,6 +163,8 @@ pub(crate) struct RawDataplane {
     pub maglev_table_size: i64,
     #[serde(default)]
     pub pin_dir: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub tun_source: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,6 +172,15 @@ pub(crate) struct RawDataplane {
 pub(crate) struct RawFullnat {
     #[serde(default)]
     pub local_addresses: Vec<Ipv4Addr>,
+}
+
+/// `listen` stays a string so that a bad one gets our own message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawMetrics {
+    #[serde(default = "defaults::metrics_enabled")]
+    pub enabled: bool,
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,8 +200,14 @@ pub(crate) struct RawService {
     pub persistence_mask: Option<Ipv4Addr>,
     #[serde(default = "defaults::quorum")]
     pub quorum: i64,
+    #[serde(default)]
+    pub quorum_hysteresis: i64,
     #[serde(default, deserialize_with = "from_str")]
     pub sorry_server: Option<SorryServer>,
+    #[serde(default)]
+    pub inhibit_on_failure: bool,
+    #[serde(default, deserialize_with = "duration::required")]
+    pub slow_start: Duration,
     #[serde(default)]
     pub health: Deferred<RawHealth>,
     #[serde(default)]
@@ -225,6 +250,10 @@ pub(crate) struct RawHealth {
     pub timeout: Option<Duration>,
     pub rise: Option<i64>,
     pub fall: Option<i64>,
+    pub alpha: Option<bool>,
+    pub verify: Option<bool>,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub server_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,6 +302,16 @@ pub(crate) mod defaults {
     pub const FALL: i64 = 3;
     pub const HTTP_PATH: &str = "/";
     pub const HTTP_STATUS: i64 = 200;
+    /// Long enough for the routers to move flows to the other directors
+    /// after our LSAs are flushed; see `[node] shutdown_grace`.
+    pub fn shutdown_grace() -> Duration {
+        Duration::from_secs(5)
+    }
+    /// On by default, on loopback only: see docs/metrics.md.
+    pub fn metrics_enabled() -> bool {
+        true
+    }
+    pub const METRICS_LISTEN: &str = "127.0.0.1:9478";
 }
 
 /// An OSPF area id: a dotted quad ("0.0.0.1") or a decimal integer, either

@@ -18,7 +18,7 @@ use crate::model::*;
 use crate::optional;
 use crate::raw::{
     defaults, AuthType, CheckType, RawAuth, RawConfig, RawDataplane, RawFullnat, RawHealth,
-    RawInterface, RawNode, RawOspf, RawReal, RawService,
+    RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawService,
 };
 
 pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
@@ -27,6 +27,7 @@ pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
     let ospf = v.ospf(&raw.ospf);
     let dataplane = v.dataplane(&raw.dataplane, &raw.node.name);
     let fullnat = raw.fullnat.as_ref().map(|f| v.fullnat(f));
+    let metrics = v.metrics(raw.metrics.as_ref());
     let services: Vec<_> = raw
         .service
         .iter()
@@ -42,6 +43,7 @@ pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
             dataplane: dataplane?,
             fullnat: optional(fullnat)?,
             services: services.into_iter().collect::<Option<_>>()?,
+            metrics: metrics?,
         })
     })();
     match config {
@@ -179,6 +181,7 @@ impl Validator {
             name,
             router_id: router_id?,
             control_socket: control_socket?,
+            shutdown_grace: n.shutdown_grace,
         })
     }
 
@@ -312,13 +315,51 @@ impl Validator {
             Some(dir) => Some(dir.clone()),
             None => Some(std::path::Path::new("/sys/fs/bpf/xlvs").join(node_name)),
         };
+        let tun_source = match &d.tun_source {
+            None => Some(None),
+            Some(text) => match parse_prefix(text) {
+                Ok(prefix) => Some(Some(prefix)),
+                Err(why) => {
+                    self.report(p.key("tun_source"), ErrorKind::Invalid(why));
+                    None
+                }
+            },
+        };
         Some(Dataplane {
             interfaces: d.interfaces.clone(),
             xdp_mode: d.xdp_mode,
             conntrack_entries: conntrack_entries?,
             maglev_table_size: table?,
             pin_dir: pin_dir?,
+            tun_source: tun_source?,
         })
+    }
+
+    /// `[metrics]`: absent means on, at the default address. `listen` is
+    /// checked even when disabled, so turning it on later cannot fail.
+    fn metrics(&mut self, m: Option<&RawMetrics>) -> Option<Metrics> {
+        let enabled = m.map_or_else(defaults::metrics_enabled, |m| m.enabled);
+        let listen = m.and_then(|m| m.listen.as_deref());
+        let listen = self.listen_address(
+            top("metrics").key("listen"),
+            listen.unwrap_or(defaults::METRICS_LISTEN),
+        )?;
+        Some(Metrics {
+            listen: enabled.then_some(listen),
+        })
+    }
+
+    /// `ADDRESS:PORT` with a fixed port (Prometheus scrapes one).
+    fn listen_address(&mut self, path: KeyPath, s: &str) -> Option<std::net::SocketAddr> {
+        let Ok(addr) = s.parse::<std::net::SocketAddr>() else {
+            self.report(path, ErrorKind::ListenAddress(s.to_owned()));
+            return None;
+        };
+        if addr.port() == 0 {
+            self.report(path, ErrorKind::ListenPortZero);
+            return None;
+        }
+        Some(addr)
     }
 
     fn fullnat(&mut self, f: &RawFullnat) -> Option<Fullnat> {
@@ -354,6 +395,7 @@ impl Validator {
             };
             self.report(p.key("quorum"), kind);
         }
+        let quorum_hysteresis = self.hysteresis(p, s);
         let sorry_server = s.sorry_server.inspect(|sorry| {
             let path = p.key("sorry_server");
             self.specified(path.clone(), sorry.address);
@@ -390,10 +432,36 @@ impl Validator {
             forward: s.forward,
             persistence: persistence?,
             quorum: quorum?,
+            quorum_hysteresis: quorum_hysteresis?,
             sorry_server,
+            inhibit_on_failure: s.inhibit_on_failure,
+            slow_start: s.slow_start,
             health: health?,
             reals: reals.into_iter().collect::<Option<_>>()?,
         })
+    }
+
+    /// `quorum_hysteresis`: below `quorum` (the quorum is lost at some
+    /// healthy real, not at none) and, once lost, the quorum must be able
+    /// to come back with the reals there are.
+    fn hysteresis(&mut self, p: &KeyPath, s: &RawService) -> Option<u32> {
+        let path = p.key("quorum_hysteresis");
+        let h = self.int(path.clone(), s.quorum_hysteresis, 0, u32::MAX.into())?;
+        if s.quorum_hysteresis >= s.quorum.max(1) {
+            let kind = ErrorKind::HysteresisNotBelowQuorum {
+                hysteresis: s.quorum_hysteresis,
+                quorum: s.quorum,
+            };
+            self.report(path, kind);
+            return None;
+        }
+        let up = s.quorum + s.quorum_hysteresis;
+        let reals = s.real.len();
+        if h > 0 && !s.real.is_empty() && up > i64::try_from(reals).unwrap_or(i64::MAX) {
+            self.report(path, ErrorKind::HysteresisUnreachable { up, reals });
+            return None;
+        }
+        Some(h)
     }
 
     fn ports(&mut self, p: &KeyPath, ports: &[i64]) -> Option<Ports> {
@@ -486,6 +554,7 @@ impl Validator {
         let kind = h.check.unwrap_or_default();
         let context = format!("check = \"{kind}\"");
         let http = matches!(kind, CheckType::Http | CheckType::Https);
+        let https = kind == CheckType::Https;
         let connects = http || kind == CheckType::Tcp;
         let checks = kind != CheckType::None;
         let keys = [
@@ -498,6 +567,10 @@ impl Validator {
             ("timeout", h.timeout.is_some(), checks),
             ("rise", h.rise.is_some(), checks),
             ("fall", h.fall.is_some(), checks),
+            ("alpha", h.alpha.is_some(), checks),
+            ("verify", h.verify.is_some(), https),
+            ("ca_file", h.ca_file.is_some(), https),
+            ("server_name", h.server_name.is_some(), https),
         ];
         self.inapplicable(p, &keys, &context);
 
@@ -528,7 +601,10 @@ impl Validator {
             CheckType::None => Some(HealthCheck::None),
             CheckType::Tcp => Some(HealthCheck::Tcp),
             CheckType::Http => self.http(p, h).map(HealthCheck::Http),
-            CheckType::Https => self.http(p, h).map(HealthCheck::Https),
+            CheckType::Https => {
+                let tls = self.tls(p, h);
+                Some(HealthCheck::Https(self.http(p, h)?, tls?))
+            }
             CheckType::Script => self.script(p, h, &context),
         };
         Some(Health {
@@ -538,6 +614,36 @@ impl Validator {
             timeout: timeout?,
             rise: rise?,
             fall: fall?,
+            alpha: h.alpha.unwrap_or(false),
+        })
+    }
+
+    fn tls(&mut self, p: &KeyPath, h: &RawHealth) -> Option<TlsCheck> {
+        let verify = h.verify.unwrap_or(false);
+        let trust = match (&h.ca_file, verify) {
+            (None, false) => Some(TlsTrust::Any),
+            (None, true) => Some(TlsTrust::System),
+            (Some(_), false) => {
+                let kind = ErrorKind::DoesNotApply("verify = false".to_owned());
+                self.report(p.key("ca_file"), kind);
+                None
+            }
+            (Some(path), true) if !path.is_absolute() => {
+                self.report(p.key("ca_file"), ErrorKind::NotAbsolute);
+                None
+            }
+            (Some(path), true) => Some(TlsTrust::CaFile(path.clone())),
+        };
+        let server_name = match &h.server_name {
+            Some(name) if !is_server_name(name) => {
+                self.report(p.key("server_name"), ErrorKind::ServerName(name.clone()));
+                None
+            }
+            other => Some(other.clone()),
+        };
+        Some(TlsCheck {
+            trust: trust?,
+            server_name: server_name?,
         })
     }
 
@@ -641,6 +747,27 @@ impl Validator {
             }
         }
 
+        // Announced addresses reach the node from anywhere the routers
+        // reach; the metrics endpoint is for the management side.
+        let listen = raw.metrics.as_ref().and_then(|m| m.listen.as_deref());
+        let listen = listen.and_then(|l| l.parse::<std::net::SocketAddr>().ok());
+        if let Some(std::net::SocketAddr::V4(listen)) = listen {
+            let addr = *listen.ip();
+            let what = match vip_of(addr) {
+                Some((at, service, _)) => {
+                    Some((format!("the VIP of service `{service}`"), at.clone()))
+                }
+                None => locals
+                    .iter()
+                    .position(|&a| a == addr)
+                    .map(|i| ("a FULLNAT local address".to_owned(), local_path(i))),
+            };
+            if let Some((what, at)) = what {
+                let kind = ErrorKind::ListenOnAnnounced { addr, what, at };
+                self.report(top("metrics").key("listen"), kind);
+            }
+        }
+
         let names = services.iter().enumerate();
         self.no_duplicates(
             names.map(|(i, s)| (service_path(i).key("name"), &s.name)),
@@ -706,6 +833,21 @@ impl Validator {
     }
 }
 
+/// An IP address, or a DNS name: dot-separated labels of letters, digits
+/// and inner hyphens (what TLS accepts as a server name).
+fn is_server_name(name: &str) -> bool {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 253 && name.trim_end_matches('.').split('.').all(label)
+}
+
 /// The service port when there is exactly one (not 0 = every port).
 fn single_port(ports: &[i64]) -> Option<i64> {
     match ports {
@@ -734,4 +876,26 @@ fn shared_ports(a: &[i64], b: &[i64]) -> Option<String> {
 fn join(items: &[impl Display]) -> String {
     let items: Vec<String> = items.iter().map(ToString::to_string).collect();
     items.join(", ")
+}
+
+/// `ADDRESS` or `ADDRESS/LEN` (LEN 8..=32), a unicast IPv4 address.
+fn parse_prefix(text: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (
+            a,
+            l.parse::<u8>()
+                .map_err(|_| format!("`{l}` is not a prefix length"))?,
+        ),
+        None => (text, 32),
+    };
+    let addr: Ipv4Addr = addr
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IPv4 address or ADDRESS/LEN"))?;
+    if !(8..=32).contains(&len) {
+        return Err(format!("prefix length {len} is not in 8..=32"));
+    }
+    if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() || addr.is_loopback() {
+        return Err(format!("{addr} is not a unicast address"));
+    }
+    Ok((addr, len))
 }

@@ -1006,3 +1006,263 @@ fn maglev_table_size_must_be_a_listed_prime() {
         251
     );
 }
+
+#[test]
+fn tun_source_is_an_address_or_a_prefix() {
+    assert_eq!(parse(HEAD, "t.toml").unwrap().dataplane.tun_source, None);
+    let with = |value: &str| {
+        edit(
+            HEAD,
+            "interfaces = [\"eth1\"]",
+            &format!("interfaces = [\"eth1\"]\ntun_source = \"{value}\" # <-"),
+        )
+    };
+    let config = parse(&with("10.0.9.16/28"), "t.toml").unwrap();
+    assert_eq!(
+        config.dataplane.tun_source,
+        Some(("10.0.9.16".parse().unwrap(), 28))
+    );
+    let config = parse(&with("10.0.9.1"), "t.toml").unwrap();
+    assert_eq!(
+        config.dataplane.tun_source,
+        Some(("10.0.9.1".parse().unwrap(), 32))
+    );
+    expect_error(&with("10.0.9.0/33"), "dataplane.tun_source", "8..=32");
+    expect_error(&with("10.0.9.0/x"), "dataplane.tun_source", "prefix length");
+    expect_error(
+        &with("tunnel"),
+        "dataplane.tun_source",
+        "not an IPv4 address",
+    );
+    expect_error(&with("224.0.0.5"), "dataplane.tun_source", "not a unicast");
+}
+
+// --- metrics ---
+
+#[test]
+fn metrics_on_at_loopback_by_default() {
+    let config = parse(&web(), "t.toml").unwrap();
+    assert_eq!(
+        config.metrics.listen,
+        Some("127.0.0.1:9478".parse().unwrap())
+    );
+    let text = format!("{}[metrics]\nlisten = \"[::1]:9100\"\n", web());
+    let config = parse(&text, "t.toml").unwrap();
+    assert_eq!(config.metrics.listen, Some("[::1]:9100".parse().unwrap()));
+}
+
+#[test]
+fn metrics_off_still_checks_listen() {
+    let text = format!("{}[metrics]\nenabled = false\n", web());
+    assert_eq!(parse(&text, "t.toml").unwrap().metrics.listen, None);
+    let text = format!(
+        "{}[metrics]\nenabled = false\nlisten = \"127.0.0.1:0\" {MARK}\n",
+        web()
+    );
+    expect_error(&text, "metrics.listen", "port 0");
+}
+
+#[test]
+fn metrics_listen_must_be_address_and_port() {
+    for bad in ["127.0.0.1", "localhost:9478", "", "127.0.0.1:70000"] {
+        let text = format!("{}[metrics]\nlisten = \"{bad}\" {MARK}\n", web());
+        let errors = expect_error(&text, "metrics.listen", "is not ADDRESS:PORT");
+        assert_eq!(errors.len(), 1, "{errors}");
+        assert!(errors.to_string().contains(&format!("`{bad}`")), "{errors}");
+    }
+    let text = format!("{}[metrics]\nlisten = 9478 {MARK}\n", web());
+    expect_error(&text, "metrics.listen", "string");
+    let text = format!("{}[metrics]\nport = 9478 {MARK}\n", web());
+    expect_error(&text, "metrics.port", "expected `enabled` or `listen`");
+}
+
+#[test]
+fn metrics_listen_on_an_announced_address() {
+    let text = format!("{}[metrics]\nlisten = \"192.0.2.10:9478\" {MARK}\n", web());
+    expect_error(
+        &text,
+        "metrics.listen",
+        "192.0.2.10, the VIP of service `web` (service[0].vip)",
+    );
+    let text = format!(
+        "{}[fullnat]\nlocal_addresses = [\"10.0.2.1\"]\n[metrics]\nlisten = \"10.0.2.1:9478\" {MARK}\n",
+        web()
+    );
+    expect_error(
+        &text,
+        "metrics.listen",
+        "a FULLNAT local address (fullnat.local_addresses[0])",
+    );
+    // A node address, or every address, is the operator's choice.
+    for fine in ["10.0.1.11:9478", "0.0.0.0:9478"] {
+        let text = format!("{}[metrics]\nlisten = \"{fine}\"\n", web());
+        assert_eq!(
+            parse(&text, "t.toml").unwrap().metrics.listen,
+            Some(fine.parse().unwrap())
+        );
+    }
+}
+
+// --- failure handling: inhibit, slow start, alpha, quorum hysteresis, TLS ---
+
+#[test]
+fn failure_handling_defaults() {
+    let c = parse(&web(), "t.toml").unwrap();
+    assert_eq!(c.node.shutdown_grace, std::time::Duration::from_secs(5));
+    let s = &c.services[0];
+    assert_eq!(s.quorum_hysteresis, 0);
+    assert!(!s.inhibit_on_failure);
+    assert!(s.slow_start.is_zero());
+    assert!(!s.health.alpha);
+    let text = format!("{}[service.health]\ncheck = \"https\"\n", web());
+    match &parse(&text, "t.toml").unwrap().services[0].health.check {
+        HealthCheck::Https(_, tls) => assert_eq!(tls, &TlsCheck::default()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn failure_handling_keys_are_carried() {
+    let text = edit(
+        &web(),
+        "ports = [80]",
+        "ports = [80]\nquorum = 2\nquorum_hysteresis = 1\ninhibit_on_failure = true\nslow_start = \"30s\"",
+    );
+    let text = edit(
+        &text,
+        "name = \"lb1\"",
+        "name = \"lb1\"\nshutdown_grace = \"0s\"",
+    );
+    let text = format!(
+        "{text}[[service.real]]\naddress = \"10.0.1.22\"\n[[service.real]]\naddress = \"10.0.1.23\"\n\
+         [service.health]\ncheck = \"https\"\nalpha = true\nverify = true\nca_file = \"/etc/xlvs/ca.pem\"\nserver_name = \"www.example.net\"\n"
+    );
+    let c = parse(&text, "t.toml").unwrap();
+    assert!(c.node.shutdown_grace.is_zero());
+    let s = &c.services[0];
+    assert_eq!((s.quorum, s.quorum_hysteresis), (2, 1));
+    assert!(s.inhibit_on_failure);
+    assert_eq!(s.slow_start, std::time::Duration::from_secs(30));
+    assert!(s.health.alpha);
+    let HealthCheck::Https(_, tls) = &s.health.check else {
+        panic!("{:?}", s.health.check)
+    };
+    assert_eq!(tls.trust, TlsTrust::CaFile("/etc/xlvs/ca.pem".into()));
+    assert_eq!(tls.server_name.as_deref(), Some("www.example.net"));
+    // verify alone: the system's trust store.
+    let text = format!(
+        "{}[service.health]\ncheck = \"https\"\nverify = true\n",
+        web()
+    );
+    match &parse(&text, "t.toml").unwrap().services[0].health.check {
+        HealthCheck::Https(_, tls) => assert_eq!(tls.trust, TlsTrust::System),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn quorum_hysteresis_below_quorum() {
+    let text = edit(
+        &web(),
+        "ports = [80]",
+        "ports = [80]\nquorum_hysteresis = 1 # <-",
+    );
+    expect_error(
+        &text,
+        "service[0].quorum_hysteresis",
+        "must be less than quorum (1)",
+    );
+    let text = edit(
+        &web(),
+        "ports = [80]",
+        "ports = [80]\nquorum_hysteresis = -1 # <-",
+    );
+    expect_error(&text, "service[0].quorum_hysteresis", "out of range");
+}
+
+#[test]
+fn quorum_hysteresis_must_let_the_quorum_come_back() {
+    // quorum 2 with 2 reals is fine; + hysteresis 1 needs a third real.
+    let text = edit(
+        &web(),
+        "ports = [80]",
+        "ports = [80]\nquorum = 2\nquorum_hysteresis = 1 # <-\nsorry_server = \"10.0.1.99\"",
+    );
+    let text = format!("{text}[[service.real]]\naddress = \"10.0.1.22\"\n");
+    expect_error(
+        &text,
+        "service[0].quorum_hysteresis",
+        "quorum + quorum_hysteresis = 3 healthy reals",
+    );
+}
+
+#[test]
+fn durations_of_slow_start_and_shutdown_grace() {
+    let text = edit(&web(), "ports = [80]", "ports = [80]\nslow_start = 30 # <-");
+    expect_error(&text, "service[0].slow_start", "duration string");
+    let text = edit(
+        &web(),
+        "name = \"lb1\"",
+        "name = \"lb1\"\nshutdown_grace = \"soon\" # <-",
+    );
+    expect_error(&text, "node.shutdown_grace", "invalid duration");
+}
+
+#[test]
+fn alpha_needs_a_check() {
+    let text = format!(
+        "{}[service.health]\ncheck = \"none\"\nalpha = true {MARK}\n",
+        web()
+    );
+    expect_error(
+        &text,
+        "service[0].health.alpha",
+        "has no effect when check = \"none\"",
+    );
+}
+
+#[test]
+fn tls_keys_only_on_https() {
+    for key in [
+        "verify = true",
+        "server_name = \"a.example\"",
+        "ca_file = \"/ca.pem\"",
+    ] {
+        let text = format!(
+            "{}[service.health]\ncheck = \"http\"\n{key} {MARK}\n",
+            web()
+        );
+        let name = key.split(' ').next().unwrap();
+        expect_error(
+            &text,
+            &format!("service[0].health.{name}"),
+            "has no effect when check = \"http\"",
+        );
+    }
+    let https = format!("{}[service.health]\ncheck = \"https\"\n", web());
+    let text = format!("{https}ca_file = \"/etc/ca.pem\" {MARK}\n");
+    expect_error(
+        &text,
+        "service[0].health.ca_file",
+        "has no effect when verify = false",
+    );
+    let text = format!("{https}verify = true\nca_file = \"ca.pem\" {MARK}\n");
+    expect_error(&text, "service[0].health.ca_file", "absolute path");
+    for bad in ["", "a b.example", "-a.example", "a..example"] {
+        let text = format!("{https}server_name = \"{bad}\" {MARK}\n");
+        expect_error(
+            &text,
+            "service[0].health.server_name",
+            "is not a DNS name or an IP address",
+        );
+    }
+    for fine in [
+        "10.0.1.21",
+        "www.example.net",
+        "www.example.net.",
+        "xn--bcher-kva.example",
+    ] {
+        let text = format!("{https}server_name = \"{fine}\"\n");
+        assert!(parse(&text, "t.toml").is_ok(), "{fine}");
+    }
+}

@@ -83,7 +83,7 @@ fn fullnat_example() {
     assert_eq!(shop.ports, Ports::List(vec![80, 443]));
     assert!(shop.ports.contains(443) && !shop.ports.contains(8080));
     match &shop.health.check {
-        HealthCheck::Https(http) => assert_eq!(http.expect_body.as_deref(), Some("ok")),
+        HealthCheck::Https(http, _) => assert_eq!(http.expect_body.as_deref(), Some("ok")),
         other => panic!("expected an https check, got {other:?}"),
     }
     assert_eq!(shop.probe_port(&shop.reals[0]), Some(443));

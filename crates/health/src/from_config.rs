@@ -1,17 +1,17 @@
 //! Targets from the node config (`xlvs-config`). Kept in its own module so
 //! the checkers and the scheduler do not depend on the config's types.
 //!
-//! What the config file cannot express yet gets keepalived's defaults:
-//! https accepts any certificate (like `SSL_GET`), no `alpha`.
+//! The config's defaults are keepalived's: https accepts any certificate
+//! (like `SSL_GET`) unless `verify` is set, and `alpha` is off.
 
 use std::net::SocketAddr;
 
-use xlvs_config::{HealthCheck, HttpCheck, NodeConfig, Real, Service};
+use xlvs_config::{HealthCheck, HttpCheck, NodeConfig, Real, Service, TlsCheck, TlsTrust};
 
 use crate::check::CheckSpec;
 use crate::error::SetupError;
 use crate::http::HttpSpec;
-use crate::https::TlsSpec;
+use crate::https::{TlsSpec, TlsVerify};
 use crate::scheduler::{TargetId, TargetSpec};
 use crate::script::ScriptSpec;
 
@@ -39,7 +39,7 @@ impl TargetSpec {
             timeout: health.timeout,
             rise: health.rise,
             fall: health.fall,
-            alpha: false,
+            alpha: health.alpha,
         })
     }
 }
@@ -52,15 +52,26 @@ impl CheckSpec {
             HealthCheck::None => CheckSpec::None,
             HealthCheck::Tcp => CheckSpec::Tcp(addr("tcp")?),
             HealthCheck::Http(http) => CheckSpec::Http(http_spec(http, addr("http")?)),
-            HealthCheck::Https(http) => CheckSpec::Https {
+            HealthCheck::Https(http, tls) => CheckSpec::Https {
                 http: http_spec(http, addr("https")?),
-                tls: TlsSpec::default(),
+                tls: tls_spec(tls),
             },
             HealthCheck::Script { program, args } => CheckSpec::Script(ScriptSpec {
                 program: program.clone(),
                 args: args.clone(),
             }),
         })
+    }
+}
+
+fn tls_spec(check: &TlsCheck) -> TlsSpec {
+    TlsSpec {
+        server_name: check.server_name.clone(),
+        verify: match &check.trust {
+            TlsTrust::Any => TlsVerify::Insecure,
+            TlsTrust::System => TlsVerify::SystemRoots,
+            TlsTrust::CaFile(path) => TlsVerify::CaFile(path.clone()),
+        },
     }
 }
 
@@ -92,7 +103,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::https::TlsVerify;
 
     const BASE: &str = r#"
 [node]
@@ -211,6 +221,40 @@ address = "10.0.3.1"
                 program: "/usr/local/bin/check-db".into(),
                 args: vec!["--port".to_string(), "5432".to_string()],
             })
+        );
+    }
+
+    #[test]
+    fn alpha_and_certificate_checking_are_carried() {
+        let got = targets(
+            r#"
+[[service]]
+name = "web"
+vip = "192.0.2.10"
+ports = [443]
+
+[service.health]
+check = "https"
+alpha = true
+verify = true
+ca_file = "/etc/xlvs/ca.pem"
+server_name = "www.example.net"
+
+[[service.real]]
+address = "10.0.1.21"
+"#,
+        );
+        let spec = &got[0].1;
+        assert!(spec.alpha);
+        let CheckSpec::Https { tls, .. } = &spec.check else {
+            panic!("{:?}", spec.check)
+        };
+        assert_eq!(
+            tls,
+            &TlsSpec {
+                server_name: Some("www.example.net".to_string()),
+                verify: TlsVerify::CaFile("/etc/xlvs/ca.pem".into()),
+            }
         );
     }
 

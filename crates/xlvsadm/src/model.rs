@@ -86,8 +86,8 @@ impl Forward {
     }
 }
 
-/// Every scheduler ipvsadm can name. xlvsd's data plane runs only `mh` and
-/// `sh` and refuses the others; they parse so that the refusal comes from
+/// Every scheduler ipvsadm can name. xlvsd's data plane runs only `mh`,
+/// `sh` and `dh` and refuses the others; they parse so that the refusal comes from
 /// the daemon, with its reason, rather than as a usage error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -150,7 +150,7 @@ impl Scheduler {
 
     /// Whether xlvsd's XDP data plane can run it.
     pub fn in_dataplane(self) -> bool {
-        matches!(self, Scheduler::Mh | Scheduler::Sh)
+        matches!(self, Scheduler::Mh | Scheduler::Sh | Scheduler::Dh)
     }
 }
 

@@ -113,6 +113,12 @@ pub fn status(v: &Value) -> String {
         s(&v["node"]),
         s(&v["router_id"])
     );
+    if v["stopping"].as_bool() == Some(true) {
+        let _ = writeln!(
+            out,
+            "shutting down: routes withdrawn, the data plane forwards until the grace period ends"
+        );
+    }
     let _ = writeln!(out, "announced over OSPF:");
     for a in rows(&v["announced"]) {
         let _ = writeln!(out, "  {}/32 metric {}", s(&a["address"]), s(&a["metric"]));

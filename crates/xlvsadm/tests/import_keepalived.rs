@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_config::{
-    Forward, HealthCheck, HttpCheck, NodeConfig, Ports, Protocol, Scheduler, Service,
+    Forward, HealthCheck, HttpCheck, NodeConfig, Ports, Protocol, Scheduler, Service, TlsCheck,
 };
 use xlvsadm::keepalived::{import, Import, NodeTemplate, SyntaxError};
 
@@ -117,7 +117,7 @@ fn seed_003_dr_http_get() {
     assert_eq!(result.notes.not_carried.len(), 5);
     assert_warned(
         &result,
-        "scheduler rr: xlvsd's data plane runs only mh and sh",
+        "scheduler rr: xlvsd's data plane runs only mh, sh and dh",
     );
     assert!(result.toml.contains("rise = 1"));
     assert!(result.toml.contains("# placeholder"));
@@ -132,6 +132,9 @@ fn nat_with_port_mapping_and_several_services() {
     assert_eq!(web.scheduler, Scheduler::Wrr);
     assert_eq!(web.forward, Forward::Nat);
     assert_eq!(web.persistence, None);
+    // Every real_server had inhibit_on_failure: the service keeps failed
+    // reals at weight 0.
+    assert!(web.inhibit_on_failure);
     assert_eq!(web.health.check, HealthCheck::Tcp);
     assert_eq!(web.health.port, Some(8080));
     assert_eq!(
@@ -147,16 +150,20 @@ fn nat_with_port_mapping_and_several_services() {
         ]
     );
     let tls = &cfg.services[1];
+    assert!(!tls.inhibit_on_failure);
     assert_eq!(tls.ports, Ports::List(vec![443]));
     assert_eq!(tls.scheduler, Scheduler::Wlc);
     assert_eq!(tls.persistence.unwrap().timeout, secs(1800));
     assert_eq!(
         tls.health.check,
-        HealthCheck::Https(HttpCheck {
-            path: "/health".into(),
-            expect_status: 204,
-            expect_body: None
-        })
+        HealthCheck::Https(
+            HttpCheck {
+                path: "/health".into(),
+                expect_status: 204,
+                expect_body: None
+            },
+            TlsCheck::default()
+        )
     );
     // keepalived's default retry: down after the failure and one retry.
     assert_eq!((tls.health.timeout, tls.health.fall), (secs(4), 2));
@@ -167,14 +174,15 @@ fn nat_with_port_mapping_and_several_services() {
             (addr("10.1.0.12"), Some(8443), 1)
         ]
     );
-    assert_not_carried(
-        &result,
-        &[
-            "global_defs",
-            "real_server 10.1.0.11 8080: inhibit_on_failure (xlvsd takes a failing real out",
-            "real_server 10.1.0.12 8080: inhibit_on_failure",
-            "real_server 10.1.0.13 8080: inhibit_on_failure",
-        ],
+    assert_not_carried(&result, &["global_defs"]);
+    assert!(
+        !result
+            .notes
+            .not_carried
+            .iter()
+            .any(|n| n.contains("inhibit")),
+        "{:?}",
+        result.notes.not_carried
     );
     assert_warned(&result, "198.51.100.80 443: scheduler wlc");
 }
@@ -227,17 +235,23 @@ fn ssl_get_sorry_server_and_quorum() {
     let s = &cfg.services[0];
     assert_eq!(s.scheduler, Scheduler::Mh);
     assert_eq!(s.forward, Forward::Dr);
-    assert_eq!(s.quorum, 2);
+    assert_eq!((s.quorum, s.quorum_hysteresis), (2, 1));
     let sorry = s.sorry_server.unwrap();
     assert_eq!((sorry.address, sorry.port), (addr("10.9.0.99"), None));
+    // SSL_GET accepts any certificate, and so does the converted check.
     assert_eq!(
         s.health.check,
-        HealthCheck::Https(HttpCheck {
-            path: "/status".into(),
-            expect_status: 200,
-            expect_body: None
-        })
+        HealthCheck::Https(
+            HttpCheck {
+                path: "/status".into(),
+                expect_status: 200,
+                expect_body: None
+            },
+            TlsCheck::default()
+        )
     );
+    assert!(s.health.alpha);
+    assert!(!s.inhibit_on_failure);
     assert_eq!(s.health.port, Some(443));
     assert_eq!(
         (
@@ -252,10 +266,8 @@ fn ssl_get_sorry_server_and_quorum() {
     assert_not_carried(
         &result,
         &[
-            "192.0.2.44 443: hysteresis 1 (",
-            "quorum_up /etc/keepalived/notify.sh up (",
+            "quorum_up /etc/keepalived/notify.sh up (xlvs runs no quorum scripts)",
             "quorum_down /etc/keepalived/notify.sh down (",
-            "192.0.2.44 443: alpha (",
             "real_server 10.9.0.1 443: notify_down /etc/keepalived/alert.sh 10.9.0.1 (",
             "real_server 10.9.0.1 443: SSL_GET: digest 9b3a0c85a887a256d6939da88aabd8cd (",
             "real_server 10.9.0.1 443: SSL_GET: url (line 24) (only the first url is checked)",
@@ -268,6 +280,19 @@ fn ssl_get_sorry_server_and_quorum() {
         "{:?}",
         result.notes.warnings
     );
+    for carried in ["hysteresis", "alpha"] {
+        assert!(
+            !result.notes.not_carried.iter().any(|n| n.contains(carried)),
+            "{carried}: {:?}",
+            result.notes.not_carried
+        );
+    }
+    assert!(
+        result.toml.contains("quorum_hysteresis = 1"),
+        "{}",
+        result.toml
+    );
+    assert!(result.toml.contains("alpha = true"), "{}", result.toml);
 }
 
 #[test]
@@ -400,6 +425,67 @@ virtual_server 192.0.2.5 80 {
             "virtual_server 192.0.2.5 80: HTTP_GET: timeout 10s (the node config wants it shorter than the interval",
             "real_server 10.0.0.5 8080: its port (DR and TUN forward to the service's port",
         ],
+    );
+}
+
+#[test]
+fn failure_settings_the_node_config_sets_per_service() {
+    let text = "\
+virtual_server 192.0.2.6 80 {
+    lb_algo mh
+    lb_kind DR
+    quorum 2
+    hysteresis 2
+    alpha
+    real_server 10.0.0.5 80 {
+        inhibit_on_failure
+        TCP_CHECK {
+        }
+    }
+    real_server 10.0.0.6 80 {
+        TCP_CHECK {
+        }
+    }
+    real_server 10.0.0.7 80 {
+        TCP_CHECK {
+        }
+    }
+}
+virtual_server 192.0.2.7 80 {
+    lb_algo mh
+    lb_kind DR
+    alpha
+    inhibit_on_failure
+    real_server 10.0.0.8 80 {
+    }
+}
+";
+    let (result, cfg) = convert_text(text, None);
+    let s = &cfg.services[0];
+    // hysteresis 2 would need quorum 3 and 4 reals: the most that fits.
+    assert_eq!((s.quorum, s.quorum_hysteresis), (2, 1));
+    assert!(s.inhibit_on_failure);
+    assert!(s.health.alpha);
+    assert_not_carried(
+        &result,
+        &["virtual_server 192.0.2.6 80: hysteresis 2 (the node config wants it below quorum (2)"],
+    );
+    assert_warned(
+        &result,
+        "real_server 10.0.0.6 80: has no inhibit_on_failure, but the node config sets it per service",
+    );
+    assert_warned(
+        &result,
+        "real_server 10.0.0.7 80: has no inhibit_on_failure",
+    );
+    // A virtual_server-level inhibit_on_failure; alpha without a check.
+    let s = &cfg.services[1];
+    assert!(s.inhibit_on_failure);
+    assert_eq!(s.health.check, HealthCheck::None);
+    assert!(!s.health.alpha);
+    assert_not_carried(
+        &result,
+        &["virtual_server 192.0.2.7 80: alpha (no check to pass"],
     );
 }
 

@@ -1,13 +1,16 @@
 //! Running the director: start the OSPF speaker, announce, serve the
-//! control socket, and on SIGTERM withdraw everything before exiting.
+//! control socket, and on SIGTERM withdraw everything before exiting (with
+//! `--cleanup`, after a grace period in which the data plane forwards on).
 
 use crate::control::{ControlError, ControlSocket};
 use crate::forwarder::{Forwarder, ForwarderError};
 use crate::speaker::{addresses, speaker_config, Node, ANNOUNCE_METRIC};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc::UnboundedReceiver;
 use xlvs_config::NodeConfig;
 use xlvs_health::{config_targets, Checker, CheckerOptions, HealthEvent, Transition};
@@ -29,6 +32,8 @@ pub enum DaemonError {
     Forwarder(#[from] ForwarderError),
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 pub async fn run(
@@ -39,6 +44,11 @@ pub async fn run(
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let control = ControlSocket::bind(&config.node.control_socket).await?;
+    // Bound before anything is announced: a bad address fails the start.
+    let metrics = match config.metrics.listen {
+        Some(addr) => Some(crate::metrics::Endpoint::bind(addr).await?),
+        None => None,
+    };
     // VIPs are announced only once the data plane forwards them.
     let vips: Vec<Ipv4Addr> = config.services.iter().map(|s| s.vip).collect();
     let mut forwarder = Forwarder::load(&config)?;
@@ -54,6 +64,7 @@ pub async fn run(
     let changed = std::sync::Arc::new(tokio::sync::Notify::new());
     let samples = std::sync::Arc::new(tokio::sync::Mutex::new(crate::listing::Samples::default()));
     let (reloads, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let stopping = Arc::new(AtomicBool::new(false));
     let supervisor = tokio::spawn(supervise(
         forwarder.clone(),
         speaker.clone(),
@@ -61,7 +72,10 @@ pub async fn run(
         changed.clone(),
         samples.clone(),
         reload_rx,
+        stopping.clone(),
     ));
+    // The config in force: a reload may change shutdown_grace.
+    let current = Arc::new(tokio::sync::Mutex::new(config.clone()));
     let node = Node {
         name: config.node.name.clone(),
         router_id: config.node.router_id,
@@ -70,8 +84,9 @@ pub async fn run(
         changed,
         samples,
         config_path,
-        config: std::sync::Arc::new(tokio::sync::Mutex::new(config.clone())),
+        config: current.clone(),
         reloads,
+        stopping: stopping.clone(),
     };
     tracing::info!(
         node = %config.node.name,
@@ -79,14 +94,26 @@ pub async fn run(
         socket = %control.path.display(),
         "xlvsd running"
     );
+    let metrics = metrics.map(|m| {
+        tracing::info!(listen = %m.addr, "metrics endpoint: GET /metrics");
+        tokio::spawn(m.serve(node.clone()))
+    });
     let server = tokio::spawn(control.serve(node));
     crate::notify::notify("READY=1");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: withdrawing routes"),
-        _ = int.recv() => tracing::info!("SIGINT: withdrawing routes"),
-    }
+    let signal = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(signal, "withdrawing every route");
     crate::notify::notify("STOPPING=1");
+    // From now on the supervisor keeps the data plane in line with the
+    // health checks, but announces nothing.
+    stopping.store(true, Ordering::Relaxed);
     speaker.shutdown(FLUSH_LIMIT).await?;
+    if cleanup {
+        let grace = current.lock().await.node.shutdown_grace;
+        keep_forwarding(grace, &mut term, &mut int).await;
+    }
     supervisor.abort();
     if cleanup {
         if let Err(e) = forwarder.lock().await.cleanup() {
@@ -100,8 +127,31 @@ pub async fn run(
     // Dropping the server removes the socket file.
     server.abort();
     let _ = server.await;
+    if let Some(m) = metrics {
+        m.abort();
+    }
     tracing::info!("xlvsd stopped");
     Ok(())
+}
+
+/// With `--cleanup` the data plane goes when we exit: it forwards on for
+/// `grace` after the routes are withdrawn, so the routers move the flows
+/// to the other directors first. A second SIGTERM, or a SIGINT, ends the
+/// wait. (Without `--cleanup` the pinned data plane outlives the process:
+/// there is nothing to wait for.)
+async fn keep_forwarding(grace: Duration, term: &mut Signal, int: &mut Signal) {
+    if grace.is_zero() {
+        return;
+    }
+    tracing::info!(
+        ?grace,
+        "routes withdrawn; the data plane forwards on for the grace period (SIGTERM or SIGINT again: stop now)"
+    );
+    tokio::select! {
+        _ = tokio::time::sleep(grace) => tracing::info!(?grace, "grace period over"),
+        _ = term.recv() => tracing::warn!(signal = "SIGTERM", "grace period cut short"),
+        _ = int.recv() => tracing::warn!(signal = "SIGINT", "grace period cut short"),
+    }
 }
 
 type Shared = std::sync::Arc<tokio::sync::Mutex<Forwarder>>;
@@ -120,7 +170,9 @@ fn start_checks(config: &NodeConfig) -> (Checker, UnboundedReceiver<HealthEvent>
 
 /// Keeps the data plane and the announcements in line with the reals:
 /// health transitions are applied at once (a VIP that loses its quorum is
-/// withdrawn within one check result), MACs are re-read every second.
+/// withdrawn within one check result), MACs are re-read and slow start
+/// weights moved on every second. Once `stopping`, nothing is announced or
+/// withdrawn any more (the speaker has flushed everything).
 async fn supervise(
     forwarder: Shared,
     speaker: Speaker,
@@ -128,6 +180,7 @@ async fn supervise(
     changed: std::sync::Arc<tokio::sync::Notify>,
     samples: std::sync::Arc<tokio::sync::Mutex<crate::listing::Samples>>,
     mut reloads: UnboundedReceiver<NodeConfig>,
+    stopping: Arc<AtomicBool>,
 ) {
     // The checker runs while this task holds it.
     let (mut checker, mut events) = checks;
@@ -164,16 +217,29 @@ async fn supervise(
                 }
             }
         }
-        let states = forwarder.lock().await.vip_states();
+        if stopping.load(Ordering::Relaxed) {
+            continue;
+        }
+        let mut states = forwarder.lock().await.vip_states();
+        // A VIP no service uses any more (reload) goes too.
+        let gone: Vec<Ipv4Addr> = announced
+            .iter()
+            .filter(|(v, up)| **up && !states.contains_key(v))
+            .map(|(v, _)| *v)
+            .collect();
+        for vip in gone {
+            states.insert(vip, (false, vec!["no service uses it any more".into()]));
+        }
         for (vip, (ready, why)) in states {
             if announced.get(&vip) == Some(&ready) {
                 continue;
             }
+            let reason = why.join("; ");
             if ready {
-                tracing::info!(%vip, why = %why.join("; "), "announcing VIP");
+                tracing::info!(%vip, %reason, "announcing VIP");
                 let _ = speaker.announce(vip, ANNOUNCE_METRIC).await;
             } else if announced.contains_key(&vip) {
-                tracing::warn!(%vip, why = %why.join("; "), "withdrawing VIP");
+                tracing::warn!(%vip, %reason, "withdrawing VIP");
                 let _ = speaker.withdraw(vip).await;
             }
             announced.insert(vip, ready);

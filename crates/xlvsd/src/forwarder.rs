@@ -4,19 +4,31 @@
 //! the kernel's neighbour table, and resolution is triggered when missing;
 //! a real without a MAC gets no new flows until it has one.
 
-use std::collections::BTreeMap;
+use crate::policy::{backends, has_mac, real_key, sorry_text, Policy, Quorum, RealState};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, UdpSocket};
-use xlvs_config::{Forward, NodeConfig, Ports, Protocol, Scheduler, XdpMode};
-use xlvs_dataplane::{Dataplane, DataplaneError, Limits, RealSpec, ServiceSpec};
+use std::time::{Duration, Instant};
+use xlvs_config::{Forward, NodeConfig, Ports, Protocol, Scheduler, Service, XdpMode};
+use xlvs_dataplane::{Dataplane, DataplaneError, HashOn, Limits, RealSpec, ServiceSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ForwarderError {
-    #[error("service `{service}`: forward = \"{forward}\" is not built in the XDP data plane yet (dr and tun are)")]
-    Forward { service: String, forward: String },
-    #[error("service `{service}`: scheduler \"{scheduler}\" is not supported by the XDP data plane (use mh, or sh); see docs/dataplane.md")]
+    #[error("service `{service}`: scheduler \"{scheduler}\" is not supported by the XDP data plane (use mh, sh or dh); see docs/dataplane.md")]
     Scheduler { service: String, scheduler: String },
     #[error(transparent)]
     Dataplane(#[from] DataplaneError),
+}
+
+/// A real of a config service: (service name, address, port or 0).
+type RealKey = (String, Ipv4Addr, u16);
+
+/// Every real of a config, with its service.
+fn real_keys(config: &NodeConfig) -> impl Iterator<Item = (RealKey, &Service)> {
+    config.services.iter().flat_map(|s| {
+        s.reals
+            .iter()
+            .map(move |r| ((s.name.clone(), r.address, r.port.unwrap_or(0)), s))
+    })
 }
 
 pub struct Forwarder {
@@ -29,9 +41,21 @@ pub struct Forwarder {
     unresolved: BTreeMap<Ipv4Addr, ()>,
     /// Reals failing their health check: (service name, address, port).
     /// Keyed by name so the state survives a reload.
-    down: std::collections::BTreeSet<(String, Ipv4Addr, u16)>,
-    /// Healthy reals each service needs to be announced.
-    quorum: Vec<u32>,
+    down: BTreeSet<RealKey>,
+    /// Reals of `alpha` services that have not passed a check yet.
+    awaiting: BTreeSet<RealKey>,
+    /// Reals in slow start, and since when.
+    ramps: BTreeMap<RealKey, Instant>,
+    /// Quorum, hysteresis, inhibit_on_failure, slow start and sorry server
+    /// of each service.
+    policy: Vec<Policy>,
+    /// Whether each service has its quorum, by (name, port): it carries
+    /// over a reload.
+    quorum: BTreeMap<(String, u16), Quorum>,
+    /// Services whose sorry server takes the new flows, by (name, port).
+    sorry_serving: BTreeSet<(String, u16)>,
+    /// What each service is programmed with now: the weights new flows see.
+    programmed: Vec<Option<ServiceSpec>>,
     /// Persistence of each service: (timeout s, netmask), like ipvsadm -p/-M.
     persistence: Vec<Option<(u32, Ipv4Addr)>>,
     /// Services drained by the operator: their VIPs are withdrawn while
@@ -40,29 +64,45 @@ pub struct Forwarder {
     names: Vec<String>,
 }
 
+/// Why a TUN real cannot take flows yet.
+const NO_TUN_SOURCE: &str = "no tunnel source address yet";
+
+/// The NAT/FULLNAT way-back table's size: like the connection table when
+/// a service needs it, else the minimum (its entries are allocated when
+/// loaded, which takes seconds for a million).
+fn nat_entries(config: &NodeConfig) -> u32 {
+    let nat = config
+        .services
+        .iter()
+        .any(|s| matches!(s.forward, Forward::Nat | Forward::Fullnat));
+    if nat {
+        config.dataplane.conntrack_entries
+    } else {
+        xlvs_dataplane::MIN_NAT_ENTRIES
+    }
+}
+
 /// The data plane services of a config, one per port (as ipvsadm lists
 /// them, each with its own counters), with the index of the config
-/// service each comes from. Refuses what the XDP program does not do yet,
-/// instead of forwarding it some other way.
+/// service each comes from. Refuses schedulers the XDP program does not
+/// run, instead of scheduling some other way.
 fn specs(config: &NodeConfig) -> Result<Vec<(ServiceSpec, usize)>, ForwarderError> {
     let mut out = Vec::new();
     for (index, s) in config.services.iter().enumerate() {
         let forward = match s.forward {
             Forward::Dr => xlvs_dataplane::Forward::Dr,
             Forward::Tun => xlvs_dataplane::Forward::Tun,
-            other => {
-                return Err(ForwarderError::Forward {
-                    service: s.name.clone(),
-                    forward: other.to_string(),
-                })
-            }
+            Forward::Fullnat => xlvs_dataplane::Forward::Fullnat,
+            Forward::Nat => xlvs_dataplane::Forward::Nat,
         };
         // Persistence is Maglev over the (masked) client address: every
-        // director agrees without sharing state. `sh` is the same, unmasked.
-        let hash_source = match (s.scheduler, &s.persistence) {
-            (Scheduler::Mh | Scheduler::Sh, Some(p)) => Some(p.mask),
-            (Scheduler::Sh, None) => Some(Ipv4Addr::BROADCAST),
-            (Scheduler::Mh, None) => None,
+        // director agrees without sharing state. `sh` is the same, unmasked;
+        // `dh` hashes the destination address.
+        let hash = match (s.scheduler, &s.persistence) {
+            (Scheduler::Mh | Scheduler::Sh | Scheduler::Dh, Some(p)) => HashOn::Source(p.mask),
+            (Scheduler::Sh, None) => HashOn::Source(Ipv4Addr::BROADCAST),
+            (Scheduler::Dh, None) => HashOn::Destination,
+            (Scheduler::Mh, None) => HashOn::Flow,
             (other, _) => {
                 return Err(ForwarderError::Scheduler {
                     service: s.name.clone(),
@@ -84,7 +124,7 @@ fn specs(config: &NodeConfig) -> Result<Vec<(ServiceSpec, usize)>, ForwarderErro
                 },
                 ports: vec![port],
                 forward,
-                hash_source,
+                hash,
                 reals: s
                     .reals
                     .iter()
@@ -109,6 +149,7 @@ impl Forwarder {
         let limits = Limits {
             services: (specs.len() as u32).max(1).next_power_of_two().max(64),
             conntrack: config.dataplane.conntrack_entries,
+            nat: nat_entries(config),
             table_size: config.dataplane.maglev_table_size,
             ..Limits::default()
         };
@@ -122,12 +163,24 @@ impl Forwarder {
             tun_src: None,
             unresolved: BTreeMap::new(),
             down: Default::default(),
+            awaiting: Default::default(),
+            ramps: Default::default(),
             drained: Default::default(),
-            quorum: Vec::new(),
+            policy: Vec::new(),
+            quorum: Default::default(),
+            sorry_serving: Default::default(),
+            programmed: Vec::new(),
             persistence: Vec::new(),
             names: Vec::new(),
         };
         f.set_owners(config, &owners);
+        // alpha: down until the first passing check. Slow start does not
+        // apply at start (a restart would ramp every real).
+        f.awaiting = real_keys(config)
+            .filter(|(_, s)| s.health.alpha)
+            .map(|(k, _)| k)
+            .collect();
+        f.set_addresses(config)?;
         f.refresh(true)?;
         Ok(f)
     }
@@ -138,11 +191,39 @@ impl Forwarder {
             .any(|s| s.forward == xlvs_dataplane::Forward::Tun)
     }
 
-    /// Name, quorum and persistence of each data plane service, from the
-    /// config service it comes from (`owners[i]` for entry i).
+    /// TUN, NAT and FULLNAT find their next hop in the FIB.
+    fn needs_fib(&self) -> bool {
+        self.specs
+            .iter()
+            .any(|s| s.forward != xlvs_dataplane::Forward::Dr)
+    }
+
+    /// FULLNAT local addresses and the configured TUN source prefix (at
+    /// load and on reload: new flows use them, existing flows keep theirs).
+    fn set_addresses(&mut self, config: &NodeConfig) -> Result<(), ForwarderError> {
+        let local = config
+            .fullnat
+            .as_ref()
+            .map_or(&[][..], |f| f.local_addresses.as_slice());
+        self.dp.set_local_addresses(local)?;
+        if let Some((addr, len)) = config.dataplane.tun_source {
+            let mut g = self.dp.globals()?;
+            let hostmask = u32::MAX.checked_shr(u32::from(len)).unwrap_or(0);
+            g.tun_src = addr.octets();
+            g.tun_src_hostmask = hostmask.to_be_bytes();
+            self.dp.set_globals(g)?;
+            self.tun_src = Some(addr);
+            tracing::info!(source = %addr, prefix_len = len, "TUN outer source prefix");
+        }
+        Ok(())
+    }
+
+    /// Name, failure policy and persistence of each data plane service,
+    /// from the config service it comes from (`owners[i]` for entry i).
     fn set_owners(&mut self, config: &NodeConfig, owners: &[usize]) {
         let of = |i: &usize| &config.services[*i];
-        self.quorum = owners.iter().map(|i| of(i).quorum).collect();
+        self.policy = owners.iter().map(|i| Policy::of(of(i))).collect();
+        self.programmed = vec![None; owners.len()];
         self.persistence = owners
             .iter()
             .map(|i| {
@@ -157,22 +238,29 @@ impl Forwarder {
 
     /// Whether real `r` of entry `i` is failing its health check.
     fn is_down(&self, i: usize, r: &RealSpec) -> bool {
-        self.down.contains(&(self.names[i].clone(), r.addr, r.port))
+        self.down.contains(&real_key(&self.names[i], r))
     }
 
-    /// Attaches to every configured interface. TUN asks the FIB for the
-    /// next hop, which answers only where forwarding is on: it is turned
-    /// on for the XDP interfaces when a TUN service exists.
+    /// Whether real `r` of entry `i` passes its health check (an `alpha`
+    /// real that has not been checked yet does not).
+    fn passes(&self, i: usize, r: &RealSpec) -> bool {
+        let key = real_key(&self.names[i], r);
+        !self.down.contains(&key) && !self.awaiting.contains(&key)
+    }
+
+    /// Attaches to every configured interface. TUN, NAT and FULLNAT ask
+    /// the FIB for the next hop, which answers only where forwarding is
+    /// on: it is turned on for the XDP interfaces when they are used.
     pub fn attach(&mut self, config: &NodeConfig) -> Result<(), ForwarderError> {
-        if self.has_tun() {
+        if self.needs_fib() {
             for iface in &config.dataplane.interfaces {
                 let path = format!("/proc/sys/net/ipv4/conf/{iface}/forwarding");
                 match std::fs::write(&path, "1") {
                     Ok(()) => {
-                        tracing::info!(interface = %iface, "IPv4 forwarding on (TUN next-hop lookups need it)")
+                        tracing::info!(interface = %iface, "IPv4 forwarding on (next-hop lookups need it)")
                     }
                     Err(e) => {
-                        tracing::warn!(interface = %iface, error = %e, "cannot turn IPv4 forwarding on: TUN packets will be dropped")
+                        tracing::warn!(interface = %iface, error = %e, "cannot turn IPv4 forwarding on: TUN, NAT and FULLNAT packets will be dropped")
                     }
                 }
             }
@@ -201,9 +289,9 @@ impl Forwarder {
         Ok(())
     }
 
-    /// Re-reads the reals' MACs and reprograms the services whose reals
-    /// changed (or all of them). A real without a MAC is programmed with
-    /// weight 0.
+    /// Re-reads the reals' MACs and reprograms the services whose backends
+    /// or weights changed (or all of them). A real without a MAC is
+    /// programmed with weight 0.
     pub fn refresh(&mut self, all: bool) -> Result<(), ForwarderError> {
         if self.tun_src.is_none() && self.has_tun() {
             // The interface may get its address after we start.
@@ -217,59 +305,108 @@ impl Forwarder {
             }
         }
         let table = arp_table();
-        let mut reprogram = Vec::new();
-        for (i, spec) in self.specs.iter_mut().enumerate() {
-            let mut changed = false;
-            // TUN finds its next hop in the FIB; only DR needs reals' MACs.
-            let reals: &mut [RealSpec] = match spec.forward {
-                xlvs_dataplane::Forward::Dr => &mut spec.reals,
-                xlvs_dataplane::Forward::Tun => &mut [],
-            };
-            for r in reals {
-                let mac = table.get(&r.addr).copied();
-                match mac {
-                    Some(m) if m != r.mac => {
-                        r.mac = m;
-                        changed = true;
-                        if self.unresolved.remove(&r.addr).is_some() {
-                            tracing::info!(real = %r.addr, "real server MAC resolved");
-                        }
-                    }
-                    Some(_) => {}
-                    None => {
-                        trigger_resolution(r.addr);
-                        if self.unresolved.insert(r.addr, ()).is_none() {
-                            tracing::warn!(real = %r.addr, "no MAC for real server yet: no new flows to it until it answers ARP");
-                        }
-                    }
-                }
+        // Only DR sends to MACs (of reals and sorry servers); the others
+        // find their next hop in the FIB.
+        for (spec, policy) in self.specs.iter_mut().zip(&mut self.policy) {
+            if spec.forward != xlvs_dataplane::Forward::Dr {
+                continue;
             }
-            if changed || all {
-                reprogram.push(i);
+            for r in spec.reals.iter_mut().chain(policy.sorry.as_mut()) {
+                resolve_mac(r, &table, &mut self.unresolved);
             }
         }
-        for i in reprogram {
-            self.program(i)?;
+        // Every service is looked at: MACs, slow start ramps and the
+        // quorum change what it is programmed with.
+        let now = Instant::now();
+        for i in 0..self.specs.len() {
+            self.program(i, now, all)?;
+        }
+        // A finished ramp was just programmed at full weight: forget it.
+        let (names, policy) = (&self.names, &self.policy);
+        self.ramps.retain(|(name, _, _), since| {
+            let ramping = |(n, p): (&String, &Policy)| n == name && now - *since < p.slow_start;
+            names.iter().zip(policy).any(ramping)
+        });
+        Ok(())
+    }
+
+    /// Programs service `i` as it can be served now (see `policy`): reals
+    /// failing their check out (or at weight 0 with inhibit_on_failure),
+    /// reals in slow start at their ramp weight, the sorry server alone
+    /// taking new flows while the quorum is not met. Only when that differs
+    /// from what is programmed, unless `force`.
+    fn program(&mut self, i: usize, now: Instant, force: bool) -> Result<(), ForwarderError> {
+        let spec = &self.specs[i];
+        let states: Vec<RealState> = spec.reals.iter().map(|r| self.state(i, r, now)).collect();
+        let usable = states.iter().filter(|s| s.usable()).count() as u32;
+        let p = &self.policy[i];
+        let key = (self.names[i].clone(), spec.ports[0]);
+        let before = self.quorum.get(&key).copied().unwrap_or_default();
+        let after = before.next(usable, p.quorum, p.hysteresis);
+        let sorry = match self.sorry(i) {
+            Some((s, Ok(()))) if !after.met() => Some(s),
+            _ => None,
+        };
+        let want = ServiceSpec {
+            reals: backends(&spec.reals, &states, sorry),
+            ..spec.clone()
+        };
+        let sorry = sorry.map(sorry_text);
+        let (service, port) = (&key.0, key.1);
+        if before.met() != after.met() {
+            let (quorum, hysteresis) = (p.quorum, p.hysteresis);
+            if after.met() {
+                tracing::info!(service, port, usable, quorum, hysteresis, "quorum met");
+            } else {
+                tracing::warn!(service, port, usable, quorum, hysteresis, "quorum lost");
+            }
+        }
+        match (&sorry, self.sorry_serving.contains(&key)) {
+            (Some(addr), false) => {
+                tracing::warn!(service, port, sorry_server = %addr, reason = after.text(), "the sorry server takes the new flows");
+                self.sorry_serving.insert(key.clone());
+            }
+            (None, true) => {
+                tracing::info!(service, port, "the reals take the new flows again");
+                self.sorry_serving.remove(&key);
+            }
+            _ => {}
+        }
+        self.quorum.insert(key, after);
+        if force || self.programmed[i].as_ref() != Some(&want) {
+            self.dp.set_service(&want)?;
+            self.programmed[i] = Some(want);
         }
         Ok(())
     }
 
-    /// Programs service `i` as it can be served now: reals failing their
-    /// check are taken out (their connections go to the others); DR reals
-    /// without a MAC get no new flows.
-    fn program(&mut self, i: usize) -> Result<(), ForwarderError> {
-        let mut spec = self.specs[i].clone();
-        spec.reals.retain(|r| !self.is_down(i, r));
-        if spec.forward == xlvs_dataplane::Forward::Dr {
-            for r in spec.reals.iter_mut().filter(|r| r.mac == [0; 6]) {
-                r.weight = 0;
-            }
+    /// How real `r` of entry `i` is programmed now.
+    fn state(&self, i: usize, r: &RealSpec, now: Instant) -> RealState {
+        match self.usable(i, r) {
+            Ok(()) => RealState::Up(self.weight_now(i, r, now)),
+            // No VIP is announced before the TUN source is known, so the
+            // reals can be programmed already (reprogramming every service
+            // when the address appears would stall the daemon).
+            Err(NO_TUN_SOURCE) => RealState::Up(self.weight_now(i, r, now)),
+            Err(_) if self.is_down(i, r) && !self.policy[i].inhibit => RealState::Out,
+            Err(_) => RealState::Quiescent,
         }
-        self.dp.set_service(&spec)?;
-        Ok(())
+    }
+
+    /// The real's weight, or its slow start weight while it ramps.
+    fn weight_now(&self, i: usize, r: &RealSpec, now: Instant) -> u32 {
+        match self.ramps.get(&real_key(&self.names[i], r)) {
+            Some(since) => xlvs_health::slow_start_weight(
+                r.weight,
+                now.saturating_duration_since(*since),
+                self.policy[i].slow_start,
+            ),
+            None => r.weight,
+        }
     }
 
     /// A health check result for a real of the service named `service`.
+    /// A real that comes up starts its slow start, if the service has one.
     pub fn set_health(
         &mut self,
         service: &str,
@@ -280,52 +417,118 @@ impl Forwarder {
         // The state is per config service; every data plane service of it
         // (one per port) is reprogrammed when it changes.
         let key = (service.to_string(), addr, port.unwrap_or(0));
+        let first = self.awaiting.remove(&key);
         let changed = if up {
-            self.down.remove(&key)
+            self.down.remove(&key) || first
         } else {
-            self.down.insert(key)
+            self.down.insert(key.clone()) || first
         };
-        if changed {
-            let ids: Vec<usize> = (0..self.names.len())
-                .filter(|&i| self.names[i] == service)
-                .collect();
-            for i in ids {
-                self.program(i)?;
-            }
+        if !changed {
+            return Ok(());
+        }
+        let ids: Vec<usize> = (0..self.names.len())
+            .filter(|&i| self.names[i] == service)
+            .collect();
+        let now = Instant::now();
+        if up && ids.iter().any(|&i| !self.policy[i].slow_start.is_zero()) {
+            self.ramps.insert(key, now);
+        } else {
+            self.ramps.remove(&key);
+        }
+        for i in ids {
+            self.program(i, now, false)?;
         }
         Ok(())
     }
 
-    /// Whether a real can take new flows now, and if not, why.
+    /// Whether a real can take new flows now (counting towards the
+    /// quorum), and if not, why.
     fn usable(&self, i: usize, r: &RealSpec) -> Result<(), &'static str> {
-        if self.is_down(i, r) {
+        let key = real_key(&self.names[i], r);
+        if self.awaiting.contains(&key) {
+            return Err("waiting for its first passing check (alpha)");
+        }
+        if self.down.contains(&key) {
             return Err("failing its health check");
         }
         if r.weight == 0 {
             return Err("weight 0");
         }
+        self.reachable(i, r)
+    }
+
+    /// Whether the data plane can send to a backend of entry `i` yet.
+    fn reachable(&self, i: usize, r: &RealSpec) -> Result<(), &'static str> {
         match self.specs[i].forward {
-            xlvs_dataplane::Forward::Dr if r.mac == [0; 6] => Err("no MAC yet"),
-            xlvs_dataplane::Forward::Tun if self.tun_src.is_none() => {
-                Err("no tunnel source address yet")
-            }
+            xlvs_dataplane::Forward::Dr if !has_mac(r) => Err("no MAC yet"),
+            xlvs_dataplane::Forward::Tun if self.tun_src.is_none() => Err(NO_TUN_SOURCE),
             _ => Ok(()),
         }
     }
 
-    /// For each VIP: whether to announce it, and why (or why not).
+    /// The sorry server of entry `i`, if it has one, and whether it can be
+    /// sent to. It is not health-checked (as in keepalived).
+    fn sorry(&self, i: usize) -> Option<(&RealSpec, Result<(), &'static str>)> {
+        let s = self.policy[i].sorry.as_ref()?;
+        Some((s, self.reachable(i, s)))
+    }
+
+    fn quorum_of(&self, i: usize) -> Quorum {
+        let key = (self.names[i].clone(), self.specs[i].ports[0]);
+        self.quorum.get(&key).copied().unwrap_or_default()
+    }
+
+    /// What the sorry server of entry `i` does now, for status lines; None
+    /// without one.
+    fn sorry_state(&self, i: usize) -> Option<(bool, String)> {
+        let (s, ready) = self.sorry(i)?;
+        let addr = sorry_text(s);
+        let quorum = self.quorum_of(i);
+        Some(match ready {
+            Ok(()) if !quorum.met() => (true, format!("sorry server {addr} takes the new flows")),
+            Ok(()) => (false, format!("sorry server {addr} stands by")),
+            Err(why) => (false, format!("sorry server {addr} unreachable ({why})")),
+        })
+    }
+
+    /// The weight real `r` of entry `i` is programmed with (0: none).
+    fn programmed_weight(&self, i: usize, r: &RealSpec) -> u32 {
+        let programmed = self.programmed[i].as_ref();
+        let real = programmed.and_then(|p| {
+            p.reals
+                .iter()
+                .find(|x| (x.addr, x.port) == (r.addr, r.port))
+        });
+        real.map_or(0, |x| x.weight)
+    }
+
+    /// For each VIP: whether to announce it, and why (or why not). A VIP
+    /// is announced while some service of it has its quorum, or a sorry
+    /// server that takes the new flows, and is not drained.
     pub fn vip_states(&self) -> BTreeMap<Ipv4Addr, (bool, Vec<String>)> {
         let mut out: BTreeMap<Ipv4Addr, (bool, Vec<String>)> = BTreeMap::new();
         for (i, s) in self.specs.iter().enumerate() {
-            let usable = s.reals.iter().filter(|r| self.usable(i, r).is_ok()).count() as u32;
+            let usable = s.reals.iter().filter(|r| self.usable(i, r).is_ok()).count();
             let drained = self.drained.contains(&self.names[i]);
-            let ok = usable >= self.quorum[i] && !drained;
+            let p = &self.policy[i];
+            let quorum = self.quorum_of(i);
+            let sorry = self.sorry_state(i);
+            let serving = sorry.as_ref().is_some_and(|(serving, _)| *serving);
+            let ok = (quorum.met() || serving) && !drained;
+            let mut state = String::new();
+            if !quorum.met() {
+                state = format!(", {}", quorum.text());
+                if let Some((_, text)) = &sorry {
+                    state = format!("{state}: {text}");
+                }
+            }
             let why = format!(
-                "service {} port {}: {usable} of {} reals usable, quorum {}{}",
+                "service {} port {}: {usable} of {} reals usable, quorum {}{}{state}{}",
                 self.names[i],
                 s.ports[0],
                 s.reals.len(),
-                self.quorum[i],
+                p.quorum,
+                p.hysteresis_text(),
                 if drained { ", drained" } else { "" }
             );
             let e = out.entry(s.vip).or_insert((false, Vec::new()));
@@ -335,8 +538,9 @@ impl Forwarder {
         out
     }
 
-    /// Every real of every service (or of the named one) and whether it
-    /// takes new flows now, with the reason when not (`xlvsadm health`).
+    /// Every real of every service (or of the named one): whether it takes
+    /// new flows now (with the reason when not) and at which weight, and
+    /// the sorry server (`xlvsadm health`).
     pub fn health(&self, service: Option<&str>) -> Result<Vec<serde_json::Value>, String> {
         if service.is_some_and(|n| !self.names.iter().any(|x| x == n)) {
             return Err(format!(
@@ -349,18 +553,71 @@ impl Forwarder {
             if service.is_some_and(|n| self.names[i] != n) {
                 continue;
             }
+            let sorry = self.sorry_state(i);
+            let serving = sorry.as_ref().is_some_and(|(serving, _)| *serving);
             for r in &s.reals {
                 let state = self.usable(i, r);
+                let weight = self.programmed_weight(i, r);
+                let why = match state {
+                    Err(why) => why.to_string(),
+                    Ok(()) if serving => format!(
+                        "{}: the sorry server takes the new flows",
+                        self.quorum_of(i).text()
+                    ),
+                    Ok(()) if weight < r.weight => {
+                        format!("slow start: weight {weight} of {}", r.weight)
+                    }
+                    Ok(()) => String::new(),
+                };
                 out.push(serde_json::json!({
                     "service": self.names[i],
                     "port": s.ports[0],
                     "real": r.addr,
+                    "sorry_server": false,
                     "usable": state.is_ok(),
-                    "why": state.err().unwrap_or(""),
+                    "weight": weight,
+                    "why": why,
+                }));
+            }
+            if let (Some((serving, text)), Some(s2)) = (sorry, &self.policy[i].sorry) {
+                out.push(serde_json::json!({
+                    "service": self.names[i],
+                    "port": s.ports[0],
+                    "real": s2.addr,
+                    "sorry_server": true,
+                    "usable": serving,
+                    "weight": if serving { 1 } else { 0 },
+                    "why": text,
                 }));
             }
         }
         Ok(out)
+    }
+
+    /// Health state for a new config's reals: reals that stay keep theirs;
+    /// the state of reals that are gone is dropped (they start afresh if
+    /// they come back, as their checks do); new reals start like their
+    /// checks: down until the first pass with `alpha`, else up and, with
+    /// slow start, ramping.
+    fn adopt(&mut self, config: &NodeConfig, old: &NodeConfig) {
+        let before: BTreeSet<RealKey> = real_keys(old).map(|(k, _)| k).collect();
+        let now: BTreeSet<RealKey> = real_keys(config).map(|(k, _)| k).collect();
+        self.down.retain(|k| now.contains(k));
+        self.awaiting.retain(|k| now.contains(k));
+        self.ramps.retain(|k, _| now.contains(k));
+        let at = Instant::now();
+        for (k, s) in real_keys(config).filter(|(k, _)| !before.contains(k)) {
+            if s.health.alpha {
+                self.awaiting.insert(k);
+            } else if !s.slow_start.is_zero() {
+                self.ramps.insert(k, at);
+            }
+        }
+        let entries: BTreeSet<(String, u16)> = (0..self.specs.len())
+            .map(|i| (self.names[i].clone(), self.specs[i].ports[0]))
+            .collect();
+        self.quorum.retain(|k, _| entries.contains(k));
+        self.sorry_serving.retain(|k| entries.contains(k));
     }
 
     /// Drains (or undrains) the named service, or every service. Returns
@@ -406,8 +663,22 @@ impl Forwarder {
         if d.0.pin_dir != d.1.pin_dir {
             fixed.push("dataplane.pin_dir");
         }
-        if config.node != old.node || config.ospf != old.ospf {
+        if nat_entries(config) > self.dp.limits().nat {
+            fixed.push("the first NAT or FULLNAT service (its table is sized at start)");
+        }
+        if d.0.tun_source != d.1.tun_source || config.fullnat != old.fullnat {
+            fixed.push("dataplane.tun_source / [fullnat]");
+        }
+        // shutdown_grace is read when shutting down: it may change.
+        let node = |c: &NodeConfig| xlvs_config::Node {
+            shutdown_grace: Duration::ZERO,
+            ..c.node.clone()
+        };
+        if node(config) != node(old) || config.ospf != old.ospf {
             fixed.push("[node] / [ospf]");
+        }
+        if config.metrics != old.metrics {
+            fixed.push("[metrics]");
         }
         if !fixed.is_empty() {
             return Err(format!(
@@ -465,6 +736,7 @@ impl Forwarder {
         let owners: Vec<usize> = flat.iter().map(|(_, i)| *i).collect();
         self.set_owners(config, &owners);
         self.specs = new_specs;
+        self.adopt(config, old);
         self.refresh(true).map_err(|e| e.to_string())?;
         Ok(format!(
             "{} services (ports) programmed, {} removed",
@@ -653,6 +925,29 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
     (parts.next().is_none() && mac != [0; 6]).then_some(mac)
 }
 
+/// Takes a DR backend's MAC from the neighbour table, or asks the kernel
+/// to resolve it (the next refresh finds it).
+fn resolve_mac(
+    r: &mut RealSpec,
+    table: &BTreeMap<Ipv4Addr, [u8; 6]>,
+    unresolved: &mut BTreeMap<Ipv4Addr, ()>,
+) {
+    match table.get(&r.addr) {
+        Some(&mac) => {
+            r.mac = mac;
+            if unresolved.remove(&r.addr).is_some() {
+                tracing::info!(real = %r.addr, "real server MAC resolved");
+            }
+        }
+        None => {
+            trigger_resolution(r.addr);
+            if unresolved.insert(r.addr, ()).is_none() {
+                tracing::warn!(real = %r.addr, "no MAC for real server yet: no new flows to it until it answers ARP");
+            }
+        }
+    }
+}
+
 /// Makes the kernel resolve `addr`: a datagram to its discard port needs
 /// the neighbour first. The datagram itself is harmless.
 fn trigger_resolution(addr: Ipv4Addr) {
@@ -671,12 +966,18 @@ pub struct ServiceView<'a> {
 }
 
 impl ServiceView<'_> {
-    /// The weight new flows see: 0 while the real is unusable.
+    /// The weight new flows see now, as programmed: 0 while the real is
+    /// unusable or the sorry server serves, less than configured during
+    /// slow start.
     pub fn effective_weight(&self, r: &RealSpec) -> u16 {
-        match self.fwd.usable(self.index, r) {
-            Ok(()) => r.weight.min(u32::from(u16::MAX)) as u16,
-            Err(_) => 0,
-        }
+        self.fwd
+            .programmed_weight(self.index, r)
+            .min(u32::from(u16::MAX)) as u16
+    }
+
+    /// Whether the real passes its health check (always, with none).
+    pub fn healthy(&self, r: &RealSpec) -> bool {
+        self.fwd.passes(self.index, r)
     }
 }
 

@@ -103,7 +103,10 @@ fn new_service(spec: &ServiceSpec) -> Result<Service, String> {
         forward: Forward::Dr,
         persistence: persistence(spec.persistence),
         quorum: 1,
+        quorum_hysteresis: 0,
         sorry_server: None,
+        inhibit_on_failure: false,
+        slow_start: Duration::ZERO,
         // ipvsadm checks nothing; neither does a service made with it.
         health: Health {
             check: HealthCheck::None,
@@ -112,6 +115,7 @@ fn new_service(spec: &ServiceSpec) -> Result<Service, String> {
             timeout: Duration::from_secs(1),
             rise: 2,
             fall: 3,
+            alpha: false,
         },
         reals: Vec::new(),
     })

@@ -33,14 +33,14 @@ enum Key {
 }
 
 fn stats(t: Traffic) -> Stats {
-    // DR and TUN replies go from the real to the client directly: nothing
-    // goes out through the director.
+    // DR and TUN replies go from the real to the client directly: out
+    // counts only NAT and FULLNAT replies.
     Stats {
         conns: t.conns,
         in_pkts: t.packets,
-        out_pkts: 0,
+        out_pkts: t.packets_out,
         in_bytes: t.bytes,
-        out_bytes: 0,
+        out_bytes: t.bytes_out,
     }
 }
 
@@ -71,9 +71,9 @@ impl Samples {
                         Rate {
                             cps: per(t.conns, p.conns),
                             in_pps: per(t.packets, p.packets),
-                            out_pps: 0,
+                            out_pps: per(t.packets_out, p.packets_out),
                             in_bps: per(t.bytes, p.bytes),
-                            out_bps: 0,
+                            out_bps: per(t.bytes_out, p.bytes_out),
                         },
                     ))
                 })
@@ -114,6 +114,8 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         let forward = match svc.spec.forward {
             xlvs_dataplane::Forward::Dr => Forward::Route,
             xlvs_dataplane::Forward::Tun => Forward::Tunnel,
+            xlvs_dataplane::Forward::Nat => Forward::Masq,
+            xlvs_dataplane::Forward::Fullnat => Forward::FullNat,
         };
         let svc_traffic = f.service_traffic(svc.spec.id).unwrap_or_default();
         // One port per data plane service (see forwarder::specs).
@@ -144,10 +146,10 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
                 protocol,
                 vip: svc.spec.vip,
                 port,
-                scheduler: if svc.spec.hash_source.is_some() && svc.persistence.is_none() {
-                    Scheduler::Sh
-                } else {
-                    Scheduler::Mh
+                scheduler: match (svc.spec.hash, svc.persistence) {
+                    (xlvs_dataplane::HashOn::Source(_), None) => Scheduler::Sh,
+                    (xlvs_dataplane::HashOn::Destination, None) => Scheduler::Dh,
+                    _ => Scheduler::Mh,
                 },
                 persistent: svc.persistence.map(|p| Persistence {
                     timeout_s: p.0,

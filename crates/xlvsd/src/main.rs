@@ -12,7 +12,9 @@ mod daemon;
 mod forwarder;
 mod ipvs;
 mod listing;
+mod metrics;
 mod notify;
+mod policy;
 mod speaker;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.

@@ -132,6 +132,8 @@ pub struct Node {
     pub config: std::sync::Arc<tokio::sync::Mutex<NodeConfig>>,
     /// Hands a reloaded config to the supervisor (health checks).
     pub reloads: tokio::sync::mpsc::UnboundedSender<NodeConfig>,
+    /// Shutting down: routes withdrawn, the data plane still forwarding.
+    pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Node {
@@ -208,11 +210,17 @@ impl Node {
                 ))
             }
             "status" => {
-                let announced = self.speaker.announced().await.map_err(|e| e.to_string())?;
+                let stopping = self.stopping.load(std::sync::atomic::Ordering::Relaxed);
+                let announced = match self.speaker.announced().await {
+                    // Shutting down: everything was flushed.
+                    Err(xlvs_ospf::driver::DriverError::Stopped) if stopping => Vec::new(),
+                    other => other.map_err(|e| e.to_string())?,
+                };
                 let vips = self.forwarder.lock().await.vip_states();
                 Ok(serde_json::json!({
                     "node": self.name,
                     "router_id": self.router_id,
+                    "stopping": stopping,
                     "announced": announced.iter().map(|(a, m)| serde_json::json!({"address": a, "metric": m})).collect::<Vec<_>>(),
                     "vips": vips.iter().map(|(vip, (ready, why))| serde_json::json!({
                         "vip": vip, "ready": ready, "why": why,

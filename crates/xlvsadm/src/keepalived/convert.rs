@@ -15,8 +15,6 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 const NO_COUNTERPART: &str = "no counterpart in the node config";
-const INHIBIT: &str =
-    "xlvsd takes a failing real out of its service; it has no weight-0 mode for failures";
 
 /// One converted virtual_server.
 pub struct Service {
@@ -58,6 +56,8 @@ pub(super) struct Real {
     pub(super) checkers: Vec<Checker>,
     /// lb_kind of this real, when given.
     pub(super) forward: Option<&'static str>,
+    /// inhibit_on_failure in this real_server.
+    pub(super) inhibit: bool,
 }
 
 #[derive(Default)]
@@ -74,7 +74,12 @@ pub(super) struct VirtualServer {
     pub(super) mask: Option<(Ipv4Addr, String)>,
     pub(super) udp: bool,
     pub(super) quorum: Option<u32>,
+    pub(super) hysteresis: Option<u32>,
     pub(super) sorry: Option<(Ipv4Addr, u16)>,
+    /// `alpha`: reals start down until their first passing check.
+    pub(super) alpha: bool,
+    /// inhibit_on_failure at the virtual_server level (keepalived 2.x).
+    pub(super) inhibit: bool,
     pub(super) timeout: Option<Duration>,
     pub(super) retry: Option<u32>,
     pub(super) reals: Vec<Real>,
@@ -215,14 +220,10 @@ impl VirtualServer {
             "connect_timeout" => self.timeout = seconds(s, &ctx, notes),
             "retry" | "nb_get_retry" => self.retry = count(s, &ctx, notes),
             "real_server" => self.real(s, notes),
-            "hysteresis" | "quorum_up" | "quorum_down" => {
-                drop(notes, "the node config has no quorum hysteresis or scripts")
-            }
-            "alpha" => drop(
-                notes,
-                "reals start up in xlvs; the node config has no alpha yet",
-            ),
-            "inhibit_on_failure" => drop(notes, INHIBIT),
+            "hysteresis" => self.hysteresis = count(s, &ctx, notes),
+            "quorum_up" | "quorum_down" => drop(notes, "xlvs runs no quorum scripts"),
+            "alpha" => self.alpha = true,
+            "inhibit_on_failure" => self.inhibit = true,
             "delay_before_retry" => {
                 drop(notes, "fall counts consecutive failures, one per interval")
             }
@@ -268,6 +269,7 @@ impl VirtualServer {
             weight: 1,
             checkers: Vec::new(),
             forward: None,
+            inhibit: false,
         };
         let (mut timeout, mut retry) = (None, None);
         for c in s.children() {
@@ -292,7 +294,7 @@ impl VirtualServer {
                     Some(None) => drop(notes, "unknown forwarding method"),
                     None => {}
                 },
-                "inhibit_on_failure" => drop(notes, INHIBIT),
+                "inhibit_on_failure" => real.inhibit = true,
                 "notify_up" | "notify_down" => drop(notes, "xlvs runs no notify scripts"),
                 "uthreshold" | "lthreshold" => {
                     drop(notes, "connection thresholds are not supported")
@@ -313,6 +315,27 @@ impl VirtualServer {
             c.retry = c.retry.or(retry);
         }
         self.reals.push(real);
+    }
+
+    /// keepalived sets inhibit_on_failure per real (or, in 2.x, per
+    /// virtual_server); the node config per service.
+    fn inhibit_on_failure(&self, svc: &mut Table, notes: &mut Notes) {
+        let inhibited = self.reals.iter().filter(|r| r.inhibit).count();
+        if !self.inhibit && inhibited == 0 {
+            return;
+        }
+        let e = svc.set("inhibit_on_failure", Value::Bool(true));
+        if self.inhibit || inhibited == self.reals.len() {
+            e.note("inhibit_on_failure");
+            return;
+        }
+        e.note("inhibit_on_failure on some real servers");
+        for r in self.reals.iter().filter(|r| !r.inhibit) {
+            notes.warn(
+                &r.context,
+                "has no inhibit_on_failure, but the node config sets it per service: this real too keeps its place at weight 0 when it fails",
+            );
+        }
     }
 
     fn service(self, notes: &mut Notes) -> Option<Service> {
@@ -336,11 +359,11 @@ impl VirtualServer {
             let refused = !name.parse::<Scheduler>().is_ok_and(|s| s.in_dataplane());
             if refused {
                 e.note(format!(
-                    "{text}; xlvsd refuses it: the data plane runs mh and sh"
+                    "{text}; xlvsd refuses it: the data plane runs mh, sh and dh"
                 ));
                 notes.warn(
                     ctx,
-                    &format!("scheduler {name}: xlvsd's data plane runs only mh and sh and refuses this service until it is changed (mh keeps each flow on the same real on every director)"),
+                    &format!("scheduler {name}: xlvsd's data plane runs only mh, sh and dh and refuses this service until it is changed (mh keeps each flow on the same real on every director)"),
                 );
             } else {
                 e.note(text.clone());
@@ -404,22 +427,43 @@ impl VirtualServer {
                 }
             }
         }
+        let n = self.reals.len() as u32;
+        let mut quorum = 1;
         if let Some(q) = self.quorum {
-            let n = self.reals.len() as u32;
             if q > n && sorry.is_none() {
                 notes.drop(
                     ctx,
                     &format!("quorum {q}"),
                     "more than the real servers, which the node config refuses without a sorry_server; quorum = their number",
                 );
-                svc.set("quorum", Value::Int(n.into()));
-            } else if q != 1 {
-                svc.set("quorum", Value::Int(q.into()));
+                quorum = n;
+            } else {
+                quorum = q;
+            }
+            if quorum != 1 {
+                svc.set("quorum", Value::Int(quorum.into()));
+            }
+        }
+        if let Some(h) = self.hysteresis.filter(|&h| h > 0) {
+            // The node config wants the quorum lost at some healthy real
+            // and able to come back with the reals there are.
+            let most = (quorum - 1).min(n.saturating_sub(quorum));
+            if h > most {
+                notes.drop(
+                    ctx,
+                    &format!("hysteresis {h}"),
+                    &format!("the node config wants it below quorum ({quorum}) and quorum + hysteresis within the {n} real servers; quorum_hysteresis = {most}"),
+                );
+            }
+            if h.min(most) > 0 {
+                svc.set("quorum_hysteresis", Value::Int(h.min(most).into()))
+                    .note(format!("hysteresis {h}"));
             }
         }
         if let Some(s) = sorry {
             svc.set("sorry_server", Value::str(s));
         }
+        self.inhibit_on_failure(&mut svc, notes);
         let mut tables = vec![svc, health::table(&self, forward, notes)];
         for r in &self.reals {
             let mut t = Table::new("[[service.real]]");

@@ -12,8 +12,25 @@ const DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_RETRY: u32 = 1;
 
-/// `[service.health]` from the reals' checkers.
+/// `[service.health]` from the reals' checkers, with `alpha`.
 pub(super) fn table(vs: &VirtualServer, forward: &str, notes: &mut Notes) -> Table {
+    let mut t = check_table(vs, forward, notes);
+    if vs.alpha {
+        let none = Value::str("none");
+        if t.entries
+            .iter()
+            .any(|e| e.key == "check" && e.value == none)
+        {
+            notes.drop(&vs.header, "alpha", "no check to pass: every real is up");
+        } else {
+            t.set("alpha", Value::Bool(true))
+                .note("alpha: reals start down until their first passing check");
+        }
+    }
+    t
+}
+
+fn check_table(vs: &VirtualServer, forward: &str, notes: &mut Notes) -> Table {
     let ctx = vs.header.as_str();
     let mut t = Table::new("[service.health]");
     let owner = vs.reals.iter().find(|r| !r.checkers.is_empty());

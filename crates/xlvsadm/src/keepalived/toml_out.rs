@@ -8,6 +8,7 @@ use std::time::Duration;
 pub enum Value {
     Str(String),
     Int(u64),
+    Bool(bool),
     List(Vec<Value>),
 }
 
@@ -29,6 +30,9 @@ impl Value {
         match self {
             Value::Int(n) => {
                 let _ = write!(out, "{n}");
+            }
+            Value::Bool(b) => {
+                let _ = write!(out, "{b}");
             }
             Value::Str(s) => quote(s, out),
             Value::List(items) => {
@@ -146,11 +150,12 @@ mod tests {
             .note("two ports");
         t.set("interval", Value::duration(Duration::from_millis(1500)));
         t.set("timeout", Value::duration(Duration::from_secs(3)));
+        t.set("alpha", Value::Bool(true));
         let mut out = String::new();
         render(&[t], &mut out);
         assert_eq!(
             out,
-            "\n[[service]]\nname = \"a \\\"b\\\" \\\\ c\"\nports = [80, 443]               # two ports\ninterval = \"1500ms\"\ntimeout = \"3s\"\n"
+            "\n[[service]]\nname = \"a \\\"b\\\" \\\\ c\"\nports = [80, 443]               # two ports\ninterval = \"1500ms\"\ntimeout = \"3s\"\nalpha = true\n"
         );
     }
 }

@@ -1,0 +1,530 @@
+//! The Prometheus endpoint of xlvsd (docs/metrics.md) on labs/quickstart:
+//! real FRR, real nginx reals, client traffic through the VIP. Every scrape
+//! is parsed whole by a strict exposition-format parser, and its values are
+//! checked against what the control socket says; the endpoint refuses what
+//! it should and keeps serving.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use xlvs_tests::{control, text, wait_until, workspace, Lab};
+
+const VIP: &str = "192.0.2.10";
+const URL: &str = "http://127.0.0.1:9478/metrics";
+const R1: &str = "10.255.0.1";
+
+#[derive(Debug, Clone)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// Parses a whole text-format (0.0.4) body, strictly: every line is blank,
+/// a comment, or `name{labels} value [timestamp]`; names and label names
+/// are valid; each sample's family has one TYPE given before its samples,
+/// and a family's samples are contiguous; no series twice.
+fn parse_exposition(body: &str) -> Result<Vec<Sample>, String> {
+    if !body.is_empty() && !body.ends_with('\n') {
+        return Err("the body does not end with a line feed".into());
+    }
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut helps: BTreeSet<String> = BTreeSet::new();
+    let mut finished: BTreeSet<String> = BTreeSet::new();
+    let mut current: Option<String> = None;
+    let mut series: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    for (n, line) in body.lines().enumerate() {
+        let at = |e: String| format!("line {}: {e}: {line:?}", n + 1);
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix('#') {
+            let words: Vec<&str> = comment.trim_start().splitn(3, ' ').collect();
+            match words.as_slice() {
+                ["HELP", name, ..] => {
+                    check_name(name, false).map_err(at)?;
+                    if !helps.insert(name.to_string()) {
+                        return Err(at("second HELP".into()));
+                    }
+                }
+                ["TYPE", name, kind] => {
+                    check_name(name, false).map_err(at)?;
+                    let kinds = ["counter", "gauge", "histogram", "summary", "untyped"];
+                    if !kinds.contains(kind) {
+                        return Err(at(format!("unknown type {kind}")));
+                    }
+                    if finished.contains(*name) || current.as_deref() == Some(*name) {
+                        return Err(at("TYPE after the family's samples".into()));
+                    }
+                    if types.insert(name.to_string(), kind.to_string()).is_some() {
+                        return Err(at("second TYPE".into()));
+                    }
+                }
+                ["HELP" | "TYPE", ..] => return Err(at("incomplete HELP/TYPE".into())),
+                _ => {}
+            }
+            continue;
+        }
+        let sample = parse_sample(line).map_err(at)?;
+        match types.get(&sample.name).map(String::as_str) {
+            Some("counter" | "gauge" | "untyped") => {}
+            Some(other) => return Err(at(format!("{other} samples not expected"))),
+            None => return Err(at("sample without a TYPE for its family".into())),
+        }
+        if current.as_deref() != Some(sample.name.as_str()) {
+            if finished.contains(&sample.name) {
+                return Err(at("family's samples are not contiguous".into()));
+            }
+            if let Some(done) = current.replace(sample.name.clone()) {
+                finished.insert(done);
+            }
+        }
+        if !series.insert(format!("{}{:?}", sample.name, sample.labels)) {
+            return Err(at("series listed twice".into()));
+        }
+        out.push(sample);
+    }
+    Ok(out)
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*` for metric names; no `:` in label names.
+fn check_name(name: &str, label: bool) -> Result<(), String> {
+    let ok_first = |c: char| c.is_ascii_alphabetic() || c == '_' || (c == ':' && !label);
+    let ok = |c: char| ok_first(c) || c.is_ascii_digit();
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if ok_first(c) && chars.all(ok) => Ok(()),
+        _ => Err(format!("invalid name {name:?}")),
+    }
+}
+
+fn parse_sample(line: &str) -> Result<Sample, String> {
+    let end = line.find(['{', ' ']).ok_or("no value")?;
+    let name = &line[..end];
+    check_name(name, false)?;
+    let mut rest = &line[end..];
+    let mut labels = BTreeMap::new();
+    if let Some(after) = rest.strip_prefix('{') {
+        let mut chars = after.char_indices().peekable();
+        let close = loop {
+            let (start, c) = chars.next().ok_or("unterminated labels")?;
+            if c == '}' {
+                break start;
+            }
+            // a label name, up to '='
+            let mut key = String::from(c);
+            loop {
+                match chars.next().ok_or("unterminated label")? {
+                    (_, '=') => break,
+                    (_, c) => key.push(c),
+                }
+            }
+            check_name(&key, true)?;
+            if chars.next().map(|x| x.1) != Some('"') {
+                return Err(format!("label {key}: value not quoted"));
+            }
+            let mut value = String::new();
+            loop {
+                match chars.next().ok_or("unterminated label value")?.1 {
+                    '"' => break,
+                    '\\' => match chars.next().ok_or("dangling escape")?.1 {
+                        '\\' => value.push('\\'),
+                        '"' => value.push('"'),
+                        'n' => value.push('\n'),
+                        other => return Err(format!("bad escape \\{other}")),
+                    },
+                    c => value.push(c),
+                }
+            }
+            if labels.insert(key.clone(), value).is_some() {
+                return Err(format!("label {key} twice"));
+            }
+            match chars.peek().map(|x| x.1) {
+                Some(',') => {
+                    chars.next();
+                }
+                Some('}') => {}
+                _ => return Err("expected , or } after a label".into()),
+            }
+        };
+        rest = &after[close + 1..];
+    }
+    let rest = rest.strip_prefix(' ').ok_or("no space before the value")?;
+    let mut fields = rest.split(' ');
+    let value = fields.next().unwrap_or_default();
+    let value = match value {
+        "NaN" => f64::NAN,
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v if v.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.') => v
+            .parse()
+            .map_err(|_| format!("value {v:?} is not a float"))?,
+        v => return Err(format!("value {v:?} is not a float")),
+    };
+    if let Some(ts) = fields.next() {
+        ts.parse::<i64>()
+            .map_err(|_| format!("timestamp {ts:?} is not an integer"))?;
+    }
+    if fields.next().is_some() {
+        return Err("trailing text after the timestamp".into());
+    }
+    Ok(Sample {
+        name: name.to_string(),
+        labels,
+        value,
+    })
+}
+
+/// The parser must be able to say no, or the lab test proves nothing.
+#[test]
+fn strict_parser_refuses_what_prometheus_would() {
+    let good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\\\"\\n\\\\\",y=\"\"} 3\na_total 4 1700000000000\n# TYPE b gauge\nb -Inf\n";
+    let s = parse_exposition(good).unwrap();
+    assert_eq!(s[0].labels["x"], "1\"\n\\");
+    assert_eq!(s[1].value, 4.0);
+    let bad = [
+        "a 1\n",                                                   // no TYPE
+        "# TYPE a gauge\na 1",                                     // no final line feed
+        "# TYPE a gauge\na x\n",                                   // value
+        "# TYPE a gauge\na{x=1} 1\n",                              // unquoted
+        "# TYPE a gauge\na{x=\"\\t\"} 1\n",                        // escape
+        "# TYPE a gauge\na{x=\"1\" 1\n",                           // unterminated
+        "# TYPE a gauge\na{x=\"1\",x=\"2\"} 1\n",                  // label twice
+        "# TYPE a gauge\na{1x=\"1\"} 1\n",                         // label name
+        "# TYPE 1a gauge\n",                                       // metric name
+        "# TYPE a gauge\na 1\na 2\n",                              // series twice
+        "# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na{x=\"\"} 1\n", // split family
+        "# TYPE a gauge\na 1\n# TYPE a gauge\n",                   // TYPE twice / late
+        "# TYPE a wrong\n",                                        // type
+        "# TYPE a gauge\na  1\n",                                  // two spaces
+        "# TYPE a gauge\na 1 2 3\n",                               // trailing
+    ];
+    for b in bad {
+        assert!(parse_exposition(b).is_err(), "accepted {b:?}");
+    }
+}
+
+/// A `curl` in a director's namespace.
+fn curl(lab: &Lab, lb: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = vec!["curl", "-s", "-m", "10"];
+    cmd.extend_from_slice(args);
+    lab.exec(lb, &cmd)
+}
+
+/// The HTTP status curl got for a request.
+fn status_of(lab: &Lab, lb: &str, args: &[&str]) -> String {
+    let mut all = vec!["-o", "/dev/null", "-w", "%{http_code}"];
+    all.extend_from_slice(args);
+    let out = curl(lab, lb, &all);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Scrapes a director: a 200 with the exposition content type, whose
+/// whole body parses.
+fn scrape(lab: &Lab, lb: &str) -> Vec<Sample> {
+    let out = curl(lab, lb, &["-i", URL]);
+    assert!(out.status.success(), "{lb}: {}", text(&out));
+    let raw = String::from_utf8(out.stdout).expect("UTF-8");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    parse_exposition(body).unwrap_or_else(|e| panic!("{lb}: {e}\n{body}"))
+}
+
+/// Values of the series of `name` whose labels include `with`.
+fn values(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> Vec<f64> {
+    samples
+        .iter()
+        .filter(|s| s.name == name && with.iter().all(|(k, v)| s.labels[*k] == *v))
+        .map(|s| s.value)
+        .collect()
+}
+
+/// The one value of a series.
+#[track_caller]
+fn value(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> f64 {
+    match values(samples, name, with).as_slice() {
+        [v] => *v,
+        other => panic!("{name}{with:?}: {other:?}"),
+    }
+}
+
+fn socket(lb: &str) -> PathBuf {
+    Path::new("/run/xlvs").join(format!("{lb}.sock"))
+}
+
+/// `before <= metric <= after`: the counter read between two control
+/// socket readings.
+#[track_caller]
+fn between(what: &str, before: u64, metric: f64, after: u64) {
+    assert!(
+        before as f64 <= metric && metric <= after as f64,
+        "{what}: metrics say {metric}, the control socket {before} then {after}"
+    );
+}
+
+/// [`between`] for each `(metric, key)`: the series of `metric` with
+/// `labels`, and `key` of the control socket objects read around it.
+#[track_caller]
+fn all_between(
+    what: &str,
+    m: &[Sample],
+    labels: &[(&str, &str)],
+    (before, after): (&serde_json::Value, &serde_json::Value),
+    pairs: &[(&str, &str)],
+) {
+    for (metric, key) in pairs {
+        let stat = |t: &serde_json::Value| t[key].as_u64().unwrap();
+        let v = value(m, metric, labels);
+        between(&format!("{what} {metric}"), stat(before), v, stat(after));
+    }
+}
+
+/// Control socket answers around one scrape.
+struct Around {
+    before: serde_json::Value,
+    after: serde_json::Value,
+}
+
+fn around(lab: &Lab, lb: &str, command: &str) -> (Vec<Sample>, Around) {
+    let ask = || control(&socket(lb), command, &[]).unwrap_or_else(|e| panic!("{lb}: {e}"));
+    let before = ask();
+    let samples = scrape(lab, lb);
+    let after = ask();
+    (samples, Around { before, after })
+}
+
+#[test]
+fn metrics_endpoint_parses_and_matches_the_control_socket() {
+    let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
+    lab.wait_nexthops(
+        "r1",
+        VIP,
+        &["10.0.1.11", "10.0.1.12"],
+        Duration::from_secs(60),
+    );
+    wait_until("first HTTP answer", Duration::from_secs(20), || {
+        let out = lab.exec(
+            "client",
+            &["curl", "-s", "-m", "2", &format!("http://{VIP}/")],
+        );
+        out.status.success().then_some(()).ok_or_else(|| text(&out))
+    });
+    const REQUESTS: u64 = 20;
+    for _ in 0..REQUESTS {
+        let out = lab.exec(
+            "client",
+            &["curl", "-s", "-m", "3", &format!("http://{VIP}/")],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    let (mut conns, mut packets) = (0.0, 0.0);
+    for lb in ["lb1", "lb2"] {
+        // Services and reals, against ipvs.list (xlvsadm -L -n --stats).
+        let (m, table) = around(&lab, lb, "ipvs.list");
+        for (i, svc) in table.after["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let port = svc["port"].to_string();
+            let labels = [
+                ("vip", VIP),
+                ("port", port.as_str()),
+                ("proto", "TCP"),
+                ("service", "web"),
+            ];
+            let before = &table.before["services"][i];
+            all_between(
+                &format!("{lb} port {port}"),
+                &m,
+                &labels,
+                (&before["stats"], &svc["stats"]),
+                &[
+                    ("xlvs_service_packets_in_total", "in_pkts"),
+                    ("xlvs_service_bytes_in_total", "in_bytes"),
+                    ("xlvs_service_connections_total", "conns"),
+                ],
+            );
+            if port == "80" {
+                conns += value(&m, "xlvs_service_connections_total", &labels);
+                packets += value(&m, "xlvs_service_packets_in_total", &labels);
+            }
+            for (j, real) in svc["reals"].as_array().unwrap().iter().enumerate() {
+                let addr = real["address"].as_str().unwrap();
+                let rport = real["port"].to_string();
+                let mut labels = labels.to_vec();
+                labels.extend([("real", addr), ("real_port", rport.as_str())]);
+                let before = &before["reals"][j];
+                all_between(
+                    &format!("{lb} {addr} port {port}"),
+                    &m,
+                    &labels,
+                    (&before["stats"], &real["stats"]),
+                    &[
+                        ("xlvs_real_packets_in_total", "in_pkts"),
+                        ("xlvs_real_bytes_in_total", "in_bytes"),
+                        ("xlvs_real_connections_total", "conns"),
+                    ],
+                );
+                assert_eq!(value(&m, "xlvs_real_up", &labels), 1.0, "{lb} {addr}");
+                assert_eq!(value(&m, "xlvs_real_weight", &labels), 1.0, "{lb} {addr}");
+                assert_eq!(value(&m, "xlvs_real_weight_configured", &labels), 1.0);
+            }
+        }
+        assert_eq!(
+            values(&m, "xlvs_service_packets_in_total", &[]).len(),
+            2,
+            "ports 80 and 7"
+        );
+        assert_eq!(
+            value(&m, "xlvs_vip_announced", &[("vip", VIP)]),
+            1.0,
+            "{lb}"
+        );
+        assert_eq!(value(&m, "xlvs_vip_ready", &[("vip", VIP)]), 1.0, "{lb}");
+        for collector in ["ospf", "dataplane"] {
+            let c = [("collector", collector)];
+            assert_eq!(value(&m, "xlvs_scrape_collector_success", &c), 1.0);
+        }
+
+        // Every data plane counter, against dataplane.stats.
+        let (m, stats) = around(&lab, lb, "dataplane.stats");
+        let counters = stats.after.as_object().unwrap();
+        assert_eq!(
+            values(&m, "xlvs_dataplane_packets_total", &[]).len(),
+            counters.len()
+        );
+        for (reason, after) in counters {
+            let v = value(&m, "xlvs_dataplane_packets_total", &[("reason", reason)]);
+            let before = stats.before[reason].as_u64().unwrap();
+            between(
+                &format!("{lb} {reason}"),
+                before,
+                v,
+                after.as_u64().unwrap(),
+            );
+        }
+
+        // OSPF: r1 is Full; the neighbors and counters are the speaker's.
+        let (m, ospf) = around(&lab, lb, "ospf.stats");
+        all_between(
+            lb,
+            &m,
+            &[],
+            (&ospf.before, &ospf.after),
+            &[
+                ("xlvs_ospf_packets_received_total", "rx_packets"),
+                ("xlvs_ospf_packets_sent_total", "tx_packets"),
+                ("xlvs_ospf_packets_malformed_total", "malformed"),
+                ("xlvs_ospf_auth_failures_total", "auth_failures"),
+                ("xlvs_ospf_lsa_checksum_errors_total", "bad_lsa_checksums"),
+            ],
+        );
+        assert!(value(&m, "xlvs_ospf_packets_received_total", &[]) > 0.0);
+        let state = [
+            ("interface", "eth1"),
+            ("neighbor", R1),
+            ("address", "10.0.1.1"),
+        ];
+        assert_eq!(
+            value(&m, "xlvs_ospf_neighbor_state", &state),
+            8.0,
+            "{lb}: r1 Full"
+        );
+        let neighbors = control(&socket(lb), "ospf.neighbors", &[]).unwrap();
+        let listed: BTreeSet<String> = neighbors
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["router_id"].as_str().unwrap().to_string())
+            .collect();
+        let exported: BTreeSet<String> = m
+            .iter()
+            .filter(|s| s.name == "xlvs_ospf_neighbor_state")
+            .map(|s| s.labels["neighbor"].clone())
+            .collect();
+        assert_eq!(exported, listed, "{lb}");
+        assert!(
+            value(
+                &m,
+                "xlvs_ospf_interface_adjacencies",
+                &[("interface", "eth1")]
+            ) >= 1.0
+        );
+    }
+    // ECMP may give one director every flow: the sum counts.
+    assert!(packets > 0.0, "no packet counted");
+    assert!(
+        conns >= (REQUESTS + 1) as f64,
+        "{conns} HTTP connections counted for {} requests",
+        REQUESTS + 1
+    );
+
+    // What the endpoint refuses, and it keeps serving.
+    assert_eq!(status_of(&lab, "lb1", &["http://127.0.0.1:9478/"]), "404");
+    assert_eq!(
+        status_of(&lab, "lb1", &["http://127.0.0.1:9478/metricsx"]),
+        "404"
+    );
+    assert_eq!(status_of(&lab, "lb1", &["-X", "POST", URL]), "405");
+    assert_eq!(status_of(&lab, "lb1", &["-I", URL]), "200");
+    let big = format!("X-Big: {}", "a".repeat(64 * 1024));
+    assert_eq!(status_of(&lab, "lb1", &["-H", &big, URL]), "431");
+    // A client that never finishes its request gets 408, and holds no one
+    // else up meanwhile.
+    const SLOW: &str = "import socket\n\
+        s = socket.create_connection(('127.0.0.1', 9478))\n\
+        s.sendall(b'GET /metr')\n\
+        s.settimeout(30)\n\
+        data = b''\n\
+        while True:\n    d = s.recv(4096)\n    if not d: break\n    data += d\n\
+        print(data.decode(errors='replace'))\n";
+    std::thread::scope(|scope| {
+        let slow = scope.spawn(|| lab.exec("lb1", &["python3", "-c", SLOW]));
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(!scrape(&lab, "lb1").is_empty());
+        let out = slow.join().unwrap();
+        let answer = String::from_utf8_lossy(&out.stdout);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{}", text(&out));
+    });
+    assert!(!scrape(&lab, "lb1").is_empty(), "endpoint still serves");
+
+    // A real whose nginx stops shows as down, on both of its ports.
+    lab.stop_nginx("web1");
+    let real = |m: &[Sample], metric: &str, addr: &str| -> Vec<f64> {
+        values(m, metric, &[("real", addr), ("service", "web")])
+    };
+    let m = wait_until("web1 down in the metrics", Duration::from_secs(20), || {
+        let m = scrape(&lab, "lb1");
+        let up = real(&m, "xlvs_real_up", "10.0.1.21");
+        (up == [0.0, 0.0])
+            .then_some(m)
+            .ok_or(format!("xlvs_real_up {up:?}"))
+    });
+    assert_eq!(real(&m, "xlvs_real_weight", "10.0.1.21"), [0.0, 0.0]);
+    assert_eq!(
+        real(&m, "xlvs_real_weight_configured", "10.0.1.21"),
+        [1.0, 1.0]
+    );
+    assert_eq!(real(&m, "xlvs_real_up", "10.0.1.22"), [1.0, 1.0]);
+    let health = control(&socket("lb1"), "health", &[]).unwrap();
+    assert!(
+        health
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["real"] == "10.0.1.21")
+            .all(|r| r["usable"] == false),
+        "{health:#}"
+    );
+    // web2 still serves: the VIP stays announced.
+    assert_eq!(value(&m, "xlvs_vip_announced", &[("vip", VIP)]), 1.0);
+}
