@@ -5,25 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-use xlvs_tests::{text, wait_until, workspace, Lab};
+use xlvs_tests::{text, workspace, Lab};
 
 const FULLNAT_VIP: &str = "192.0.2.20";
 const NAT_VIP: &str = "192.0.2.30";
-
-/// `curl` answers from a VIP, counted; each from a new source port.
-fn answers(lab: &Lab, vip: &str, n: usize) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for _ in 0..n {
-        let r = lab.exec(
-            "client",
-            &["curl", "-s", "-m", "3", &format!("http://{vip}/")],
-        );
-        assert!(r.status.success(), "{vip}: {}", text(&r));
-        *out.entry(String::from_utf8_lossy(&r.stdout).into_owned())
-            .or_default() += 1;
-    }
-    out
-}
 
 /// A director's global data plane counter.
 fn stat(lab: &Lab, lb: &str, name: &str) -> u64 {
@@ -44,22 +29,12 @@ fn fullnat_and_nat_carry_real_connections_both_ways() {
     // FULLNAT's local addresses are announced too: replies find lb1.
     lab.wait_nexthops("r1", "10.255.1.1", &["10.0.1.11"], Duration::from_secs(30));
     for vip in [FULLNAT_VIP, NAT_VIP] {
-        wait_until(
-            &format!("first answer from {vip}"),
-            Duration::from_secs(30),
-            || {
-                let out = lab.exec(
-                    "client",
-                    &["curl", "-s", "-m", "2", &format!("http://{vip}/")],
-                );
-                out.status.success().then_some(()).ok_or_else(|| text(&out))
-            },
-        );
+        lab.wait_http("client", vip);
     }
 
     // FULLNAT: both reals answer, and each saw one of lb1's local
     // addresses, never the client.
-    let full = answers(&lab, FULLNAT_VIP, 30);
+    let full = lab.http_answers("client", FULLNAT_VIP, 30);
     let mut reals = std::collections::BTreeSet::new();
     for line in full.keys() {
         let (real, seen) = line.trim().split_once(' ').expect("`webN ADDR`");
@@ -72,19 +47,13 @@ fn fullnat_and_nat_carry_real_connections_both_ways() {
     assert_eq!(reals.len(), 2, "both reals used: {full:?}");
 
     // NAT: both reals answer, and each saw the client itself.
-    let nat = answers(&lab, NAT_VIP, 30);
+    let nat = lab.http_answers("client", NAT_VIP, 30);
     let keys: Vec<&str> = nat.keys().map(String::as_str).collect();
     assert_eq!(keys, ["web1 10.0.0.2\n", "web2 10.0.0.2\n"], "{nat:?}");
 
     // Byte for byte both ways, up to 4 MB, through each mode.
     for vip in [FULLNAT_VIP, NAT_VIP] {
-        for size in ["1", "65536", "4194304"] {
-            let out = lab.exec(
-                "client",
-                &["python3", "/usr/local/bin/echo.py", "check", vip, "7", size],
-            );
-            assert!(out.status.success(), "{vip} echo {size}: {}", text(&out));
-        }
+        lab.echo_checks("client", vip, &["1", "65536", "4194304"]);
     }
 
     // The packets went through XDP both ways, not through the kernel.

@@ -80,9 +80,6 @@ static __always_inline int forward_nat(struct xdp_md *ctx, struct pkt *p, struct
     }
     if (act != CONTINUE)
         return act;
-    ip = p->ip;
-    if ((void *)(ip + 1) > data_end)
-        return XDP_DROP;
     return fib_forward(ctx, outer_src, to.dst, ip->tos, bpf_ntohs(ip->tot_len), ip->protocol,
                        full ? STAT_TX_FULLNAT : STAT_TX_NAT);
 }

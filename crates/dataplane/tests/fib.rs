@@ -8,9 +8,8 @@ use common::netns::FibNs;
 use common::*;
 use std::net::Ipv4Addr;
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
+    Dataplane, Forward, HashOn, RealSpec, Run, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
 };
-use xlvs_maglev::TableSize;
 
 const VIP: &str = "192.0.2.10";
 const CLIENT: &str = "203.0.113.5";
@@ -38,15 +37,7 @@ fn director_ns(tag: &str) -> FibNs {
 }
 
 fn load(forward: Forward, real_port: u16, proto: u8) -> Dataplane {
-    require_root();
-    let mut dp = Dataplane::load(Limits {
-        services: 8,
-        reals: 64,
-        conntrack: 4096,
-        nat: 4096,
-        table_size: TableSize::new(251).unwrap(),
-    })
-    .expect("load the XDP program");
+    let mut dp = small();
     dp.set_local_addresses(&[LOCAL.parse().unwrap()]).unwrap();
     let real = |n: u8| RealSpec {
         addr: Ipv4Addr::new(10, 0, 1, n),
@@ -65,6 +56,11 @@ fn load(forward: Forward, real_port: u16, proto: u8) -> Dataplane {
     })
     .unwrap();
     dp
+}
+
+/// Runs a frame through the program as if it arrived on `ns`'s veth.
+fn through(dp: &Dataplane, ns: &FibNs, frame: &[u8]) -> Run {
+    dp.run_on("xlvs", frame, 1, ns.ifindex).unwrap()
 }
 
 /// The IPv4 header and what follows, of a frame without VLAN tag.
@@ -155,7 +151,7 @@ fn fullnat_rewrites_both_ends_and_its_replies_come_back() {
     let dp = load(Forward::Fullnat, 8080, 6);
 
     let syn = tcp(CLIENT, 40000, VIP, 80, SYN);
-    let r = dp.run_on("xlvs", &syn.frame(), 1, ns.ifindex).unwrap();
+    let r = through(&dp, &ns, &syn.frame());
     assert_eq!(r.action, XDP_TX);
     assert_eq!(&r.packet[6..12], &ns.mac, "sent from our interface");
     let out = parsed(&r.packet);
@@ -168,14 +164,7 @@ fn fullnat_rewrites_both_ends_and_its_replies_come_back() {
 
     // The rest of the flow, and a SYN sent again, keep the local port.
     for flags in [ACK, SYN, ACK | FIN] {
-        let r = dp
-            .run_on(
-                "xlvs",
-                &tcp(CLIENT, 40000, VIP, 80, flags).frame(),
-                1,
-                ns.ifindex,
-            )
-            .unwrap();
+        let r = through(&dp, &ns, &tcp(CLIENT, 40000, VIP, 80, flags).frame());
         assert_eq!(r.action, XDP_TX);
         assert_eq!(parsed(&r.packet).sport, lport);
     }
@@ -185,7 +174,7 @@ fn fullnat_rewrites_both_ends_and_its_replies_come_back() {
         payload: b"welcome".to_vec(),
         ..tcp("10.0.1.21", 8080, LOCAL, lport, SYN | ACK)
     };
-    let r = dp.run_on("xlvs", &reply.frame(), 1, ns.ifindex).unwrap();
+    let r = through(&dp, &ns, &reply.frame());
     assert_eq!(r.action, XDP_TX);
     let back = parsed(&r.packet);
     assert_eq!(back.dst_mac, ROUTER_MAC);
@@ -205,7 +194,7 @@ fn fullnat_rewrites_both_ends_and_its_replies_come_back() {
 
     // A reply nobody asked for (another local port) is not ours to turn.
     let stray = tcp("10.0.1.21", 8080, LOCAL, lport ^ 1, ACK).frame();
-    let r = dp.run_on("xlvs", &stray, 1, ns.ifindex).unwrap();
+    let r = through(&dp, &ns, &stray);
     assert_eq!((r.action, r.packet), (XDP_PASS, stray));
 }
 
@@ -217,7 +206,7 @@ fn fullnat_gives_each_flow_its_own_local_port() {
     let mut seen = std::collections::BTreeSet::new();
     for sport in 0..500u16 {
         let f = tcp(CLIENT, 20000 + sport, VIP, 80, SYN).frame();
-        let r = dp.run_on("xlvs", &f, 1, ns.ifindex).unwrap();
+        let r = through(&dp, &ns, &f);
         assert_eq!(r.action, XDP_TX);
         let out = parsed(&r.packet);
         assert_eq!(out.dport, 80, "real port 0: the client's port");
@@ -236,14 +225,7 @@ fn fullnat_without_local_addresses_drops_and_counts() {
     let _in = ns.enter();
     let mut dp = load(Forward::Fullnat, 0, 6);
     dp.set_local_addresses(&[]).unwrap();
-    let r = dp
-        .run_on(
-            "xlvs",
-            &tcp(CLIENT, 40000, VIP, 80, SYN).frame(),
-            1,
-            ns.ifindex,
-        )
-        .unwrap();
+    let r = through(&dp, &ns, &tcp(CLIENT, 40000, VIP, 80, SYN).frame());
     assert_eq!(r.action, XDP_DROP);
     assert_eq!(dp.stat("drop_no_local_port").unwrap(), 1);
     let many: Vec<Ipv4Addr> = (0..65).map(|i| Ipv4Addr::new(10, 9, 0, i)).collect();
@@ -258,14 +240,7 @@ fn nat_rewrites_the_destination_and_its_replies_come_back() {
     let ns = director_ns("nat");
     let _in = ns.enter();
     let dp = load(Forward::Nat, 0, 6);
-    let r = dp
-        .run_on(
-            "xlvs",
-            &tcp(CLIENT, 40000, VIP, 80, SYN).frame(),
-            1,
-            ns.ifindex,
-        )
-        .unwrap();
+    let r = through(&dp, &ns, &tcp(CLIENT, 40000, VIP, 80, SYN).frame());
     assert_eq!(r.action, XDP_TX);
     let out = parsed(&r.packet);
     assert_eq!(out.dst_mac, mac(21));
@@ -280,7 +255,7 @@ fn nat_rewrites_the_destination_and_its_replies_come_back() {
     );
 
     let reply = tcp("10.0.1.21", 80, CLIENT, 40000, SYN | ACK).frame();
-    let r = dp.run_on("xlvs", &reply, 1, ns.ifindex).unwrap();
+    let r = through(&dp, &ns, &reply);
     assert_eq!(r.action, XDP_TX);
     let back = parsed(&r.packet);
     assert_eq!(back.dst_mac, ROUTER_MAC);
@@ -295,15 +270,13 @@ fn nat_keeps_udp_checksums_valid_and_absent_ones_absent() {
     let ns = director_ns("natudp");
     let _in = ns.enter();
     let dp = load(Forward::Nat, 5353, 17);
-    let r = dp
-        .run_on("xlvs", &udp(CLIENT, 40000, VIP, 80).frame(), 1, ns.ifindex)
-        .unwrap();
+    let r = through(&dp, &ns, &udp(CLIENT, 40000, VIP, 80).frame());
     assert_eq!(r.action, XDP_TX);
     assert_eq!(parsed(&r.packet).dport, 5353);
 
     let mut zero = udp(CLIENT, 40001, VIP, 80).frame();
     zero[14 + 20 + 6..14 + 20 + 8].copy_from_slice(&[0, 0]);
-    let r = dp.run_on("xlvs", &zero, 1, ns.ifindex).unwrap();
+    let r = through(&dp, &ns, &zero);
     assert_eq!(r.action, XDP_TX);
     assert_eq!(
         &r.packet[14 + 20 + 6..14 + 20 + 8],
@@ -315,15 +288,7 @@ fn nat_keeps_udp_checksums_valid_and_absent_ones_absent() {
 
 #[test]
 fn icmp_frag_needed_reaches_the_real_of_its_flow_in_dr() {
-    require_root();
-    let mut dp = Dataplane::load(Limits {
-        services: 8,
-        reals: 64,
-        conntrack: 4096,
-        nat: 4096,
-        table_size: TableSize::new(251).unwrap(),
-    })
-    .unwrap();
+    let mut dp = small();
     let reals = (21..=24)
         .map(|n| RealSpec {
             addr: Ipv4Addr::new(10, 0, 1, n),
@@ -381,14 +346,7 @@ fn icmp_errors_are_translated_both_ways_under_fullnat() {
     let ns = director_ns("icmp");
     let _in = ns.enter();
     let dp = load(Forward::Fullnat, 8080, 6);
-    let r = dp
-        .run_on(
-            "xlvs",
-            &tcp(CLIENT, 40000, VIP, 80, SYN).frame(),
-            1,
-            ns.ifindex,
-        )
-        .unwrap();
+    let r = through(&dp, &ns, &tcp(CLIENT, 40000, VIP, 80, SYN).frame());
     let lport = parsed(&r.packet).sport;
     let local: Ipv4Addr = LOCAL.parse().unwrap();
     let real = Ipv4Addr::new(10, 0, 1, 21);
@@ -396,7 +354,7 @@ fn icmp_errors_are_translated_both_ways_under_fullnat() {
     // From the client side, about the VIP's reply: to the real, as if
     // about the real's own reply to the local address.
     let icmp = frag_needed(ROUTER, VIP, &tcp(VIP, 80, CLIENT, 40000, ACK));
-    let r = dp.run_on("xlvs", &icmp, 1, ns.ifindex).unwrap();
+    let r = through(&dp, &ns, &icmp);
     assert_eq!(r.action, XDP_TX);
     assert!(icmp_ok(&r.packet), "checksums");
     let ip = ip_of(&r.packet);
@@ -412,7 +370,7 @@ fn icmp_errors_are_translated_both_ways_under_fullnat() {
         LOCAL,
         &tcp(LOCAL, lport, "10.0.1.21", 8080, ACK),
     );
-    let r = dp.run_on("xlvs", &icmp, 1, ns.ifindex).unwrap();
+    let r = through(&dp, &ns, &icmp);
     assert_eq!(r.action, XDP_TX);
     assert!(icmp_ok(&r.packet), "checksums");
     let ip = ip_of(&r.packet);
@@ -427,9 +385,6 @@ fn icmp_errors_are_translated_both_ways_under_fullnat() {
 
     // About a flow we never translated: nothing to map it to.
     let icmp = frag_needed(ROUTER, VIP, &tcp(VIP, 80, CLIENT, 40999, ACK));
-    assert_eq!(
-        dp.run_on("xlvs", &icmp, 1, ns.ifindex).unwrap().action,
-        XDP_DROP
-    );
+    assert_eq!(through(&dp, &ns, &icmp).action, XDP_DROP);
     assert_eq!(dp.stat("drop_nat_unknown").unwrap(), 1);
 }

@@ -25,18 +25,6 @@ fn real(n: u8, weight: u32) -> RealSpec {
     }
 }
 
-fn small() -> Dataplane {
-    require_root();
-    Dataplane::load(Limits {
-        services: 8,
-        reals: 64,
-        conntrack: 4096,
-        nat: 4096,
-        table_size: TableSize::new(251).unwrap(),
-    })
-    .expect("load the XDP program")
-}
-
 fn dr_service(dp: &mut Dataplane, reals: Vec<RealSpec>) -> ServiceSpec {
     let spec = ServiceSpec {
         id: 1,
@@ -405,32 +393,13 @@ fn maglev_in_bpf_matches_the_rust_builder_for_100000_flows() {
 
 #[test]
 fn source_hashing_with_a_mask_keeps_a_client_network_on_one_real() {
-    use xlvs_maglev::{source_hash, Backend, Table};
-    let mut dp = small();
-    let reals: Vec<RealSpec> = (1..=8).map(|n| real(n, 1)).collect();
-    let spec = ServiceSpec {
-        hash: HashOn::Source("255.255.255.0".parse().unwrap()),
-        ..dr_service(&mut dp, reals.clone())
-    };
-    dp.set_service(&spec).unwrap();
-    let backends: Vec<Backend> = reals
-        .iter()
-        .map(|r| Backend::new(r.addr, r.port, r.weight))
-        .collect();
-    let table = Table::build(TableSize::new(251).unwrap(), &backends).unwrap();
+    let (dp, pick) = hashed_service(HashOn::Source("255.255.255.0".parse().unwrap()));
     for net in 0..50u8 {
-        let want = table
-            .lookup(source_hash(Ipv4Addr::new(198, 51, net, 0)))
-            .unwrap()
-            .addr
-            .octets()[3];
+        let want = pick(Ipv4Addr::new(198, 51, net, 0));
         for host in [1u8, 77, 254] {
             for sport in [1000u16, 2000] {
                 let src = format!("198.51.{net}.{host}");
-                let out = dp
-                    .run("xlvs", &tcp(&src, sport, VIP, 80, SYN).frame(), 1)
-                    .unwrap();
-                assert_eq!(dr_target(&out.packet), want, "{src}:{sport}");
+                assert_eq!(send(&dp, &src, sport, 80, SYN), want, "{src}:{sport}");
             }
         }
     }
@@ -439,11 +408,22 @@ fn source_hashing_with_a_mask_keeps_a_client_network_on_one_real() {
 /// `dh`: the real follows the destination address, whatever the client.
 #[test]
 fn destination_hashing_sends_every_client_of_a_vip_to_one_real() {
+    let (dp, pick) = hashed_service(HashOn::Destination);
+    let want = pick(VIP.parse().unwrap());
+    for n in 0..100u8 {
+        let src = format!("198.51.{n}.{}", 255 - n);
+        assert_eq!(send(&dp, &src, 1000 + u16::from(n), 80, SYN), want, "{src}");
+    }
+}
+
+/// A DR service of eight reals hashing on `hash`, and the real (last
+/// address byte) crates/maglev picks for an address's source_hash.
+fn hashed_service(hash: HashOn) -> (Dataplane, impl Fn(Ipv4Addr) -> u8) {
     use xlvs_maglev::{source_hash, Backend, Table};
     let mut dp = small();
     let reals: Vec<RealSpec> = (1..=8).map(|n| real(n, 1)).collect();
     let spec = ServiceSpec {
-        hash: HashOn::Destination,
+        hash,
         ..dr_service(&mut dp, reals.clone())
     };
     dp.set_service(&spec).unwrap();
@@ -452,15 +432,8 @@ fn destination_hashing_sends_every_client_of_a_vip_to_one_real() {
         .map(|r| Backend::new(r.addr, r.port, r.weight))
         .collect();
     let table = Table::build(TableSize::new(251).unwrap(), &backends).unwrap();
-    let want = table
-        .lookup(source_hash(VIP.parse().unwrap()))
-        .unwrap()
-        .addr
-        .octets()[3];
-    for n in 0..100u8 {
-        let src = format!("198.51.{n}.{}", 255 - n);
-        assert_eq!(send(&dp, &src, 1000 + u16::from(n), 80, SYN), want, "{src}");
-    }
+    let pick = move |addr: Ipv4Addr| table.lookup(source_hash(addr)).unwrap().addr.octets()[3];
+    (dp, pick)
 }
 
 /// A bpf filesystem mounted for one test, unmounted when dropped.
@@ -492,13 +465,7 @@ fn pinned_maps_keep_connections_tables_and_counters_across_a_restart() {
     require_root();
     let fs = BpfFs::mount();
     let pins = fs.0.path().join("lb1");
-    let limits = Limits {
-        services: 8,
-        reals: 64,
-        conntrack: 4096,
-        nat: 4096,
-        table_size: TableSize::new(251).unwrap(),
-    };
+    let limits = small_limits();
     let reals: Vec<RealSpec> = (21..25).map(|n| real(n, 1)).collect();
     let flows: Vec<u16> = (40000..40050).collect();
     let first: Vec<u8> = {

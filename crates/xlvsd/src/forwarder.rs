@@ -64,9 +64,6 @@ pub struct Forwarder {
     names: Vec<String>,
 }
 
-/// Why a TUN real cannot take flows yet.
-const NO_TUN_SOURCE: &str = "no tunnel source address yet";
-
 /// The NAT/FULLNAT way-back table's size: like the connection table when
 /// a service needs it, else the minimum (its entries are allocated when
 /// loaded, which takes seconds for a million).
@@ -384,10 +381,6 @@ impl Forwarder {
     fn state(&self, i: usize, r: &RealSpec, now: Instant) -> RealState {
         match self.usable(i, r) {
             Ok(()) => RealState::Up(self.weight_now(i, r, now)),
-            // No VIP is announced before the TUN source is known, so the
-            // reals can be programmed already (reprogramming every service
-            // when the address appears would stall the daemon).
-            Err(NO_TUN_SOURCE) => RealState::Up(self.weight_now(i, r, now)),
             Err(_) if self.is_down(i, r) && !self.policy[i].inhibit => RealState::Out,
             Err(_) => RealState::Quiescent,
         }
@@ -461,7 +454,6 @@ impl Forwarder {
     fn reachable(&self, i: usize, r: &RealSpec) -> Result<(), &'static str> {
         match self.specs[i].forward {
             xlvs_dataplane::Forward::Dr if !has_mac(r) => Err("no MAC yet"),
-            xlvs_dataplane::Forward::Tun if self.tun_src.is_none() => Err(NO_TUN_SOURCE),
             _ => Ok(()),
         }
     }
@@ -514,7 +506,11 @@ impl Forwarder {
             let quorum = self.quorum_of(i);
             let sorry = self.sorry_state(i);
             let serving = sorry.as_ref().is_some_and(|(serving, _)| *serving);
-            let ok = (quorum.met() || serving) && !drained;
+            // The tunnel source is the node's, not a real's: without it no
+            // TUN service is announced (its reals are programmed anyway, so
+            // nothing is reprogrammed when the address appears).
+            let no_source = s.forward == xlvs_dataplane::Forward::Tun && self.tun_src.is_none();
+            let ok = (quorum.met() || serving) && !drained && !no_source;
             let mut state = String::new();
             if !quorum.met() {
                 state = format!(", {}", quorum.text());
@@ -530,7 +526,11 @@ impl Forwarder {
                 p.quorum,
                 p.hysteresis_text(),
                 if drained { ", drained" } else { "" }
-            );
+            ) + if no_source {
+                ", no tunnel source address yet"
+            } else {
+                ""
+            };
             let e = out.entry(s.vip).or_insert((false, Vec::new()));
             e.0 |= ok;
             e.1.push(why);

@@ -6,6 +6,8 @@
 pub mod netns;
 
 use std::net::Ipv4Addr;
+use xlvs_dataplane::{Dataplane, Limits};
+use xlvs_maglev::TableSize;
 
 pub const DIRECTOR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 pub const ROUTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
@@ -153,4 +155,21 @@ pub fn require_root() {
         0,
         "XDP tests need root (BPF_PROG_TEST_RUN)"
     );
+}
+
+/// Limits small enough for fixtures.
+pub fn small_limits() -> Limits {
+    Limits {
+        services: 8,
+        reals: 64,
+        conntrack: 4096,
+        nat: 4096,
+        table_size: TableSize::new(251).unwrap(),
+    }
+}
+
+/// The program loaded with `small_limits()`.
+pub fn small() -> Dataplane {
+    require_root();
+    Dataplane::load(small_limits()).expect("load the XDP program")
 }
