@@ -275,6 +275,8 @@ fn reload_is_all_or_nothing_and_loses_no_connection() {
     let sock = std::path::Path::new("/run/xlvs/lb1.sock");
     let listing = || xlvs_tests::control(sock, "ipvs.list", &[]).unwrap();
     let before = listing();
+    // (xlvs-lab reads the node configs, which are made invalid below)
+    let lb1 = lab.pid_of("lb1", "xlvsd");
 
     // An invalid file: every error reported, nothing changed.
     std::fs::write(
@@ -291,6 +293,40 @@ fn reload_is_all_or_nothing_and_loses_no_connection() {
         "{err}"
     );
     assert_eq!(listing()["services"], before["services"]);
+    // The same file by SIGHUP: the errors go to the log, nothing changes.
+    let log =
+        || std::fs::read_to_string("/run/xlvs-lab/quickstart/lb1/xlvsd.log").unwrap_or_default();
+    let refused = |l: &str| l.matches("SIGHUP: reload refused").count();
+    let earlier = refused(&log());
+    xlvs_tests::signal(lb1, libc::SIGHUP);
+    wait_until(
+        "the refused SIGHUP reload in lb1's log",
+        Duration::from_secs(10),
+        || {
+            let l = log();
+            // The last refusal and the errors listed after it.
+            let last = l.rfind("SIGHUP: reload refused").map(|at| &l[at..]);
+            (refused(&l) > earlier && last.is_some_and(|l| l.contains("weight")))
+                .then_some(())
+                .ok_or(format!("{last:?}"))
+        },
+    );
+    // (the streams' counters move meanwhile: compare what was configured)
+    let configured = |t: &serde_json::Value| -> Vec<String> {
+        t["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| {
+                s["reals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |r| format!("{} {} {}", s["port"], r["address"], r["weight"]))
+            })
+            .collect()
+    };
+    assert_eq!(configured(&listing()), configured(&before));
     // A change that needs a restart: refused, nothing changed.
     std::fs::write(&config, original.replace("10.255.0.11", "10.255.0.99")).unwrap();
     let err = xlvs_tests::control(sock, "reload", &[]).unwrap_err();

@@ -1,10 +1,10 @@
 //! What failing and recovering reals do to forwarding and announcements,
 //! with real FRR, nginx and the echo server: sorry server, inhibit on
-//! failure, alpha, quorum hysteresis, slow start, and the SIGTERM grace
-//! period. Each test runs the quickstart lab (labs/quickstart.clab.yml)
-//! copied with a third real (web3, 10.0.1.23) and a sorry server (sorry,
-//! 10.0.1.29, answering "sorry"), and both directors configured by the
-//! test.
+//! failure, alpha, quorum hysteresis, slow start, the SIGTERM grace
+//! period, and the JSON log that records them. Each test runs the
+//! quickstart lab (labs/quickstart.clab.yml) copied with a third real
+//! (web3, 10.0.1.23) and a sorry server (sorry, 10.0.1.29, answering
+//! "sorry"), and both directors configured by the test.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ use xlvs_tests::{control, pid_alive, signal, text, wait_until, Lab, WaitBounded}
 const VIP: &str = "192.0.2.10";
 const BOTH: [&str; 2] = ["10.0.1.11", "10.0.1.12"];
 const WEB1: &str = "10.0.1.21";
+const SORRY: &str = "10.0.1.29";
 const LBS: [&str; 2] = ["lb1", "lb2"];
 
 /// The extra nodes: like web1 and web2 (VIP on lo, nginx), on the switch.
@@ -241,6 +242,31 @@ fn sorry_server_takes_the_traffic_when_every_real_fails() {
     assert_eq!(sorry["sorry_server"], true, "{sorry:#}");
     assert_eq!(sorry["usable"], true, "{sorry:#}");
     assert_eq!(h.weights("lb1", WEB1), [0, 0]);
+    // Listed like a real, at the weight the data plane gives it, with
+    // the flows it took (each went through one of the two directors).
+    assert_eq!(h.weights("lb1", SORRY), [1, 1]);
+    let listed: Vec<_> = LBS.iter().flat_map(|lb| h.listed(lb, SORRY)).collect();
+    for entry in &listed {
+        assert_eq!(entry["sorry_server"], true, "{entry:#}");
+        assert_eq!(entry["forward"], "Route", "{entry:#}");
+    }
+    let conns: u64 = listed
+        .iter()
+        .filter(|e| e["port"] == 80)
+        .map(|e| e["stats"]["conns"].as_u64().unwrap())
+        .sum();
+    assert!(conns >= 10, "{listed:#?}");
+    let out = h.lab.exec("lb1", &["xlvsadm", "--node", "lb1", "-L", "-n"]);
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("  -> 10.0.1.29:80 "))
+        .map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        line.as_deref(),
+        Some("-> 10.0.1.29:80 Route 1"),
+        "{}",
+        text(&out)
+    );
     let out = h.lab.exec("lb1", &["xlvsadm", "--node", "lb1", "status"]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(serving),
@@ -258,7 +284,48 @@ fn sorry_server_takes_the_traffic_when_every_real_fails() {
     let (ready, why) = h.vip_status("lb1");
     assert!(ready && !why.contains("sorry"), "{why}");
     assert_eq!(h.health_of("lb1", "10.0.1.29", 80)["usable"], false);
+    // Standing by: out of the data plane, still listed, at weight 0.
+    assert_eq!(h.weights("lb1", SORRY), [0, 0]);
     announced();
+}
+
+/// `[node] log_format = "json"`: a real daemon's whole log, start-up and
+/// a real going down included, is one JSON object per line.
+#[test]
+fn json_log_is_one_object_per_line() {
+    let h = HealthLab::up(
+        "log_format = \"json\"",
+        &service("", &["10.0.1.21", "10.0.1.22"]),
+    );
+    h.routed(&BOTH, 60);
+    h.lab.stop_nginx("web1");
+    h.wait_usable(&["lb1"], WEB1, false);
+
+    let log = h.lb1_log();
+    // Only whole lines: xlvsd may be writing the next one.
+    let whole = &log[..log.rfind('\n').map_or(0, |end| end + 1)];
+    let lines: Vec<serde_json::Value> = whole
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n--- log:\n{log}"));
+            assert!(v["level"].is_string(), "no level: {line}");
+            assert!(v["fields"]["message"].is_string(), "no message: {line}");
+            v
+        })
+        .collect();
+    let down = lines
+        .iter()
+        .find(|v| v["fields"]["message"] == "real is down")
+        .unwrap_or_else(|| panic!("no `real is down` in\n{log}"));
+    assert_eq!(down["level"], "WARN", "{down}");
+    assert_eq!(down["fields"]["real"], "web/10.0.1.21", "{down}");
+    assert!(down["fields"]["reason"].is_string(), "{down}");
+    let start = lines
+        .iter()
+        .find(|v| v["fields"]["message"] == "xlvsd running")
+        .unwrap_or_else(|| panic!("no start-up line in\n{log}"));
+    assert_eq!(start["fields"]["node"], "lb1", "{start}");
 }
 
 #[test]

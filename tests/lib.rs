@@ -5,6 +5,8 @@
 //! Lab tests need root (namespaces) and FRR; `scripts/test.sh` installs
 //! what is missing and builds the binaries before running them.
 
+pub mod cluster;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -155,7 +157,16 @@ impl Lab {
     /// `xlvs-lab up FILE`, asserting success.
     pub fn up(file: &Path) -> Lab {
         require_root();
+        let waited = Instant::now();
         let lock = HostLock::take();
+        // Other lab tests hold the host: say so, or test times mislead.
+        if waited.elapsed() > Duration::from_secs(1) {
+            println!(
+                "{}: waited {:?} for the host lock",
+                file.display(),
+                waited.elapsed()
+            );
+        }
         let topo = xlvs_lab::Topology::load(file).unwrap_or_else(|e| panic!("{e}"));
         let lab = Lab {
             file: file.to_path_buf(),
@@ -512,24 +523,32 @@ impl Lab {
 /// The quickstart lab copied to a temporary directory, so a test can edit
 /// its node configs (or add nodes).
 pub fn quickstart_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = workspace().join("labs");
-    std::fs::copy(
-        src.join("quickstart.clab.yml"),
-        dir.path().join("quickstart.clab.yml"),
-    )
-    .unwrap();
-    let sub = dir.path().join("quickstart");
-    for d in ["", "r1", "web1", "web2"] {
-        std::fs::create_dir_all(sub.join(d)).unwrap();
-        for e in std::fs::read_dir(src.join("quickstart").join(d))
-            .unwrap()
-            .flatten()
-        {
-            if e.path().is_file() {
-                std::fs::copy(e.path(), sub.join(d).join(e.file_name())).unwrap();
+    lab_copy("quickstart")
+}
+
+/// labs/NAME.clab.yml and labs/NAME/ (and labs/quickstart/) copied to a
+/// temporary directory, so a test can edit the lab's files (a director's
+/// config before a reload).
+pub fn lab_copy(name: &str) -> tempfile::TempDir {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                copy_dir(&path, &to.join(e.file_name()));
+            } else {
+                std::fs::copy(&path, to.join(e.file_name())).unwrap();
             }
         }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = workspace().join("labs");
+    let file = format!("{name}.clab.yml");
+    std::fs::copy(src.join(&file), dir.path().join(&file)).unwrap();
+    copy_dir(&src.join(name), &dir.path().join(name));
+    // Other labs bind shared files from it (echo.py, FRR's daemons).
+    if name != "quickstart" {
+        copy_dir(&src.join("quickstart"), &dir.path().join("quickstart"));
     }
     dir
 }

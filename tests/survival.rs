@@ -1,133 +1,180 @@
-//! The promise of xlvs, on labs/ecmp8-dr.clab.yml: eight all-active DR
-//! directors behind FRR with L4 ECMP; 200 long-lived TCP connections from
-//! several client addresses, each exchanging data continuously and
-//! checking every byte, survive directors dying, draining, stopping and
-//! returning. Each case prints lost/total and the longest stall.
+//! The promise of xlvs, on two labs: eight all-active directors behind FRR
+//! with L4 ECMP, forwarding by DR (labs/ecmp8-dr.clab.yml) and by TUN to
+//! reals behind a second router (labs/ecmp8-tun.clab.yml). 200 long-lived
+//! TCP connections from nine client addresses each exchange data
+//! continuously and check every byte, while directors die, lose their
+//! link, drain, stop, return, restart, reload and join, and a real dies.
+//!
+//! Two lab bring-ups per forwarding method:
+//! - faults (a connection is lost past a 15 s stall): 1 every director
+//!   carries a share, 2 kill -9, 5 link down, 6 a real dies: only that
+//!   real's connections are lost, and new connections avoid it once the
+//!   health checks fail it.
+//! - zero loss (lost past a 3 s stall): 3 drain and SIGTERM, 4 a director
+//!   returns, 8 xlvsd restarts on its pinned data plane, 4b a ninth
+//!   director joins, 7 every director reloads a changed config.
+//!
+//! Each case prints its recovery time; each run prints lost/total.
 
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
-use xlvs_tests::{signal, text, wait_until, workspace, Child, Lab, WaitBounded};
+use xlvs_tests::cluster::{Cluster, StreamReport};
+use xlvs_tests::{lab_copy, signal, text, wait_until, workspace, Lab};
 
-const VIP: &str = "192.0.2.10";
-const STREAMS: &str = "200";
-
-fn lab() -> Lab {
-    let lab = Lab::up(&workspace().join("labs/ecmp8-dr.clab.yml"));
-    wait_hops(&lab, 8);
-    lab.wait_echo("client", VIP);
-    // Health checks and neighbour resolution settle at different times on
-    // each director; once settled, all must hold the same tables.
-    wait_until(
-        "identical Maglev tables on all directors",
-        Duration::from_secs(30),
-        || {
-            let tables = |n: u32| {
-                xlvs_tests::maglev_tables(std::path::Path::new(&format!(
-                    "/run/xlvs/bpf/ecmp8-lb{n}"
-                )))
-            };
-            let first = tables(1);
-            if let Some(n) = (2..=8).find(|&n| tables(n) != first) {
-                return Err(format!("lb{n} differs from lb1"));
-            }
-            let full = first.iter().all(|(_, t)| t.iter().all(|r| r != "none"));
-            full.then_some(()).ok_or("empty slots".into())
-        },
-    );
-    lab
+/// A survival lab: the cluster, and how its spare director lb9 (link
+/// down at lab up, its xlvsd running) joins.
+struct Survival {
+    cluster: Cluster,
+    /// A shell line run in lb9.
+    join: &'static str,
 }
 
-fn wait_hops(lab: &Lab, n: usize) -> Duration {
-    let start = Instant::now();
-    wait_until(
-        &format!("{n} next hops for the VIP"),
-        Duration::from_secs(90),
-        || {
-            let hops = lab.nexthops("r1", VIP);
-            (hops.len() == n).then_some(()).ok_or(format!("{hops:?}"))
-        },
-    );
-    start.elapsed()
-}
-
-/// 200 connections from nine client addresses for `seconds`; a stall over
-/// `stall` seconds counts as a lost connection.
-fn streams(seconds: u32, stall: u32) -> Child {
-    let sources: Vec<String> = (2..=10).map(|a| format!("10.0.0.{a}")).collect();
-    let (secs, stall, sources) = (seconds.to_string(), stall.to_string(), sources.join(","));
-    xlvs_tests::streams(
-        "clab-ecmp8-dr-client",
-        &[
-            VIP,
-            "7",
-            STREAMS,
-            &secs,
-            "--stall",
-            &stall,
-            "--sources",
-            &sources,
+const DR: Survival = Survival {
+    cluster: Cluster {
+        lab: "ecmp8-dr",
+        vip: "192.0.2.10",
+        router: "r1",
+        directors: 8,
+        socket_prefix: "/run/xlvs/ecmp8-",
+        pin_prefix: "/run/xlvs/bpf/ecmp8-",
+        sources: &[
+            "10.0.0.2",
+            "10.0.0.3",
+            "10.0.0.4",
+            "10.0.0.5",
+            "10.0.0.6",
+            "10.0.0.7",
+            "10.0.0.8",
+            "10.0.0.9",
+            "10.0.0.10",
         ],
-    )
-}
+        reals: &[
+            ("web1", "10.0.1.21"),
+            ("web2", "10.0.1.22"),
+            ("web3", "10.0.1.23"),
+            ("web4", "10.0.1.24"),
+        ],
+    },
+    join: "ip link set eth1 up",
+};
 
-fn finish(case: &str, mut s: Child) {
-    let out = s.0.wait_with_output_bounded(Duration::from_secs(180));
-    println!("{case}: {}", String::from_utf8_lossy(&out.stdout).trim());
-    assert!(
-        out.status.success(),
-        "{case}: connections lost: {}",
-        text(&out)
-    );
-}
+const TUN: Survival = Survival {
+    cluster: Cluster {
+        lab: "ecmp8-tun",
+        vip: "192.0.2.60",
+        router: "r1",
+        directors: 8,
+        socket_prefix: "/run/xlvs/ecmp8-tun-",
+        pin_prefix: "/run/xlvs/bpf/ecmp8-tun-",
+        sources: &[
+            "10.60.0.2",
+            "10.60.0.3",
+            "10.60.0.4",
+            "10.60.0.5",
+            "10.60.0.6",
+            "10.60.0.7",
+            "10.60.0.8",
+            "10.60.0.9",
+            "10.60.0.10",
+        ],
+        reals: &[
+            ("web1", "10.60.2.21"),
+            ("web2", "10.60.2.22"),
+            ("web3", "10.60.2.23"),
+            ("web4", "10.60.2.24"),
+        ],
+    },
+    // Its routes went with the link: the reals sit behind r1.
+    join: "ip link set eth1 up && ip route add default via 10.60.1.1",
+};
 
-/// New connections, each a fresh HTTP request; all must succeed.
-fn new_connections(lab: &Lab, n: usize) -> usize {
-    (0..n)
-        .filter(|_| {
-            let out = lab.exec(
-                "client",
-                &["curl", "-s", "-m", "3", &format!("http://{VIP}/")],
-            );
-            !out.status.success()
-        })
-        .count()
-}
+const STREAMS: usize = 200;
 
-fn xlvsd_pid(lab: &Lab, lb: &str) -> i32 {
-    lab.pid_of(lb, "xlvsd")
-}
-
-fn control(lb: &str, command: &str) -> serde_json::Value {
-    let sock = format!("/run/xlvs/ecmp8-{lb}.sock");
-    xlvs_tests::control(std::path::Path::new(&sock), command, &[]).unwrap()
-}
-
-/// Connections each director scheduled on the echo port.
-fn shares() -> Vec<u64> {
-    (1..=8)
-        .map(|n| {
-            let lb = format!("lb{n}");
-            let sock = format!("/run/xlvs/ecmp8-{lb}.sock");
-            let t = xlvs_tests::control(std::path::Path::new(&sock), "ipvs.list", &[]).unwrap();
-            t["services"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|s| s["port"] == 7)
-                .map(|s| s["stats"]["conns"].as_u64().unwrap_or(0))
-                .sum()
-        })
-        .collect()
+#[test]
+fn dr_faults() {
+    faults(&DR);
 }
 
 #[test]
-fn every_director_carries_traffic_and_death_loses_no_connection() {
-    let lab = lab();
+fn dr_zero_loss() {
+    zero_loss(&DR);
+}
+
+#[test]
+fn tun_faults() {
+    faults(&TUN);
+}
+
+#[test]
+fn tun_zero_loss() {
+    zero_loss(&TUN);
+}
+
+/// A run of the connections through a lab, and when it began.
+struct Run<'a> {
+    c: &'a Cluster,
+    lab: &'a Lab,
+    t0: Instant,
+}
+
+impl Run<'_> {
+    /// A case begins: when, in the connections' time (their reports of
+    /// losses carry the same clock).
+    fn case(&self, name: &str) {
+        println!("{}: case {name} at {:?}", self.c.lab, self.t0.elapsed());
+    }
+
+    /// After `what`: waits until the router has `hops` next hops, prints
+    /// how long that took, and checks that `fresh` new connections all
+    /// succeed.
+    fn settled(&self, what: &str, hops: usize, fresh: usize) {
+        let took = self.c.wait_hops(self.lab, hops);
+        println!("{}: {what}: {hops} next hops after {took:?}", self.c.lab);
+        let answers = self.c.new_connections(self.lab, fresh);
+        let failed = answers.iter().filter(|a| a.is_none()).count();
+        assert_eq!(
+            failed, 0,
+            "{what}: {failed} of {fresh} new connections failed"
+        );
+    }
+}
+
+fn link_down(lab: &Lab, node: &str) {
+    let out = lab.exec(node, &["ip", "link", "set", "eth1", "down"]);
+    assert!(out.status.success(), "{node}: {}", text(&out));
+}
+
+fn report(run: &str, r: &StreamReport) {
+    println!(
+        "{run}: {} (lost/total {}/{})",
+        r.summary,
+        r.lost.len(),
+        r.total
+    );
+    for (who, why) in &r.lost {
+        println!("  lost {who}: {why}");
+    }
+}
+
+/// Cases 1, 2, 5 and 6 in one run of the connections.
+fn faults(s: &Survival) {
+    let c = &s.cluster;
+    let lab = c.up(&workspace().join("labs"));
+    let ready = Instant::now();
     // Stalls are allowed up to the dead interval (4 s) plus TCP's backoff.
-    let s = streams(40, 15);
+    let streams = c.streams(STREAMS, 180, 15);
+    let run = Run {
+        c,
+        lab: &lab,
+        t0: Instant::now(),
+    };
     std::thread::sleep(Duration::from_secs(5));
-    let shares = shares();
-    println!("connections per director: {shares:?}");
-    let fair = 200.0 / 8.0;
+
+    // 1: every director carries flows, none over 3x its fair share.
+    let shares = c.shares();
+    println!("{}: case 1: connections per director {shares:?}", c.lab);
+    let fair = STREAMS as f64 / c.directors as f64;
     for (i, &n) in shares.iter().enumerate() {
         assert!(n > 0, "lb{} is idle: {shares:?}", i + 1);
         assert!(
@@ -137,69 +184,199 @@ fn every_director_carries_traffic_and_death_loses_no_connection() {
         );
     }
 
-    // The daemon crashes: its pinned XDP program keeps forwarding until the
+    // 2: the daemon crashes. Its pinned XDP program forwards on until the
     // router drops the director after the dead interval.
-    let killed = Instant::now();
-    signal(xlvsd_pid(&lab, "lb3"), libc::SIGKILL);
-    wait_hops(&lab, 7);
-    println!("kill -9 xlvsd: next hop gone after {:?}", killed.elapsed());
-    assert_eq!(
-        new_connections(&lab, 10),
-        0,
-        "new connections after the dead interval"
+    run.case("2");
+    signal(c.xlvsd_pid(&lab, "lb3"), libc::SIGKILL);
+    run.settled("case 2, kill -9 lb3", c.directors - 1, 10);
+
+    // 5: the director's link goes: flows hashed to it stall until the
+    // router's dead interval, then move to the others.
+    run.case("5");
+    link_down(&lab, "lb4");
+    run.settled("case 5, link down lb4", c.directors - 2, 10);
+
+    // 6: a real dies (its link goes). Only the connections it held are
+    // lost; once the live directors' checks fail it, new connections
+    // avoid it.
+    let held = c.echo_connections(&lab);
+    let (dead, dead_addr) = c.reals[1];
+    let on_dead = held[dead].clone();
+    assert!(!on_dead.is_empty(), "{dead} holds no connection: {held:?}");
+    run.case("6");
+    link_down(&lab, dead);
+    let live: Vec<String> = c
+        .lbs()
+        .into_iter()
+        .filter(|lb| lb != "lb3" && lb != "lb4")
+        .collect();
+    let took = c.wait_real_down(&live, dead_addr);
+    println!(
+        "{}: case 6, {dead} dies: out of every live director's tables after {took:?}",
+        c.lab
+    );
+    let answers = c.new_connections(&lab, 20);
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_deref().is_some_and(|w| w != dead)),
+        "new connections after {dead} failed: {answers:?}"
     );
 
-    // The director itself goes: its link drops, so flows hashed to it
-    // stall until the router's dead interval, then move to the others.
-    let cut = Instant::now();
-    let out = lab.exec("lb4", &["ip", "link", "set", "eth1", "down"]);
-    assert!(out.status.success(), "{}", text(&out));
-    wait_hops(&lab, 6);
-    println!("link down: next hop gone after {:?}", cut.elapsed());
-    assert_eq!(
-        new_connections(&lab, 10),
-        0,
-        "new connections after the dead interval"
+    let r = streams.stop();
+    report(&format!("{}: cases 2, 5, 6", c.lab), &r);
+    let lost: BTreeSet<String> = r.lost.iter().map(|(who, _)| who.clone()).collect();
+    let others: Vec<&String> = lost.difference(&on_dead).collect();
+    assert!(
+        others.is_empty(),
+        "lost connections not on {dead} (cases 2 and 5 must lose none): {others:?}"
     );
-    finish("kill -9 lb3 + link down lb4", s);
+    println!(
+        "{}: case 6: lost {} of {} on {dead}, 0 elsewhere",
+        c.lab,
+        lost.len(),
+        on_dead.len()
+    );
+    assert_eq!(
+        lost, on_dead,
+        "a dead real loses exactly the connections it held"
+    );
+    println!("{}: faults done in {:?}", c.lab, ready.elapsed());
 }
 
-#[test]
-fn drain_and_sigterm_lose_no_connection_and_fail_no_new_one() {
-    let lab = lab();
-    let s = streams(25, 3);
+/// Cases 3, 4, 8, 4b and 7 in one run of the connections: not one lost.
+fn zero_loss(s: &Survival) {
+    let c = &s.cluster;
+    let labs = lab_copy(c.lab);
+    let lab = c.up(labs.path());
+    let ready = Instant::now();
+    let streams = c.streams(STREAMS, 180, 3);
+    let run = Run {
+        c,
+        lab: &lab,
+        t0: Instant::now(),
+    };
+    let n = c.directors;
     std::thread::sleep(Duration::from_secs(3));
-    control("lb2", "drain");
-    wait_hops(&lab, 7);
-    assert_eq!(
-        new_connections(&lab, 10),
-        0,
-        "new connections during the drain"
+
+    // 3: drain one director, stop another.
+    run.case("3");
+    c.control("lb2", "drain");
+    run.settled("case 3, drain lb2", n - 1, 10);
+    c.stop_xlvsd(c.xlvsd_pid(&lab, "lb5"));
+    run.settled("case 3, SIGTERM lb5", n - 2, 10);
+
+    // 4: both come back.
+    run.case("4");
+    let lb5 = c.start_xlvsd(labs.path(), "lb5");
+    run.settled("case 4, lb5 starts", n - 1, 0);
+    c.control("lb2", "undrain");
+    run.settled("case 4, undrain lb2", n, 10);
+
+    // 8: xlvsd restarts; its pinned data plane forwards while it is away
+    // and the new process takes it over with its counters.
+    run.case("8");
+    let before = c.forwarded("lb6");
+    let stopped = Instant::now();
+    c.stop_xlvsd(c.xlvsd_pid(&lab, "lb6"));
+    let link = lab.exec("lb6", &["ip", "link", "show", "eth1"]);
+    assert!(
+        String::from_utf8_lossy(&link.stdout).contains("xdp"),
+        "XDP left with the daemon: {}",
+        text(&link)
     );
-    signal(xlvsd_pid(&lab, "lb5"), libc::SIGTERM);
-    let took = wait_hops(&lab, 6);
-    println!("SIGTERM: next hop gone after {took:?}");
-    assert_eq!(
-        new_connections(&lab, 10),
-        0,
-        "new connections after SIGTERM"
+    c.wait_hops(&lab, n - 1);
+    let lb6 = c.start_xlvsd(labs.path(), "lb6");
+    run.settled("case 8, lb6 restarted", n, 10);
+    println!(
+        "{}: case 8: back {:?} after the SIGTERM",
+        c.lab,
+        stopped.elapsed()
     );
-    finish("drain lb2 + SIGTERM lb5", s);
+    let after = c.forwarded("lb6");
+    assert!(
+        after >= before,
+        "lb6 counters restarted: {before} -> {after}"
+    );
+
+    // 4b: a ninth director, never seen by the cluster, joins: the router
+    // rehashes running flows onto it and onto the others.
+    run.case("4b");
+    let out = lab.exec("lb9", &["bash", "-c", s.join]);
+    assert!(out.status.success(), "lb9 join: {}", text(&out));
+    run.settled("case 4b, lb9 joins", n + 1, 0);
+    let all: Vec<String> = (1..=n + 1).map(|n| format!("lb{n}")).collect();
+    c.wait_same_tables(&all);
+    wait_until(
+        "lb9 forwards running flows",
+        Duration::from_secs(10),
+        || match c.forwarded("lb9") {
+            0 => Err("nothing forwarded".into()),
+            _ => Ok(()),
+        },
+    );
+    run.settled("case 4b, lb9 forwards", n + 1, 10);
+
+    // 7: every director reloads a changed config (web1 weight 2), by
+    // `xlvsadm reload` or SIGHUP in turn: the tables change under running
+    // flows, one director after the other.
+    run.case("7");
+    let reloaded = Instant::now();
+    let web1 = c.reals[0].1;
+    for (i, lb) in all.iter().enumerate() {
+        reweigh(&c.config(labs.path(), lb), web1, 2);
+        if i % 2 == 0 {
+            c.control(lb, "reload");
+            continue;
+        }
+        let pid = match lb.as_str() {
+            "lb5" => lb5.0.id() as i32,
+            "lb6" => lb6.0.id() as i32,
+            _ => c.xlvsd_pid(&lab, lb),
+        };
+        signal(pid, libc::SIGHUP);
+    }
+    wait_until(
+        "web1 at weight 2 everywhere",
+        Duration::from_secs(10),
+        || {
+            for lb in &all {
+                let rows = c.control(lb, "health");
+                let weights: Vec<_> = rows
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["real"] == web1)
+                    .map(|r| r["weight"].clone())
+                    .collect();
+                if weights != [2, 2] {
+                    return Err(format!("{lb}: {weights:?}"));
+                }
+            }
+            Ok(())
+        },
+    );
+    c.wait_same_tables(&all);
+    println!(
+        "{}: case 7, reload on 9 directors: same new tables everywhere after {:?}",
+        c.lab,
+        reloaded.elapsed()
+    );
+    run.settled("case 7, reloaded", n + 1, 10);
+
+    // Late stalls show within the stall limit.
+    std::thread::sleep(Duration::from_secs(4));
+    let r = streams.stop();
+    report(&format!("{}: cases 3, 4, 8, 4b, 7", c.lab), &r);
+    assert!(r.lost.is_empty(), "connections lost: {:?}", r.lost);
+    println!("{}: zero-loss cases done in {:?}", c.lab, ready.elapsed());
 }
 
-#[test]
-fn a_returning_director_loses_no_connection() {
-    let lab = lab();
-    // lb8 leaves gracefully before the connections start...
-    signal(xlvsd_pid(&lab, "lb8"), libc::SIGTERM);
-    wait_hops(&lab, 7);
-    let s = streams(25, 3);
-    std::thread::sleep(Duration::from_secs(3));
-    // ...and joins the running cluster again: flows the router now sends
-    // to it keep their real (same Maglev table, mid-stream scheduling).
-    let config = workspace().join("labs/ecmp8-dr/lb8.toml");
-    let _lb8 = xlvs_tests::start_xlvsd("clab-ecmp8-dr-lb8", &config);
-    wait_hops(&lab, 8);
-    assert_eq!(new_connections(&lab, 10), 0);
-    finish("lb8 returns", s);
+/// Gives `real` the weight `w` in a node config.
+fn reweigh(config: &Path, real: &str, w: u32) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let line = format!("address = \"{real}\"");
+    assert!(text.contains(&line), "{}: no {line}", config.display());
+    let changed = text.replace(&line, &format!("{line}\nweight = {w}"));
+    std::fs::write(config, changed).unwrap();
 }

@@ -10,9 +10,12 @@
                                   connection is lost on a reset, a stall over
                                   S seconds (default 3) or a wrong byte.
                                   Prints "lost L of N, longest stall T", then
-                                  "lost PORT: REASON" on stderr for each lost
-                                  one (PORT: its local port), and exits 0
-                                  only if none was lost.
+                                  "lost ADDR:PORT: REASON" on stderr for each
+                                  lost one (its local address and port; the
+                                  reason ends with the connection's age), and
+                                  exits 0 only if none was lost. SIGINT ends
+                                  the run early: each connection stops after
+                                  its current echo and the report follows.
 """
 import os
 import socket
@@ -66,20 +69,22 @@ def check(host, port, size):
     return 0
 
 
-def stream(host, port, seconds, stall, source, results, i):
-    """One connection: 1 KiB chunks, each echoed before the next. Records
-    None (kept) or the reason it was lost, and its longest stall."""
+def stream(host, port, seconds, stall, source, results, i, stop):
+    """One connection: 1 KiB chunks, each echoed before the next, until
+    `seconds` pass or `stop` is set. Records None (kept) or the reason it
+    was lost, its longest stall and its local ADDR:PORT."""
     import time
+    begun = time.monotonic()
     longest = 0.0
-    local = 0
+    local = "?"
     try:
         src = (source, 0) if source else None
         with socket.create_connection((host, port), timeout=stall, source_address=src) as s:
-            local = s.getsockname()[1]
+            local = "%s:%d" % s.getsockname()[:2]
             s.settimeout(stall)
             end = time.monotonic() + seconds
             last = time.monotonic()
-            while time.monotonic() < end:
+            while time.monotonic() < end and not stop.is_set():
                 chunk = os.urandom(1024)
                 s.sendall(chunk)
                 got = b""
@@ -96,11 +101,13 @@ def stream(host, port, seconds, stall, source, results, i):
                 time.sleep(0.02)
         results[i] = (None, longest, local)
     except Exception as e:  # reset, timeout (a stall), mismatch
-        results[i] = (f"{type(e).__name__}: {e}", longest, local)
+        at = time.monotonic() - begun
+        results[i] = (f"{type(e).__name__}: {e} (at {at:.1f}s)", longest, local)
 
 
 def streams(argv):
     import argparse
+    import signal
     import threading
     ap = argparse.ArgumentParser(prog="echo.py streams")
     ap.add_argument("host")
@@ -114,9 +121,13 @@ def streams(argv):
     a = ap.parse_args(argv)
     sources = [x for x in a.sources.split(",") if x] or [None]
     results = [None] * a.count
+    stop = threading.Event()
+    # Tests end the run when their cases are done rather than guess a length.
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = [
         threading.Thread(target=stream, args=(a.host, a.port, a.seconds, a.stall,
-                                              sources[i % len(sources)], results, i))
+                                              sources[i % len(sources)], results, i,
+                                              stop))
         for i in range(a.count)
     ]
     for t in threads:

@@ -107,7 +107,7 @@ pub enum ErrorKind {
     HysteresisUnreachable { up: i64, reals: usize },
     #[error("service `{name}` uses forward = \"fullnat\" but [fullnat] local_addresses is missing or empty; FULLNAT needs this node's local addresses as source towards the reals")]
     FullnatWithoutLocalAddresses { name: String },
-    #[error("the port to probe is ambiguous: the service has several ports (or every port) and real[{real}] sets no port; set health.port")]
+    #[error("the port to probe is ambiguous: the service has several ports (or every port) and real[{real}] sets no port; set health.port (for every real, or in that real's [service.real.health])")]
     ProbePortAmbiguous { real: usize },
 
     // --- addresses that must not be shared ---

@@ -15,7 +15,7 @@ use toml::Spanned;
 use crate::error::{ConfigError, ConfigErrors, ErrorKind, Issue};
 use crate::keypath::{KeyPath, Segment};
 use crate::model::NodeConfig;
-use crate::raw::{RawConfig, RawOspf, RawService};
+use crate::raw::{RawConfig, RawOspf, RawReal, RawService};
 use crate::span::{DocIndex, LineIndex};
 use crate::{optional, validate};
 
@@ -136,11 +136,19 @@ impl Schema<'_> {
     fn service(&mut self, value: &Value<'_>, path: &KeyPath) -> Option<RawService> {
         let service = self.table::<RawService>(value, path);
         let health = self.child(value, path, "health", Self::table);
-        let reals = self.child(value, path, "real", |s, v, p| s.array(v, p, Self::table));
+        let reals = self.child(value, path, "real", |s, v, p| s.array(v, p, Self::real));
         let mut service = service?;
         service.health.0 = optional(health)?.unwrap_or_default();
         service.real.0 = optional(reals)?.unwrap_or_default();
         Some(service)
+    }
+
+    fn real(&mut self, value: &Value<'_>, path: &KeyPath) -> Option<RawReal> {
+        let real = self.table::<RawReal>(value, path);
+        let health = self.child(value, path, "health", Self::table);
+        let mut real = real?;
+        real.health.0 = optional(health)?;
+        Some(real)
     }
 
     /// Runs `read` on `table.key` if present. The outer `Option` is whether

@@ -44,7 +44,26 @@ pub struct Node {
     /// forwarding once our routes are withdrawn, so routers move the flows
     /// to the other directors before XDP goes. Zero: exit at once.
     pub shutdown_grace: Duration,
+    /// How xlvsd writes its log lines (on stderr).
+    pub log_format: LogFormat,
 }
+
+/// The format of xlvsd's log (`[node] log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event: `LEVEL target: message key=value`.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers: `timestamp`, `level`,
+    /// `target` and `fields` (the `message` and the event's own fields).
+    Json,
+}
+
+file_names!(LogFormat {
+    Text => "text",
+    Json => "json",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ospf {
@@ -204,15 +223,31 @@ pub struct Service {
 }
 
 impl Service {
-    /// The port a health check of `real` connects to: `health.port`, else
-    /// the real's port, else the single service port. `None` for checks that
-    /// do not connect (`none`, `script`); validation guarantees `Some` for
-    /// the others.
+    /// The health settings `real` is checked with: the service's, with each
+    /// value the real's own `[service.real.health]` sets in its place.
+    pub fn health_of(&self, real: &Real) -> Health {
+        let own = &real.health;
+        Health {
+            port: own.port.or(self.health.port),
+            interval: own.interval.unwrap_or(self.health.interval),
+            timeout: own.timeout.unwrap_or(self.health.timeout),
+            rise: own.rise.unwrap_or(self.health.rise),
+            fall: own.fall.unwrap_or(self.health.fall),
+            ..self.health.clone()
+        }
+    }
+
+    /// The port a health check of `real` connects to: the real's own
+    /// `health.port`, else the service's `health.port`, else the real's
+    /// port, else the single service port. `None` for checks that do not
+    /// connect (`none`, `script`); validation guarantees `Some` for the
+    /// others.
     pub fn probe_port(&self, real: &Real) -> Option<u16> {
         if !self.health.check.connects() {
             return None;
         }
-        self.health.port.or(real.port).or(match &self.ports {
+        let port = real.health.port.or(self.health.port);
+        port.or(real.port).or(match &self.ports {
             Ports::List(ports) if ports.len() == 1 => Some(ports[0]),
             _ => None,
         })
@@ -441,6 +476,22 @@ pub struct Real {
     pub port: Option<u16>,
     /// 0..=65535; 0 means quiescent: no new connections, existing ones stay.
     pub weight: u16,
+    /// This real's own health timers (and probed port), if any.
+    pub health: HealthOverrides,
+}
+
+/// `[service.real.health]`: values that replace the service's
+/// `[service.health]` ones for one real (keepalived sets checkers per
+/// real server). `None`: the service's value. Never set with `check =
+/// "none"`; `port` only with a check that connects; a real's effective
+/// `timeout` is shorter than its effective `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HealthOverrides {
+    pub port: Option<u16>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub rise: Option<u32>,
+    pub fall: Option<u32>,
 }
 
 #[cfg(test)]
@@ -468,6 +519,7 @@ mod tests {
         use Scheduler::*;
         check(&[Mh, Sh, Dh, Rr, Wrr, Lc, Wlc, Sed, Nq]);
         check(&[Forward::Dr, Forward::Tun, Forward::Fullnat, Forward::Nat]);
+        check(&[LogFormat::Text, LogFormat::Json]);
     }
 
     #[test]

@@ -16,7 +16,9 @@ use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 
 use crate::duration;
-use crate::model::{AnnounceAs, Forward, NetworkType, Protocol, Scheduler, SorryServer, XdpMode};
+use crate::model::{
+    AnnounceAs, Forward, LogFormat, NetworkType, Protocol, Scheduler, SorryServer, XdpMode,
+};
 
 /// A sub-table that `load` deserializes on its own, so that a mistake in
 /// one `[[service.real]]` does not hide mistakes in its siblings. Serde
@@ -76,6 +78,8 @@ pub(crate) struct RawNode {
         deserialize_with = "duration::required"
     )]
     pub shutdown_grace: Duration,
+    #[serde(default)]
+    pub log_format: LogFormat,
 }
 
 /// Only a placeholder until `load` reads the real table.
@@ -86,6 +90,7 @@ impl Default for RawNode {
             router_id: Ipv4Addr::UNSPECIFIED,
             control_socket: None,
             shutdown_grace: defaults::shutdown_grace(),
+            log_format: LogFormat::default(),
         }
     }
 }
@@ -263,6 +268,21 @@ pub(crate) struct RawReal {
     pub port: Option<i64>,
     #[serde(default = "defaults::weight")]
     pub weight: i64,
+    #[serde(default)]
+    pub health: Deferred<Option<RawRealHealth>>,
+}
+
+/// `[service.real.health]`: the keys a real may set for itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawRealHealth {
+    pub port: Option<i64>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    pub interval: Option<Duration>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    pub timeout: Option<Duration>,
+    pub rise: Option<i64>,
+    pub fall: Option<i64>,
 }
 
 /// Defaults documented in docs/config.md; keep the two in step.

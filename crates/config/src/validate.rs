@@ -18,7 +18,7 @@ use crate::model::*;
 use crate::optional;
 use crate::raw::{
     defaults, AuthType, CheckType, RawAuth, RawConfig, RawDataplane, RawFullnat, RawHealth,
-    RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawService,
+    RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth, RawService,
 };
 
 pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
@@ -182,6 +182,7 @@ impl Validator {
             router_id: router_id?,
             control_socket: control_socket?,
             shutdown_grace: n.shutdown_grace,
+            log_format: n.log_format,
         })
     }
 
@@ -522,10 +523,76 @@ impl Validator {
             self.int(p.key("port"), port, 1, 65535)
         });
         let weight = self.int(p.key("weight"), r.weight, 0, 65535);
+        let health = match &*r.health {
+            Some(h) => self.real_health(&p.key("health"), s, h),
+            None => Some(HealthOverrides::default()),
+        };
         Some(Real {
             address: address?,
             port: optional(port)?,
             weight: weight?,
+            health: health?,
+        })
+    }
+
+    /// `[service.real.health]`: the same rules as the service's timers,
+    /// and the real's timeout, its own or the service's, shorter than its
+    /// interval, its own or the service's.
+    fn real_health(
+        &mut self,
+        p: &KeyPath,
+        s: &RawService,
+        h: &RawRealHealth,
+    ) -> Option<HealthOverrides> {
+        let kind = s.health.check.unwrap_or_default();
+        let checks = kind != CheckType::None;
+        let connects = matches!(kind, CheckType::Tcp | CheckType::Http | CheckType::Https);
+        let keys = [
+            ("port", h.port.is_some(), connects),
+            ("interval", h.interval.is_some(), checks),
+            ("timeout", h.timeout.is_some(), checks),
+            ("rise", h.rise.is_some(), checks),
+            ("fall", h.fall.is_some(), checks),
+        ];
+        self.inapplicable(
+            p,
+            &keys,
+            &format!("check = \"{kind}\" (in [service.health])"),
+        );
+
+        let port = h.port.map(|port| self.int(p.key("port"), port, 1, 65535));
+        let interval = h.interval.map(|d| self.nonzero(p.key("interval"), d));
+        let timeout = h.timeout.map(|d| self.nonzero(p.key("timeout"), d));
+        let rise = h.rise.map(|n| self.count(p.key("rise"), n));
+        let fall = h.fall.map(|n| self.count(p.key("fall"), n));
+        let own_interval = optional(interval)?;
+        let own_timeout = optional(timeout)?;
+        // Only when this real sets a timer: the service's own pair is
+        // checked with the service (and a zero one reported there).
+        if own_interval.is_some() || own_timeout.is_some() {
+            let service = &s.health;
+            let i = own_interval.unwrap_or(service.interval.unwrap_or(defaults::HEALTH_INTERVAL));
+            let t = own_timeout.unwrap_or(service.timeout.unwrap_or(defaults::HEALTH_TIMEOUT));
+            if !i.is_zero() && t >= i {
+                let key = if own_timeout.is_some() {
+                    "timeout"
+                } else {
+                    "interval"
+                };
+                let kind = ErrorKind::TimeoutNotShorter {
+                    timeout: t,
+                    interval: i,
+                };
+                self.report(p.key(key), kind);
+                return None;
+            }
+        }
+        Some(HealthOverrides {
+            port: optional(port)?,
+            interval: own_interval,
+            timeout: own_timeout,
+            rise: optional(rise)?,
+            fall: optional(fall)?,
         })
     }
 
@@ -592,7 +659,10 @@ impl Validator {
         // the service's only port; with several ports that is ambiguous.
         let ambiguous = single_port(&s.ports).is_none() && !s.ports.is_empty();
         if connects && h.port.is_none() && ambiguous {
-            if let Some(real) = s.real.iter().position(|r| r.port.is_none()) {
+            let unclear = |r: &RawReal| {
+                r.port.is_none() && r.health.as_ref().is_none_or(|h| h.port.is_none())
+            };
+            if let Some(real) = s.real.iter().position(unclear) {
                 self.report(p.key("port"), ErrorKind::ProbePortAmbiguous { real });
             }
         }

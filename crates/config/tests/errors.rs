@@ -1,6 +1,8 @@
 //! One test per validation rule: each asserts the line (marked `# <-` in the
 //! text), the key path and a fragment of the message.
 
+use std::time::Duration;
+
 use xlvs_config::*;
 
 /// A valid node without services.
@@ -646,7 +648,190 @@ fn probe_port_ambiguous() {
     expect_error(&text, "service[0].health.port", "set health.port");
 }
 
+// --- a real's own health settings ---
+
+/// web() with a second real whose `[service.real.health]` is `own`.
+fn web_with_own_health(service_health: &str, own: &str) -> String {
+    format!(
+        "{}[service.health]\n{service_health}\n[[service.real]]\naddress = \"10.0.1.22\"\n[service.real.health]\n{own}",
+        web()
+    )
+}
+
+#[test]
+fn real_health_overrides_only_that_real() {
+    let text = web_with_own_health(
+        "check = \"http\"\ninterval = \"2s\"\ntimeout = \"1s\"\nfall = 3\n",
+        "interval = \"5s\"\ntimeout = \"3s\"\nrise = 4\nfall = 5\nport = 8080\n",
+    );
+    let c = parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = &c.services[0];
+    let (plain, own) = (&s.reals[0], &s.reals[1]);
+    assert_eq!(plain.health, HealthOverrides::default());
+    assert_eq!(
+        own.health,
+        HealthOverrides {
+            port: Some(8080),
+            interval: Some(Duration::from_secs(5)),
+            timeout: Some(Duration::from_secs(3)),
+            rise: Some(4),
+            fall: Some(5),
+        }
+    );
+    assert_eq!(s.health_of(plain), s.health);
+    let h = s.health_of(own);
+    assert_eq!(
+        (h.interval, h.timeout, h.rise, h.fall, h.port),
+        (
+            Duration::from_secs(5),
+            Duration::from_secs(3),
+            4,
+            5,
+            Some(8080)
+        )
+    );
+    assert_eq!(h.check, s.health.check, "the check itself is the service's");
+    assert_eq!(
+        (s.probe_port(plain), s.probe_port(own)),
+        (Some(80), Some(8080))
+    );
+}
+
+#[test]
+fn real_health_keeps_unset_values_of_the_service() {
+    let text = web_with_own_health("interval = \"10s\"\nrise = 3\n", "fall = 1\n");
+    let c = parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = &c.services[0];
+    let h = s.health_of(&s.reals[1]);
+    assert_eq!(
+        (h.interval, h.timeout, h.rise, h.fall),
+        (Duration::from_secs(10), Duration::from_secs(1), 3, 1)
+    );
+}
+
+#[test]
+fn real_health_unknown_key() {
+    let text = web_with_own_health("check = \"http\"", &format!("path = \"/x\" {MARK}\n"));
+    expect_error(
+        &text,
+        "service[0].real[1].health.path",
+        "unknown key, expected one of `port`, `interval`, `timeout`, `rise`, `fall`",
+    );
+}
+
+#[test]
+fn real_health_and_real_mistakes_are_both_reported() {
+    let text = format!(
+        "{}wieght = 2\n[service.real.health]\nfal = 2 {MARK}\n",
+        web()
+    );
+    let errors = expect_error(&text, "service[0].real[0].health.fal", "unknown key");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path.to_string() == "service[0].real[0].wieght"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn real_health_timeout_not_shorter_than_its_interval() {
+    // Its own timeout against the service's interval (default 2s).
+    let text = web_with_own_health("", &format!("timeout = \"2s\" {MARK}\n"));
+    expect_error(
+        &text,
+        "service[0].real[1].health.timeout",
+        "timeout (2s) must be shorter than interval (2s)",
+    );
+    // Its own interval against the service's timeout.
+    let text = web_with_own_health(
+        "timeout = \"1500ms\"",
+        &format!("interval = \"1s\" {MARK}\n"),
+    );
+    expect_error(
+        &text,
+        "service[0].real[1].health.interval",
+        "timeout (1s 500ms) must be shorter than interval (1s)",
+    );
+    // Both its own: a longer interval makes room for a longer timeout.
+    let text = web_with_own_health("", "interval = \"10s\"\ntimeout = \"4s\"\n");
+    assert!(parse(&text, "t.toml").is_ok());
+}
+
+#[test]
+fn real_health_zero_values() {
+    let text = web_with_own_health(
+        "",
+        &format!("rise = 0 {MARK}\nfall = 0\ninterval = \"0s\"\n"),
+    );
+    let errors = expect_error(&text, "service[0].real[1].health.rise", "at least 1");
+    for key in ["fall", "interval"] {
+        let path = format!("service[0].real[1].health.{key}");
+        assert!(
+            errors.iter().any(|e| e.path.to_string() == path),
+            "{errors}"
+        );
+    }
+    let text = web_with_own_health("", &format!("port = 0 {MARK}\n"));
+    expect_error(&text, "service[0].real[1].health.port", "1..=65535");
+}
+
+#[test]
+fn real_health_keys_of_another_check() {
+    let text = web_with_own_health("check = \"none\"", &format!("fall = 2 {MARK}\n"));
+    expect_error(
+        &text,
+        "service[0].real[1].health.fall",
+        "has no effect when check = \"none\" (in [service.health])",
+    );
+    let text = web_with_own_health(
+        "check = \"script\"\nscript = [\"/bin/true\"]",
+        &format!("port = 81 {MARK}\n"),
+    );
+    expect_error(
+        &text,
+        "service[0].real[1].health.port",
+        "check = \"script\"",
+    );
+}
+
+#[test]
+fn real_health_port_settles_the_probe_port() {
+    let text = edit(&web(), "ports = [80]", "ports = [80, 443]");
+    let text = format!("{text}[service.real.health]\nport = 443\n");
+    let c = parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = &c.services[0];
+    assert_eq!(s.probe_port(&s.reals[0]), Some(443));
+}
+
 // --- node, OSPF, data plane ---
+
+#[test]
+fn log_format_text_or_json() {
+    assert_eq!(
+        parse(&web(), "t.toml").unwrap().node.log_format,
+        LogFormat::Text
+    );
+    let json = edit(
+        &web(),
+        "name = \"lb1\"",
+        "name = \"lb1\"\nlog_format = \"json\"",
+    );
+    assert_eq!(
+        parse(&json, "t.toml").unwrap().node.log_format,
+        LogFormat::Json
+    );
+    let text = edit(
+        &web(),
+        "name = \"lb1\"",
+        "name = \"lb1\"\nlog_format = \"logfmt\" # <-",
+    );
+    expect_error(
+        &text,
+        "node.log_format",
+        "unknown variant `logfmt`, expected `text` or `json`",
+    );
+}
 
 #[test]
 fn router_id_equals_vip() {

@@ -84,5 +84,6 @@ enum stat {
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
-#define NS_PER_SEC 1000000000ull
+/* Interface MAC slots (maps.h if_slots): a power of two. */
+#define IF_SLOTS 256
 #define TUN_TTL 64

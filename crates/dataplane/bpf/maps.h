@@ -76,7 +76,16 @@ struct {
 } globals SEC(".maps");
 
 /* Our interfaces' MACs: frames addressed to another host (a bridge
- * flooding unknown unicast, promiscuous NICs) are not ours to forward. */
+ * flooding unknown unicast, promiscuous NICs) are not ours to forward.
+ * Looked up in if_slots (an array: no hashing) and here only when two
+ * interfaces share a slot. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, IF_SLOTS);
+    __type(key, __u32);
+    __type(value, struct if_slot);
+} if_slots SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 64);
@@ -104,6 +113,26 @@ struct {
     __type(key, __u32);
     __type(value, struct traffic);
 } real_stats SEC(".maps");
+
+/* The MAC frames must be sent to on `ifindex`, or 0 if none is set. */
+static __always_inline __u8 *our_mac(__u32 ifindex)
+{
+    __u32 slot = ifindex & (IF_SLOTS - 1);
+    struct if_slot *s = bpf_map_lookup_elem(&if_slots, &slot);
+    if (!s || s->ifindex == 0)
+        return 0;
+    if (s->ifindex == ifindex)
+        return s->mac;
+    struct if_mac *m = bpf_map_lookup_elem(&if_macs, &ifindex);
+    return m ? m->mac : 0;
+}
+
+/* Connection timestamps are jiffies: reading them is inlined by the
+ * verifier, where the nanosecond clocks cost a helper call per packet. */
+static __always_inline __u64 now_ticks(void)
+{
+    return bpf_jiffies64();
+}
 
 static __always_inline void count(__u32 stat)
 {

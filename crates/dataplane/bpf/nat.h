@@ -97,7 +97,7 @@ static __always_inline int snat_alloc(struct pkt *p, struct globals *g, struct a
         return XDP_DROP;
     }
     __u32 longest = g->tcp_timeout_s > g->udp_timeout_s ? g->tcp_timeout_s : g->udp_timeout_s;
-    __u64 stale = (__u64)longest * NS_PER_SEC;
+    __u64 stale = (__u64)longest * g->hz;
     __u32 h = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
                         bpf_ntohs(p->key.dport), p->key.proto);
     for (__u32 i = 0; i < LPORT_TRIES; i++) {
@@ -116,7 +116,7 @@ static __always_inline int snat_alloc(struct pkt *p, struct globals *g, struct a
         };
         if (bpf_map_update_elem(&nat_reverse, &way_back, back, BPF_NOEXIST) != 0) {
             struct nat_back *old = bpf_map_lookup_elem(&nat_reverse, &way_back);
-            if (old && now - old->last_ns < stale)
+            if (old && now - old->last < stale)
                 continue;
             bpf_map_update_elem(&nat_reverse, &way_back, back, BPF_ANY);
         }
@@ -143,7 +143,7 @@ static __always_inline int setup_nat(struct pkt *p, struct svc_val *svc, struct 
         .cport = p->key.sport,
         .svc = svc->id,
         .real = idx,
-        .last_ns = now,
+        .last = now,
     };
     struct addrs to = {.dst = r->addr, .dport = r->port ? r->port : p->key.dport};
     if (svc->forward == FWD_NAT) {
@@ -187,7 +187,7 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct pkt *p)
         act = rewrite_icmp(p, data_end, b->vip, b->client, &quoted);
         count(STAT_ICMP_TO_CLIENT);
     } else {
-        b->last_ns = bpf_ktime_get_coarse_ns();
+        b->last = now_ticks();
         act = rewrite_flow(p, data_end, &to);
     }
     if (act != CONTINUE)

@@ -25,7 +25,7 @@ static __always_inline struct svc_val *find_service(struct pkt *p, struct global
     return bpf_map_lookup_elem(&services, &k);
 }
 
-static __always_inline __u64 timeout_ns(struct globals *g, __u8 proto, __u8 state)
+static __always_inline __u64 timeout_ticks(struct globals *g, __u8 proto, __u8 state)
 {
     __u32 s;
     if (proto == IPPROTO_UDP)
@@ -34,7 +34,7 @@ static __always_inline __u64 timeout_ns(struct globals *g, __u8 proto, __u8 stat
         s = g->tcpfin_timeout_s;
     else
         s = g->tcp_timeout_s;
-    return (__u64)s * NS_PER_SEC;
+    return (__u64)s * g->hz;
 }
 
 /* Maglev: the real for this flow from the service's table. */
@@ -65,16 +65,15 @@ static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
 static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struct globals *g, int *new_conn,
                                        struct addrs *nat)
 {
-    /* Coarse time (a tick's precision) is plenty for timeouts of
-     * seconds, and much cheaper per packet. */
-    __u64 now = bpf_ktime_get_coarse_ns();
+    /* A tick's precision is plenty for timeouts of seconds. */
+    __u64 now = now_ticks();
     int tcp = p->key.proto == IPPROTO_TCP;
     int syn = tcp && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
     int closing = tcp && (p->tcp_flags & (TCP_FIN | TCP_RST));
     *new_conn = 0;
 
     struct conn *ct = bpf_map_lookup_elem(&conntrack, &p->key);
-    int known = ct && ct->svc == svc->id && now - ct->last_ns < timeout_ns(g, p->key.proto, ct->state);
+    int known = ct && ct->svc == svc->id && now - ct->last < timeout_ticks(g, p->key.proto, ct->state);
     if (known && !syn) {
         __u32 idx = ct->real;
         struct real *r = bpf_map_lookup_elem(&reals, &idx);
@@ -82,7 +81,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
          * kind before a reload) is set up again below. */
         if (r && r->flags && (svc->forward != FWD_FULLNAT || ct->nat_port)) {
             if (!p->icmp) {
-                ct->last_ns = now;
+                ct->last = now;
                 if (closing)
                     ct->state = CT_CLOSING;
             }
@@ -102,7 +101,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
      * (and FULLNAT local port): the real sees one connection. */
     if (syn && known && ct->real == idx && ct->state == CT_ACTIVE &&
         (svc->forward != FWD_FULLNAT || ct->nat_port)) {
-        ct->last_ns = now;
+        ct->last = now;
         nat->src = ct->nat_addr;
         nat->sport = ct->nat_port;
         count(STAT_CT_HIT);
@@ -111,7 +110,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
     struct conn c = {
         .real = idx,
         .svc = svc->id,
-        .last_ns = now,
+        .last = now,
         .state = closing ? CT_CLOSING : CT_ACTIVE,
     };
     if (svc->forward == FWD_FULLNAT || svc->forward == FWD_NAT) {

@@ -44,7 +44,7 @@ struct flow_key {
 struct conn {
     __u32 real;
     __u32 svc;
-    __u64 last_ns;
+    __u64 last;        /* jiffies (bpf_jiffies64) of the last packet */
     __u8 state;        /* CT_* */
     __u8 pad;
     __be16 nat_port;   /* FULLNAT: the local port towards the real */
@@ -61,7 +61,7 @@ struct nat_back {
     __u32 svc;
     __u32 real;
     __u32 pad;
-    __u64 last_ns;
+    __u64 last;        /* jiffies of the last reply */
 };
 
 /* The addresses and ports a packet is rewritten to. */
@@ -81,7 +81,7 @@ struct globals {
     __u32 flags;       /* G_F_* */
     __u32 laddr_count; /* FULLNAT: entries in local_addrs */
     __be32 tun_src_hostmask; /* TUN: host bits varied per flow (RSS) */
-    __u32 pad;
+    __u32 hz;          /* jiffies per second (the kernel's HZ) */
 };
 
 /* Per-service and per-real counters (per CPU, summed by the daemon). */
@@ -95,6 +95,14 @@ struct traffic {
 
 /* The MAC of an interface the program is attached to (by ifindex). */
 struct if_mac {
+    __u8 mac[6];
+    __u8 pad[2];
+};
+
+/* The same in an array slot (ifindex % IF_SLOTS), which the verifier
+ * inlines: `ifindex` says whose slot it is (0: free). */
+struct if_slot {
+    __u32 ifindex;
     __u8 mac[6];
     __u8 pad[2];
 };

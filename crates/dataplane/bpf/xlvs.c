@@ -94,8 +94,8 @@ int xlvs(struct xdp_md *ctx)
 
     /* Only frames sent to us: another director may own this one. */
     __u32 ifindex = ctx->ingress_ifindex;
-    struct if_mac *ours = bpf_map_lookup_elem(&if_macs, &ifindex);
-    if (ours && __builtin_memcmp(ours->mac, p.eth->h_dest, ETH_ALEN) != 0) {
+    __u8 *ours = our_mac(ifindex);
+    if (ours && __builtin_memcmp(ours, p.eth->h_dest, ETH_ALEN) != 0) {
         count(STAT_PASS_NOT_OURS);
         return XDP_PASS;
     }
@@ -159,6 +159,22 @@ int baseline(struct xdp_md *ctx)
     __builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
     __builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
     return XDP_TX;
+}
+
+/* The data plane's clock for the daemon (run with BPF_PROG_TEST_RUN):
+ * jiffies and CLOCK_MONOTONIC ns, written over the packet's first 16
+ * bytes. */
+SEC("xdp")
+int clock(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+    __u64 *out = data;
+    if ((void *)(out + 2) > data_end)
+        return XDP_ABORTED;
+    out[0] = now_ticks();
+    out[1] = bpf_ktime_get_ns();
+    return XDP_PASS;
 }
 
 /* Attached to veth peers in labs: XDP_TX frames are delivered to a veth

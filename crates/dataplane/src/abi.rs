@@ -99,7 +99,8 @@ pub struct Globals {
     /// FULLNAT local addresses in use in `local_addrs`.
     pub laddr_count: u32,
     pub tun_src_hostmask: [u8; 4],
-    pub pad: u32,
+    /// Jiffies per second (the kernel's HZ), set by the loader.
+    pub hz: u32,
 }
 
 #[repr(C)]
@@ -134,8 +135,8 @@ pub const CT_CLOSING: u8 = 2;
 pub struct Conn {
     pub real: u32,
     pub svc: u32,
-    /// bpf_ktime_get_ns (CLOCK_MONOTONIC) of the last packet.
-    pub last_ns: u64,
+    /// Jiffies (bpf_jiffies64) of the last packet: see `Dataplane::clock`.
+    pub last: u64,
     pub state: u8,
     pub pad: u8,
     /// FULLNAT: the local port and address towards the real.
@@ -155,7 +156,8 @@ pub struct NatBack {
     pub svc: u32,
     pub real: u32,
     pub pad: u32,
-    pub last_ns: u64,
+    /// Jiffies of the last reply.
+    pub last: u64,
 }
 
 #[repr(C)]
@@ -164,6 +166,19 @@ pub struct IfMac {
     pub mac: [u8; 6],
     pub pad: [u8; 2],
 }
+
+/// An interface's MAC in the `if_slots` array (slot ifindex % IF_SLOTS).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IfSlot {
+    /// Whose slot this is; 0 = free.
+    pub ifindex: u32,
+    pub mac: [u8; 6],
+    pub pad: [u8; 2],
+}
+
+/// Entries of `if_slots` (consts.h IF_SLOTS).
+pub const IF_SLOTS: u32 = 256;
 
 // SAFETY: plain old data, no padding the kernel could leak (explicit pad
 // fields), any bit pattern valid.
@@ -175,6 +190,7 @@ unsafe impl Pod for Traffic {}
 unsafe impl Pod for FlowKey {}
 unsafe impl Pod for Conn {}
 unsafe impl Pod for IfMac {}
+unsafe impl Pod for IfSlot {}
 unsafe impl Pod for NatBack {}
 
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
@@ -185,6 +201,7 @@ const _: () = assert!(std::mem::size_of::<Traffic>() == 40);
 const _: () = assert!(std::mem::size_of::<FlowKey>() == 16);
 const _: () = assert!(std::mem::size_of::<Conn>() == 24);
 const _: () = assert!(std::mem::size_of::<NatBack>() == 32);
+const _: () = assert!(std::mem::size_of::<IfSlot>() == 12);
 
 impl SvcKey {
     pub fn new(vip: Ipv4Addr, proto: u8, port: u16) -> SvcKey {

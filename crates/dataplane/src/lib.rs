@@ -10,11 +10,13 @@
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 
 pub mod abi;
+mod clock;
 pub mod decap;
 mod loader;
 mod reals;
 mod service;
 
+pub use clock::Clock;
 pub use loader::{
     Dataplane, DataplaneError, Limits, Run, MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT,
     XDP_TX,

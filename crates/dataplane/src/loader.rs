@@ -2,8 +2,10 @@
 //! handles on its maps.
 
 use crate::abi::{
-    Conn, FlowKey, Globals, IfMac, NatBack, SvcKey, SvcVal, Traffic, MAX_LOCAL_ADDRS, STAT_NAMES,
+    Conn, FlowKey, Globals, IfMac, IfSlot, NatBack, SvcKey, SvcVal, Traffic, IF_SLOTS,
+    MAX_LOCAL_ADDRS, STAT_NAMES,
 };
+use crate::clock::Clock;
 use crate::reals::RealSlots;
 use aya::maps::{Array, ArrayOfMaps, HashMap, MapData, PerCpuArray};
 use aya::programs::links::{FdLink, PinnedLink};
@@ -62,6 +64,8 @@ pub enum DataplaneError {
     Maglev(#[from] xlvs_maglev::MaglevError),
     #[error("pin directory {path}: {why}")]
     Pins { path: String, why: String },
+    #[error("the data plane's clock: {0}")]
+    Clock(&'static str),
     #[error("attaching XDP to {interface}: {source}")]
     Attach {
         interface: String,
@@ -84,6 +88,9 @@ pub struct Dataplane {
     nat_reverse: HashMap<MapData, FlowKey, NatBack>,
     local_addrs: Array<MapData, [u8; 4]>,
     if_macs: HashMap<MapData, u32, IfMac>,
+    if_slots: Array<MapData, IfSlot>,
+    /// The kernel's HZ (connection entries are stamped in jiffies).
+    hz: u32,
     stats: PerCpuArray<MapData, u64>,
     svc_stats: PerCpuArray<MapData, Traffic>,
     real_stats: PerCpuArray<MapData, Traffic>,
@@ -99,6 +106,7 @@ pub const MIN_NAT_ENTRIES: u32 = 256;
 const MAPS: &[&str] = &[
     "services",
     "if_macs",
+    "if_slots",
     "reals",
     "maglev",
     "conntrack",
@@ -176,7 +184,7 @@ impl Dataplane {
             .map_max_entries("conntrack", limits.conntrack)
             .map_max_entries("nat_reverse", limits.nat.max(MIN_NAT_ENTRIES))
             .load(crate::OBJECT)?;
-        for name in ["xlvs", "baseline", "pass"] {
+        for name in ["xlvs", "baseline", "pass", "clock"] {
             let prog: &mut Xdp = ebpf
                 .program_mut(name)
                 .ok_or(DataplaneError::Missing("program"))?
@@ -192,6 +200,8 @@ impl Dataplane {
             nat_reverse: take(&mut ebpf, "nat_reverse")?,
             local_addrs: take(&mut ebpf, "local_addrs")?,
             if_macs: take(&mut ebpf, "if_macs")?,
+            if_slots: take(&mut ebpf, "if_slots")?,
+            hz: 0,
             stats: take(&mut ebpf, "stats")?,
             svc_stats: take(&mut ebpf, "svc_stats")?,
             real_stats: take(&mut ebpf, "real_stats")?,
@@ -200,8 +210,17 @@ impl Dataplane {
             limits,
             pins: pins.map(Path::to_path_buf),
         };
+        let clock: &Xdp = dp
+            .ebpf
+            .program("clock")
+            .ok_or(DataplaneError::Missing("program"))?
+            .try_into()?;
+        dp.hz = crate::clock::hz(clock)?;
         if reused {
             dp.recover_slots()?;
+            // Pins of an earlier run on this kernel: the same HZ.
+            let g = dp.globals()?;
+            dp.set_globals(g)?;
             tracing::info!(pins = %pins.unwrap_or(Path::new("")).display(), "reusing pinned maps: connections and counters kept");
         } else {
             dp.set_globals(Globals {
@@ -251,8 +270,16 @@ impl Dataplane {
         self.limits
     }
 
+    /// Sets the program's settings; `hz` is always the measured one.
     pub fn set_globals(&mut self, g: Globals) -> Result<(), DataplaneError> {
+        let g = Globals { hz: self.hz, ..g };
         self.globals.set(0, g, 0).map_err(map_err("globals"))
+    }
+
+    /// The data plane's time now, to age connection entries by.
+    pub fn clock(&self) -> Result<Clock, DataplaneError> {
+        let (now, _) = crate::clock::sample(self.program("clock")?)?;
+        Ok(Clock { now, hz: self.hz })
     }
 
     pub fn globals(&self) -> Result<Globals, DataplaneError> {
@@ -273,7 +300,20 @@ impl Dataplane {
         let v = IfMac { mac, pad: [0; 2] };
         self.if_macs
             .insert(ifindex, v, 0)
-            .map_err(map_err("if_macs"))
+            .map_err(map_err("if_macs"))?;
+        // The program looks in the array first; an interface whose slot
+        // another one holds is found in if_macs.
+        let slot = ifindex % IF_SLOTS;
+        let held = self.if_slots.get(&slot, 0).map_err(map_err("if_slots"))?;
+        if held.ifindex == 0 || held.ifindex == ifindex {
+            let s = IfSlot {
+                ifindex,
+                mac,
+                pad: [0; 2],
+            };
+            self.if_slots.set(slot, s, 0).map_err(map_err("if_slots"))?;
+        }
+        Ok(())
     }
 
     /// Attaches the balancer to an interface. With pins, the attachment

@@ -5,6 +5,8 @@ mod common;
 
 use common::*;
 use std::net::Ipv4Addr;
+use std::time::Duration;
+use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::{
     Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
 };
@@ -46,6 +48,14 @@ fn send(dp: &Dataplane, src: &str, sport: u16, dport: u16, flags: u8) -> u8 {
         .run("xlvs", &tcp(src, sport, VIP, dport, flags).frame(), 1)
         .unwrap();
     dr_target(&r.packet)
+}
+
+/// SYNs from one client on each source port: the real each went to.
+fn open_flows(dp: &Dataplane, sports: &[u16]) -> Vec<u8> {
+    sports
+        .iter()
+        .map(|&p| send(dp, "203.0.113.5", p, 80, SYN))
+        .collect()
 }
 
 fn dr_target(out: &[u8]) -> u8 {
@@ -164,10 +174,7 @@ fn connection_table_keeps_a_flow_on_its_real_across_table_changes() {
     let mut spec = dr_service(&mut dp, (21..25).map(|n| real(n, 1)).collect());
     // many flows, remember where each went
     let flows: Vec<u16> = (40000..40200).collect();
-    let first: Vec<u8> = flows
-        .iter()
-        .map(|&p| send(&dp, "203.0.113.5", p, 80, SYN))
-        .collect();
+    let first = open_flows(&dp, &flows);
     // add a real: established flows (ACK) stay where they were
     spec.reals.push(real(25, 1));
     dp.set_service(&spec).unwrap();
@@ -186,6 +193,48 @@ fn connection_table_keeps_a_flow_on_its_real_across_table_changes() {
     assert!(
         moved > 0 && moved < flows.len() / 2,
         "{moved} of {} rescheduled",
+        flows.len()
+    );
+}
+
+#[test]
+fn an_idle_entry_expires_after_its_timeout() {
+    let mut dp = small();
+    let mut spec = dr_service(&mut dp, (21..25).map(|n| real(n, 1)).collect());
+    // ipvsadm --set 1 1 1: entries idle for a second are gone.
+    dp.set_globals(Globals {
+        tcp_timeout_s: 1,
+        tcpfin_timeout_s: 1,
+        udp_timeout_s: 1,
+        ..dp.globals().unwrap()
+    })
+    .unwrap();
+    let flows: Vec<u16> = (40000..40100).collect();
+    let first = open_flows(&dp, &flows);
+    spec.reals.push(real(25, 1));
+    dp.set_service(&spec).unwrap();
+    let moved = |dp: &Dataplane| {
+        flows
+            .iter()
+            .zip(&first)
+            .filter(|(&p, &r)| send(dp, "203.0.113.5", p, 80, ACK) != r)
+            .count()
+    };
+    assert_eq!(moved(&dp), 0, "fresh entries keep their reals");
+    let clock = dp.clock().unwrap();
+    let (_, c) = dp.connections(1)[0];
+    assert!(
+        clock.since(c.last) < Duration::from_millis(500),
+        "{clock:?} {c:?}"
+    );
+    std::thread::sleep(Duration::from_millis(1300));
+    assert!(dp.clock().unwrap().since(c.last) >= Duration::from_secs(1));
+    // Expired: the flows are scheduled by the new table, as a new
+    // director would.
+    let now_moved = moved(&dp);
+    assert!(
+        now_moved > 0 && now_moved < flows.len() / 2,
+        "{now_moved} of {} rescheduled",
         flows.len()
     );
 }
@@ -518,20 +567,27 @@ fn pins_must_be_on_a_bpf_filesystem() {
 
 #[test]
 fn frames_for_another_host_are_not_forwarded() {
-    let mut dp = small();
-    dr_service(&mut dp, vec![real(21, 1)]);
-    // BPF_PROG_TEST_RUN runs as if received on lo (ifindex 1).
-    dp.set_interface_mac(1, [2, 9, 9, 9, 9, 9]).unwrap();
-    let input = tcp("203.0.113.5", 40000, VIP, 80, SYN).frame();
-    let r = dp.run("xlvs", &input, 1).unwrap();
-    assert_eq!(r.action, XDP_PASS, "addressed to another MAC");
-    assert_eq!(dp.stat("pass_not_ours").unwrap(), 1);
-    dp.set_interface_mac(1, DIRECTOR_MAC).unwrap();
-    assert_eq!(
-        dp.run("xlvs", &input, 1).unwrap().action,
-        XDP_TX,
-        "addressed to us"
-    );
+    // BPF_PROG_TEST_RUN runs as if received on lo (ifindex 1). With
+    // ifindex 257 known first, lo's MAC is found in the fallback map
+    // (both share array slot 1).
+    for others in [vec![], vec![257]] {
+        let mut dp = small();
+        dr_service(&mut dp, vec![real(21, 1)]);
+        for &i in &others {
+            dp.set_interface_mac(i, DIRECTOR_MAC).unwrap();
+        }
+        dp.set_interface_mac(1, [2, 9, 9, 9, 9, 9]).unwrap();
+        let input = tcp("203.0.113.5", 40000, VIP, 80, SYN).frame();
+        let r = dp.run("xlvs", &input, 1).unwrap();
+        assert_eq!(r.action, XDP_PASS, "addressed to another MAC ({others:?})");
+        assert_eq!(dp.stat("pass_not_ours").unwrap(), 1);
+        dp.set_interface_mac(1, DIRECTOR_MAC).unwrap();
+        assert_eq!(
+            dp.run("xlvs", &input, 1).unwrap().action,
+            XDP_TX,
+            "addressed to us ({others:?})"
+        );
+    }
 }
 
 #[test]

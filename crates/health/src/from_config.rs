@@ -27,9 +27,10 @@ impl TargetId {
 
 impl TargetSpec {
     /// The check of `real` in `service`, on the port
-    /// [`Service::probe_port`] picks.
+    /// [`Service::probe_port`] picks, with the timers of
+    /// [`Service::health_of`]: the real's own where it sets them.
     pub fn from_config(service: &Service, real: &Real) -> Result<Self, SetupError> {
-        let health = &service.health;
+        let health = service.health_of(real);
         let addr = service
             .probe_port(real)
             .map(|port| SocketAddr::new(real.address.into(), port));
@@ -256,6 +257,64 @@ address = "10.0.1.21"
                 verify: TlsVerify::CaFile("/etc/xlvs/ca.pem".into()),
             }
         );
+    }
+
+    #[test]
+    fn a_real_with_its_own_timers_is_checked_with_them_alone() {
+        let got = targets(
+            r#"
+[[service]]
+name = "web"
+vip = "192.0.2.10"
+ports = [80]
+
+[service.health]
+check = "http"
+interval = "2s"
+timeout = "1s"
+rise = 2
+fall = 3
+
+[[service.real]]
+address = "10.0.1.21"
+
+[[service.real]]
+address = "10.0.1.22"
+[service.real.health]
+interval = "5s"
+fall = 5
+port = 8080
+
+[[service.real]]
+address = "10.0.1.23"
+"#,
+        );
+        let timers: Vec<_> = got
+            .iter()
+            .map(|(id, s)| {
+                (
+                    id.to_string(),
+                    s.interval.as_secs(),
+                    s.timeout.as_secs(),
+                    s.rise,
+                    s.fall,
+                )
+            })
+            .collect();
+        assert_eq!(
+            timers,
+            [
+                ("web/10.0.1.21".to_string(), 2, 1, 2, 3),
+                ("web/10.0.1.22".to_string(), 5, 1, 2, 5),
+                ("web/10.0.1.23".to_string(), 2, 1, 2, 3),
+            ]
+        );
+        let probed = |i: usize| match &got[i].1.check {
+            CheckSpec::Http(http) => http.addr,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(probed(0), "10.0.1.21:80".parse().unwrap());
+        assert_eq!(probed(1), "10.0.1.22:8080".parse().unwrap());
     }
 
     #[test]

@@ -109,9 +109,14 @@ fn create_namespace(topo: &Topology, node: &Node, state: &mut LabState) -> Resul
     state.save()?;
     ip_in(&ns, &["link", "set", "lo", "up"])?;
     if node.role.is_router() {
-        // ECMP across directors only spreads flows with an L4 hash.
+        // ECMP across directors only spreads flows with an L4 hash. Policy
+        // 1 would reuse a hash the packet already carries, which over veth
+        // is the sending socket's (redrawn by TCP after a retransmission
+        // timeout: flows would hop between directors); policy 3 hashes the
+        // fields named: addresses, protocol and ports (0x37).
         sys::sysctl_in(&ns, "net.ipv4.ip_forward", "1")?;
-        sys::sysctl_in(&ns, "net.ipv4.fib_multipath_hash_policy", "1")?;
+        sys::sysctl_in(&ns, "net.ipv4.fib_multipath_hash_policy", "3")?;
+        sys::sysctl_in(&ns, "net.ipv4.fib_multipath_hash_fields", "55")?;
     }
     if node.role == Role::Bridge {
         ip_in(

@@ -101,23 +101,23 @@ impl Instance {
         true
     }
 
-    pub(crate) fn send_hello(&mut self, now: Instant, iface: usize) {
+    /// A goodbye Hello lists no neighbors: every neighbor drops us to
+    /// Init at once (1-WayReceived) instead of after the dead interval.
+    pub(crate) fn send_hello(&mut self, now: Instant, iface: usize, goodbye: bool) {
         let i = &mut self.ifaces[iface];
         i.hello_due = now + Duration::from_secs(u64::from(i.config.hello_interval.max(1)));
         let mut hello = i.hello();
-        if self.shutting_down {
-            // An empty neighbor list makes every neighbor drop us to Init
-            // at once (1-WayReceived) instead of after the dead interval.
+        if goodbye {
             hello.neighbors.clear();
         }
         self.send(now, iface, ALL_SPF_ROUTERS, Body::Hello(hello));
     }
 
-    /// Sends a Hello on every interface now (used at shutdown).
-    pub(crate) fn send_hellos_now(&mut self, now: Instant) {
+    /// Sends a goodbye Hello on every interface now (used at shutdown).
+    pub(crate) fn send_goodbyes(&mut self, now: Instant) {
         for iface in 0..self.ifaces.len() {
             if self.ifaces[iface].state != IfState::Down {
-                self.send_hello(now, iface);
+                self.send_hello(now, iface, true);
             }
         }
     }

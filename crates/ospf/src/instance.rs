@@ -28,7 +28,8 @@ pub(crate) const IP_HEADER: usize = 20;
 pub(crate) const PACKET_OVERHEAD: usize = IP_HEADER + 16;
 
 /// A packet to send out of interface `iface` (an index into the
-/// configured interfaces) to `dst`.
+/// interfaces in order of configuration; removing one moves the later ones
+/// down, see `remove_interface`) to `dst`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     pub iface: usize,
@@ -118,7 +119,9 @@ impl Instance {
         self.on_timeout(now);
     }
 
-    /// InterfaceDown (9.3): every neighbor is killed.
+    /// InterfaceDown (9.3): every neighbor is killed (KillNbr). The
+    /// interface is Down first, so the Router-LSA re-originated as the
+    /// adjacencies go already lacks its links, and no election runs on it.
     pub fn interface_down(&mut self, iface: usize, now: Instant) {
         let Some(i) = self.ifaces.get_mut(iface) else {
             return;
@@ -126,16 +129,16 @@ impl Instance {
         if i.state == IfState::Down {
             return;
         }
+        i.state = IfState::Down;
+        i.delayed_acks.clear();
+        i.ack_due = None;
         let ids: Vec<Ipv4Addr> = i.neighbors.keys().copied().collect();
         for id in ids {
             self.nbr_event(iface, id, NbrEvent::KillNbr, now);
         }
         let i = &mut self.ifaces[iface];
-        i.state = IfState::Down;
         i.dr = Ipv4Addr::UNSPECIFIED;
         i.bdr = Ipv4Addr::UNSPECIFIED;
-        i.delayed_acks.clear();
-        i.ack_due = None;
         tracing::info!(interface = %i.config.name, "OSPF interface down");
         self.originate(now);
     }
@@ -285,6 +288,15 @@ impl Instance {
         ok
     }
 
+    /// Forgets the mismatches logged on a removed interface and moves the
+    /// later interfaces' down one index.
+    pub(crate) fn renumber_logged(&mut self, removed: usize) {
+        self.logged = std::mem::take(&mut self.logged)
+            .into_iter()
+            .filter_map(|(i, src, kind)| Some((crate::reconfig::shift(i, removed)?, src, kind)))
+            .collect();
+    }
+
     /// Logs a configuration mismatch once per (interface, neighbor, kind),
     /// and counts every occurrence.
     pub(crate) fn mismatch(
@@ -420,7 +432,8 @@ impl Instance {
 
     /// Re-runs the election and re-checks every adjacency (AdjOK?).
     pub(crate) fn neighbor_change(&mut self, now: Instant, iface: usize) {
-        if !self.ifaces[iface].elect() {
+        // A Down interface is losing its neighbors: nothing to elect.
+        if self.ifaces[iface].state == IfState::Down || !self.ifaces[iface].elect() {
             return;
         }
         let i = &self.ifaces[iface];
@@ -459,7 +472,7 @@ impl Instance {
                 continue;
             }
             if self.ifaces[iface].hello_due <= now {
-                self.send_hello(now, iface);
+                self.send_hello(now, iface, self.shutting_down);
             }
             if self.ifaces[iface].ack_due.is_some_and(|t| t <= now) {
                 self.send_delayed_acks(now, iface);

@@ -109,7 +109,7 @@ impl Instance {
     /// Last Hellos with no neighbors listed: routers drop the adjacency at
     /// once (1-WayReceived).
     pub fn say_goodbye(&mut self, now: Instant) {
-        self.send_hellos_now(now);
+        self.send_goodbyes(now);
     }
 
     fn own_keys(&self, now: Instant) -> Vec<LsaKey> {

@@ -4,7 +4,7 @@
 
 mod sim;
 
-use sim::{config, ip, p2p_iface, Sim};
+use sim::{config, ip, p2p_iface, router_lsa_of, Sim};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_ospf::wire::{Body, LinkType, LsaKey, LsaType, PacketType, RouterLsa};
@@ -28,21 +28,6 @@ fn pair(auth_a: Auth, auth_b: Auth) -> Sim {
     s.link(&[(a, 0), (b, 0)]);
     s.up_all();
     s
-}
-
-/// (seq, age, body) of router `rid`'s Router-LSA in node `at`'s database.
-fn router_lsa_of(s: &Sim, at: usize, rid: &str) -> Option<(i32, u16, RouterLsa)> {
-    let key = LsaKey {
-        kind: LsaType::ROUTER,
-        id: ip(rid),
-        adv_router: ip(rid),
-    };
-    let lsa = s.nodes[at].inst.lsa(&key, s.now)?;
-    Some((
-        lsa.header.seq,
-        lsa.header.age,
-        RouterLsa::parse(&lsa.body).unwrap(),
-    ))
 }
 
 /// b hands a an instance of a's own Router-LSA with `seq` and `age`, as a

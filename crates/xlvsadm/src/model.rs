@@ -302,6 +302,11 @@ pub struct RealEntry {
     pub stats: Stats,
     #[serde(default)]
     pub rate: Rate,
+    /// The service's sorry server, listed like a real: weight 1 while the
+    /// quorum is lost and it takes the new flows, 0 while it stands by.
+    /// `-S` leaves it out (it is no real to restore).
+    #[serde(default)]
+    pub sorry_server: bool,
 }
 
 /// Counters since start or the last `-Z`.

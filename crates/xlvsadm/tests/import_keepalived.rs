@@ -541,3 +541,135 @@ fn syntax_errors() {
         .to_string()
         .contains("included files are not read"));
 }
+
+#[test]
+fn a_real_servers_own_timers_and_port_become_its_own_health() {
+    let text = "\
+virtual_server 192.0.2.7 80 {
+    delay_loop 6
+    lb_algo mh
+    lb_kind DR
+    real_server 10.0.0.1 80 {
+        HTTP_GET {
+            url {
+                path /ping
+                status_code 200
+            }
+            connect_timeout 3
+            retry 2
+        }
+    }
+    real_server 10.0.0.2 80 {
+        delay_loop 10
+        HTTP_GET {
+            url {
+                path /ping
+                status_code 200
+            }
+            connect_port 8080
+            connect_timeout 5
+            nb_get_retry 4
+        }
+    }
+    real_server 10.0.0.3 80 {
+        connect_timeout 3
+        retry 2
+        HTTP_GET {
+            url {
+                path /ping
+                status_code 200
+            }
+        }
+    }
+    real_server 10.0.0.4 80 {
+        delay_loop 2
+        HTTP_GET {
+            url {
+                path /ping
+                status_code 200
+            }
+            connect_timeout 3
+            retry 2
+        }
+    }
+    real_server 10.0.0.5 80 {
+        delay_loop 4
+        TCP_CHECK {
+        }
+    }
+}
+";
+    let (result, cfg) = convert_text(text, None);
+    let s = &cfg.services[0];
+    assert_eq!(
+        (
+            s.health.interval,
+            s.health.timeout,
+            s.health.fall,
+            s.health.port
+        ),
+        (secs(6), secs(3), 3, None)
+    );
+    let own: Vec<_> = s
+        .reals
+        .iter()
+        .map(|r| {
+            let h = s.health_of(r);
+            (h.interval, h.timeout, h.fall, s.probe_port(r))
+        })
+        .collect();
+    assert_eq!(
+        own,
+        [
+            (secs(6), secs(3), 3, Some(80)),
+            (secs(10), secs(5), 5, Some(8080)),
+            (secs(6), secs(3), 3, Some(80)),
+            // keepalived's 3 s timeout is not below its 2 s delay_loop.
+            (secs(2), secs(1), 3, Some(80)),
+            (secs(6), secs(3), 3, Some(80)),
+        ]
+    );
+    assert_eq!(s.reals[0].health, Default::default());
+    assert_eq!(s.reals[2].health, Default::default());
+    assert_not_carried(
+        &result,
+        &[
+            "real_server 10.0.0.4 80: HTTP_GET: timeout 3s (the node config wants it shorter than the interval",
+            "real_server 10.0.0.5 80: TCP_CHECK (differs from the first real's check",
+            "real_server 10.0.0.5 80: delay_loop 4 (this real's checker is not carried over)",
+        ],
+    );
+    assert_eq!(
+        result.notes.not_carried.len(),
+        3,
+        "{:?}",
+        result.notes.not_carried
+    );
+    // Right after its real, with where each value came from.
+    let own = "address = \"10.0.0.2\"\nweight = 1\n\n[service.real.health]\ninterval = \"10s\"";
+    assert!(result.toml.contains(own), "{}", result.toml);
+    assert!(result.toml.contains("# delay_loop 10\n"));
+}
+
+#[test]
+fn dr_reals_on_different_ports_are_each_checked_on_their_own() {
+    let text = "\
+virtual_server 192.0.2.8 80 {
+    lb_algo mh
+    lb_kind DR
+    real_server 10.0.0.1 8080 {
+        TCP_CHECK {
+        }
+    }
+    real_server 10.0.0.2 8081 {
+        TCP_CHECK {
+        }
+    }
+}
+";
+    let (_, cfg) = convert_text(text, None);
+    let s = &cfg.services[0];
+    assert_eq!(s.health.port, None);
+    let probed: Vec<_> = s.reals.iter().map(|r| s.probe_port(r)).collect();
+    assert_eq!(probed, [Some(8080), Some(8081)]);
+}

@@ -1,6 +1,7 @@
 //! Running the director: start the OSPF speaker, announce, serve the
-//! control socket, and on SIGTERM withdraw everything before exiting (with
-//! `--cleanup`, after a grace period in which the data plane forwards on).
+//! control socket, reload the config on SIGHUP, and on SIGTERM withdraw
+//! everything before exiting (with `--cleanup`, after a grace period in
+//! which the data plane forwards on).
 
 use crate::control::{ControlError, ControlSocket};
 use crate::forwarder::{Forwarder, ForwarderError};
@@ -43,6 +44,7 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let control = ControlSocket::bind(&config.node.control_socket).await?;
     // Bound before anything is announced: a bad address fails the start.
     let metrics = match config.metrics.listen {
@@ -98,11 +100,19 @@ pub async fn run(
         tracing::info!(listen = %m.addr, "metrics endpoint: GET /metrics");
         tokio::spawn(m.serve(node.clone()))
     });
-    let server = tokio::spawn(control.serve(node));
+    let server = tokio::spawn(control.serve(node.clone()));
     crate::notify::notify("READY=1");
-    let signal = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+    let signal = loop {
+        tokio::select! {
+            _ = term.recv() => break "SIGTERM",
+            _ = int.recv() => break "SIGINT",
+            // Like `xlvsadm reload`; the answer can only go to the log.
+            _ = hup.recv() => {
+                if let Err(e) = node.reload().await {
+                    tracing::error!(error = %e, "SIGHUP: reload refused");
+                }
+            }
+        }
     };
     tracing::info!(signal, "withdrawing every route");
     crate::notify::notify("STOPPING=1");

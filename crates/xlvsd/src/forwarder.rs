@@ -7,7 +7,7 @@
 use crate::policy::{backends, has_mac, real_key, sorry_text, Policy, Quorum, RealState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use xlvs_config::{Forward, NodeConfig, Ports, Protocol, Scheduler, Service, XdpMode};
 use xlvs_dataplane::{Dataplane, DataplaneError, HashOn, Limits, RealSpec, ServiceSpec};
 
@@ -58,6 +58,9 @@ pub struct Forwarder {
     programmed: Vec<Option<ServiceSpec>>,
     /// Persistence of each service: (timeout s, netmask), like ipvsadm -p/-M.
     persistence: Vec<Option<(u32, Ipv4Addr)>>,
+    /// The configured scheduler of each service (with persistence, mh, sh
+    /// and dh all hash the source: the listing still names the one given).
+    schedulers: Vec<Scheduler>,
     /// Services drained by the operator: their VIPs are withdrawn while
     /// forwarding goes on, so connections move to other directors.
     drained: std::collections::BTreeSet<String>,
@@ -168,6 +171,7 @@ impl Forwarder {
             sorry_serving: Default::default(),
             programmed: Vec::new(),
             persistence: Vec::new(),
+            schedulers: Vec::new(),
             names: Vec::new(),
         };
         f.set_owners(config, &owners);
@@ -230,6 +234,7 @@ impl Forwarder {
                     .map(|p| (p.timeout.as_secs() as u32, p.mask))
             })
             .collect();
+        self.schedulers = owners.iter().map(|i| of(i).scheduler).collect();
         self.names = owners.iter().map(|i| of(i).name.clone()).collect();
     }
 
@@ -669,14 +674,8 @@ impl Forwarder {
         if d.0.tun_source != d.1.tun_source || config.fullnat != old.fullnat {
             fixed.push("dataplane.tun_source / [fullnat]");
         }
-        // shutdown_grace is read when shutting down: it may change.
-        let node = |c: &NodeConfig| xlvs_config::Node {
-            shutdown_grace: Duration::ZERO,
-            ..c.node.clone()
-        };
-        if node(config) != node(old) || config.ospf != old.ospf {
-            fixed.push("[node] / [ospf]");
-        }
+        // OSPF interfaces change live (speaker.rs); not the router itself.
+        fixed.extend(crate::speaker::fixed_changes(config, old));
         if config.metrics != old.metrics {
             fixed.push("[metrics]");
         }
@@ -756,18 +755,22 @@ impl Forwarder {
                 spec,
                 name: &self.names[i],
                 persistence: self.persistence[i],
+                scheduler: self.schedulers[i],
                 fwd: self,
             })
             .collect()
     }
 
+    /// The data plane slots of each service's reals and sorry server.
     pub fn slots_by_service(&self) -> Vec<(u32, Vec<u32>)> {
         self.specs
             .iter()
-            .map(|s| {
+            .zip(&self.policy)
+            .map(|(s, p)| {
                 let slots = s
                     .reals
                     .iter()
+                    .chain(p.sorry.as_ref())
                     .filter_map(|r| self.dp.real_slot(s.id, r.addr, r.port))
                     .collect();
                 (s.id, slots)
@@ -787,11 +790,12 @@ impl Forwarder {
         self.dp.real_slot(svc, addr, port)
     }
 
-    /// The address and port of the real in a slot.
+    /// The address and port of the real (or sorry server) in a slot.
     pub fn real_addr(&self, slot: u32) -> Option<(Ipv4Addr, u16)> {
-        self.specs.iter().find_map(|s| {
+        self.specs.iter().zip(&self.policy).find_map(|(s, p)| {
             s.reals
                 .iter()
+                .chain(p.sorry.as_ref())
                 .find(|r| self.dp.real_slot(s.id, r.addr, r.port) == Some(slot))
                 .map(|r| (r.addr, r.port))
         })
@@ -799,6 +803,15 @@ impl Forwarder {
 
     pub fn globals(&self) -> xlvs_dataplane::abi::Globals {
         self.dp.globals().unwrap_or_default()
+    }
+
+    /// The data plane's time, to age connection entries by (None if its
+    /// clock cannot be read; the error is logged).
+    pub fn clock(&self) -> Option<xlvs_dataplane::Clock> {
+        self.dp
+            .clock()
+            .inspect_err(|e| tracing::warn!(error = %e, "reading the data plane's clock"))
+            .ok()
     }
 
     pub fn conntrack_size(&self) -> u32 {
@@ -820,7 +833,8 @@ impl Forwarder {
             .iter()
             .filter(|s| service.is_none_or(|k| (s.vip, s.proto, s.ports[0]) == k))
             .collect();
-        if chosen.is_empty() {
+        // ipvsadm -Z zeroes all services, also none at all (as IPVS does).
+        if chosen.is_empty() && service.is_some() {
             return Err("Service not defined".into());
         }
         let ids: Vec<u32> = chosen.iter().map(|s| s.id).collect();
@@ -962,6 +976,7 @@ pub struct ServiceView<'a> {
     pub spec: &'a ServiceSpec,
     pub name: &'a str,
     pub persistence: Option<(u32, Ipv4Addr)>,
+    pub scheduler: Scheduler,
     fwd: &'a Forwarder,
 }
 
@@ -978,6 +993,12 @@ impl ServiceView<'_> {
     /// Whether the real passes its health check (always, with none).
     pub fn healthy(&self, r: &RealSpec) -> bool {
         self.fwd.passes(self.index, r)
+    }
+
+    /// The sorry server, if the service has one: in the data plane (at
+    /// weight 1) only while it takes the new flows.
+    pub fn sorry(&self) -> Option<&RealSpec> {
+        self.fwd.policy[self.index].sorry.as_ref()
     }
 }
 

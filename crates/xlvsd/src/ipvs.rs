@@ -34,7 +34,11 @@ fn scheduler(s: model::Scheduler) -> Result<Scheduler, String> {
         M::Wlc => Scheduler::Wlc,
         M::Sed => Scheduler::Sed,
         M::Nq => Scheduler::Nq,
-        other => return Err(format!("scheduler {other:?} is not known to xlvs")),
+        other => {
+            return Err(format!(
+                "scheduler \"{other}\" is not supported by xlvs (use mh, sh or dh)"
+            ))
+        }
     })
 }
 
@@ -54,14 +58,26 @@ fn persistence(p: Option<model::Persistence>) -> Option<Persistence> {
     })
 }
 
+/// Whether config service `s` is ipvsadm's service `key`. As in IPVS,
+/// VIP:0 (every port) and VIP:80 are different services: a change to one
+/// never lands on the other, and both may exist (the data plane looks up
+/// the exact port first).
+fn is_service(s: &Service, key: &ServiceKey) -> bool {
+    s.vip == key.vip
+        && s.protocol == protocol(key.protocol)
+        && match &s.ports {
+            Ports::All => key.port == 0,
+            Ports::List(ports) => ports.contains(&key.port),
+        }
+}
+
 /// Index of the service holding `key`, splitting it off first if the
 /// service has other ports too.
 fn service_index(c: &mut NodeConfig, key: &ServiceKey) -> Result<usize, String> {
-    let proto = protocol(key.protocol);
     let i = c
         .services
         .iter()
-        .position(|s| s.vip == key.vip && s.protocol == proto && s.ports.contains(key.port))
+        .position(|s| is_service(s, key))
         .ok_or_else(|| format!("Service not defined: {key}"))?;
     if let Ports::List(ports) = &c.services[i].ports {
         if ports.len() > 1 {
@@ -168,6 +184,7 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
                 address: real.address,
                 port,
                 weight: real.weight.unwrap_or(1),
+                health: Default::default(),
             });
         }
         IpvsOp::EditReal { service, real } => {
@@ -334,5 +351,52 @@ address = "10.0.1.22"
         )
         .unwrap_err();
         assert!(err.contains("per service"), "{err}");
+    }
+
+    /// Seed 001 defines 172.18.140.1:80, then a PCC service on port 0 of
+    /// the same VIP: two services in IPVS, and so here.
+    #[test]
+    fn port_zero_and_a_port_are_different_services() {
+        let add = |port: u16| {
+            IpvsOp::AddService(ServiceSpec {
+                service: key(port),
+                scheduler: model::Scheduler::Mh,
+                persistence: None,
+            })
+        };
+        let c = apply(&IpvsOp::Clear, &config()).unwrap();
+        let c = apply(&add(80), &c).unwrap();
+        let c = apply(&add(0), &c).unwrap();
+        let c = apply(&add(443), &c).unwrap();
+        assert_eq!(c.services.len(), 3);
+        assert!(apply(&add(0), &c).unwrap_err().contains("already exists"));
+        let c = apply(
+            &IpvsOp::AddReal {
+                service: key(0),
+                real: RealSpec {
+                    port: 0,
+                    ..real(21, Some(2))
+                },
+            },
+            &c,
+        )
+        .unwrap();
+        let reals =
+            |c: &NodeConfig| -> Vec<usize> { c.services.iter().map(|s| s.reals.len()).collect() };
+        assert_eq!(reals(&c), [0, 1, 0], "the real went to port 0 only");
+        let c = apply(
+            &IpvsOp::AddReal {
+                service: key(443),
+                real: real(22, None),
+            },
+            &c,
+        )
+        .unwrap();
+        assert_eq!(reals(&c), [0, 1, 1], "the real went to port 443 only");
+        let c = apply(&IpvsOp::DeleteService { service: key(0) }, &c).unwrap();
+        assert_eq!(c.services[0].ports, Ports::List(vec![80]));
+        assert_eq!(c.services[1].ports, Ports::List(vec![443]));
+        let err = apply(&IpvsOp::DeleteService { service: key(0) }, &c).unwrap_err();
+        assert!(err.contains("Service not defined"), "{err}");
     }
 }

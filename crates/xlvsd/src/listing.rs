@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 use xlvs_dataplane::abi::{Traffic, CT_CLOSING};
+use xlvs_dataplane::{Clock, RealSpec};
 use xlvsadm::model::{
     Connection, Forward, IpvsTable, Persistence, Protocol, Rate, RealEntry, Scheduler,
     ServiceEntry, Stats, Timeouts,
@@ -88,14 +89,6 @@ impl Samples {
     }
 }
 
-/// Monotonic time in ns, the clock of bpf_ktime_get_ns.
-fn monotonic_ns() -> u64 {
-    // SAFETY: clock_gettime writes the timespec we own.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTable {
     let g = f.globals();
     let timeouts = Timeouts {
@@ -120,37 +113,41 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         let svc_traffic = f.service_traffic(svc.spec.id).unwrap_or_default();
         // One port per data plane service (see forwarder::specs).
         for &port in &svc.spec.ports {
-            let reals = svc
-                .spec
-                .reals
-                .iter()
-                .map(|r| {
-                    let slot = f.real_slot(svc.spec.id, r.addr, r.port);
-                    let traffic = slot
-                        .and_then(|s| f.real_traffic(s).ok())
-                        .unwrap_or_default();
-                    RealEntry {
-                        address: r.addr,
-                        port: if r.port == 0 { port } else { r.port },
-                        forward,
-                        weight: svc.effective_weight(r),
-                        active_conns: slot.and_then(|s| counts.get(&s)).map_or(0, |c| c.0),
-                        inactive_conns: slot.and_then(|s| counts.get(&s)).map_or(0, |c| c.1),
-                        stats: stats(traffic),
-                        rate: slot.map(|s| samples.rate(Key::Real(s))).unwrap_or_default(),
-                    }
-                })
-                .collect();
+            let real = |r: &RealSpec, sorry_server: bool| {
+                let slot = f.real_slot(svc.spec.id, r.addr, r.port);
+                let traffic = slot
+                    .and_then(|s| f.real_traffic(s).ok())
+                    .unwrap_or_default();
+                let conns = slot.and_then(|s| counts.get(&s)).copied();
+                RealEntry {
+                    address: r.addr,
+                    port: if r.port == 0 { port } else { r.port },
+                    forward,
+                    weight: svc.effective_weight(r),
+                    active_conns: conns.map_or(0, |c| c.0),
+                    inactive_conns: conns.map_or(0, |c| c.1),
+                    stats: stats(traffic),
+                    rate: slot.map(|s| samples.rate(Key::Real(s))).unwrap_or_default(),
+                    sorry_server,
+                }
+            };
+            let mut reals: Vec<RealEntry> = svc.spec.reals.iter().map(|r| real(r, false)).collect();
+            // Listed always, at the weight it has in the data plane. One
+            // at a real's address and port is programmed in that real's
+            // place, so that real's line already shows it.
+            let sorry = svc.sorry().filter(|s| {
+                !svc.spec
+                    .reals
+                    .iter()
+                    .any(|r| (r.addr, r.port) == (s.addr, s.port))
+            });
+            reals.extend(sorry.map(|s| real(s, true)));
             services.push(ServiceEntry {
                 name: Some(svc.name.to_string()),
                 protocol,
                 vip: svc.spec.vip,
                 port,
-                scheduler: match (svc.spec.hash, svc.persistence) {
-                    (xlvs_dataplane::HashOn::Source(_), None) => Scheduler::Sh,
-                    (xlvs_dataplane::HashOn::Destination, None) => Scheduler::Dh,
-                    _ => Scheduler::Mh,
-                },
+                scheduler: listed(svc.scheduler),
                 persistent: svc.persistence.map(|p| Persistence {
                     timeout_s: p.0,
                     netmask: p.1,
@@ -175,29 +172,48 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
     }
 }
 
+/// The configured scheduler by its ipvsadm name (only mh, sh and dh are
+/// accepted by the forwarder).
+fn listed(s: xlvs_config::Scheduler) -> Scheduler {
+    use xlvs_config::Scheduler as C;
+    match s {
+        C::Mh => Scheduler::Mh,
+        C::Sh => Scheduler::Sh,
+        C::Dh => Scheduler::Dh,
+        C::Rr => Scheduler::Rr,
+        C::Wrr => Scheduler::Wrr,
+        C::Lc => Scheduler::Lc,
+        C::Wlc => Scheduler::Wlc,
+        C::Sed => Scheduler::Sed,
+        C::Nq => Scheduler::Nq,
+    }
+}
+
 /// Whether a connection-table entry is still alive; its timeout and age.
 fn live(
     k: &xlvs_dataplane::abi::FlowKey,
     c: &xlvs_dataplane::abi::Conn,
     t: &Timeouts,
-    now: u64,
+    clock: &Clock,
 ) -> Option<u32> {
     let timeout_s = match (k.proto == 17, c.state) {
         (true, _) => t.udp_s,
         (false, CT_CLOSING) => t.tcpfin_s,
         _ => t.tcp_s,
     };
-    let age_s = now.saturating_sub(c.last_ns) / 1_000_000_000;
+    let age_s = clock.since(c.last).as_secs();
     (age_s < u64::from(timeout_s)).then(|| timeout_s - age_s as u32)
 }
 
 /// Per real slot: (active, inactive) connections, like ip_vs counts them:
 /// established TCP is active, everything else inactive.
 fn conn_counts(f: &Forwarder, t: &Timeouts) -> BTreeMap<u32, (u64, u64)> {
-    let now = monotonic_ns();
+    let Some(clock) = f.clock() else {
+        return Default::default();
+    };
     let mut out: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     for (k, c) in f.connections(MAX_COUNTED) {
-        if live(&k, &c, t, now).is_none() {
+        if live(&k, &c, t, &clock).is_none() {
             continue;
         }
         let e = out.entry(c.real).or_default();
@@ -211,12 +227,14 @@ fn conn_counts(f: &Forwarder, t: &Timeouts) -> BTreeMap<u32, (u64, u64)> {
 }
 
 fn connections(f: &Forwarder, t: &Timeouts) -> Vec<Connection> {
-    let now = monotonic_ns();
+    let Some(clock) = f.clock() else {
+        return Default::default();
+    };
     let mut out = Vec::new();
     for (k, c) in f.connections(MAX_CONNECTIONS) {
         let udp = k.proto == 17;
         // An expired entry waits for LRU eviction: not listed.
-        let Some(expire_s) = live(&k, &c, t, now) else {
+        let Some(expire_s) = live(&k, &c, t, &clock) else {
             continue;
         };
         let Some(dest) = f.real_addr(c.real) else {

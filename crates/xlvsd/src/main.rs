@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
+use tracing_subscriber::EnvFilter;
+use xlvs_config::LogFormat;
 
 mod api;
 mod check;
@@ -50,14 +52,8 @@ fn main() -> ExitCode {
         let Some(config) = check::load(&path) else {
             return check::INVALID;
         };
-        tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
+        let format = config.node.log_format;
+        init_logging(format);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -65,11 +61,36 @@ fn main() -> ExitCode {
         return match runtime.block_on(daemon::run(config, path, args.cleanup)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("xlvsd: {e}");
+                match format {
+                    LogFormat::Text => eprintln!("xlvsd: {e}"),
+                    LogFormat::Json => tracing::error!(error = %e, "xlvsd stopped"),
+                }
                 ExitCode::FAILURE
             }
         };
     }
     // clap requires one of the two flags.
     ExitCode::FAILURE
+}
+
+/// Logs go to stderr, filtered by RUST_LOG (default `info`): text lines
+/// (coloured on a terminal), or with `log_format = "json"` one JSON object
+/// per line, panics included, so that a log shipper never sees anything
+/// else.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => {
+            logs.with_ansi(false).json().init();
+            std::panic::set_hook(Box::new(|panic| {
+                tracing::error!(%panic, "xlvsd panicked");
+            }));
+        }
+    }
 }

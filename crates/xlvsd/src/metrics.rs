@@ -256,7 +256,7 @@ pub struct Snapshot {
 
 pub struct ServiceMetrics {
     pub entry: ServiceEntry,
-    /// In the order of `entry.reals`.
+    /// In the order of `entry.reals`, without the sorry server.
     pub reals: Vec<RealMetrics>,
 }
 
@@ -296,9 +296,12 @@ async fn collect(node: &Node) -> Snapshot {
             .services
             .into_iter()
             .map(|entry| {
+                // The sorry server is listed with the reals; its metrics
+                // would read as a real that is down.
                 let reals = entry
                     .reals
                     .iter()
+                    .filter(|r| !r.sorry_server)
                     .map(|r| {
                         let key = (entry.vip, proto_number(entry.protocol), entry.port);
                         let key = (key.0, key.1, key.2, r.address, r.port);
@@ -724,6 +727,7 @@ mod tests {
             inactive_conns: 4,
             stats: stats(5, 60, 7000),
             rate: Rate::default(),
+            sorry_server: false,
         }
     }
 

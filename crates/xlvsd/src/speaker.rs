@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 use xlvs_config::{AnnounceAs, NetworkType, NodeConfig, OspfAuth};
-use xlvs_ospf::driver::{InterfaceSpec, Speaker, SpeakerConfig};
+use xlvs_ospf::driver::{link_info, InterfaceChanges, InterfaceSpec, Speaker, SpeakerConfig};
 use xlvs_ospf::{Auth, VipMode};
 
 /// Stub-link (or external) metric of every announced address: equal on all
@@ -18,27 +18,89 @@ pub fn speaker_config(c: &NodeConfig) -> SpeakerConfig {
             AnnounceAs::RouterLsa => VipMode::RouterLsa,
             AnnounceAs::External => VipMode::External,
         },
-        interfaces: c
-            .ospf
-            .interfaces
-            .iter()
-            .map(|i| InterfaceSpec {
-                name: i.name.clone(),
-                network: match i.network {
-                    NetworkType::Broadcast => xlvs_ospf::NetworkType::Broadcast,
-                    NetworkType::PointToPoint => xlvs_ospf::NetworkType::PointToPoint,
-                },
-                cost: i.cost,
-                hello_interval: i.hello_interval.as_secs() as u16,
-                dead_interval: i.dead_interval.as_secs() as u32,
-                mtu_ignore: i.mtu_ignore,
-                auth: match &i.auth {
-                    OspfAuth::None => Auth::None,
-                    OspfAuth::Md5 { key_id, key } => Auth::md5(*key_id, key.as_bytes()),
-                },
-            })
-            .collect(),
+        interfaces: interface_specs(c),
     }
+}
+
+fn interface_specs(c: &NodeConfig) -> Vec<InterfaceSpec> {
+    c.ospf
+        .interfaces
+        .iter()
+        .map(|i| InterfaceSpec {
+            name: i.name.clone(),
+            network: match i.network {
+                NetworkType::Broadcast => xlvs_ospf::NetworkType::Broadcast,
+                NetworkType::PointToPoint => xlvs_ospf::NetworkType::PointToPoint,
+            },
+            cost: i.cost,
+            hello_interval: i.hello_interval.as_secs() as u16,
+            dead_interval: i.dead_interval.as_secs() as u32,
+            mtu_ignore: i.mtu_ignore,
+            auth: match &i.auth {
+                OspfAuth::None => Auth::None,
+                OspfAuth::Md5 { key_id, key } => Auth::md5(*key_id, key.as_bytes()),
+            },
+        })
+        .collect()
+}
+
+/// The `[node]` and `[ospf]` settings a reload changes that only a restart
+/// can: the router id and area make a new OSPF router, the rest is read
+/// once at start. (`shutdown_grace` is read at shutdown; OSPF interfaces
+/// change live.)
+pub fn fixed_changes(new: &NodeConfig, old: &NodeConfig) -> Vec<&'static str> {
+    // Destructured in full: a new [node] field must be sorted in here.
+    let xlvs_config::Node {
+        name,
+        router_id,
+        control_socket,
+        log_format,
+        shutdown_grace: _,
+    } = &old.node;
+    // Interfaces change live (interface_plan).
+    let xlvs_config::Ospf {
+        area,
+        announce_as,
+        interfaces: _,
+    } = &old.ospf;
+    let (n, o) = (&new.node, &new.ospf);
+    [
+        (n.name != *name, "node.name"),
+        (n.router_id != *router_id, "node.router_id"),
+        (n.control_socket != *control_socket, "node.control_socket"),
+        (n.log_format != *log_format, "node.log_format"),
+        (o.area != *area, "ospf.area"),
+        (o.announce_as != *announce_as, "ospf.announce_as"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, field)| changed.then_some(field))
+    .collect()
+}
+
+/// The OSPF interfaces a reload adds, removes or changes, checked before
+/// anything changes: an interface to add must exist on this host with an
+/// IPv4 address (at start the speaker waits for a missing one; a reload
+/// refuses it, as it is most likely a typo).
+fn interface_plan(new: &NodeConfig, old: &NodeConfig) -> Result<InterfaceChanges, String> {
+    let plan = InterfaceChanges::plan(&interface_specs(old), &interface_specs(new));
+    let missing: Vec<String> = plan
+        .added
+        .iter()
+        .filter_map(|name| link_info(name).err())
+        .map(|e| e.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "[[ospf.interface]]: {} (nothing was changed)",
+            missing.join("; ")
+        ));
+    }
+    for name in &plan.added {
+        if !new.dataplane.interfaces.contains(name) {
+            tracing::warn!(interface = %name, "OSPF interface without XDP: VIP traffic the routers send over it is not balanced (dataplane.interfaces changes with a restart)");
+        }
+    }
+    Ok(plan)
 }
 
 /// Every address this node announces: each service VIP once, and the
@@ -57,7 +119,7 @@ impl Node {
     /// Re-reads the config file and applies it, all or nothing: an invalid
     /// file, a change that needs a restart, or a health check that cannot
     /// be set up leaves everything as it was.
-    async fn reload(&self) -> Result<serde_json::Value, String> {
+    pub(crate) async fn reload(&self) -> Result<serde_json::Value, String> {
         let new = xlvs_config::load(&self.config_path).map_err(|errors| {
             format!(
                 "{}: {} errors, nothing changed:\n{errors}",
@@ -73,10 +135,22 @@ impl Node {
         Ok(serde_json::json!({ "reloaded": summary }))
     }
 
-    /// Puts a config in force (reload or ipvsadm change), all or nothing.
+    /// Puts a config in force (reload or ipvsadm change), all or nothing:
+    /// the OSPF interfaces and the data plane are both checked before
+    /// either changes. OSPF interface changes go to the running speaker;
+    /// the other adjacencies and XDP stay as they are.
     async fn apply(&self, new: NodeConfig) -> Result<String, String> {
         let mut current = self.config.lock().await;
-        let summary = self.forwarder.lock().await.reload(&new, &current)?;
+        let ospf = interface_plan(&new, &current)?;
+        let mut summary = self.forwarder.lock().await.reload(&new, &current)?;
+        if !ospf.is_empty() {
+            let done = self
+                .speaker
+                .set_interfaces(interface_specs(&new))
+                .await
+                .map_err(|e| format!("OSPF interfaces: {e}"))?;
+            summary.push_str(&format!("; OSPF interfaces: {done}"));
+        }
         let _ = self.reloads.send(new.clone());
         *current = new;
         self.changed.notify_one();
@@ -237,4 +311,59 @@ fn json<T: serde::Serialize>(
 ) -> Result<serde_json::Value, String> {
     v.map_err(|e| e.to_string())
         .map(|x| serde_json::to_value(x).expect("serializable"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+[node]
+name = "lb1"
+router_id = "10.255.0.11"
+[ospf]
+[[ospf.interface]]
+name = "lo"
+[dataplane]
+interfaces = ["lo"]
+"#;
+
+    fn with(edit: impl Fn(String) -> String) -> NodeConfig {
+        xlvs_config::parse(&edit(CONFIG.to_string()), "t.toml").unwrap()
+    }
+
+    #[test]
+    fn router_id_area_and_announce_as_are_fixed_but_interfaces_are_not() {
+        let old = with(|c| c);
+        let new = with(|c| {
+            c.replace("10.255.0.11", "10.255.0.12")
+                .replace(
+                    "[ospf]",
+                    "[ospf]\narea = \"0.0.0.1\"\nannounce_as = \"external\"",
+                )
+                .replace("name = \"lo\"", "name = \"lo\"\ncost = 20")
+        });
+        assert_eq!(
+            fixed_changes(&new, &old),
+            ["node.router_id", "ospf.area", "ospf.announce_as"]
+        );
+        let grace = with(|c| c.replace("[ospf]", "shutdown_grace = \"1s\"\n[ospf]"));
+        assert!(fixed_changes(&grace, &old).is_empty());
+        let plan = interface_plan(&new, &old).unwrap();
+        assert_eq!(plan.changed, ["lo"]);
+    }
+
+    #[test]
+    fn an_interface_missing_on_the_host_is_refused_by_name() {
+        let old = with(|c| c);
+        let new = with(|c| c + "[[ospf.interface]]\nname = \"xlvs-no-such0\"\n");
+        let err = interface_plan(&new, &old).unwrap_err();
+        assert!(
+            err.contains("xlvs-no-such0 does not exist") && err.contains("nothing was changed"),
+            "{err}"
+        );
+        // and back: a removal needs nothing from the host
+        let plan = interface_plan(&old, &new).unwrap();
+        assert_eq!(plan.removed, ["xlvs-no-such0"]);
+    }
 }

@@ -3,8 +3,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedReceiver;
 use xlvs_health::{
-    CheckSpec, Checker, CheckerOptions, HealthEvent, HttpSpec, ScriptSpec, SetupError, TargetId,
-    TargetSpec, Transition, Upsert,
+    config_targets, CheckSpec, Checker, CheckerOptions, HealthEvent, HttpSpec, ScriptSpec,
+    SetupError, TargetId, TargetSpec, Transition, Upsert,
 };
 
 use crate::servers::{closed_port, eventually, hung, pid_alive, tcp_counter, HttpServer};
@@ -303,4 +303,70 @@ async fn removing_a_target_kills_its_running_script() {
         eventually(Duration::from_secs(2), || !pid_alive(pid)).await,
         "script {pid} outlived its target"
     );
+}
+
+/// `[service.real.health]` from the config file down to the checks: the
+/// real with its own short timers and `fall = 1` goes down on them, the
+/// other one, on the service's timers, only after its three failures.
+#[tokio::test]
+async fn a_real_with_its_own_timers_is_checked_on_them() {
+    let port = closed_port().port();
+    let text = format!(
+        r#"
+[node]
+name = "lb1"
+router_id = "10.255.0.11"
+[ospf]
+[[ospf.interface]]
+name = "eth1"
+[dataplane]
+interfaces = ["eth1"]
+
+[[service]]
+name = "web"
+vip = "192.0.2.10"
+ports = [80]
+[service.health]
+check = "tcp"
+port = {port}
+interval = "1s"
+timeout = "500ms"
+fall = 3
+
+[[service.real]]
+address = "127.0.0.2"
+
+[[service.real]]
+address = "127.0.0.1"
+[service.real.health]
+interval = "100ms"
+timeout = "50ms"
+fall = 1
+"#
+    );
+    let config = xlvs_config::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let (mut checker, mut rx) = checker();
+    let started = Instant::now();
+    let targets = config_targets(&config).map(|(id, spec)| (id, spec.unwrap()));
+    assert!(checker.sync(targets).is_empty());
+
+    let first = next_event(&mut rx).await;
+    assert_eq!(first.target.to_string(), "web/127.0.0.1");
+    assert!(matches!(first.transition, Transition::Down { .. }));
+    let other = TargetId {
+        address: "127.0.0.2".parse().unwrap(),
+        ..first.target.clone()
+    };
+    assert_eq!(
+        checker.is_up(&other),
+        Some(true),
+        "still on the service's fall"
+    );
+
+    let second = next_event(&mut rx).await;
+    assert_eq!(second.target, other);
+    assert!(matches!(second.transition, Transition::Down { .. }));
+    // Three failures at intervals of at least 900 ms (1 s less jitter).
+    let took = second.at - started;
+    assert!(took >= Duration::from_millis(1700), "{took:?}");
 }

@@ -6,10 +6,16 @@
 //! any time (containers get their links after they start): the driver
 //! polls the kernel every second and opens a socket once an interface
 //! exists with an IPv4 address.
+//!
+//! The interface list can change while running ([`Speaker::set_interfaces`],
+//! a config reload): removed interfaces say goodbye and close their socket,
+//! added ones join like interfaces at start; the others are not touched.
 
+mod changes;
 mod link;
 mod socket;
 
+pub use changes::InterfaceChanges;
 pub use link::{link_info, LinkError, LinkInfo};
 
 use crate::config::{Auth, Config, InterfaceConfig, NetworkType, VipMode};
@@ -28,7 +34,7 @@ const LINK_POLL: Duration = Duration::from_secs(1);
 
 /// An OSPF interface as the daemon configures it; the kernel supplies its
 /// address, prefix and MTU.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceSpec {
     pub name: String,
     pub network: NetworkType,
@@ -61,6 +67,7 @@ enum Command {
     Interfaces(oneshot::Sender<Vec<InterfaceInfo>>),
     Stats(oneshot::Sender<Stats>),
     Announced(oneshot::Sender<Vec<(Ipv4Addr, u16)>>),
+    SetInterfaces(Vec<InterfaceSpec>, oneshot::Sender<InterfaceChanges>),
     Shutdown(Duration, oneshot::Sender<()>),
 }
 
@@ -70,14 +77,18 @@ pub struct Speaker {
     tx: mpsc::Sender<Command>,
 }
 
+/// A packet from the reader of slot `slot` (its id: indices move when an
+/// interface is removed, and packets may still be queued for a removed one).
 struct Rx {
-    iface: usize,
+    slot: u64,
     packet: socket::Received,
 }
 
-/// One configured interface as the driver sees it.
+/// One configured interface as the driver sees it, at the same index as
+/// the instance's interface.
 struct Slot {
-    name: String,
+    id: u64,
+    spec: InterfaceSpec,
     socket: Option<Arc<OspfSocket>>,
     reader: Option<JoinHandle<()>>,
     running: bool,
@@ -85,26 +96,49 @@ struct Slot {
     problem: Option<String>,
 }
 
+impl Slot {
+    fn new(spec: InterfaceSpec, next_id: &mut u64) -> Slot {
+        *next_id += 1;
+        Slot {
+            id: *next_id,
+            spec,
+            socket: None,
+            reader: None,
+            running: false,
+            problem: None,
+        }
+    }
+
+    /// Stops the reader; the socket closes (leaving AllSPFRouters) when
+    /// the reader's handle on it goes too.
+    fn close(self) {
+        if let Some(r) = &self.reader {
+            r.abort();
+        }
+    }
+}
+
+/// The protocol settings of an interface whose link is not read yet.
+fn interface_config(spec: &InterfaceSpec) -> InterfaceConfig {
+    InterfaceConfig {
+        name: spec.name.clone(),
+        address: Ipv4Addr::UNSPECIFIED,
+        prefix_len: 0,
+        mtu: 1500,
+        network: spec.network,
+        cost: spec.cost,
+        hello_interval: spec.hello_interval,
+        dead_interval: spec.dead_interval,
+        mtu_ignore: spec.mtu_ignore,
+        auth: spec.auth.clone(),
+    }
+}
+
 impl Speaker {
     /// Starts the speaker; interfaces join as the kernel reports them.
     /// Needs a tokio runtime.
     pub fn start(cfg: SpeakerConfig) -> Speaker {
-        let interfaces = cfg
-            .interfaces
-            .iter()
-            .map(|spec| InterfaceConfig {
-                name: spec.name.clone(),
-                address: Ipv4Addr::UNSPECIFIED,
-                prefix_len: 0,
-                mtu: 1500,
-                network: spec.network,
-                cost: spec.cost,
-                hello_interval: spec.hello_interval,
-                dead_interval: spec.dead_interval,
-                mtu_ignore: spec.mtu_ignore,
-                auth: spec.auth.clone(),
-            })
-            .collect();
+        let interfaces = cfg.interfaces.iter().map(interface_config).collect();
         let config = Config {
             router_id: cfg.router_id,
             area_id: cfg.area_id,
@@ -118,19 +152,14 @@ impl Speaker {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
         let inst = Instance::new(config, Instant::now().into_std(), seed);
+        let mut next_id = 0;
         let slots = cfg
             .interfaces
-            .iter()
-            .map(|s| Slot {
-                name: s.name.clone(),
-                socket: None,
-                reader: None,
-                running: false,
-                problem: None,
-            })
+            .into_iter()
+            .map(|s| Slot::new(s, &mut next_id))
             .collect();
         let (tx, cmd_rx) = mpsc::channel(64);
-        tokio::spawn(run(inst, slots, cmd_rx));
+        tokio::spawn(run(inst, slots, next_id, cmd_rx));
         Speaker { tx }
     }
 
@@ -178,6 +207,18 @@ impl Speaker {
         self.ask(Command::Announced).await
     }
 
+    /// Puts a new list of interfaces in force: those not in it any more
+    /// are removed, new ones added, and changed ones removed and added
+    /// again; the adjacencies of the others are not touched. Names must be
+    /// unique. Whether a new interface exists is the caller's to check
+    /// (like at start, the speaker waits for it).
+    pub async fn set_interfaces(
+        &self,
+        interfaces: Vec<InterfaceSpec>,
+    ) -> Result<InterfaceChanges, DriverError> {
+        self.ask(|tx| Command::SetInterfaces(interfaces, tx)).await
+    }
+
     /// Flushes our LSAs, waits (at most `limit`) for the acknowledgements,
     /// says goodbye to the neighbors and stops.
     pub async fn shutdown(&self, limit: Duration) -> Result<(), DriverError> {
@@ -185,7 +226,12 @@ impl Speaker {
     }
 }
 
-async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receiver<Command>) {
+async fn run(
+    mut inst: Instance,
+    mut slots: Vec<Slot>,
+    mut next_id: u64,
+    mut cmd_rx: mpsc::Receiver<Command>,
+) {
     let now = || Instant::now().into_std();
     let (pkt_tx, mut pkt_rx) = mpsc::channel::<Rx>(1024);
     let mut link_poll = tokio::time::interval(LINK_POLL);
@@ -221,7 +267,10 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
         tokio::select! {
             Some(rx) = pkt_rx.recv() => {
                 let p = rx.packet;
-                inst.handle_packet(now(), rx.iface, p.src, p.dst, &p.payload);
+                // None: the interface was removed since.
+                if let Some(iface) = slots.iter().position(|s| s.id == rx.slot) {
+                    inst.handle_packet(now(), iface, p.src, p.dst, &p.payload);
+                }
             }
             cmd = cmd_rx.recv() => match cmd {
                 None => return,
@@ -232,6 +281,13 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 Some(Command::Interfaces(tx)) => { let _ = tx.send(inst.interfaces()); }
                 Some(Command::Stats(tx)) => { let _ = tx.send(inst.stats().clone()); }
                 Some(Command::Announced(tx)) => { let _ = tx.send(inst.announced()); }
+                // Shutting down: dropping `tx` tells the caller we stopped.
+                Some(Command::SetInterfaces(specs, tx)) => if shutdown.is_none() {
+                    let changes = reconfigure(&mut inst, &mut slots, &specs, &mut next_id).await;
+                    // New interfaces come up now, not at the next poll.
+                    poll_links(&mut inst, &mut slots, &pkt_tx);
+                    let _ = tx.send(changes);
+                },
                 Some(Command::Shutdown(limit, tx)) => {
                     inst.shutdown(now());
                     shutdown = Some((Instant::now() + limit, tx));
@@ -247,13 +303,57 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
     }
 }
 
+/// Applies a new interface list (see [`Speaker::set_interfaces`]). A
+/// removed interface's goodbye Hello goes out before its socket closes, so
+/// its neighbors drop the adjacency at once instead of after the dead
+/// interval. A changed one is removed and added again, as a router
+/// restarts an interface it reconfigures.
+async fn reconfigure(
+    inst: &mut Instance,
+    slots: &mut Vec<Slot>,
+    specs: &[InterfaceSpec],
+    next_id: &mut u64,
+) -> InterfaceChanges {
+    let now = Instant::now().into_std();
+    let old: Vec<InterfaceSpec> = slots.iter().map(|s| s.spec.clone()).collect();
+    let changes = InterfaceChanges::plan(&old, specs);
+    for name in changes.removed.iter().chain(&changes.changed) {
+        let Some(i) = slots.iter().position(|s| s.spec.name == *name) else {
+            continue;
+        };
+        let goodbye = match inst.remove_interface(i, now) {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::error!(interface = %name, error = %e, "driver and instance disagree");
+                continue;
+            }
+        };
+        let slot = slots.remove(i);
+        if let Some(sock) = &slot.socket {
+            for o in goodbye {
+                send_one(sock, &o).await;
+            }
+        }
+        slot.close();
+    }
+    let joining = changes.added.iter().chain(&changes.changed);
+    for spec in joining.filter_map(|name| specs.iter().find(|s| s.name == *name)) {
+        match inst.add_interface(interface_config(spec), now) {
+            Ok(_) => slots.push(Slot::new(spec.clone(), next_id)),
+            Err(e) => tracing::error!(error = %e, "OSPF interface not added"),
+        }
+    }
+    tracing::info!(%changes, "OSPF interfaces reconfigured");
+    changes
+}
+
 /// Follows the kernel: opens sockets for interfaces that appeared, brings
 /// interfaces up and down with carrier, and restarts an interface whose
 /// address changed.
 fn poll_links(inst: &mut Instance, slots: &mut [Slot], pkt_tx: &mpsc::Sender<Rx>) {
     let now = Instant::now().into_std();
     for (i, slot) in slots.iter_mut().enumerate() {
-        let info = match link_info(&slot.name) {
+        let info = match link_info(&slot.spec.name) {
             Ok(info) => info,
             Err(e) => {
                 if slot.running {
@@ -265,10 +365,10 @@ fn poll_links(inst: &mut Instance, slots: &mut [Slot], pkt_tx: &mpsc::Sender<Rx>
             }
         };
         if slot.socket.is_none() {
-            match OspfSocket::open(&slot.name, info.index, info.address) {
+            match OspfSocket::open(&slot.spec.name, info.index, info.address) {
                 Ok(sock) => {
                     let sock = Arc::new(sock);
-                    slot.reader = Some(spawn_reader(i, Arc::clone(&sock), pkt_tx.clone()));
+                    slot.reader = Some(spawn_reader(slot.id, Arc::clone(&sock), pkt_tx.clone()));
                     slot.socket = Some(sock);
                 }
                 Err(e) => {
@@ -281,7 +381,7 @@ fn poll_links(inst: &mut Instance, slots: &mut [Slot], pkt_tx: &mpsc::Sender<Rx>
         let known = inst.link(i);
         let changed = known != Some((info.address, info.prefix_len, info.mtu));
         if changed && slot.running {
-            tracing::info!(interface = %slot.name, address = %info.address, "interface address changed");
+            tracing::info!(interface = %slot.spec.name, address = %info.address, "interface address changed");
             inst.interface_down(i, now);
             slot.running = false;
         }
@@ -303,10 +403,10 @@ fn note_problem(slot: &mut Slot, problem: Option<String>) {
     if problem != slot.problem {
         match &problem {
             Some(p) => {
-                tracing::warn!(interface = %slot.name, problem = %p, "OSPF interface waiting")
+                tracing::warn!(interface = %slot.spec.name, problem = %p, "OSPF interface waiting")
             }
             None if slot.problem.is_some() => {
-                tracing::info!(interface = %slot.name, "OSPF interface ready")
+                tracing::info!(interface = %slot.spec.name, "OSPF interface ready")
             }
             None => {}
         }
@@ -314,12 +414,12 @@ fn note_problem(slot: &mut Slot, problem: Option<String>) {
     }
 }
 
-fn spawn_reader(iface: usize, sock: Arc<OspfSocket>, tx: mpsc::Sender<Rx>) -> JoinHandle<()> {
+fn spawn_reader(slot: u64, sock: Arc<OspfSocket>, tx: mpsc::Sender<Rx>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match sock.recv().await {
                 Ok(packet) => {
-                    if tx.send(Rx { iface, packet }).await.is_err() {
+                    if tx.send(Rx { slot, packet }).await.is_err() {
                         return;
                     }
                 }
@@ -334,12 +434,15 @@ fn spawn_reader(iface: usize, sock: Arc<OspfSocket>, tx: mpsc::Sender<Rx>) -> Jo
 
 async fn send_all(inst: &mut Instance, slots: &[Slot]) {
     for o in inst.drain_output() {
-        let Some(sock) = &slots[o.iface].socket else {
-            continue;
-        };
-        if let Err(e) = sock.send(o.dst, &o.bytes).await {
-            // A down link refuses sends; the protocol retransmits.
-            tracing::debug!(error = %e, dst = %o.dst, "OSPF send failed");
+        if let Some(sock) = &slots[o.iface].socket {
+            send_one(sock, &o).await;
         }
+    }
+}
+
+async fn send_one(sock: &OspfSocket, o: &crate::Output) {
+    if let Err(e) = sock.send(o.dst, &o.bytes).await {
+        // A down link refuses sends; the protocol retransmits.
+        tracing::debug!(error = %e, dst = %o.dst, "OSPF send failed");
     }
 }

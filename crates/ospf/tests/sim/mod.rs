@@ -1,11 +1,14 @@
 //! A deterministic network of protocol cores: packets are delivered at
 //! once between instances on the same segment, time jumps from deadline to
 //! deadline. No sockets, no sleeping.
+//!
+//! Shared by several test files, each using a part of it.
+#![allow(dead_code)]
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
-use xlvs_ospf::wire::{Packet, PacketType};
-use xlvs_ospf::{Auth, Config, Instance, InterfaceConfig, NetworkType, VipMode};
+use xlvs_ospf::wire::{LsaKey, LsaType, Packet, PacketType, RouterLsa};
+use xlvs_ospf::{Auth, Config, Instance, InterfaceConfig, NetworkType, Output, VipMode};
 
 pub struct Node {
     pub inst: Instance,
@@ -111,50 +114,95 @@ impl Sim {
             let mut any = false;
             for from in 0..self.nodes.len() {
                 let out = self.nodes[from].inst.drain_output();
-                if !self.nodes[from].alive {
-                    continue;
-                }
-                for o in out {
-                    any = true;
-                    let src = self.nodes[from].addrs[o.iface];
-                    let packet = Packet::parse(&o.bytes).expect("we emit valid packets");
-                    if let Some(drop) = self.drop.as_mut() {
-                        if drop(from, &packet) {
-                            continue;
-                        }
-                    }
-                    let twice = self
-                        .duplicate
-                        .as_mut()
-                        .is_some_and(|dup| dup(from, &packet));
-                    let copies = if twice { 2 } else { 1 };
-                    let seg = self
-                        .segments
-                        .iter()
-                        .find(|s| s.contains(&(from, o.iface)))
-                        .cloned()
-                        .unwrap_or_default();
-                    for (to, ti) in seg {
-                        if to == from || !self.nodes[to].alive {
-                            continue;
-                        }
-                        let mine = self.nodes[to].addrs[ti];
-                        if o.dst.is_multicast() || o.dst == mine {
-                            for _ in 0..copies {
-                                self.delivered.push((to, packet.header.kind));
-                                self.nodes[to]
-                                    .inst
-                                    .handle_packet(self.now, ti, src, o.dst, &o.bytes);
-                            }
-                        }
-                    }
-                }
+                any |= self.transmit(from, out);
             }
             if !any {
                 return;
             }
         }
         panic!("network never went quiet");
+    }
+
+    /// Puts packets of node `from` on their segments; whether any went.
+    fn transmit(&mut self, from: usize, out: Vec<Output>) -> bool {
+        if !self.nodes[from].alive {
+            return false;
+        }
+        let any = !out.is_empty();
+        for o in out {
+            let src = self.nodes[from].addrs[o.iface];
+            let packet = Packet::parse(&o.bytes).expect("we emit valid packets");
+            if let Some(drop) = self.drop.as_mut() {
+                if drop(from, &packet) {
+                    continue;
+                }
+            }
+            let twice = self
+                .duplicate
+                .as_mut()
+                .is_some_and(|dup| dup(from, &packet));
+            let copies = if twice { 2 } else { 1 };
+            let seg = self
+                .segments
+                .iter()
+                .find(|s| s.contains(&(from, o.iface)))
+                .cloned()
+                .unwrap_or_default();
+            for (to, ti) in seg {
+                if to == from || !self.nodes[to].alive {
+                    continue;
+                }
+                let mine = self.nodes[to].addrs[ti];
+                if o.dst.is_multicast() || o.dst == mine {
+                    for _ in 0..copies {
+                        self.delivered.push((to, packet.header.kind));
+                        self.nodes[to]
+                            .inst
+                            .handle_packet(self.now, ti, src, o.dst, &o.bytes);
+                    }
+                }
+            }
+        }
+        any
+    }
+
+    /// Adds an interface to running node `n` on segment `seg` and brings
+    /// it up (a reload adding it); returns its index.
+    pub fn add_iface(&mut self, n: usize, config: InterfaceConfig, seg: usize) -> usize {
+        let addr = config.address;
+        let i = self.nodes[n]
+            .inst
+            .add_interface(config, self.now)
+            .expect("a new name");
+        self.nodes[n].addrs.push(addr);
+        self.segments[seg].push((n, i));
+        self.nodes[n].inst.interface_up(i, self.now);
+        self.deliver();
+        i
+    }
+
+    /// Removes interface `i` of running node `n` (a reload dropping it):
+    /// its last packets go out on its segment, then it leaves the segment
+    /// and the node's later interfaces move down one index.
+    pub fn remove_iface(&mut self, n: usize, i: usize) {
+        self.deliver();
+        let last = self.nodes[n]
+            .inst
+            .remove_interface(i, self.now)
+            .expect("a configured interface");
+        assert!(
+            last.iter().all(|o| o.iface == i),
+            "only the removed interface's packets: {last:?}"
+        );
+        self.transmit(n, last);
+        for seg in &mut self.segments {
+            seg.retain(|e| *e != (n, i));
+            for e in seg.iter_mut().filter(|e| e.0 == n && e.1 > i) {
+                e.1 -= 1;
+            }
+        }
+        self.nodes[n].addrs.remove(i);
+        self.deliver();
     }
 
     /// Advances time by `d`, firing every deadline on the way.
@@ -191,4 +239,19 @@ impl Sim {
             .map(|x| x.state)
             .collect()
     }
+}
+
+/// (seq, age, body) of router `rid`'s Router-LSA in node `at`'s database.
+pub fn router_lsa_of(s: &Sim, at: usize, rid: &str) -> Option<(i32, u16, RouterLsa)> {
+    let key = LsaKey {
+        kind: LsaType::ROUTER,
+        id: ip(rid),
+        adv_router: ip(rid),
+    };
+    let lsa = s.nodes[at].inst.lsa(&key, s.now)?;
+    Some((
+        lsa.header.seq,
+        lsa.header.age,
+        RouterLsa::parse(&lsa.body).unwrap(),
+    ))
 }

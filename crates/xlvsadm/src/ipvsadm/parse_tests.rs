@@ -148,6 +148,19 @@ const ACCEPTED: &[(&str, &str)] = &[
         "-A -t 192.0.2.10:80 -p -s mh",
         "-A -t 192.0.2.10:80 -s mh -p 360",
     ),
+    // --persistent, like -p, takes a value only when one follows
+    (
+        "-A -u 192.0.2.53:123 --scheduler sh --persistent",
+        "-A -u 192.0.2.53:123 -s sh -p 360",
+    ),
+    (
+        "-A -t 192.0.2.10:80 --persistent --scheduler mh",
+        "-A -t 192.0.2.10:80 -s mh -p 360",
+    ),
+    (
+        "-A -t 192.0.2.10:80 --persistent 120 -s mh",
+        "-A -t 192.0.2.10:80 -s mh -p 120",
+    ),
     (
         "-A -t 192.0.2.10:80 -s mh -p2678400",
         "-A -t 192.0.2.10:80 -s mh -p 2678400",

@@ -53,6 +53,7 @@ fn real(
         inactive_conns: inactive,
         stats: stats(st),
         rate: rate(rt),
+        sorry_server: false,
     }
 }
 
@@ -317,6 +318,44 @@ fn save_restore_round_trip() {
         .collect();
     assert_eq!(restored, save::ops(&t));
     assert_eq!(restored.len(), 5 + 8);
+}
+
+/// The sorry server is a real line like any other (keepalived's is a real
+/// in IPVS); -S leaves it out, since restoring it as a real would send it
+/// traffic while the reals are up.
+#[test]
+fn the_sorry_server_is_listed_but_not_saved() {
+    let mut t = table();
+    let web = t.services.iter_mut().find(|s| s.port == 80).unwrap();
+    let mut sorry = real("10.0.1.29", 80, Forward::Route, 1, 2, 0, Z, Z);
+    sorry.sorry_server = true;
+    web.reals.push(sorry);
+    let opts = |format| ListOptions {
+        what: ListWhat::Services(None),
+        format,
+        numeric: true,
+        exact: false,
+        sort: true,
+    };
+    let out = list(&t, &opts(ListFormat::Plain)).unwrap();
+    let mut expected: Vec<&str> = PLAIN.to_vec();
+    let at = expected
+        .iter()
+        .position(|l| l.contains("10.0.1.23:80"))
+        .unwrap();
+    expected.insert(
+        at + 1,
+        "  -> 10.0.1.29:80                 Route   1      2          0         ",
+    );
+    assert_eq!(out, text(&expected));
+    assert_eq!(save::render(&t), save::render(&table()));
+    let json = serde_json::to_value(&t).unwrap();
+    let reals = json["services"][3]["reals"].as_array().unwrap();
+    let flags: Vec<bool> = reals
+        .iter()
+        .map(|r| r["sorry_server"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [false, false, false, true]);
 }
 
 const PLAIN: &[&str] = &[

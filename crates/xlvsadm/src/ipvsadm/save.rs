@@ -17,7 +17,13 @@ pub fn ops(table: &IpvsTable) -> Vec<IpvsOp> {
             scheduler: s.scheduler,
             persistence: s.persistent,
         }));
-        for r in s.reals_in_order(true) {
+        // A sorry server is no real: restoring it as one would send it
+        // traffic while the reals are up.
+        for r in s
+            .reals_in_order(true)
+            .into_iter()
+            .filter(|r| !r.sorry_server)
+        {
             out.push(IpvsOp::AddReal {
                 service: s.key(),
                 real: RealSpec {

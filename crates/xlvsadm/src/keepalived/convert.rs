@@ -20,7 +20,8 @@ const NO_COUNTERPART: &str = "no counterpart in the node config";
 pub struct Service {
     pub vip: Ipv4Addr,
     pub forward: &'static str,
-    /// `[[service]]`, `[service.health]`, then each `[[service.real]]`.
+    /// `[[service]]`, `[service.health]`, then each `[[service.real]]`
+    /// with its `[service.real.health]`, if it has one.
     pub tables: Vec<Table>,
 }
 
@@ -58,6 +59,8 @@ pub(super) struct Real {
     pub(super) forward: Option<&'static str>,
     /// inhibit_on_failure in this real_server.
     pub(super) inhibit: bool,
+    /// This real_server's own delay_loop, and the setting as written.
+    pub(super) interval: Option<(Duration, String)>,
 }
 
 #[derive(Default)]
@@ -270,6 +273,7 @@ impl VirtualServer {
             checkers: Vec::new(),
             forward: None,
             inhibit: false,
+            interval: None,
         };
         let (mut timeout, mut retry) = (None, None);
         for c in s.children() {
@@ -299,10 +303,7 @@ impl VirtualServer {
                 "uthreshold" | "lthreshold" => {
                     drop(notes, "connection thresholds are not supported")
                 }
-                "delay_loop" => drop(
-                    notes,
-                    "the node config checks every real of a service at one interval",
-                ),
+                "delay_loop" => real.interval = seconds(c, &context, notes).map(|d| (d, c.text())),
                 "delay_before_retry" => {
                     drop(notes, "fall counts consecutive failures, one per interval")
                 }
@@ -464,8 +465,9 @@ impl VirtualServer {
             svc.set("sorry_server", Value::str(s));
         }
         self.inhibit_on_failure(&mut svc, notes);
-        let mut tables = vec![svc, health::table(&self, forward, notes)];
-        for r in &self.reals {
+        let (health, own_health) = health::tables(&self, forward, notes);
+        let mut tables = vec![svc, health];
+        for (r, own) in self.reals.iter().zip(own_health) {
             let mut t = Table::new("[[service.real]]");
             t.set("address", Value::str(r.address.to_string()));
             match port_for(forward, self.port, r.port) {
@@ -477,6 +479,7 @@ impl VirtualServer {
             }
             t.set("weight", Value::Int(r.weight.into()));
             tables.push(t);
+            tables.extend(own);
         }
         Some(Service {
             vip,
@@ -492,7 +495,11 @@ pub(super) fn forward_maps(forward: &str) -> bool {
 
 /// The port to write for a real or sorry server at `port`: none when it is
 /// the service's (or 0); under dr/tun a different one cannot be expressed.
-fn port_for(forward: &str, service_port: u16, port: u16) -> Result<Option<u16>, &'static str> {
+pub(super) fn port_for(
+    forward: &str,
+    service_port: u16,
+    port: u16,
+) -> Result<Option<u16>, &'static str> {
     if port == service_port || port == 0 {
         Ok(None)
     } else if forward_maps(forward) {

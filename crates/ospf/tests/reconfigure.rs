@@ -1,0 +1,211 @@
+//! Interfaces added to, removed from and changed on a running instance (a
+//! config reload), deterministically: the interface that changes forms or
+//! drops its adjacency, the Router-LSA follows, and the adjacency on the
+//! other interface never flaps.
+
+mod sim;
+
+use sim::{config, ip, p2p_iface, router_lsa_of, Sim};
+use std::cell::RefCell;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use std::time::Duration;
+use xlvs_ospf::wire::{Body, LinkType, RouterLink};
+use xlvs_ospf::{Auth, InterfaceConfig, ReconfigError};
+
+const A: &str = "10.255.0.1";
+const B: &str = "10.255.0.2";
+const C: &str = "10.255.0.3";
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn eth2() -> InterfaceConfig {
+    p2p_iface("eth2", "10.0.1.0", Auth::None)
+}
+
+/// a (the director) on a /31 to b; c on a /31 of its own. With
+/// `both`, a also starts with eth2 to c. Returns once a is Full with
+/// everyone it has an interface to.
+fn network(both: bool) -> Sim {
+    let mut s = Sim::new();
+    let mut ifaces = vec![p2p_iface("eth1", "10.0.0.0", Auth::None)];
+    if both {
+        ifaces.push(eth2());
+    }
+    let a = s.add(config(A, ifaces));
+    let b = s.add(config(B, vec![p2p_iface("eth1", "10.0.0.1", Auth::None)]));
+    let c = s.add(config(C, vec![p2p_iface("eth1", "10.0.1.1", Auth::None)]));
+    s.link(&[(a, 0), (b, 0)]);
+    if both {
+        s.link(&[(a, 1), (c, 0)]);
+    } else {
+        s.link(&[(c, 0)]);
+    }
+    s.up_all();
+    s.run(secs(10));
+    let full = if both { vec!["Full"; 2] } else { vec!["Full"] };
+    assert_eq!(s.states(0), full);
+    s
+}
+
+/// Records every sign that `node`'s adjacency with a restarted: a DBD
+/// from it (a new exchange), or a Hello not listing a (it dropped a).
+fn watch_flaps(s: &mut Sim, node: usize) -> Rc<RefCell<Vec<String>>> {
+    let flaps = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&flaps);
+    s.drop = Some(Box::new(move |from, p| {
+        if from == node {
+            match &p.body {
+                Body::Dbd(_) => seen.borrow_mut().push("DBD".to_string()),
+                Body::Hello(h) if !h.neighbors.contains(&ip(A)) => seen
+                    .borrow_mut()
+                    .push(format!("Hello listing {:?}", h.neighbors)),
+                _ => {}
+            }
+        }
+        false
+    }));
+    flaps
+}
+
+/// a's Router-LSA as node `at` holds it: its point-to-point links
+/// (neighbor, our address, metric) and its stub networks.
+fn links_seen_by(s: &Sim, at: usize) -> (Vec<(Ipv4Addr, Ipv4Addr, u16)>, Vec<Ipv4Addr>) {
+    let (_, _, r) = router_lsa_of(s, at, A).expect("a's Router-LSA");
+    let of = |kind: LinkType| -> Vec<&RouterLink> {
+        r.links.iter().filter(|l| l.kind == kind).collect()
+    };
+    (
+        of(LinkType::PointToPoint)
+            .iter()
+            .map(|l| (l.id, l.data, l.metric))
+            .collect(),
+        of(LinkType::Stub).iter().map(|l| l.id).collect(),
+    )
+}
+
+/// a's neighbor `rid`: (state, seconds up).
+fn neighbor_of_a(s: &Sim, rid: &str) -> Option<(&'static str, u64)> {
+    s.nodes[0]
+        .inst
+        .neighbors(s.now)
+        .into_iter()
+        .find(|n| n.router_id == ip(rid))
+        .map(|n| (n.state, n.up_for_s))
+}
+
+#[test]
+fn an_added_interface_forms_its_adjacency_and_a_removed_one_drops_it() {
+    let mut s = network(false);
+    let flaps = watch_flaps(&mut s, 1);
+    let (_, b_up) = neighbor_of_a(&s, B).unwrap();
+    let start = s.now;
+
+    // Reload adds eth2: hellos start, c goes Full, the link is announced.
+    let i = s.add_iface(0, eth2(), 1);
+    assert_eq!(i, 1);
+    s.run(secs(10));
+    assert_eq!(s.states(2), ["Full"], "c sees a Full");
+    assert_eq!(neighbor_of_a(&s, C).unwrap().0, "Full");
+    let want = (
+        vec![(ip(B), ip("10.0.0.0"), 10), (ip(C), ip("10.0.1.0"), 10)],
+        vec![ip("10.0.0.0"), ip("10.0.1.0")],
+    );
+    for at in 0..3 {
+        assert_eq!(links_seen_by(&s, at), want, "node {at}'s copy");
+    }
+
+    // Reload removes eth2: the goodbye Hello drops c to Init at once,
+    // c forgets a after its dead interval, the link leaves the LSA.
+    s.remove_iface(0, 1);
+    assert_ne!(s.states(2), ["Full"], "dropped at once, not after 4 s");
+    assert_eq!(neighbor_of_a(&s, C), None);
+    s.run(secs(6));
+    assert!(s.states(2).is_empty(), "c forgot a");
+    let want = (vec![(ip(B), ip("10.0.0.0"), 10)], vec![ip("10.0.0.0")]);
+    for at in 0..2 {
+        assert_eq!(links_seen_by(&s, at), want, "node {at}'s copy");
+    }
+
+    // Meanwhile b's adjacency never moved.
+    assert_eq!(flaps.borrow().as_slice(), &[] as &[String]);
+    let (state, up) = neighbor_of_a(&s, B).unwrap();
+    assert_eq!(state, "Full");
+    assert_eq!(up, b_up + (s.now - start).as_secs(), "up all along");
+    assert_eq!(s.states(1), ["Full"]);
+}
+
+#[test]
+fn removing_the_first_interface_keeps_the_second_running_at_its_new_index() {
+    let mut s = network(true);
+    let flaps = watch_flaps(&mut s, 2);
+
+    s.remove_iface(0, 0);
+    assert_ne!(s.states(1), ["Full"], "b dropped a at once");
+    assert_eq!(s.nodes[0].inst.interface_index("eth2"), Some(0));
+    // Well past the dead interval: eth2's Hellos go on from index 0.
+    s.run(secs(20));
+    assert_eq!(s.states(0), ["Full"]);
+    assert_eq!(s.states(2), ["Full"]);
+    assert!(s.states(1).is_empty(), "b forgot a");
+    assert_eq!(
+        links_seen_by(&s, 2),
+        (vec![(ip(C), ip("10.0.1.0"), 10)], vec![ip("10.0.1.0")])
+    );
+    assert_eq!(flaps.borrow().as_slice(), &[] as &[String]);
+}
+
+#[test]
+fn a_changed_interface_restarts_alone() {
+    let mut s = network(true);
+    let flaps = watch_flaps(&mut s, 1);
+
+    // A new cost on eth2 is a remove and an add of eth2 only.
+    s.remove_iface(0, 1);
+    let i = s.add_iface(0, InterfaceConfig { cost: 30, ..eth2() }, 1);
+    assert_eq!(i, 1);
+    s.run(secs(10));
+    assert_eq!(s.states(2), ["Full"], "c Full again");
+    let (p2p, _) = links_seen_by(&s, 1);
+    assert_eq!(
+        p2p,
+        [(ip(B), ip("10.0.0.0"), 10), (ip(C), ip("10.0.1.0"), 30)],
+        "b holds the new metric"
+    );
+    assert_eq!(flaps.borrow().as_slice(), &[] as &[String]);
+    assert_eq!(s.states(1), ["Full"]);
+}
+
+#[test]
+fn a_duplicate_name_is_refused_and_a_bad_index_reported() {
+    let mut s = network(true);
+    let now = s.now;
+    let inst = &mut s.nodes[0].inst;
+    assert_eq!(
+        inst.add_interface(p2p_iface("eth2", "10.0.9.0", Auth::None), now),
+        Err(ReconfigError::Duplicate("eth2".into()))
+    );
+    assert_eq!(
+        inst.remove_interface(2, now),
+        Err(ReconfigError::NoSuchInterface(2))
+    );
+    assert_eq!(s.states(0), ["Full", "Full"], "nothing changed");
+}
+
+#[test]
+fn removal_hands_back_only_the_removed_interfaces_packets() {
+    let mut s = network(true);
+    let now = s.now + secs(1);
+    // Hellos due on both interfaces, queued and not yet sent.
+    s.nodes[0].inst.handle_timeout(now);
+    let last = s.nodes[0].inst.remove_interface(0, now).unwrap();
+    assert!(!last.is_empty() && last.iter().all(|o| o.iface == 0));
+    let out = s.nodes[0].inst.drain_output();
+    assert!(!out.is_empty(), "eth2's Hello still queued");
+    assert!(
+        out.iter().all(|o| o.iface == 0),
+        "eth2 is index 0 now: {out:?}"
+    );
+}

@@ -1,0 +1,405 @@
+//! FULLNAT across an ECMP cluster (labs/ecmp-fullnat.clab.yml): four
+//! two-armed directors behind FRR with L4 ECMP, 200 long-lived TCP
+//! connections from eight client addresses, each exchanging data and
+//! checking every byte, through the survival cases of tests/survival.rs.
+//!
+//! A FULLNAT flow belongs to the director that translated it: the real
+//! talks to that director's local address, and only that director knows
+//! the translation. So this test reports which cases lose connections
+//! today (lost/total, and whose they were) and asserts only what FULLNAT
+//! guarantees now: a reload loses nothing, and every lost connection is
+//! one that the change took away from its director — the affected
+//! director's own, or another's that the router's ECMP rehash moved.
+//! docs/fullnat.md explains the outcome.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::time::{Duration, Instant};
+use xlvs_tests::cluster::Cluster;
+use xlvs_tests::{control, text, workspace, Child, Lab};
+
+const FULLNAT: Cluster = Cluster {
+    lab: "ecmp-fullnat",
+    vip: "192.0.2.50",
+    router: "r1",
+    directors: 4,
+    socket_prefix: "/run/xlvs/ecmp-fullnat-",
+    pin_prefix: "/run/xlvs/bpf/ecmp-fullnat-",
+    sources: &[
+        "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8",
+        "10.0.0.9",
+    ],
+    reals: &[
+        ("web1", "10.0.3.21"),
+        ("web2", "10.0.3.22"),
+        ("web3", "10.0.3.23"),
+        ("web4", "10.0.3.24"),
+    ],
+};
+const LBS: [&str; 4] = ["lb1", "lb2", "lb3", "lb4"];
+const STREAMS: usize = 200;
+/// The connections run until the case is done (this is only a bound).
+const RUN_S: u32 = 120;
+/// A connection silent this long counts as lost: longer than the dead
+/// interval (4 s), so waiting for the router is not a loss by itself.
+const STALL_S: u32 = 8;
+/// Connections flow this long before the change, and after it before the
+/// case ends (a flow that moved breaks on its next packet, 20 ms later).
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// A flow as the client sees it: "ADDR:PORT".
+type Flow = String;
+
+fn outside(lb: &str) -> String {
+    format!("10.0.1.1{}", lb.strip_prefix("lb").expect("lbN"))
+}
+
+/// Waits until r1 sends the VIP to exactly these directors.
+fn wait_directors(lab: &Lab, lbs: &[&str]) {
+    let want: Vec<String> = lbs.iter().map(|lb| outside(lb)).collect();
+    let want: Vec<&str> = want.iter().map(String::as_str).collect();
+    lab.wait_nexthops("r1", FULLNAT.vip, &want, Duration::from_secs(60));
+}
+
+/// The flows a director forwarded on the echo port within the last two
+/// seconds (the streams exchange data every 20 ms); none when its xlvsd
+/// does not answer (killed or stopped).
+fn live_flows(lb: &str) -> BTreeSet<Flow> {
+    let Ok(t) = control(&FULLNAT.socket(lb), "ipvs.list", &["connections"]) else {
+        return BTreeSet::new();
+    };
+    let tcp = t["timeouts"]["tcp_s"].as_u64().expect("timeouts.tcp_s");
+    let echo = format!("{}:7", FULLNAT.vip);
+    t["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .filter(|c| c["virtual"] == echo.as_str() && c["state"] == "ESTABLISHED")
+        .filter(|c| tcp.saturating_sub(c["expire_s"].as_u64().unwrap_or(0)) <= 2)
+        .map(|c| c["source"].as_str().expect("source").to_string())
+        .collect()
+}
+
+/// The director r1's FIB picks for each flow now, by `ip route get` with
+/// the flow's ports (the kernel's own L4 ECMP hash), in one batch.
+fn router_picks(lab: &Lab, flows: &[&Flow]) -> Vec<String> {
+    let mut batch = tempfile::NamedTempFile::new().unwrap();
+    for flow in flows {
+        let (addr, port) = flow.split_once(':').expect("ADDR:PORT");
+        writeln!(
+            batch,
+            "route get {} from {addr} iif eth1 ipproto tcp sport {port} dport 7",
+            FULLNAT.vip
+        )
+        .unwrap();
+    }
+    let path = batch.path().to_string_lossy().into_owned();
+    let out = lab.exec("r1", &["ip", "-j", "-batch", &path]);
+    assert!(out.status.success(), "{}", text(&out));
+    let picks: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("ip -j");
+            let gw = v[0]["gateway"].as_str().unwrap_or("none");
+            match gw.strip_prefix("10.0.1.1") {
+                Some(n) => format!("lb{n}"),
+                None => gw.to_string(),
+            }
+        })
+        .collect();
+    assert_eq!(picks.len(), flows.len(), "{}", text(&out));
+    picks
+}
+
+/// One change of a case, and the directors r1 uses once it took effect.
+struct Step<'a> {
+    act: Box<dyn FnOnce() + 'a>,
+    directors: &'a [&'a str],
+}
+
+fn step<'a>(directors: &'a [&'a str], act: impl FnOnce() + 'a) -> Step<'a> {
+    Step {
+        act: Box::new(act),
+        directors,
+    }
+}
+
+/// One case: what was lost, and whose it was.
+struct Outcome {
+    case: &'static str,
+    summary: String,
+    lost: usize,
+    /// Connections the affected director forwarded, and how many of them
+    /// were lost.
+    affected_owned: usize,
+    affected_lost: usize,
+    /// Lost connections of the other directors that r1 moved.
+    moved_lost: usize,
+    /// Connections r1 moved to another director that survived.
+    moved_kept: usize,
+    /// Lost connections neither of the affected director nor moved.
+    unexplained: Vec<String>,
+    /// Flows r1 sent elsewhere than the director that held them before
+    /// the change (the ownership readings disagree).
+    misread: Vec<String>,
+    /// From the change until r1's next hops settled.
+    converged: Duration,
+}
+
+/// Runs the connections, applies the steps once they flow, and sorts
+/// every lost connection by what happened to it: the director that held
+/// it before (from the directors' connection tables, checked against
+/// r1's FIB) and where r1 sent it after each step.
+fn case(lab: &Lab, name: &'static str, affected: &str, steps: Vec<Step>) -> Outcome {
+    let began = Instant::now();
+    let streams = FULLNAT.streams(STREAMS, RUN_S, STALL_S);
+    std::thread::sleep(SETTLE);
+    let mut owner: BTreeMap<Flow, Vec<&str>> = BTreeMap::new();
+    for lb in LBS {
+        for flow in live_flows(lb) {
+            owner.entry(flow).or_default().push(lb);
+        }
+    }
+    let flows: Vec<&Flow> = owner.keys().collect();
+    assert_eq!(
+        flows.len(),
+        STREAMS,
+        "{name}: every connection live before the change"
+    );
+    let before = router_picks(lab, &flows);
+    let misread: Vec<String> = flows
+        .iter()
+        .zip(&before)
+        .filter(|(f, pick)| owner[**f] != [pick.as_str()])
+        .map(|(f, pick)| format!("{f}: held by {:?}, r1 picks {pick}", owner[*f]))
+        .collect();
+    let start = Instant::now();
+    let mut picks = Vec::new();
+    for s in steps {
+        (s.act)();
+        wait_directors(lab, s.directors);
+        picks.push(router_picks(lab, &flows));
+    }
+    let converged = start.elapsed();
+    std::thread::sleep(SETTLE);
+    let report = streams.stop();
+
+    let index: BTreeMap<&Flow, usize> = flows.iter().enumerate().map(|(i, f)| (*f, i)).collect();
+    let moved = |i: usize| picks.iter().any(|p| p[i] != before[i]);
+    let lost: BTreeSet<&str> = report.lost.iter().map(|(f, _)| f.as_str()).collect();
+    let mut out = Outcome {
+        case: name,
+        summary: report.summary.clone(),
+        lost: report.lost.len(),
+        affected_owned: before.iter().filter(|p| *p == affected).count(),
+        affected_lost: 0,
+        moved_lost: 0,
+        moved_kept: 0,
+        unexplained: Vec::new(),
+        misread,
+        converged,
+    };
+    for (flow, why) in &report.lost {
+        match index.get(flow) {
+            Some(&i) if before[i] == affected => out.affected_lost += 1,
+            Some(&i) if moved(i) => out.moved_lost += 1,
+            Some(&i) => out
+                .unexplained
+                .push(format!("{flow} ({why}) stayed on {} throughout", before[i])),
+            None => out
+                .unexplained
+                .push(format!("{flow} ({why}) was not live before")),
+        }
+    }
+    out.moved_kept = (0..flows.len())
+        .filter(|&i| moved(i) && before[i] != affected && !lost.contains(flows[i].as_str()))
+        .count();
+    println!(
+        "{name}: {} ({} of the {} on {affected}, {} others' moved by r1, {} unexplained); \
+         {} moved and survived; r1 settled after {:.1?}; case took {:.0?}",
+        out.summary,
+        out.affected_lost,
+        out.affected_owned,
+        out.moved_lost,
+        out.unexplained.len(),
+        out.moved_kept,
+        out.converged,
+        began.elapsed()
+    );
+    for m in out.misread.iter().chain(&out.unexplained) {
+        println!("  {m}");
+    }
+    if !out.unexplained.is_empty() {
+        announcements();
+    }
+    out
+}
+
+/// What the lab's directors announced and withdrew, from their logs:
+/// a route change the steps did not make shows here.
+fn announcements() {
+    for lb in LBS {
+        let log = format!("/run/xlvs-lab/{}/{lb}/xlvsd.log", FULLNAT.lab);
+        for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
+            if ["VIP", "reloaded", "neighbor state", "interface"]
+                .iter()
+                .any(|w| line.contains(w))
+            {
+                println!("  {lb}: {line}");
+            }
+        }
+    }
+}
+
+fn cluster() -> Lab {
+    let began = Instant::now();
+    let lab = FULLNAT.up(&workspace().join("labs"));
+    wait_directors(&lab, &LBS);
+    // r2 learns each director's local addresses from its inside arm.
+    for (n, lb) in LBS.iter().enumerate() {
+        let inside = format!("10.0.2.1{}", n + 1);
+        for lip in [format!("10.255.{}.1", n + 1), format!("10.255.{}.2", n + 1)] {
+            lab.wait_nexthops("r2", &lip, &[&inside], Duration::from_secs(30));
+        }
+        println!("{lb}: local addresses routed by r2 via {inside}");
+    }
+    // Announcements are per node, not per interface: each router also
+    // learns the other side's addresses (harmless: nothing sends to the
+    // VIP from inside or to a local address from outside).
+    println!(
+        "r1 routes 10.255.1.1 via {:?}; r2 routes {} via {:?}",
+        lab.nexthops("r1", "10.255.1.1"),
+        FULLNAT.vip,
+        lab.nexthops("r2", FULLNAT.vip)
+    );
+    lab.wait_http("client", FULLNAT.vip);
+    // FULLNAT indeed: the reals see local addresses, never the client.
+    for (body, _) in lab.http_answers("client", FULLNAT.vip, 8) {
+        let seen = body.split_whitespace().nth(1).unwrap_or("");
+        assert!(seen.starts_with("10.255."), "a real saw {body:?}");
+    }
+    println!("lab up and settled after {:.0?}", began.elapsed());
+    lab
+}
+
+#[test]
+fn fullnat_cluster_reports_which_changes_lose_connections() {
+    let lab = cluster();
+    let labs = workspace().join("labs");
+    let restarted: RefCell<Vec<Child>> = RefCell::new(Vec::new());
+    let start = |lb: &str| {
+        let child = FULLNAT.start_xlvsd(&labs, lb);
+        restarted.borrow_mut().push(child);
+    };
+    let three = ["lb1", "lb2", "lb3"];
+    let mut outcomes = Vec::new();
+
+    // Reload on every director: nothing moves.
+    let reload = || {
+        for lb in LBS {
+            FULLNAT.control(lb, "reload");
+        }
+    };
+    outcomes.push(case(
+        &lab,
+        "reload every director",
+        "-",
+        vec![step(&LBS, reload)],
+    ));
+
+    // Restart without --cleanup: SIGTERM withdraws lb1's routes (the
+    // pinned data plane stays), the new process announces them again.
+    let stop_lb1 = || FULLNAT.stop_xlvsd(FULLNAT.xlvsd_pid(&lab, "lb1"));
+    outcomes.push(case(
+        &lab,
+        "restart lb1 (no --cleanup)",
+        "lb1",
+        vec![
+            step(&["lb2", "lb3", "lb4"], stop_lb1),
+            step(&LBS, || start("lb1")),
+        ],
+    ));
+
+    // Drain: lb2 withdraws the VIP and keeps its local addresses.
+    let drain = || {
+        FULLNAT.control("lb2", "drain");
+    };
+    outcomes.push(case(
+        &lab,
+        "drain lb2",
+        "lb2",
+        vec![step(&["lb1", "lb3", "lb4"], drain)],
+    ));
+    FULLNAT.control("lb2", "undrain");
+    wait_directors(&lab, &LBS);
+
+    // SIGTERM: lb3 leaves (its data plane stays pinned)...
+    let stop_lb3 = || FULLNAT.stop_xlvsd(FULLNAT.xlvsd_pid(&lab, "lb3"));
+    outcomes.push(case(
+        &lab,
+        "SIGTERM lb3",
+        "lb3",
+        vec![step(&["lb1", "lb2", "lb4"], stop_lb3)],
+    ));
+    // ...and returns to the running cluster.
+    outcomes.push(case(
+        &lab,
+        "lb3 returns",
+        "lb3",
+        vec![step(&LBS, || start("lb3"))],
+    ));
+
+    // kill -9: the pinned data plane forwards on until r1's dead
+    // interval runs out.
+    let kill = || xlvs_tests::signal(FULLNAT.xlvsd_pid(&lab, "lb4"), libc::SIGKILL);
+    outcomes.push(case(&lab, "kill -9 lb4", "lb4", vec![step(&three, kill)]));
+
+    // Link down on lb2's outside arm.
+    let link_down = || {
+        let out = lab.exec("lb2", &["ip", "link", "set", "eth1", "down"]);
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    outcomes.push(case(
+        &lab,
+        "link down lb2 eth1",
+        "lb2",
+        vec![step(&["lb1", "lb3"], link_down)],
+    ));
+
+    println!("\nFULLNAT, {STREAMS} connections per case:");
+    println!("| case | lost | the affected director's: lost of held | others' moved by r1, lost | moved and survived | r1 settled after |");
+    println!("|---|---|---|---|---|---|");
+    for o in &outcomes {
+        println!(
+            "| {} | {} of {STREAMS} | {} of {} | {} | {} | {:.1?} |",
+            o.case,
+            o.lost,
+            o.affected_lost,
+            o.affected_owned,
+            o.moved_lost,
+            o.moved_kept,
+            o.converged
+        );
+    }
+    for o in &outcomes {
+        assert!(
+            o.misread.is_empty(),
+            "{}: r1's FIB and the directors disagree on who held a flow: {:?}",
+            o.case,
+            o.misread
+        );
+        assert!(
+            o.unexplained.is_empty(),
+            "{}: connections lost that the change did not take off their director: {:?}",
+            o.case,
+            o.unexplained
+        );
+    }
+    let reload = &outcomes[0];
+    assert_eq!(
+        reload.lost, 0,
+        "a reload lost connections: {}",
+        reload.summary
+    );
+}
