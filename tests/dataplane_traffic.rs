@@ -36,18 +36,7 @@ fn dr_through_two_directors_to_two_reals() {
     // directors scheduled every HTTP connection (40, plus the first).
     let mut http_conns = 0;
     for lb in ["lb1", "lb2"] {
-        let table = lab
-            .json(
-                lb,
-                &["xlvsadm", "--node", lb, "--json", "-L", "-n", "--stats"],
-            )
-            .unwrap();
-        let http = table["services"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["port"] == 80)
-            .unwrap_or_else(|| panic!("{lb}: no port 80 service: {table:#}"));
+        let http = lab.listed_service(lb, 80);
         assert_eq!(http["reals"].as_array().unwrap().len(), 2);
         http_conns += http["stats"]["conns"].as_u64().unwrap();
         let text = lab.exec(lb, &["xlvsadm", "--node", lb, "-L", "-n"]);
@@ -63,10 +52,7 @@ fn dr_through_two_directors_to_two_reals() {
     let inactive: u64 = ["lb1", "lb2"]
         .iter()
         .map(|lb| {
-            let t = lab
-                .json(lb, &["xlvsadm", "--node", lb, "--json", "-L", "-n"])
-                .unwrap();
-            t["services"]
+            lab.listing(lb)["services"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -444,12 +430,7 @@ fn ipvsadm_changes_at_runtime() {
         );
     }
     assert!(adm(&["-Z"]).status.success());
-    let table = lab
-        .json(
-            "lb1",
-            &["xlvsadm", "--node", "lb1", "--json", "-L", "-n", "--stats"],
-        )
-        .unwrap();
+    let table = lab.listing("lb1");
     for s in table["services"].as_array().unwrap() {
         assert_eq!(s["stats"]["conns"], 0, "{table:#}");
     }

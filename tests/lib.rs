@@ -221,6 +221,25 @@ impl Lab {
         serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {}", text(&out)))
     }
 
+    /// A director's `xlvsadm --json -L -n --stats`.
+    pub fn listing(&self, lb: &str) -> serde_json::Value {
+        self.json(
+            lb,
+            &["xlvsadm", "--node", lb, "--json", "-L", "-n", "--stats"],
+        )
+        .unwrap_or_else(|e| panic!("{lb}: xlvsadm -L: {e}"))
+    }
+
+    /// The service on `port` in a director's listing.
+    pub fn listed_service(&self, lb: &str, port: u16) -> serde_json::Value {
+        let table = self.listing(lb);
+        table["services"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["port"] == port))
+            .cloned()
+            .unwrap_or_else(|| panic!("{lb}: no port {port} service: {table:#}"))
+    }
+
     /// The next hops of `prefix` in a node's kernel FIB, sorted.
     pub fn nexthops(&self, node: &str, prefix: &str) -> Vec<String> {
         let routes = self

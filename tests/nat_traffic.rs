@@ -71,18 +71,7 @@ fn fullnat_and_nat_carry_real_connections_both_ways() {
             listing.contains(&format!("  -> 10.0.1.21:80                 {method}")),
             "{listing}"
         );
-        let table = lab
-            .json(
-                lb,
-                &["xlvsadm", "--node", lb, "--json", "-L", "-n", "--stats"],
-            )
-            .unwrap();
-        let http = table["services"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["port"] == 80)
-            .unwrap_or_else(|| panic!("{lb}: {table:#}"));
+        let http = lab.listed_service(lb, 80);
         assert!(http["stats"]["conns"].as_u64().unwrap() >= 30, "{http:#}");
         assert!(
             http["stats"]["out_pkts"].as_u64().unwrap() >= 60,

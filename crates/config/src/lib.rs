@@ -53,3 +53,18 @@ pub use keypath::{KeyPath, Segment};
 pub use load::{load, parse};
 pub use model::*;
 pub use span::Position;
+
+/// A valid node without services (lb1, OSPF and XDP on eth1), for tests
+/// in any crate to append `[[service]]` tables to.
+pub const EXAMPLE_NODE: &str = r#"
+[node]
+name = "lb1"
+router_id = "10.255.0.11"
+
+[ospf]
+[[ospf.interface]]
+name = "eth1"
+
+[dataplane]
+interfaces = ["eth1"]
+"#;

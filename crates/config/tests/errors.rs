@@ -6,18 +6,7 @@ use std::time::Duration;
 use xlvs_config::*;
 
 /// A valid node without services.
-const HEAD: &str = r#"
-[node]
-name = "lb1"
-router_id = "10.255.0.11"
-
-[ospf]
-[[ospf.interface]]
-name = "eth1"
-
-[dataplane]
-interfaces = ["eth1"]
-"#;
+const HEAD: &str = EXAMPLE_NODE;
 
 /// A valid service; text appended after it lands in its `[[service.real]]`.
 const WEB: &str = r#"

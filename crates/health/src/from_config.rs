@@ -105,25 +105,8 @@ mod tests {
 
     use super::*;
 
-    const BASE: &str = r#"
-[node]
-name = "lb1"
-router_id = "10.255.0.11"
-
-[ospf]
-area = "0.0.0.0"
-
-[[ospf.interface]]
-name = "eth1"
-hello_interval = "1s"
-dead_interval = "4s"
-
-[dataplane]
-interfaces = ["eth1"]
-"#;
-
     fn targets(services: &str) -> Vec<(TargetId, TargetSpec)> {
-        let text = format!("{BASE}{services}");
+        let text = format!("{}{services}", xlvs_config::EXAMPLE_NODE);
         let config = xlvs_config::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
         config_targets(&config)
             .map(|(id, spec)| (id, spec.unwrap()))

@@ -234,15 +234,7 @@ mod tests {
     use std::net::Ipv4Addr;
     use xlvsadm::ipvsadm::RealKey;
 
-    const CONFIG: &str = r#"
-[node]
-name = "lb1"
-router_id = "10.255.0.11"
-[ospf]
-[[ospf.interface]]
-name = "eth1"
-[dataplane]
-interfaces = ["eth1"]
+    const SERVICES: &str = r#"
 [[service]]
 name = "web"
 vip = "192.0.2.10"
@@ -256,7 +248,8 @@ address = "10.0.1.22"
 "#;
 
     fn config() -> NodeConfig {
-        xlvs_config::parse(CONFIG, "t.toml").unwrap()
+        let text = format!("{}{SERVICES}", xlvs_config::EXAMPLE_NODE);
+        xlvs_config::parse(&text, "t.toml").unwrap()
     }
 
     fn key(port: u16) -> ServiceKey {

@@ -96,7 +96,11 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         tcpfin_s: g.tcpfin_timeout_s,
         udp_s: g.udp_timeout_s,
     };
-    let counts = conn_counts(f, &timeouts);
+    // Without the data plane's clock no entry can be aged: none is counted.
+    let clock = f.clock();
+    let counts = clock
+        .map(|c| conn_counts(f, &timeouts, &c))
+        .unwrap_or_default();
     let mut services = Vec::new();
     for svc in f.services() {
         let protocol = if svc.spec.proto == 6 {
@@ -158,10 +162,9 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
             });
         }
     }
-    let connections = if with_connections {
-        connections(f, &timeouts)
-    } else {
-        Vec::new()
+    let connections = match clock {
+        Some(c) if with_connections => connections(f, &timeouts, &c),
+        _ => Vec::new(),
     };
     IpvsTable {
         version: format!("xlvs {}", env!("CARGO_PKG_VERSION")),
@@ -207,13 +210,10 @@ fn live(
 
 /// Per real slot: (active, inactive) connections, like ip_vs counts them:
 /// established TCP is active, everything else inactive.
-fn conn_counts(f: &Forwarder, t: &Timeouts) -> BTreeMap<u32, (u64, u64)> {
-    let Some(clock) = f.clock() else {
-        return Default::default();
-    };
+fn conn_counts(f: &Forwarder, t: &Timeouts, clock: &Clock) -> BTreeMap<u32, (u64, u64)> {
     let mut out: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     for (k, c) in f.connections(MAX_COUNTED) {
-        if live(&k, &c, t, &clock).is_none() {
+        if live(&k, &c, t, clock).is_none() {
             continue;
         }
         let e = out.entry(c.real).or_default();
@@ -226,15 +226,12 @@ fn conn_counts(f: &Forwarder, t: &Timeouts) -> BTreeMap<u32, (u64, u64)> {
     out
 }
 
-fn connections(f: &Forwarder, t: &Timeouts) -> Vec<Connection> {
-    let Some(clock) = f.clock() else {
-        return Default::default();
-    };
+fn connections(f: &Forwarder, t: &Timeouts, clock: &Clock) -> Vec<Connection> {
     let mut out = Vec::new();
     for (k, c) in f.connections(MAX_CONNECTIONS) {
         let udp = k.proto == 17;
         // An expired entry waits for LRU eviction: not listed.
-        let Some(expire_s) = live(&k, &c, t, &clock) else {
+        let Some(expire_s) = live(&k, &c, t, clock) else {
             continue;
         };
         let Some(dest) = f.real_addr(c.real) else {

@@ -249,15 +249,7 @@ mod tests {
 
     #[test]
     fn policy_from_the_config() {
-        let text = r#"
-[node]
-name = "lb1"
-router_id = "10.255.0.11"
-[ospf]
-[[ospf.interface]]
-name = "eth1"
-[dataplane]
-interfaces = ["eth1"]
+        let services = r#"
 [[service]]
 name = "web"
 vip = "192.0.2.10"
@@ -274,7 +266,8 @@ address = "10.0.1.22"
 [[service.real]]
 address = "10.0.1.23"
 "#;
-        let c = xlvs_config::parse(text, "t.toml").unwrap();
+        let text = format!("{}{services}", xlvs_config::EXAMPLE_NODE);
+        let c = xlvs_config::parse(&text, "t.toml").unwrap();
         let p = Policy::of(&c.services[0]);
         assert_eq!((p.quorum, p.hysteresis, p.inhibit), (2, 1, true));
         assert_eq!(p.slow_start, Duration::from_secs(20));

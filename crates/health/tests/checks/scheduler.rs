@@ -312,16 +312,7 @@ async fn removing_a_target_kills_its_running_script() {
 async fn a_real_with_its_own_timers_is_checked_on_them() {
     let port = closed_port().port();
     let text = format!(
-        r#"
-[node]
-name = "lb1"
-router_id = "10.255.0.11"
-[ospf]
-[[ospf.interface]]
-name = "eth1"
-[dataplane]
-interfaces = ["eth1"]
-
+        r#"{}
 [[service]]
 name = "web"
 vip = "192.0.2.10"
@@ -342,7 +333,8 @@ address = "127.0.0.1"
 interval = "100ms"
 timeout = "50ms"
 fall = 1
-"#
+"#,
+        xlvs_config::EXAMPLE_NODE
     );
     let config = xlvs_config::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
     let (mut checker, mut rx) = checker();
