@@ -76,6 +76,8 @@ fn dr_through_two_directors_to_two_reals() {
             .unwrap();
         let tx = stats["tx_dr"].as_u64().unwrap_or(0);
         assert!(tx > 0, "{lb} forwarded nothing: {stats:#}");
+        let cached = stats["flow_cache_hit"].as_u64().unwrap_or(0);
+        assert!(cached > 0, "{lb}: nothing from the flow cache: {stats:#}");
         assert_eq!(stats["drop_no_real"], 0, "{lb}: {stats:#}");
     }
 }

@@ -61,6 +61,11 @@ fn fullnat_and_nat_carry_real_connections_both_ways() {
     assert!(stat(&lab, "lb1", "tx_reply") > 100);
     assert!(stat(&lab, "lb2", "tx_nat") > 100);
     assert!(stat(&lab, "lb2", "tx_reply") > 100);
+    // Most of them from the flow cache, which the echo checks above
+    // show changes no byte.
+    for lb in ["lb1", "lb2"] {
+        assert!(stat(&lab, lb, "flow_cache_hit") > 100, "{lb}");
+    }
 
     // ipvsadm's view: forward method and both directions counted.
     for (lb, vip, method) in [("lb1", FULLNAT_VIP, "FullNat"), ("lb2", NAT_VIP, "Masq")] {

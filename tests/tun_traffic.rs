@@ -51,6 +51,8 @@ fn tun_through_two_directors_to_two_reals() {
             .unwrap_or_else(|e| panic!("{lb}: {e}"));
         let n = |k: &str| stats[k].as_u64().unwrap_or(0);
         assert!(n("tx_tun") > 0, "{lb} sent nothing by TUN: {stats:#}");
+        // The 1 MB echo's packets came mostly from the flow cache.
+        assert!(n("flow_cache_hit") > 0, "{lb}: {stats:#}");
         for k in ["tx_dr", "drop_no_real", "drop_no_route", "drop_encap"] {
             assert_eq!(n(k), 0, "{lb} {k}: {stats:#}");
         }

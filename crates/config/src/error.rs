@@ -150,6 +150,8 @@ pub enum ErrorKind {
     // --- dataplane vs OSPF ---
     #[error("{0} is not a supported Maglev table size; use one of {sizes}", sizes = xlvs_maglev::TableSize::ALL.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "))]
     TableSize(i64),
+    #[error("{0} is not a power of two up to {max} (or 0 for no flow cache)", max = crate::model::MAX_FLOW_CACHE_ENTRIES)]
+    FlowCacheSize(i64),
     #[error("must be an absolute path")]
     NotAbsolute,
     #[error("{0} addresses (VIPs and local addresses) to announce, but one Router-LSA carries at most {max}; set announce_as = \"external\"", max = crate::model::ROUTER_LSA_MAX_ADDRESSES)]

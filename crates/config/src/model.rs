@@ -149,6 +149,9 @@ impl fmt::Debug for OspfAuth {
     }
 }
 
+/// The largest flow cache, in entries per CPU (the data plane's limit).
+pub const MAX_FLOW_CACHE_ENTRIES: u32 = 1 << 20;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dataplane {
     /// XDP attach points; each is also an OSPF interface, no duplicates.
@@ -159,6 +162,9 @@ pub struct Dataplane {
     /// Maglev table size M of every service: one of the primes
     /// `xlvs_maglev::TableSize::ALL`.
     pub maglev_table_size: xlvs_maglev::TableSize,
+    /// Flow cache entries per CPU: a power of two up to
+    /// `MAX_FLOW_CACHE_ENTRIES`, or 0 for none.
+    pub flow_cache_entries: u32,
     /// Where maps and the XDP attachment are pinned (a bpf filesystem), so
     /// forwarding goes on while the daemon restarts. Defaults to
     /// /sys/fs/bpf/xlvs/<node name>.

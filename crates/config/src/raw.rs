@@ -166,6 +166,8 @@ pub(crate) struct RawDataplane {
     pub conntrack_entries: i64,
     #[serde(default = "defaults::maglev_table_size")]
     pub maglev_table_size: i64,
+    #[serde(default = "defaults::flow_cache_entries")]
+    pub flow_cache_entries: i64,
     #[serde(default)]
     pub pin_dir: Option<std::path::PathBuf>,
     #[serde(default)]
@@ -305,6 +307,9 @@ pub(crate) mod defaults {
     }
     pub fn conntrack_entries() -> i64 {
         1 << 20
+    }
+    pub fn flow_cache_entries() -> i64 {
+        1 << 14
     }
     pub fn protocol() -> Protocol {
         Protocol::Tcp

@@ -308,6 +308,15 @@ impl Validator {
                 ErrorKind::TableSize(d.maglev_table_size),
             );
         }
+        let flow_cache = u32::try_from(d.flow_cache_entries)
+            .ok()
+            .filter(|&n| n == 0 || (n.is_power_of_two() && n <= MAX_FLOW_CACHE_ENTRIES));
+        if flow_cache.is_none() {
+            self.report(
+                p.key("flow_cache_entries"),
+                ErrorKind::FlowCacheSize(d.flow_cache_entries),
+            );
+        }
         let pin_dir = match &d.pin_dir {
             Some(dir) if !dir.is_absolute() => {
                 self.report(p.key("pin_dir"), ErrorKind::NotAbsolute);
@@ -331,6 +340,7 @@ impl Validator {
             xdp_mode: d.xdp_mode,
             conntrack_entries: conntrack_entries?,
             maglev_table_size: table?,
+            flow_cache_entries: flow_cache?,
             pin_dir: pin_dir?,
             tun_source: tun_source?,
         })

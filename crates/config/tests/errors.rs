@@ -1067,6 +1067,20 @@ fn conntrack_entries_zero() {
 }
 
 #[test]
+fn flow_cache_entries_not_a_power_of_two() {
+    let text = edit(
+        &web(),
+        "interfaces = [\"eth1\"]",
+        "interfaces = [\"eth1\"]\nflow_cache_entries = 1000 # <-",
+    );
+    expect_error(
+        &text,
+        "dataplane.flow_cache_entries",
+        "1000 is not a power of two up to 1048576 (or 0 for no flow cache)",
+    );
+}
+
+#[test]
 fn empty_names() {
     let text = edit(&web(), "name = \"lb1\"", "name = \"\" # <-");
     expect_error(&text, "node.name", "must not be empty");

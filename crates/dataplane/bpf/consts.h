@@ -15,6 +15,10 @@
 /* globals.flags */
 #define G_F_NAT (1 << 0)   /* some service uses NAT or FULLNAT: look for replies */
 #define G_F_PORT0 (1 << 1) /* some service takes every port of its VIP */
+#define G_F_FLOW_CACHE (1 << 2) /* the flow cache is on */
+
+/* flow_cache_entry.kind besides FWD_*: a NAT or FULLNAT reply. */
+#define FC_REPLY 5
 
 /* FULLNAT local ports: tried in this range, a few candidates per flow. */
 #define LPORT_MIN 1024
@@ -63,6 +67,7 @@ enum stat {
     STAT_ICMP_TO_CLIENT,
     STAT_DROP_NAT_UNKNOWN, /* ICMP or RST of a FULLNAT flow we cannot translate */
     STAT_DROP_TOO_BIG,     /* larger than the egress MTU */
+    STAT_FLOW_CACHE_HIT,   /* forwarded from the flow cache */
     STAT_MAX,
 };
 

@@ -8,13 +8,12 @@
 
 #define AF_INET 2
 
-/* Sends the (rewritten or encapsulated) frame towards `dst` through the
- * FIB: XDP_TX out of the ingress interface, or a redirect to another one,
- * counted in `stat_tx` or the counter after it. Without a resolved
- * neighbour the kernel forwards it (and resolves the neighbour for the
- * next packets). */
-static __always_inline int fib_forward(struct xdp_md *ctx, __be32 src, __be32 dst, __u8 tos, __u16 tot_len,
-                                       __u8 l4_protocol, __u32 stat_tx)
+/* The next hop towards `dst` for a packet of `tot_len` bytes: CONTINUE
+ * with `nh` filled, or the action when there is none. Without a resolved
+ * neighbour the kernel forwards the packet (and resolves the neighbour for
+ * the next ones). */
+static __always_inline int fib_next_hop(struct xdp_md *ctx, __be32 src, __be32 dst, __u8 tos, __u16 tot_len,
+                                        __u8 l4_protocol, struct next_hop *nh)
 {
     struct bpf_fib_lookup fib = {};
     fib.family = AF_INET;
@@ -38,17 +37,38 @@ static __always_inline int fib_forward(struct xdp_md *ctx, __be32 src, __be32 ds
         count(STAT_DROP_NO_ROUTE);
         return XDP_DROP;
     }
+    nh->ifindex = fib.ifindex;
+    __builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+    __builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+    return CONTINUE;
+}
+
+/* Sends the frame to `nh`: XDP_TX out of the ingress interface, or a
+ * redirect to another one, counted in `stat_tx` or the counter after it. */
+static __always_inline int send_to(struct xdp_md *ctx, struct next_hop *nh, __u32 stat_tx)
+{
     void *data = (void *)(long)ctx->data;
     void *data_end = (void *)(long)ctx->data_end;
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > data_end)
         return XDP_DROP;
-    __builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-    __builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-    if (fib.ifindex == ctx->ingress_ifindex) {
+    __builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+    if (nh->ifindex == ctx->ingress_ifindex) {
         count(stat_tx);
         return XDP_TX;
     }
     count(stat_tx + 1);
-    return bpf_redirect(fib.ifindex, 0);
+    return bpf_redirect(nh->ifindex, 0);
+}
+
+/* Looks up the next hop and sends the frame there; `nh` keeps the answer
+ * (for the flow cache). */
+static __always_inline int fib_forward(struct xdp_md *ctx, __be32 src, __be32 dst, __u8 tos, __u16 tot_len,
+                                       __u8 l4_protocol, __u32 stat_tx, struct next_hop *nh)
+{
+    int act = fib_next_hop(ctx, src, dst, tos, tot_len, l4_protocol, nh);
+    if (act != CONTINUE)
+        return act;
+    return send_to(ctx, nh, stat_tx);
 }

@@ -10,6 +10,7 @@
 #define DEFAULT_REALS 4096
 #define DEFAULT_TABLE 65537
 #define DEFAULT_CONNS 1048576
+#define DEFAULT_FLOW_CACHE 16384
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -92,6 +93,15 @@ struct {
     __type(key, __u32);
     __type(value, struct if_mac);
 } if_macs SEC(".maps");
+
+/* The flow cache (flowcache.h): per CPU, so only its own CPU ever writes
+ * an entry; sized (a power of two) by the loader; never pinned. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DEFAULT_FLOW_CACHE);
+    __type(key, __u32);
+    __type(value, struct flow_cache_entry);
+} flow_cache SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

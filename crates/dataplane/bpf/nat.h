@@ -168,8 +168,8 @@ static __always_inline int setup_nat(struct pkt *p, struct svc_val *svc, struct 
 /* A packet from a real to a client (NAT) or to one of our local addresses
  * (FULLNAT), or an ICMP error about one of our packets to a real: turned
  * back into one from the VIP and sent to the client. CONTINUE when the
- * packet is none of these. */
-static __always_inline int nat_reply(struct xdp_md *ctx, struct pkt *p)
+ * packet is none of these. `fill` learns how, for the flow cache. */
+static __always_inline int nat_reply(struct xdp_md *ctx, struct pkt *p, struct flow_cache_entry *fill)
 {
     struct nat_back *b = bpf_map_lookup_elem(&nat_reverse, &p->key);
     if (!b)
@@ -188,6 +188,10 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct pkt *p)
         count(STAT_ICMP_TO_CLIENT);
     } else {
         b->last = now_ticks();
+        fill->kind = FC_REPLY;
+        fill->svc = b->svc;
+        fill->real = b->real;
+        fill->to = to;
         act = rewrite_flow(p, data_end, &to);
     }
     if (act != CONTINUE)
@@ -195,5 +199,6 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct pkt *p)
     struct iphdr *ip = p->ip;
     if ((void *)(ip + 1) > data_end)
         return XDP_DROP;
-    return fib_forward(ctx, to.src, to.dst, ip->tos, bpf_ntohs(ip->tot_len), ip->protocol, STAT_TX_REPLY);
+    fill->max_len = bpf_ntohs(ip->tot_len);
+    return fib_forward(ctx, to.src, to.dst, ip->tos, fill->max_len, ip->protocol, STAT_TX_REPLY, &fill->nh);
 }

@@ -61,9 +61,10 @@ static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
  * its real; an unknown flow in mid-stream (it moved here from another
  * director) is scheduled by the same hash, never dropped. An ICMP error
  * follows its flow but never creates or refreshes an entry. For FULLNAT,
- * `nat` gets the flow's local address and port (0 when it has none). */
+ * `nat` gets the flow's local address and port (0 when it has none).
+ * `tracked` says whether the flow now has a fresh connection entry. */
 static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struct globals *g, int *new_conn,
-                                       struct addrs *nat)
+                                       int *tracked, struct addrs *nat)
 {
     /* A tick's precision is plenty for timeouts of seconds. */
     __u64 now = now_ticks();
@@ -84,6 +85,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
                 ct->last = now;
                 if (closing)
                     ct->state = CT_CLOSING;
+                *tracked = 1;
             }
             nat->src = ct->nat_addr;
             nat->sport = ct->nat_port;
@@ -105,6 +107,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
         nat->src = ct->nat_addr;
         nat->sport = ct->nat_port;
         count(STAT_CT_HIT);
+        *tracked = 1;
         return idx;
     }
     struct conn c = {
@@ -119,7 +122,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
         nat->src = c.nat_addr;
         nat->sport = c.nat_port;
     }
-    bpf_map_update_elem(&conntrack, &p->key, &c, BPF_ANY);
+    *tracked = bpf_map_update_elem(&conntrack, &p->key, &c, BPF_ANY) == 0;
     count(STAT_CT_NEW);
     *new_conn = syn || !tcp;
     return idx;

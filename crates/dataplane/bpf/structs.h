@@ -82,6 +82,10 @@ struct globals {
     __u32 laddr_count; /* FULLNAT: entries in local_addrs */
     __be32 tun_src_hostmask; /* TUN: host bits varied per flow (RSS) */
     __u32 hz;          /* jiffies per second (the kernel's HZ) */
+    __u32 gen;         /* bumped by the daemon on every change: flow cache
+                          entries of another generation are stale */
+    __u32 flow_cache_mask;  /* flow_cache entries per CPU - 1 */
+    __u32 flow_cache_ticks; /* how long a flow cache entry is used (jiffies) */
 };
 
 /* Per-service and per-real counters (per CPU, summed by the daemon). */
@@ -105,4 +109,32 @@ struct if_slot {
     __u32 ifindex;
     __u8 mac[6];
     __u8 pad[2];
+};
+
+/* Where a frame goes once rewritten: the FIB's answer (or, for DR, the
+ * real's MAC). */
+struct next_hop {
+    __u32 ifindex;     /* egress interface */
+    __u8 dmac[6];
+    __u8 smac[6];
+};
+
+/* A flow the slow path (service, connection table, FIB) forwarded a
+ * moment ago, and how: packets of the same flow are forwarded from here
+ * without a hash map lookup (flowcache.h). One direct-mapped table per
+ * CPU; never read by the daemon. */
+struct flow_cache_entry {
+    struct flow_key key;
+    __u32 gen;         /* globals.gen when stored (0: never stored) */
+    __u32 in_ifindex;  /* where the flow arrived */
+    __u32 stamp;       /* jiffies (low 32 bits) when stored */
+    __u32 svc;         /* for the counters */
+    __u32 real;
+    struct addrs to;   /* NAT, FULLNAT, replies: the rewrite; TUN: the outer
+                          source and destination */
+    struct next_hop nh;
+    __u16 max_len;     /* the longest frame (IP total length) the egress MTU
+                          was checked for */
+    __u8 kind;         /* FWD_* or FC_REPLY */
+    __u8 pad;
 };

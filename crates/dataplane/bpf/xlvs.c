@@ -11,26 +11,28 @@
 #include "consts.h"
 #include "encap.h"
 #include "fib.h"
+#include "flowcache.h"
 #include "maps.h"
 #include "nat.h"
 #include "parse.h"
 #include "sched.h"
 
 /* DR: the real owns the VIP on a loopback; only the MACs change. */
-static __always_inline int forward_dr(struct pkt *p, struct real *r)
+static __always_inline int forward_dr(struct pkt *p, __u8 *real_mac)
 {
     __builtin_memcpy(p->eth->h_source, p->eth->h_dest, ETH_ALEN);
-    __builtin_memcpy(p->eth->h_dest, r->mac, ETH_ALEN);
+    __builtin_memcpy(p->eth->h_dest, real_mac, ETH_ALEN);
     count(STAT_TX_DR);
     return XDP_TX;
 }
 
 /* TUN: IPIP to the real. The outer source varies per flow within the
  * configured prefix, so the reals' receive side scaling spreads flows. */
-static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, struct real *r, struct globals *g)
+static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, struct real *r, struct globals *g,
+                                       struct flow_cache_entry *fill)
 {
     __u8 tos = p->ip->tos;
-    __u16 len = bpf_ntohs(p->ip->tot_len) + sizeof(struct iphdr);
+    __u16 len = bpf_ntohs(p->ip->tot_len);
     __be32 src = g->tun_src;
     if (g->tun_src_hostmask) {
         __u32 h = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
@@ -38,17 +40,20 @@ static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, struct
         src = (src & ~g->tun_src_hostmask) | (bpf_htonl(h) & g->tun_src_hostmask);
     }
     __be32 dst = r->addr;
+    fill->to.src = src;
+    fill->to.dst = dst;
+    fill->max_len = len;
     int act = ipip_encap(ctx, p, src, dst);
     if (act != CONTINUE)
         return act;
-    return fib_forward(ctx, src, dst, tos, len, IPPROTO_IPIP, STAT_TX_TUN);
+    return fib_forward(ctx, src, dst, tos, len + sizeof(struct iphdr), IPPROTO_IPIP, STAT_TX_TUN, &fill->nh);
 }
 
 /* NAT and FULLNAT: the destination becomes the real; under FULLNAT the
  * source becomes the flow's local address and port. An ICMP error about
  * the flow is translated as the real would have seen it. */
 static __always_inline int forward_nat(struct xdp_md *ctx, struct pkt *p, struct svc_val *svc, struct real *r,
-                                       struct addrs *nat)
+                                       struct addrs *nat, struct flow_cache_entry *fill)
 {
     void *data_end = (void *)(long)ctx->data_end;
     int full = svc->forward == FWD_FULLNAT;
@@ -80,8 +85,98 @@ static __always_inline int forward_nat(struct xdp_md *ctx, struct pkt *p, struct
     }
     if (act != CONTINUE)
         return act;
-    return fib_forward(ctx, outer_src, to.dst, ip->tos, bpf_ntohs(ip->tot_len), ip->protocol,
-                       full ? STAT_TX_FULLNAT : STAT_TX_NAT);
+    fill->to = to;
+    fill->max_len = bpf_ntohs(ip->tot_len);
+    return fib_forward(ctx, outer_src, to.dst, ip->tos, fill->max_len, ip->protocol,
+                       full ? STAT_TX_FULLNAT : STAT_TX_NAT, &fill->nh);
+}
+
+/* A packet of a flow in the flow cache, forwarded as the slow path did. */
+static __always_inline int forward_cached(struct xdp_md *ctx, struct pkt *p, struct flow_cache_entry *e)
+{
+    void *data_end = (void *)(long)ctx->data_end;
+    __u64 bytes = (__u64)(ctx->data_end - ctx->data);
+    int act;
+    count(STAT_FLOW_CACHE_HIT);
+    if (e->kind == FC_REPLY) {
+        count_traffic_out(&svc_stats, e->svc, bytes);
+        count_traffic_out(&real_stats, e->real, bytes);
+        act = rewrite_flow(p, data_end, &e->to);
+        if (act != CONTINUE)
+            return act;
+        return send_to(ctx, &e->nh, STAT_TX_REPLY);
+    }
+    count(STAT_CT_HIT);
+    count_traffic(&svc_stats, e->svc, bytes, 0);
+    count_traffic(&real_stats, e->real, bytes, 0);
+    switch (e->kind) {
+    case FWD_DR:
+        return forward_dr(p, e->nh.dmac);
+    case FWD_TUN:
+        act = ipip_encap(ctx, p, e->to.src, e->to.dst);
+        if (act != CONTINUE)
+            return act;
+        return send_to(ctx, &e->nh, STAT_TX_TUN);
+    default: /* FWD_NAT, FWD_FULLNAT */
+        act = rewrite_flow(p, data_end, &e->to);
+        if (act != CONTINUE)
+            return act;
+        return send_to(ctx, &e->nh, e->kind == FWD_FULLNAT ? STAT_TX_FULLNAT : STAT_TX_NAT);
+    }
+}
+
+/* A packet the flow cache cannot take: find its service and real (or its
+ * NAT way back) and forward it; `fill` learns how, for the cache. */
+static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, struct globals *g,
+                                     struct flow_cache_entry *fill)
+{
+    int act;
+    struct svc_val *svc = find_service(p, g);
+    if (!svc) {
+        if (g->flags & G_F_NAT) {
+            act = nat_reply(ctx, p, fill);
+            if (act != CONTINUE)
+                return act;
+        }
+        count(p->icmp ? STAT_PASS_ICMP : STAT_PASS_NOT_VIP);
+        return XDP_PASS;
+    }
+
+    int new_conn = 0, tracked = 0;
+    struct addrs nat = {};
+    __u32 idx = pick_real(p, svc, g, &new_conn, &tracked, &nat);
+    if (idx == NO_SETUP)
+        return XDP_DROP;
+    struct real *r = idx == NO_REAL ? 0 : bpf_map_lookup_elem(&reals, &idx);
+    if (!r) {
+        count(STAT_DROP_NO_REAL);
+        return XDP_DROP;
+    }
+    __u64 bytes = (__u64)(ctx->data_end - ctx->data);
+    count_traffic(&svc_stats, svc->id, bytes, new_conn);
+    count_traffic(&real_stats, idx, bytes, new_conn);
+    if (p->icmp)
+        count(STAT_ICMP_TO_REAL);
+    if (tracked) {
+        fill->kind = svc->forward;
+        fill->svc = svc->id;
+        fill->real = idx;
+    }
+
+    switch (svc->forward) {
+    case FWD_DR:
+        __builtin_memcpy(fill->nh.dmac, r->mac, ETH_ALEN);
+        fill->max_len = 0xffff;
+        return forward_dr(p, r->mac);
+    case FWD_TUN:
+        return forward_tun(ctx, p, r, g, fill);
+    case FWD_FULLNAT:
+    case FWD_NAT:
+        return forward_nat(ctx, p, svc, r, &nat, fill);
+    default:
+        count(STAT_DROP_NO_REAL);
+        return XDP_DROP;
+    }
 }
 
 SEC("xdp")
@@ -104,45 +199,19 @@ int xlvs(struct xdp_md *ctx)
     if (!g)
         return XDP_PASS;
 
-    struct svc_val *svc = find_service(&p, g);
-    if (!svc) {
-        if (g->flags & G_F_NAT) {
-            act = nat_reply(ctx, &p);
-            if (act != CONTINUE)
-                return act;
-        }
-        count(p.icmp ? STAT_PASS_ICMP : STAT_PASS_NOT_VIP);
-        return XDP_PASS;
-    }
+    __u32 now = (__u32)now_ticks();
+    /* Read before the slow path looks anything up: what it stores is
+     * stale if the daemon changed something meanwhile. */
+    __u32 gen = *(volatile __u32 *)&g->gen;
+    struct flow_cache_entry *slot = cache_slot(&p, g);
+    if (slot && cache_usable(slot, &p, g, gen, ifindex, now))
+        return forward_cached(ctx, &p, slot);
 
-    int new_conn = 0;
-    struct addrs nat = {};
-    __u32 idx = pick_real(&p, svc, g, &new_conn, &nat);
-    if (idx == NO_SETUP)
-        return XDP_DROP;
-    struct real *r = idx == NO_REAL ? 0 : bpf_map_lookup_elem(&reals, &idx);
-    if (!r) {
-        count(STAT_DROP_NO_REAL);
-        return XDP_DROP;
-    }
-    __u64 bytes = (__u64)(ctx->data_end - ctx->data);
-    count_traffic(&svc_stats, svc->id, bytes, new_conn);
-    count_traffic(&real_stats, idx, bytes, new_conn);
-    if (p.icmp)
-        count(STAT_ICMP_TO_REAL);
-
-    switch (svc->forward) {
-    case FWD_DR:
-        return forward_dr(&p, r);
-    case FWD_TUN:
-        return forward_tun(ctx, &p, r, g);
-    case FWD_FULLNAT:
-    case FWD_NAT:
-        return forward_nat(ctx, &p, svc, r, &nat);
-    default:
-        count(STAT_DROP_NO_REAL);
-        return XDP_DROP;
-    }
+    struct flow_cache_entry fill = {};
+    act = slow_path(ctx, &p, g, &fill);
+    if (slot && fill.kind && (act == XDP_TX || act == XDP_REDIRECT))
+        cache_store(slot, &fill, &p, gen, ifindex, now);
+    return act;
 }
 
 /* The benchmark baseline: parse Ethernet, swap the MACs, send it back. */

@@ -42,12 +42,15 @@ pub const STAT_NAMES: &[&str] = &[
     "icmp_to_client",
     "drop_nat_unknown",
     "drop_too_big",
+    "flow_cache_hit",
 ];
 
 /// globals.flags: some service uses NAT or FULLNAT (replies are looked for).
 pub const G_F_NAT: u32 = 1;
 /// globals.flags: some service takes every port (port 0 is looked up too).
 pub const G_F_PORT0: u32 = 2;
+/// globals.flags: the flow cache is on (set by the loader).
+pub const G_F_FLOW_CACHE: u32 = 4;
 /// Entries of the `local_addrs` map (FULLNAT local addresses).
 pub const MAX_LOCAL_ADDRS: usize = 64;
 
@@ -101,6 +104,13 @@ pub struct Globals {
     pub tun_src_hostmask: [u8; 4],
     /// Jiffies per second (the kernel's HZ), set by the loader.
     pub hz: u32,
+    /// Bumped by the loader on every change of services, reals or
+    /// globals: flow cache entries stored under another value are stale.
+    pub gen: u32,
+    /// Flow cache entries per CPU - 1 (set by the loader).
+    pub flow_cache_mask: u32,
+    /// How long, in jiffies, a flow cache entry is used (set by the loader).
+    pub flow_cache_ticks: u32,
 }
 
 #[repr(C)]
@@ -196,7 +206,7 @@ unsafe impl Pod for NatBack {}
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
 const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);
 const _: () = assert!(std::mem::size_of::<Real>() == 16);
-const _: () = assert!(std::mem::size_of::<Globals>() == 32);
+const _: () = assert!(std::mem::size_of::<Globals>() == 44);
 const _: () = assert!(std::mem::size_of::<Traffic>() == 40);
 const _: () = assert!(std::mem::size_of::<FlowKey>() == 16);
 const _: () = assert!(std::mem::size_of::<Conn>() == 24);

@@ -2,8 +2,8 @@
 //! handles on its maps.
 
 use crate::abi::{
-    Conn, FlowKey, Globals, IfMac, IfSlot, NatBack, SvcKey, SvcVal, Traffic, IF_SLOTS,
-    MAX_LOCAL_ADDRS, STAT_NAMES,
+    Conn, FlowKey, Globals, IfMac, IfSlot, NatBack, SvcKey, SvcVal, Traffic, G_F_FLOW_CACHE,
+    IF_SLOTS, MAX_LOCAL_ADDRS, STAT_NAMES,
 };
 use crate::clock::Clock;
 use crate::reals::RealSlots;
@@ -27,7 +27,15 @@ pub struct Limits {
     pub nat: u32,
     /// Maglev table size M of every service.
     pub table_size: TableSize,
+    /// Flow cache entries per CPU: a power of two, or 0 for no cache
+    /// (bpf/flowcache.h).
+    pub flow_cache: u32,
 }
+
+/// Flow cache entries per CPU unless configured (72 bytes each).
+pub const DEFAULT_FLOW_CACHE: u32 = 16384;
+/// The largest flow cache, per CPU.
+pub const MAX_FLOW_CACHE: u32 = 1 << 20;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -37,6 +45,7 @@ impl Default for Limits {
             conntrack: 1 << 20,
             nat: 1 << 20,
             table_size: TableSize::DEFAULT,
+            flow_cache: DEFAULT_FLOW_CACHE,
         }
     }
 }
@@ -60,6 +69,8 @@ pub enum DataplaneError {
     TooManyLocalAddresses { count: usize, limit: usize },
     #[error("{needed} real servers needed but the limit is {limit}")]
     TooManyReals { needed: usize, limit: u32 },
+    #[error("flow cache of {0} entries: a power of two up to {MAX_FLOW_CACHE}, or 0 for none")]
+    FlowCacheSize(u32),
     #[error("Maglev: {0}")]
     Maglev(#[from] xlvs_maglev::MaglevError),
     #[error("pin directory {path}: {why}")]
@@ -91,6 +102,8 @@ pub struct Dataplane {
     if_slots: Array<MapData, IfSlot>,
     /// The kernel's HZ (connection entries are stamped in jiffies).
     hz: u32,
+    /// The flow cache generation last written to globals.
+    gen: u32,
     stats: PerCpuArray<MapData, u64>,
     svc_stats: PerCpuArray<MapData, Traffic>,
     real_stats: PerCpuArray<MapData, Traffic>,
@@ -99,10 +112,26 @@ pub struct Dataplane {
     pins: Option<PathBuf>,
 }
 
+/// How long a flow cache entry is used: a second, or less than half the
+/// shortest timeout, so a live flow refreshes its connection entry (on the
+/// slow path) well before it could expire.
+fn flow_cache_ticks(g: &Globals, hz: u32) -> u32 {
+    let shortest = [g.tcp_timeout_s, g.tcpfin_timeout_s, g.udp_timeout_s]
+        .into_iter()
+        .filter(|&t| t > 0)
+        .min()
+        .unwrap_or(1);
+    (u64::from(shortest) * u64::from(hz) / 2)
+        .min(u64::from(hz))
+        .max(1) as u32
+}
+
 /// The smallest NAT table (an LRU map wants room on every CPU).
 pub const MIN_NAT_ENTRIES: u32 = 256;
 
-/// Every map of the program, pinned under the pin directory by name.
+/// Every map of the program but the flow cache, pinned under the pin
+/// directory by name. Each program load starts with an empty flow cache
+/// of its own size: entries are a moment's shortcut, not state.
 const MAPS: &[&str] = &[
     "services",
     "if_macs",
@@ -158,6 +187,10 @@ impl Dataplane {
                 limit: u32::from(u16::MAX) + 1,
             });
         }
+        let fc = limits.flow_cache;
+        if fc > MAX_FLOW_CACHE || (fc != 0 && !fc.is_power_of_two()) {
+            return Err(DataplaneError::FlowCacheSize(fc));
+        }
         let mut loader = EbpfLoader::new();
         let mut reused = false;
         if let Some(dir) = pins {
@@ -183,6 +216,7 @@ impl Dataplane {
             .map_max_entries("real_stats", limits.reals)
             .map_max_entries("conntrack", limits.conntrack)
             .map_max_entries("nat_reverse", limits.nat.max(MIN_NAT_ENTRIES))
+            .map_max_entries("flow_cache", fc.max(1))
             .load(crate::OBJECT)?;
         for name in ["xlvs", "baseline", "pass", "clock"] {
             let prog: &mut Xdp = ebpf
@@ -202,6 +236,7 @@ impl Dataplane {
             if_macs: take(&mut ebpf, "if_macs")?,
             if_slots: take(&mut ebpf, "if_slots")?,
             hz: 0,
+            gen: 0,
             stats: take(&mut ebpf, "stats")?,
             svc_stats: take(&mut ebpf, "svc_stats")?,
             real_stats: take(&mut ebpf, "real_stats")?,
@@ -218,8 +253,10 @@ impl Dataplane {
         dp.hz = crate::clock::hz(clock)?;
         if reused {
             dp.recover_slots()?;
-            // Pins of an earlier run on this kernel: the same HZ.
+            // Pins of an earlier run on this kernel: the same HZ. Its
+            // flow cache entries are stale from here on.
             let g = dp.globals()?;
+            dp.gen = g.gen;
             dp.set_globals(g)?;
             tracing::info!(pins = %pins.unwrap_or(Path::new("")).display(), "reusing pinned maps: connections and counters kept");
         } else {
@@ -270,10 +307,33 @@ impl Dataplane {
         self.limits
     }
 
-    /// Sets the program's settings; `hz` is always the measured one.
+    /// Sets the program's settings; `hz` is always the measured one and
+    /// the flow cache settings are the loader's. Every call makes the flow
+    /// cache's entries stale.
     pub fn set_globals(&mut self, g: Globals) -> Result<(), DataplaneError> {
-        let g = Globals { hz: self.hz, ..g };
+        // 0 marks an entry never stored.
+        self.gen = self.gen.wrapping_add(1).max(1);
+        let fc = self.limits.flow_cache;
+        let mut flags = g.flags & !G_F_FLOW_CACHE;
+        if fc > 0 {
+            flags |= G_F_FLOW_CACHE;
+        }
+        let g = Globals {
+            hz: self.hz,
+            gen: self.gen,
+            flags,
+            flow_cache_mask: fc.max(1) - 1,
+            flow_cache_ticks: flow_cache_ticks(&g, self.hz),
+            ..g
+        };
         self.globals.set(0, g, 0).map_err(map_err("globals"))
+    }
+
+    /// Makes every flow cache entry stale: after any change of services or
+    /// reals, so no packet is forwarded by what was true before it.
+    pub(crate) fn invalidate_flow_cache(&mut self) -> Result<(), DataplaneError> {
+        let g = self.globals()?;
+        self.set_globals(g)
     }
 
     /// The data plane's time now, to age connection entries by.

@@ -181,7 +181,7 @@ impl Dataplane {
                 .set(slot, Real::default(), 0)
                 .map_err(map_err("reals"))?;
         }
-        Ok(())
+        self.invalidate_flow_cache()
     }
 
     /// The slot of a real of a service, for its counters.
@@ -203,6 +203,6 @@ impl Dataplane {
                 .set(slot, Real::default(), 0)
                 .map_err(map_err("reals"))?;
         }
-        Ok(())
+        self.invalidate_flow_cache()
     }
 }

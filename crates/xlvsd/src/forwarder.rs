@@ -151,6 +151,7 @@ impl Forwarder {
             conntrack: config.dataplane.conntrack_entries,
             nat: nat_entries(config),
             table_size: config.dataplane.maglev_table_size,
+            flow_cache: config.dataplane.flow_cache_entries,
             ..Limits::default()
         };
         let pins = &config.dataplane.pin_dir;
@@ -662,8 +663,9 @@ impl Forwarder {
         }
         if d.0.conntrack_entries != d.1.conntrack_entries
             || d.0.maglev_table_size != d.1.maglev_table_size
+            || d.0.flow_cache_entries != d.1.flow_cache_entries
         {
-            fixed.push("dataplane.conntrack_entries / maglev_table_size");
+            fixed.push("dataplane.conntrack_entries / maglev_table_size / flow_cache_entries");
         }
         if d.0.pin_dir != d.1.pin_dir {
             fixed.push("dataplane.pin_dir");

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fib;
 pub mod netns;
 
 use std::net::Ipv4Addr;
@@ -165,6 +166,24 @@ pub fn small_limits() -> Limits {
         conntrack: 4096,
         nat: 4096,
         table_size: TableSize::new(251).unwrap(),
+        flow_cache: 1024,
+    }
+}
+
+/// Keeps the calling thread on one CPU: the flow cache is per CPU, and a
+/// test that counts its hits must not move between caches.
+pub fn stay_on_one_cpu() {
+    // SAFETY: a cpu_set_t we own, for this thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        let rc = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(
+            rc,
+            0,
+            "sched_setaffinity: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

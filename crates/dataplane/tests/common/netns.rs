@@ -54,9 +54,7 @@ impl FibNs {
             .expect("sysctl");
         assert!(sysctl.success());
         for line in setup {
-            let mut args = vec!["-n", n];
-            args.extend(line.split_whitespace());
-            ip(&args);
+            ns.run(line);
         }
         let show = Command::new("ip")
             .args(["-n", n, "-o", "link", "show", "in0"])
@@ -76,6 +74,13 @@ impl FibNs {
         ns.ifindex = ifindex;
         ns.mac = mac;
         ns
+    }
+
+    /// Runs an `ip` command line in the namespace.
+    pub fn run(&self, line: &str) {
+        let mut args = vec!["-n", self.name.as_str()];
+        args.extend(line.split_whitespace());
+        ip(&args);
     }
 
     /// Moves the calling thread into the namespace until the guard drops.
