@@ -75,6 +75,14 @@ pub enum DataplaneError {
     Maglev(#[from] xlvs_maglev::MaglevError),
     #[error("pin directory {path}: {why}")]
     Pins { path: String, why: String },
+    #[error(
+        "the XDP program does not fit the maps pinned in {path} (pinned by an older xlvsd? \
+         stop it with --cleanup, or remove {path}, then start again): {source}"
+    )]
+    PinnedLayout {
+        path: String,
+        source: aya::programs::ProgramError,
+    },
     #[error("the data plane's clock: {0}")]
     Clock(&'static str),
     #[error("attaching XDP to {interface}: {source}")]
@@ -223,7 +231,15 @@ impl Dataplane {
                 .program_mut(name)
                 .ok_or(DataplaneError::Missing("program"))?
                 .try_into()?;
-            prog.load()?;
+            prog.load().map_err(|e| match pins {
+                // The verifier checks the program against the pinned maps:
+                // ones an older xlvsd pinned may have another layout.
+                Some(dir) if reused => DataplaneError::PinnedLayout {
+                    path: dir.display().to_string(),
+                    source: e,
+                },
+                _ => e.into(),
+            })?;
         }
         let mut dp = Dataplane {
             services: take(&mut ebpf, "services")?,

@@ -556,6 +556,32 @@ fn pinned_maps_keep_connections_tables_and_counters_across_a_restart() {
 }
 
 #[test]
+fn maps_pinned_with_another_layout_are_named_in_the_error() {
+    require_root();
+    let fs = BpfFs::mount();
+    let pins = fs.0.path().join("lb1");
+    std::fs::create_dir_all(&pins).unwrap();
+    // `globals` as an older xlvsd pinned it: 32-byte values (now 44).
+    let st = std::process::Command::new("bpftool")
+        .args(["map", "create"])
+        .arg(pins.join("globals"))
+        .args([
+            "type", "array", "key", "4", "value", "32", "entries", "1", "name", "globals",
+        ])
+        .status()
+        .expect("run bpftool");
+    assert!(st.success());
+    let err = Dataplane::load_pinned(small_limits(), Some(&pins))
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("does not fit the maps pinned in") && text.contains("--cleanup"),
+        "{text}"
+    );
+}
+
+#[test]
 fn pins_must_be_on_a_bpf_filesystem() {
     require_root();
     let dir = tempfile::tempdir().unwrap();
