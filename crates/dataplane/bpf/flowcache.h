@@ -21,7 +21,6 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "consts.h"
-#include "hash.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -31,9 +30,7 @@ static __always_inline struct flow_cache_entry *cache_slot(struct pkt *p, struct
 {
     if (!(g->flags & G_F_FLOW_CACHE) || p->icmp)
         return 0;
-    __u32 slot = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
-                           bpf_ntohs(p->key.dport), p->key.proto) &
-                 g->flow_cache_mask;
+    __u32 slot = p->hash & g->flow_cache_mask;
     return bpf_map_lookup_elem(&flow_cache, &slot);
 }
 

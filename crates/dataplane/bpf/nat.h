@@ -10,7 +10,6 @@
 #include "consts.h"
 #include "csum.h"
 #include "fib.h"
-#include "hash.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -98,8 +97,7 @@ static __always_inline int snat_alloc(struct pkt *p, struct globals *g, struct a
     }
     __u32 longest = g->tcp_timeout_s > g->udp_timeout_s ? g->tcp_timeout_s : g->udp_timeout_s;
     __u64 stale = (__u64)longest * g->hz;
-    __u32 h = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
-                        bpf_ntohs(p->key.dport), p->key.proto);
+    __u32 h = p->hash;
     for (__u32 i = 0; i < LPORT_TRIES; i++) {
         __u32 x = h + i * 0x9e3779b9u;
         __u32 which = x % n;

@@ -35,6 +35,8 @@ struct pkt {
      * an error about a packet we sent to a client names the client's
      * flow, one about a packet to a real names the real's reply. */
     struct flow_key key;
+    __u32 hash;        /* flow_hash of `key`: Maglev, the flow cache's slot,
+                          TUN sources and FULLNAT ports all use it */
     __u8 tcp_flags;
     __u8 icmp;         /* an ICMP error about `key` */
 };

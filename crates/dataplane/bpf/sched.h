@@ -46,8 +46,7 @@ static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
     else if (svc->flags & SVC_F_HASH_DST)
         h = source_hash(bpf_ntohl(p->key.dst));
     else
-        h = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
-                      bpf_ntohs(p->key.dport), p->key.proto);
+        h = p->hash;
     __u32 id = svc->id;
     void *table = bpf_map_lookup_elem(&maglev, &id);
     if (!table || svc->table_size == 0)

@@ -12,6 +12,7 @@
 #include "encap.h"
 #include "fib.h"
 #include "flowcache.h"
+#include "hash.h"
 #include "maps.h"
 #include "nat.h"
 #include "parse.h"
@@ -35,9 +36,7 @@ static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, struct
     __u16 len = bpf_ntohs(p->ip->tot_len);
     __be32 src = g->tun_src;
     if (g->tun_src_hostmask) {
-        __u32 h = flow_hash(bpf_ntohl(p->key.src), bpf_ntohl(p->key.dst), bpf_ntohs(p->key.sport),
-                            bpf_ntohs(p->key.dport), p->key.proto);
-        src = (src & ~g->tun_src_hostmask) | (bpf_htonl(h) & g->tun_src_hostmask);
+        src = (src & ~g->tun_src_hostmask) | (bpf_htonl(p->hash) & g->tun_src_hostmask);
     }
     __be32 dst = r->addr;
     fill->to.src = src;
@@ -186,6 +185,8 @@ int xlvs(struct xdp_md *ctx)
     int act = parse(ctx, &p);
     if (act != CONTINUE)
         return act;
+    p.hash = flow_hash(bpf_ntohl(p.key.src), bpf_ntohl(p.key.dst), bpf_ntohs(p.key.sport), bpf_ntohs(p.key.dport),
+                       p.key.proto);
 
     /* Only frames sent to us: another director may own this one. */
     __u32 ifindex = ctx->ingress_ifindex;

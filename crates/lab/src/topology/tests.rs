@@ -9,7 +9,7 @@ impl LabDir {
         for f in ["r1.conf", "daemons", "nginx.conf"] {
             std::fs::write(d.path().join(f), "").unwrap();
         }
-        std::fs::write(d.path().join("lb1.toml"), LB1_TOML).unwrap();
+        std::fs::write(d.path().join("lb1.toml"), xlvs_config::EXAMPLE_NODE).unwrap();
         LabDir(d)
     }
 
@@ -27,17 +27,6 @@ impl LabDir {
             .join("\n")
     }
 }
-
-const LB1_TOML: &str = r#"
-[node]
-name = "lb1"
-router_id = "10.255.0.11"
-[ospf]
-[[ospf.interface]]
-name = "eth1"
-[dataplane]
-interfaces = ["eth1"]
-"#;
 
 const GOOD: &str = r#"
 name: demo
@@ -196,7 +185,7 @@ fn an_invalid_xlvs_config_fails_the_lab() {
     let dir = LabDir::new();
     std::fs::write(
         dir.0.path().join("lb1.toml"),
-        LB1_TOML.replace("eth1\"]", "eth9\"]"),
+        xlvs_config::EXAMPLE_NODE.replace("eth1\"]", "eth9\"]"),
     )
     .unwrap();
     let p = dir.problems(GOOD);
