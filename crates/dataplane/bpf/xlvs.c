@@ -231,6 +231,20 @@ int baseline(struct xdp_md *ctx)
     return XDP_TX;
 }
 
+/* The benchmark's floor for a new flow: parsing and the kernel's insert
+ * of a new key into the connection table, nothing else. */
+SEC("xdp")
+int ct_insert(struct xdp_md *ctx)
+{
+    struct pkt p = {};
+    int act = parse(ctx, &p);
+    if (act != CONTINUE)
+        return act;
+    struct conn c = {.last = now_ticks(), .state = CT_ACTIVE};
+    bpf_map_update_elem(&conntrack, &p.key, &c, BPF_ANY);
+    return XDP_TX;
+}
+
 /* The data plane's clock for the daemon (run with BPF_PROG_TEST_RUN):
  * jiffies and CLOCK_MONOTONIC ns, written over the packet's first 16
  * bytes. */

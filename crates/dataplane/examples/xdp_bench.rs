@@ -15,7 +15,6 @@ use std::process::Command;
 use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec};
 
-const NS: &str = "xlvs-bench";
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The MAC test frames are addressed to (d0's, for the program).
 const D0_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -40,22 +39,23 @@ fn frame(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, flags: u8) -> Vec
 }
 
 struct Netns {
+    /// Ours alone: xlvs-bench-<pid>.
+    name: String,
     /// The interface packets "arrive" on (d0).
     ifindex: u32,
 }
 
 impl Netns {
     fn enter() -> Netns {
-        // A namespace left by an interrupted run (usually none: quiet).
-        let _ = Command::new("ip")
-            .args(["netns", "del", NS])
-            .stderr(std::process::Stdio::null())
-            .status();
-        ip(&["netns", "add", NS]);
+        let name = format!("xlvs-bench-{}", std::process::id());
+        ip(&["netns", "add", &name]);
         // From here on, dropping the guard removes the namespace.
-        let mut guard = Netns { ifindex: 0 };
+        let mut guard = Netns {
+            name: name.clone(),
+            ifindex: 0,
+        };
         let n = |a: &[&str]| {
-            let mut v = vec!["-n", NS];
+            let mut v = vec!["-n", &name];
             v.extend_from_slice(a);
             ip(&v);
         };
@@ -64,7 +64,7 @@ impl Netns {
         ip(&[
             "netns",
             "exec",
-            NS,
+            &name,
             "sysctl",
             "-qw",
             "net.ipv4.conf.all.forwarding=1",
@@ -101,7 +101,7 @@ impl Netns {
         ]);
         n(&["route", "add", "198.18.0.0/15", "via", "10.0.1.254"]);
         n(&["route", "add", "203.0.113.0/24", "via", "10.0.1.254"]);
-        let f = std::fs::File::open(format!("/run/netns/{NS}")).expect("netns file");
+        let f = std::fs::File::open(format!("/run/netns/{name}")).expect("netns file");
         // SAFETY: setns on a namespace descriptor we opened; this
         // process is single-threaded here.
         let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
@@ -116,7 +116,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", NS]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -223,6 +225,11 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         ),
         ("dr, known flow", "xlvs", Mode::Repeat(ack(81))),
         (
+            "dr, SYN again (known flow)",
+            "xlvs",
+            Mode::Repeat(frame(client, VIP, 40000, 81, 0x02)),
+        ),
+        (
             "not a VIP (XDP_PASS)",
             "xlvs",
             Mode::Repeat(frame(client, Ipv4Addr::new(192, 0, 2, 99), 40000, 80, 0x10)),
@@ -230,6 +237,11 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         ("once: baseline", "baseline", Mode::Once(same(ack(80)))),
         ("dr, known flow", "xlvs", Mode::Once(same(ack(80)))),
         ("dr, new flow (SYN)", "xlvs", Mode::Once(new_flow(80))),
+        (
+            "  of which: insert alone",
+            "ct_insert",
+            Mode::Once(new_flow(79)),
+        ),
         ("tun, known flow", "xlvs", Mode::Once(same(ack(443)))),
         ("tun, new flow (SYN)", "xlvs", Mode::Once(new_flow(443))),
         ("fullnat, known flow", "xlvs", Mode::Once(same(ack(8443)))),
@@ -256,7 +268,13 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         "{:<32} {:>10} {:>8} {:>8} {:>8}",
         "path", "ns/packet", "x base", "net ns", "action"
     );
+    let only = std::env::var("XLVS_BENCH_ONLY").ok();
     for (name, prog, mode) in &paths {
+        if let Some(only) = &only {
+            if *prog != "baseline" && !name.contains(only.as_str()) {
+                continue;
+            }
+        }
         // Take the best of five runs: the machine's noise only adds time.
         let mut best = f64::MAX;
         let mut action = 0;

@@ -226,7 +226,7 @@ impl Dataplane {
             .map_max_entries("nat_reverse", limits.nat.max(MIN_NAT_ENTRIES))
             .map_max_entries("flow_cache", fc.max(1))
             .load(crate::OBJECT)?;
-        for name in ["xlvs", "baseline", "pass", "clock"] {
+        for name in ["xlvs", "baseline", "ct_insert", "pass", "clock"] {
             let prog: &mut Xdp = ebpf
                 .program_mut(name)
                 .ok_or(DataplaneError::Missing("program"))?
@@ -438,7 +438,7 @@ impl Dataplane {
         Ok(())
     }
 
-    /// Runs one packet through a program (`xlvs` or `baseline`) with
+    /// Runs one packet through a program (`xlvs`, or the bench's `baseline` and `ct_insert`) with
     /// BPF_PROG_TEST_RUN: the action and the packet as it leaves.
     pub fn run(&self, program: &str, packet: &[u8], repeat: u32) -> Result<Run, DataplaneError> {
         Ok(test_run(self.program(program)?, packet, repeat)?)

@@ -1,0 +1,120 @@
+//! The per-packet benchmark (examples/xdp_bench.rs) runs, briefly: every
+//! path it times ends as it should (so its figures measure forwarding,
+//! not an early drop), the flow cache serves the first table and not the
+//! second, and the bench's namespace is gone afterwards. No time is
+//! asserted: figures are for docs/benchmarks.md.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// target/<profile>/examples/xdp_bench, as `cargo build --all-targets`
+/// leaves it (scripts/test.sh builds it before the tests).
+fn bench_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let bin = profile.join("examples").join("xdp_bench");
+    assert!(
+        bin.is_file(),
+        "{} is not built: run `cargo build --workspace --all-targets` first",
+        bin.display()
+    );
+    bin
+}
+
+/// Each path the bench prints and the action it must end with.
+const PATHS: &[(&str, &str)] = &[
+    ("baseline (swap MACs, XDP_TX)", "TX"),
+    ("dr, known flow", "TX"),
+    ("dr, SYN again (known flow)", "TX"),
+    ("not a VIP (XDP_PASS)", "PASS"),
+    ("once: baseline", "TX"),
+    ("dr, known flow", "TX"),
+    ("dr, new flow (SYN)", "TX"),
+    ("  of which: insert alone", "TX"),
+    ("tun, known flow", "TX"),
+    ("tun, new flow (SYN)", "TX"),
+    ("fullnat, known flow", "TX"),
+    ("fullnat, new flow (SYN)", "TX"),
+    ("fullnat, reply", "TX"),
+    ("nat, known flow", "TX"),
+    ("nat, reply", "TX"),
+];
+
+struct Table {
+    rows: Vec<(String, Vec<f64>, String)>,
+    flow_cache_hits: u64,
+}
+
+/// Splits the output into its two tables (header line, column line, rows,
+/// then the counters XLVS_BENCH_STATS adds).
+fn tables(out: &str) -> Vec<Table> {
+    let mut tables = Vec::new();
+    for block in out.split("flow cache ").skip(1) {
+        let mut t = Table {
+            rows: Vec::new(),
+            flow_cache_hits: u64::MAX,
+        };
+        for line in block.lines().skip(2) {
+            if let Some(hits) = line.strip_prefix("flow_cache_hit") {
+                t.flow_cache_hits = hits.trim().parse().expect("counter");
+                continue;
+            }
+            // name, then ns/packet, x base, net ns, action (right-aligned)
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() < 5 || fields[fields.len() - 4].parse::<f64>().is_err() {
+                continue;
+            }
+            let n = fields.len();
+            let figures = fields[n - 4..n - 1]
+                .iter()
+                .map(|f| f.parse().expect("figure"))
+                .collect();
+            t.rows
+                .push((line[..32].to_string(), figures, fields[n - 1].to_string()));
+        }
+        tables.push(t);
+    }
+    tables
+}
+
+#[test]
+fn every_benchmarked_path_forwards() {
+    let child = Command::new(bench_binary())
+        .arg("1000")
+        .env("XLVS_BENCH_STATS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run xdp_bench");
+    let pid = child.id();
+    let child = child.wait_with_output().expect("xdp_bench output");
+    let out = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "xdp_bench failed: {}\n{out}\n{}",
+        child.status,
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let tables = tables(&out);
+    assert_eq!(tables.len(), 2, "two tables (cache on, off):\n{out}");
+    for t in &tables {
+        let got: Vec<(&str, &str)> = t
+            .rows
+            .iter()
+            .map(|(name, _, act)| (name.trim_end(), act.as_str()))
+            .collect();
+        let want: Vec<(&str, &str)> = PATHS.iter().map(|(n, a)| (*n, *a)).collect();
+        assert_eq!(got, want, "paths and actions:\n{out}");
+        for (name, figures, _) in &t.rows {
+            assert!(figures[0] > 0.0, "{name}: {figures:?}");
+        }
+    }
+    assert!(tables[0].flow_cache_hits > 0, "the cache served:\n{out}");
+    assert_eq!(tables[1].flow_cache_hits, 0, "no cache, no hits:\n{out}");
+    // The bench's own namespace, named by its pid, is gone.
+    let ns = format!("/run/netns/xlvs-bench-{pid}");
+    assert!(!std::path::Path::new(&ns).exists(), "{ns} is left");
+}
