@@ -346,6 +346,26 @@ fn reload_is_all_or_nothing_and_loses_no_connection() {
     xlvs_tests::control(sock, "reload", &[]).unwrap();
     assert_eq!(web1_weight(listing()), [1, 1]);
 
+    // A setting that changes at runtime: the SYN flood guard at one SYN
+    // entry per second and CPU. Every new connection is answered, and lb1
+    // sent some SYNs on without an entry (its share of 40 in a second or
+    // two: more than one on some CPU).
+    std::fs::write(
+        &config,
+        original.replace("[dataplane]", "[dataplane]\nsyn_flood_threshold = 1"),
+    )
+    .unwrap();
+    xlvs_tests::control(sock, "reload", &[]).unwrap();
+    let answers = lab.http_answers("client", VIP, 40);
+    assert_eq!(answers.values().sum::<usize>(), 40, "{answers:?}");
+    let stats = lab
+        .json("lb1", &["xlvsadm", "--node", "lb1", "--json", "dataplane"])
+        .unwrap();
+    let untracked = stats["syn_untracked"].as_u64().unwrap_or(0);
+    assert!(untracked > 0, "the guard never acted: {stats:#}");
+    std::fs::write(&config, &original).unwrap();
+    xlvs_tests::control(sock, "reload", &[]).unwrap();
+
     let out = streams.0.wait_with_output_bounded(Duration::from_secs(60));
     assert!(
         out.status.success(),

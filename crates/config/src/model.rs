@@ -165,6 +165,9 @@ pub struct Dataplane {
     /// Flow cache entries per CPU: a power of two up to
     /// `MAX_FLOW_CACHE_ENTRIES`, or 0 for none.
     pub flow_cache_entries: u32,
+    /// SYN flood guard: connection entries per second and CPU made for DR
+    /// and TUN SYNs; SYNs beyond it are forwarded without one. 0: off.
+    pub syn_flood_threshold: u32,
     /// Where maps and the XDP attachment are pinned (a bpf filesystem), so
     /// forwarding goes on while the daemon restarts. Defaults to
     /// /sys/fs/bpf/xlvs/<node name>.

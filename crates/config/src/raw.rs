@@ -168,6 +168,8 @@ pub(crate) struct RawDataplane {
     pub maglev_table_size: i64,
     #[serde(default = "defaults::flow_cache_entries")]
     pub flow_cache_entries: i64,
+    #[serde(default = "defaults::syn_flood_threshold")]
+    pub syn_flood_threshold: i64,
     #[serde(default)]
     pub pin_dir: Option<std::path::PathBuf>,
     #[serde(default)]
@@ -310,6 +312,9 @@ pub(crate) mod defaults {
     }
     pub fn flow_cache_entries() -> i64 {
         1 << 14
+    }
+    pub fn syn_flood_threshold() -> i64 {
+        100_000
     }
     pub fn protocol() -> Protocol {
         Protocol::Tcp

@@ -317,6 +317,12 @@ impl Validator {
                 ErrorKind::FlowCacheSize(d.flow_cache_entries),
             );
         }
+        let syn_flood_threshold = self.int(
+            p.key("syn_flood_threshold"),
+            d.syn_flood_threshold,
+            0,
+            u32::MAX.into(),
+        );
         let pin_dir = match &d.pin_dir {
             Some(dir) if !dir.is_absolute() => {
                 self.report(p.key("pin_dir"), ErrorKind::NotAbsolute);
@@ -341,6 +347,7 @@ impl Validator {
             conntrack_entries: conntrack_entries?,
             maglev_table_size: table?,
             flow_cache_entries: flow_cache?,
+            syn_flood_threshold: syn_flood_threshold?,
             pin_dir: pin_dir?,
             tun_source: tun_source?,
         })

@@ -1081,6 +1081,20 @@ fn flow_cache_entries_not_a_power_of_two() {
 }
 
 #[test]
+fn syn_flood_threshold_negative() {
+    let text = edit(
+        &web(),
+        "interfaces = [\"eth1\"]",
+        "interfaces = [\"eth1\"]\nsyn_flood_threshold = -1 # <-",
+    );
+    expect_error(
+        &text,
+        "dataplane.syn_flood_threshold",
+        "-1 is out of range 0..=4294967295",
+    );
+}
+
+#[test]
 fn empty_names() {
     let text = edit(&web(), "name = \"lb1\"", "name = \"\" # <-");
     expect_error(&text, "node.name", "must not be empty");

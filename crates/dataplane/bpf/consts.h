@@ -68,6 +68,7 @@ enum stat {
     STAT_DROP_NAT_UNKNOWN, /* ICMP or RST of a FULLNAT flow we cannot translate */
     STAT_DROP_TOO_BIG,     /* larger than the egress MTU */
     STAT_FLOW_CACHE_HIT,   /* forwarded from the flow cache */
+    STAT_SYN_UNTRACKED,    /* a DR/TUN SYN over the flood threshold: no entry */
     STAT_MAX,
 };
 

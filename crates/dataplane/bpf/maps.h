@@ -103,6 +103,15 @@ struct {
     __type(value, struct flow_cache_entry);
 } flow_cache SEC(".maps");
 
+/* The SYN flood guard's count (sched.h). Not pinned: a restart starts a
+ * new second anyway. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct syn_window);
+} syn_window SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, STAT_MAX);

@@ -56,6 +56,28 @@ static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
     return real ? *real : NO_REAL;
 }
 
+/* The SYN flood guard: whether this CPU has made more connection entries
+ * for SYNs in the current second than the threshold allows. Over it, a
+ * DR or TUN SYN is forwarded by Maglev alone: a spoofed SYN never comes
+ * back, so it costs no entry (nor an established flow its entry, evicted
+ * from the LRU); a real client's next packet (the handshake's ACK) finds
+ * no entry, is scheduled by the same hash and makes one. */
+static __always_inline int syn_flood(struct globals *g, __u64 now)
+{
+    __u32 limit = g->syn_flood_threshold;
+    if (!limit)
+        return 0;
+    __u32 zero = 0;
+    struct syn_window *w = bpf_map_lookup_elem(&syn_window, &zero);
+    if (!w)
+        return 0;
+    if (now - w->start >= g->hz) {
+        w->start = now;
+        w->count = 0;
+    }
+    return ++w->count > limit;
+}
+
 /* The real for a packet: a TCP SYN is scheduled afresh; a known flow keeps
  * its real; an unknown flow in mid-stream (it moved here from another
  * director) is scheduled by the same hash, never dropped. An ICMP error
@@ -107,6 +129,11 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
         nat->sport = ct->nat_port;
         count(STAT_CT_HIT);
         *tracked = 1;
+        return idx;
+    }
+    if (syn && (svc->forward == FWD_DR || svc->forward == FWD_TUN) && syn_flood(g, now)) {
+        count(STAT_SYN_UNTRACKED);
+        *new_conn = 1;
         return idx;
     }
     struct conn c = {

@@ -86,6 +86,13 @@ struct globals {
                           entries of another generation are stale */
     __u32 flow_cache_mask;  /* flow_cache entries per CPU - 1 */
     __u32 flow_cache_ticks; /* how long a flow cache entry is used (jiffies) */
+    __u32 syn_flood_threshold; /* SYN entries per second per CPU, 0 = no limit */
+};
+
+/* SYNs that made a connection entry on this CPU in the current second. */
+struct syn_window {
+    __u64 start; /* jiffies */
+    __u64 count;
 };
 
 /* Per-service and per-real counters (per CPU, summed by the daemon). */

@@ -43,6 +43,7 @@ pub const STAT_NAMES: &[&str] = &[
     "drop_nat_unknown",
     "drop_too_big",
     "flow_cache_hit",
+    "syn_untracked",
 ];
 
 /// globals.flags: some service uses NAT or FULLNAT (replies are looked for).
@@ -111,6 +112,10 @@ pub struct Globals {
     pub flow_cache_mask: u32,
     /// How long, in jiffies, a flow cache entry is used (set by the loader).
     pub flow_cache_ticks: u32,
+    /// SYN flood guard: connection entries per second and CPU made for
+    /// DR and TUN SYNs; SYNs beyond it are forwarded without one. 0: no
+    /// limit.
+    pub syn_flood_threshold: u32,
 }
 
 #[repr(C)]
@@ -206,7 +211,7 @@ unsafe impl Pod for NatBack {}
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
 const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);
 const _: () = assert!(std::mem::size_of::<Real>() == 16);
-const _: () = assert!(std::mem::size_of::<Globals>() == 44);
+const _: () = assert!(std::mem::size_of::<Globals>() == 48);
 const _: () = assert!(std::mem::size_of::<Traffic>() == 40);
 const _: () = assert!(std::mem::size_of::<FlowKey>() == 16);
 const _: () = assert!(std::mem::size_of::<Conn>() == 24);

@@ -183,6 +183,7 @@ impl Forwarder {
             .map(|(k, _)| k)
             .collect();
         f.set_addresses(config)?;
+        f.set_syn_flood_threshold(config)?;
         f.refresh(true)?;
         Ok(f)
     }
@@ -218,6 +219,13 @@ impl Forwarder {
             tracing::info!(source = %addr, prefix_len = len, "TUN outer source prefix");
         }
         Ok(())
+    }
+
+    /// The SYN flood guard (bpf/sched.h): at load and on reload.
+    fn set_syn_flood_threshold(&mut self, config: &NodeConfig) -> Result<(), ForwarderError> {
+        let mut g = self.dp.globals()?;
+        g.syn_flood_threshold = config.dataplane.syn_flood_threshold;
+        Ok(self.dp.set_globals(g)?)
     }
 
     /// Name, failure policy and persistence of each data plane service,
@@ -738,6 +746,8 @@ impl Forwarder {
         self.set_owners(config, &owners);
         self.specs = new_specs;
         self.adopt(config, old);
+        self.set_syn_flood_threshold(config)
+            .map_err(|e| e.to_string())?;
         self.refresh(true).map_err(|e| e.to_string())?;
         Ok(format!(
             "{} services (ports) programmed, {} removed",
