@@ -131,7 +131,9 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
         *tracked = 1;
         return idx;
     }
-    if (syn && (svc->forward == FWD_DR || svc->forward == FWD_TUN) && syn_flood(g, now)) {
+    /* (A flow with a live entry is rescheduled into it even so: left
+     * alone, the entry would send the flow's next packet elsewhere.) */
+    if (syn && !known && (svc->forward == FWD_DR || svc->forward == FWD_TUN) && syn_flood(g, now)) {
         count(STAT_SYN_UNTRACKED);
         *new_conn = 1;
         return idx;

@@ -14,25 +14,31 @@ use xlvs_dataplane::{Dataplane, Forward, HashOn, RealSpec, ServiceSpec, XDP_TX};
 
 const VIP: &str = "192.0.2.10";
 
-fn guarded(threshold: u32) -> Dataplane {
-    let mut dp = small();
-    dp.set_service(&ServiceSpec {
+fn real(n: u8) -> RealSpec {
+    RealSpec {
+        addr: std::net::Ipv4Addr::new(10, 0, 1, n),
+        port: 0,
+        weight: 1,
+        mac: [0x02, 0xaa, 0, 0, 0, n],
+    }
+}
+
+/// A DR service on port 80 with reals 10.0.1.21-24.
+fn dr_spec() -> ServiceSpec {
+    ServiceSpec {
         id: 1,
         vip: VIP.parse().unwrap(),
         proto: 6,
         ports: vec![80],
         forward: Forward::Dr,
         hash: HashOn::Flow,
-        reals: (21..25)
-            .map(|n| RealSpec {
-                addr: std::net::Ipv4Addr::new(10, 0, 1, n),
-                port: 0,
-                weight: 1,
-                mac: [0x02, 0xaa, 0, 0, 0, n],
-            })
-            .collect(),
-    })
-    .unwrap();
+        reals: (21..25).map(real).collect(),
+    }
+}
+
+fn guarded(threshold: u32) -> Dataplane {
+    let mut dp = small();
+    dp.set_service(&dr_spec()).unwrap();
     set_threshold(&mut dp, threshold);
     dp
 }
@@ -93,6 +99,31 @@ fn syns_over_the_threshold_go_to_the_same_real_without_an_entry() {
     assert_eq!(dp.connections(100).len(), 25);
     send(&dp, 41005, SYN);
     assert_eq!(dp.stat("syn_untracked").unwrap(), 16);
+}
+
+#[test]
+fn a_syn_that_reschedules_a_known_flow_updates_its_entry_even_past_the_threshold() {
+    stay_on_one_cpu();
+    let mut dp = guarded(0);
+    let flows: Vec<u16> = (40000..40100).collect();
+    let before: Vec<u8> = flows.iter().map(|&p| send(&dp, p, SYN)).collect();
+    // A fifth real: some flows now hash elsewhere, but their entries
+    // keep them where they were.
+    let mut spec = dr_spec();
+    spec.reals.push(real(25));
+    dp.set_service(&spec).unwrap();
+    set_threshold(&mut dp, 1);
+    send(&dp, 50000, SYN); // (this second's one entry)
+                           // A new SYN on each old 5-tuple: scheduled afresh, and its ACK must
+                           // follow it, so the entry is rewritten even past the threshold.
+    let mut moved = 0;
+    for (i, &p) in flows.iter().enumerate() {
+        let syn = send(&dp, p, SYN);
+        moved += usize::from(syn != before[i]);
+        assert_eq!(send(&dp, p, ACK), syn, "flow {p}: the ACK follows its SYN");
+    }
+    assert!(moved > 0, "no flow was rescheduled");
+    assert_eq!(dp.stat("syn_untracked").unwrap(), 0);
 }
 
 #[test]
