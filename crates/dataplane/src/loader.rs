@@ -438,8 +438,9 @@ impl Dataplane {
         Ok(())
     }
 
-    /// Runs one packet through a program (`xlvs`, or the bench's `baseline` and `ct_insert`) with
-    /// BPF_PROG_TEST_RUN: the action and the packet as it leaves.
+    /// Runs one packet through a program (`xlvs`, or the bench's
+    /// `baseline` and `ct_insert`) with BPF_PROG_TEST_RUN: the action and
+    /// the packet as it leaves.
     pub fn run(&self, program: &str, packet: &[u8], repeat: u32) -> Result<Run, DataplaneError> {
         Ok(test_run(self.program(program)?, packet, repeat)?)
     }
