@@ -7,7 +7,7 @@ mod common;
 use common::fib::*;
 use common::*;
 use std::net::Ipv4Addr;
-use xlvs_dataplane::{Forward, HashOn, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX};
+use xlvs_dataplane::{Forward, XDP_DROP, XDP_PASS, XDP_TX};
 
 /// An ICMP "fragmentation needed" from `src` to `dst` quoting the first
 /// 28 bytes of `quoted`.
@@ -186,24 +186,8 @@ fn nat_keeps_udp_checksums_valid_and_absent_ones_absent() {
 #[test]
 fn icmp_frag_needed_reaches_the_real_of_its_flow_in_dr() {
     let mut dp = small();
-    let reals = (21..=24)
-        .map(|n| RealSpec {
-            addr: Ipv4Addr::new(10, 0, 1, n),
-            port: 0,
-            weight: 1,
-            mac: mac(n),
-        })
-        .collect();
-    dp.set_service(&ServiceSpec {
-        id: 1,
-        vip: VIP.parse().unwrap(),
-        proto: 6,
-        ports: vec![80],
-        forward: Forward::Dr,
-        hash: HashOn::Flow,
-        reals,
-    })
-    .unwrap();
+    dp.set_service(&dr_spec((21..=24).map(|n| real(n, 1)).collect()))
+        .unwrap();
     for sport in 40000..40020u16 {
         let r = dp
             .run("xlvs", &tcp(CLIENT, sport, VIP, 80, SYN).frame(), 1)

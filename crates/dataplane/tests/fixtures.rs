@@ -12,30 +12,10 @@ use xlvs_dataplane::{
 };
 use xlvs_maglev::TableSize;
 
-const VIP: &str = "192.0.2.10";
-
-fn mac(n: u8) -> [u8; 6] {
-    [0x02, 0xaa, 0, 0, 0, n]
-}
-
-fn real(n: u8, weight: u32) -> RealSpec {
-    RealSpec {
-        addr: Ipv4Addr::new(10, 0, 1, n),
-        port: 0,
-        weight,
-        mac: mac(n),
-    }
-}
-
 fn dr_service(dp: &mut Dataplane, reals: Vec<RealSpec>) -> ServiceSpec {
     let spec = ServiceSpec {
-        id: 1,
-        vip: VIP.parse().unwrap(),
-        proto: 6,
         ports: vec![80, 443],
-        forward: Forward::Dr,
-        hash: HashOn::Flow,
-        reals,
+        ..dr_spec(reals)
     };
     dp.set_service(&spec).unwrap();
     spec

@@ -6,10 +6,9 @@ mod common;
 
 use common::fib::*;
 use common::*;
-use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 use xlvs_dataplane::abi::{Globals, CT_CLOSING};
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_TX};
+use xlvs_dataplane::{Dataplane, Forward, Limits, XDP_DROP, XDP_TX};
 
 fn with_cache(entries: u32) -> Limits {
     Limits {
@@ -113,47 +112,17 @@ fn cached_packets_leave_as_the_slow_path_sends_them_in_every_mode() {
     assert_eq!(twins("fullnatudp", Forward::Fullnat, 17), 5);
 }
 
-fn dr_real(n: u8) -> RealSpec {
-    RealSpec {
-        addr: Ipv4Addr::new(10, 0, 1, n),
-        port: 0,
-        weight: 1,
-        mac: [0x02, 0xaa, 0, 0, 0, n],
-    }
-}
-
-fn dr_spec(reals: Vec<RealSpec>) -> ServiceSpec {
-    ServiceSpec {
-        id: 1,
-        vip: VIP.parse().unwrap(),
-        proto: 6,
-        ports: vec![80],
-        forward: Forward::Dr,
-        hash: HashOn::Flow,
-        reals,
-    }
-}
-
-/// The real (last MAC byte) a DR packet went to.
-fn dr_send(dp: &Dataplane, sport: u16, flags: u8) -> u8 {
-    let r = dp
-        .run("xlvs", &tcp(CLIENT, sport, VIP, 80, flags).frame(), 1)
-        .unwrap();
-    assert_eq!(r.action, XDP_TX);
-    r.packet[5]
-}
-
 #[test]
 fn a_removed_real_loses_its_cached_flows_at_once() {
     stay_on_one_cpu();
     let mut dp = small();
-    dp.set_service(&dr_spec(vec![dr_real(21), dr_real(22)]))
+    dp.set_service(&dr_spec(vec![real(21, 1), real(22, 1)]))
         .unwrap();
     let on = dr_send(&dp, 40000, SYN);
     assert_eq!(dr_send(&dp, 40000, ACK), on);
     assert_eq!(dp.stat("flow_cache_hit").unwrap(), 1, "cached");
     let other = if on == 21 { 22 } else { 21 };
-    dp.set_service(&dr_spec(vec![dr_real(other)])).unwrap();
+    dp.set_service(&dr_spec(vec![real(other, 1)])).unwrap();
     assert_eq!(dr_send(&dp, 40000, ACK), other, "the next packet moves");
     assert_eq!(dp.stat("flow_cache_hit").unwrap(), 1, "not from the cache");
     assert_eq!(dr_send(&dp, 40000, ACK), other);
@@ -164,7 +133,7 @@ fn a_removed_real_loses_its_cached_flows_at_once() {
 fn fin_and_rst_go_to_the_connection_table() {
     stay_on_one_cpu();
     let mut dp = small();
-    dp.set_service(&dr_spec(vec![dr_real(21)])).unwrap();
+    dp.set_service(&dr_spec(vec![real(21, 1)])).unwrap();
     for sport in [40000, 40001] {
         dr_send(&dp, sport, SYN);
         dr_send(&dp, sport, ACK);
@@ -184,7 +153,7 @@ fn fin_and_rst_go_to_the_connection_table() {
 fn cached_flows_keep_their_connection_entries_fresh() {
     stay_on_one_cpu();
     let mut dp = small();
-    let mut spec = dr_spec((21..25).map(dr_real).collect());
+    let mut spec = dr_spec((21..25).map(|n| real(n, 1)).collect());
     dp.set_service(&spec).unwrap();
     // ipvsadm --set 1 1 1: an entry idle for a second is gone.
     let g = dp.globals().unwrap();
@@ -199,7 +168,7 @@ fn cached_flows_keep_their_connection_entries_fresh() {
     let first: Vec<u8> = flows.iter().map(|&p| dr_send(&dp, p, SYN)).collect();
     // A fifth real: flows whose entries expired would move (the expiry
     // fixture shows some do).
-    spec.reals.push(dr_real(25));
+    spec.reals.push(real(25, 1));
     dp.set_service(&spec).unwrap();
     // 1.5 s of traffic, a packet per flow every 100 ms: mostly from the
     // cache, and no entry may expire meanwhile.

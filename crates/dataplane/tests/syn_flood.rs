@@ -6,39 +6,20 @@
 
 mod common;
 
-use common::fib::{director_ns, load, through, CLIENT};
+use common::fib::{director_ns, load, through};
 use common::*;
 use std::time::{Duration, Instant};
 use xlvs_dataplane::abi::Globals;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, RealSpec, ServiceSpec, XDP_TX};
-
-const VIP: &str = "192.0.2.10";
-
-fn real(n: u8) -> RealSpec {
-    RealSpec {
-        addr: std::net::Ipv4Addr::new(10, 0, 1, n),
-        port: 0,
-        weight: 1,
-        mac: [0x02, 0xaa, 0, 0, 0, n],
-    }
-}
+use xlvs_dataplane::{Dataplane, Forward, ServiceSpec, XDP_TX};
 
 /// A DR service on port 80 with reals 10.0.1.21-24.
-fn dr_spec() -> ServiceSpec {
-    ServiceSpec {
-        id: 1,
-        vip: VIP.parse().unwrap(),
-        proto: 6,
-        ports: vec![80],
-        forward: Forward::Dr,
-        hash: HashOn::Flow,
-        reals: (21..25).map(real).collect(),
-    }
+fn four_reals() -> ServiceSpec {
+    dr_spec((21..25).map(|n| real(n, 1)).collect())
 }
 
 fn guarded(threshold: u32) -> Dataplane {
     let mut dp = small();
-    dp.set_service(&dr_spec()).unwrap();
+    dp.set_service(&four_reals()).unwrap();
     set_threshold(&mut dp, threshold);
     dp
 }
@@ -52,16 +33,6 @@ fn set_threshold(dp: &mut Dataplane, threshold: u32) {
     .unwrap();
 }
 
-/// Sends a segment of flow `sport`; the real it went to (its MAC's last
-/// byte).
-fn send(dp: &Dataplane, sport: u16, flags: u8) -> u8 {
-    let r = dp
-        .run("xlvs", &tcp(CLIENT, sport, VIP, 80, flags).frame(), 1)
-        .unwrap();
-    assert_eq!(r.action, XDP_TX, "flow {sport} forwarded");
-    r.packet[5]
-}
-
 #[test]
 fn syns_over_the_threshold_go_to_the_same_real_without_an_entry() {
     stay_on_one_cpu();
@@ -69,10 +40,10 @@ fn syns_over_the_threshold_go_to_the_same_real_without_an_entry() {
     let unguarded = guarded(0);
     let flows: Vec<u16> = (40000..40020).collect();
     let started = Instant::now();
-    let reals: Vec<u8> = flows.iter().map(|&p| send(&dp, p, SYN)).collect();
+    let reals: Vec<u8> = flows.iter().map(|&p| dr_send(&dp, p, SYN)).collect();
     // (all within the guard's one-second window)
     assert!(started.elapsed() < Duration::from_millis(900));
-    let expected: Vec<u8> = flows.iter().map(|&p| send(&unguarded, p, SYN)).collect();
+    let expected: Vec<u8> = flows.iter().map(|&p| dr_send(&unguarded, p, SYN)).collect();
     assert_eq!(reals, expected, "the guard changes no real");
     assert_eq!(dp.stat("conntrack_new").unwrap(), 5);
     assert_eq!(dp.stat("syn_untracked").unwrap(), 15);
@@ -84,7 +55,7 @@ fn syns_over_the_threshold_go_to_the_same_real_without_an_entry() {
 
     // The handshake's ACK finds no entry, goes to the same real and makes
     // one: the guard does not limit it.
-    let acked: Vec<u8> = flows.iter().map(|&p| send(&dp, p, ACK)).collect();
+    let acked: Vec<u8> = flows.iter().map(|&p| dr_send(&dp, p, ACK)).collect();
     assert_eq!(acked, expected);
     assert_eq!(dp.connections(100).len(), 20);
     assert_eq!(dp.stat("syn_untracked").unwrap(), 15);
@@ -93,11 +64,11 @@ fn syns_over_the_threshold_go_to_the_same_real_without_an_entry() {
     // A new second, a new allowance.
     std::thread::sleep(Duration::from_millis(1100));
     for p in 41000..41005 {
-        send(&dp, p, SYN);
+        dr_send(&dp, p, SYN);
     }
     assert_eq!(dp.stat("syn_untracked").unwrap(), 15);
     assert_eq!(dp.connections(100).len(), 25);
-    send(&dp, 41005, SYN);
+    dr_send(&dp, 41005, SYN);
     assert_eq!(dp.stat("syn_untracked").unwrap(), 16);
 }
 
@@ -106,21 +77,25 @@ fn a_syn_that_reschedules_a_known_flow_updates_its_entry_even_past_the_threshold
     stay_on_one_cpu();
     let mut dp = guarded(0);
     let flows: Vec<u16> = (40000..40100).collect();
-    let before: Vec<u8> = flows.iter().map(|&p| send(&dp, p, SYN)).collect();
+    let before: Vec<u8> = flows.iter().map(|&p| dr_send(&dp, p, SYN)).collect();
     // A fifth real: some flows now hash elsewhere, but their entries
     // keep them where they were.
-    let mut spec = dr_spec();
-    spec.reals.push(real(25));
+    let mut spec = four_reals();
+    spec.reals.push(real(25, 1));
     dp.set_service(&spec).unwrap();
     set_threshold(&mut dp, 1);
-    send(&dp, 50000, SYN); // (this second's one entry)
-                           // A new SYN on each old 5-tuple: scheduled afresh, and its ACK must
-                           // follow it, so the entry is rewritten even past the threshold.
+    dr_send(&dp, 50000, SYN); // (this second's one entry)
+                              // A new SYN on each old 5-tuple: scheduled afresh, and its ACK must
+                              // follow it, so the entry is rewritten even past the threshold.
     let mut moved = 0;
     for (i, &p) in flows.iter().enumerate() {
-        let syn = send(&dp, p, SYN);
+        let syn = dr_send(&dp, p, SYN);
         moved += usize::from(syn != before[i]);
-        assert_eq!(send(&dp, p, ACK), syn, "flow {p}: the ACK follows its SYN");
+        assert_eq!(
+            dr_send(&dp, p, ACK),
+            syn,
+            "flow {p}: the ACK follows its SYN"
+        );
     }
     assert!(moved > 0, "no flow was rescheduled");
     assert_eq!(dp.stat("syn_untracked").unwrap(), 0);
@@ -131,13 +106,13 @@ fn a_reload_of_the_threshold_takes_effect_at_once() {
     stay_on_one_cpu();
     let mut dp = guarded(2);
     for p in 40000..40004 {
-        send(&dp, p, SYN);
+        dr_send(&dp, p, SYN);
     }
     assert_eq!(dp.stat("syn_untracked").unwrap(), 2);
     // Off: every SYN has its entry again, within the same second.
     set_threshold(&mut dp, 0);
     for p in 40004..40008 {
-        send(&dp, p, SYN);
+        dr_send(&dp, p, SYN);
     }
     assert_eq!(dp.stat("syn_untracked").unwrap(), 2);
     assert_eq!(dp.connections(100).len(), 6);

@@ -7,14 +7,8 @@ use super::*;
 use std::net::Ipv4Addr;
 use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, RealSpec, Run, ServiceSpec};
 
-pub const VIP: &str = "192.0.2.10";
-pub const CLIENT: &str = "203.0.113.5";
 pub const LOCAL: &str = "10.0.1.100";
 pub const ROUTER: &str = "198.51.100.1";
-
-pub fn mac(n: u8) -> [u8; 6] {
-    [0x02, 0xaa, 0, 0, 0, n]
-}
 
 /// The director's view: reals 10.0.1.21/.22 on in0, clients behind a
 /// router at 10.0.1.254 (MAC ROUTER_MAC).

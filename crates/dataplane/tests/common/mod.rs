@@ -7,11 +7,51 @@ pub mod fib;
 pub mod netns;
 
 use std::net::Ipv4Addr;
-use xlvs_dataplane::{Dataplane, Limits};
+use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec};
 use xlvs_maglev::TableSize;
 
 pub const DIRECTOR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 pub const ROUTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
+pub const VIP: &str = "192.0.2.10";
+pub const CLIENT: &str = "203.0.113.5";
+
+/// The MAC of real 10.0.1.n.
+pub fn mac(n: u8) -> [u8; 6] {
+    [0x02, 0xaa, 0, 0, 0, n]
+}
+
+/// Real server 10.0.1.n (the service's ports) with its MAC.
+pub fn real(n: u8, weight: u32) -> RealSpec {
+    RealSpec {
+        addr: Ipv4Addr::new(10, 0, 1, n),
+        port: 0,
+        weight,
+        mac: mac(n),
+    }
+}
+
+/// A DR service (id 1) for TCP port 80 of VIP.
+pub fn dr_spec(reals: Vec<RealSpec>) -> ServiceSpec {
+    ServiceSpec {
+        id: 1,
+        vip: VIP.parse().unwrap(),
+        proto: 6,
+        ports: vec![80],
+        forward: Forward::Dr,
+        hash: HashOn::Flow,
+        reals,
+    }
+}
+
+/// Sends a segment of CLIENT's flow from `sport` to VIP:80 and returns
+/// the real (last MAC byte) it was sent to.
+pub fn dr_send(dp: &Dataplane, sport: u16, flags: u8) -> u8 {
+    let r = dp
+        .run("xlvs", &tcp(CLIENT, sport, VIP, 80, flags).frame(), 1)
+        .unwrap();
+    assert_eq!(r.action, xlvs_dataplane::XDP_TX, "flow {sport} forwarded");
+    r.packet[5]
+}
 
 #[derive(Clone)]
 pub struct Pkt {
