@@ -168,6 +168,40 @@ impl Cluster {
         crate::start_xlvsd(&format!("clab-{}-{lb}", self.lab), &self.config(labs, lb))
     }
 
+    /// The director the router's FIB picks for each flow (the client's
+    /// `ADDR:PORT` to the echo port) now, by `ip route get` with the
+    /// flow's ports (the kernel's own ECMP hash), in one batch: `lbN` for
+    /// a next hop 10.0.1.1N.
+    pub fn router_picks<F: AsRef<str>>(&self, lab: &Lab, flows: &[F]) -> Vec<String> {
+        use std::io::Write;
+        let mut batch = tempfile::NamedTempFile::new().unwrap();
+        for flow in flows {
+            let (addr, port) = flow.as_ref().split_once(':').expect("ADDR:PORT");
+            writeln!(
+                batch,
+                "route get {} from {addr} iif eth1 ipproto tcp sport {port} dport 7",
+                self.vip
+            )
+            .unwrap();
+        }
+        let path = batch.path().to_string_lossy().into_owned();
+        let out = lab.exec(self.router, &["ip", "-j", "-batch", &path]);
+        assert!(out.status.success(), "{}", text(&out));
+        let picks: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("ip -j");
+                let gw = v[0]["gateway"].as_str().unwrap_or("none");
+                match gw.strip_prefix("10.0.1.1") {
+                    Some(n) => format!("lb{n}"),
+                    None => gw.to_string(),
+                }
+            })
+            .collect();
+        assert_eq!(picks.len(), flows.len(), "{}", text(&out));
+        picks
+    }
+
     /// Connections each director scheduled on the echo port.
     pub fn shares(&self) -> Vec<u64> {
         self.lbs()

@@ -14,7 +14,6 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::time::{Duration, Instant};
 use xlvs_tests::cluster::Cluster;
 use xlvs_tests::{control, text, workspace, Child, Lab};
@@ -81,37 +80,6 @@ fn live_flows(lb: &str) -> BTreeSet<Flow> {
         .collect()
 }
 
-/// The director r1's FIB picks for each flow now, by `ip route get` with
-/// the flow's ports (the kernel's own L4 ECMP hash), in one batch.
-fn router_picks(lab: &Lab, flows: &[&Flow]) -> Vec<String> {
-    let mut batch = tempfile::NamedTempFile::new().unwrap();
-    for flow in flows {
-        let (addr, port) = flow.split_once(':').expect("ADDR:PORT");
-        writeln!(
-            batch,
-            "route get {} from {addr} iif eth1 ipproto tcp sport {port} dport 7",
-            FULLNAT.vip
-        )
-        .unwrap();
-    }
-    let path = batch.path().to_string_lossy().into_owned();
-    let out = lab.exec("r1", &["ip", "-j", "-batch", &path]);
-    assert!(out.status.success(), "{}", text(&out));
-    let picks: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("ip -j");
-            let gw = v[0]["gateway"].as_str().unwrap_or("none");
-            match gw.strip_prefix("10.0.1.1") {
-                Some(n) => format!("lb{n}"),
-                None => gw.to_string(),
-            }
-        })
-        .collect();
-    assert_eq!(picks.len(), flows.len(), "{}", text(&out));
-    picks
-}
-
 /// One change of a case, and the directors r1 uses once it took effect.
 struct Step<'a> {
     act: Box<dyn FnOnce() + 'a>,
@@ -167,7 +135,7 @@ fn case(lab: &Lab, name: &'static str, affected: &str, steps: Vec<Step>) -> Outc
         STREAMS,
         "{name}: every connection live before the change"
     );
-    let before = router_picks(lab, &flows);
+    let before = FULLNAT.router_picks(lab, &flows);
     let misread: Vec<String> = flows
         .iter()
         .zip(&before)
@@ -179,7 +147,7 @@ fn case(lab: &Lab, name: &'static str, affected: &str, steps: Vec<Step>) -> Outc
     for s in steps {
         (s.act)();
         wait_directors(lab, s.directors);
-        picks.push(router_picks(lab, &flows));
+        picks.push(FULLNAT.router_picks(lab, &flows));
     }
     let converged = start.elapsed();
     std::thread::sleep(SETTLE);

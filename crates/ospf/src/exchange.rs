@@ -53,7 +53,7 @@ impl Instance {
         let n = &self.ifaces[iface].neighbors[&rid];
         let dbd = Dbd {
             mtu,
-            options: options::E,
+            options: options::OURS,
             flags,
             seq: n.dd_seq,
             headers,
@@ -222,6 +222,10 @@ impl Instance {
             return;
         }
         for h in &d.headers {
+            // We keep no opaque LSAs (graceful.rs): never requested.
+            if h.kind.is_opaque() {
+                continue;
+            }
             // Only LSA types we know may be described (10.6).
             if !known_type(h.kind) {
                 self.nbr_event(iface, rid, NbrEvent::SeqNumberMismatch, now);

@@ -44,6 +44,8 @@ impl Instance {
             }
         }
         self.remove_flushed(now);
+        // Our pre-restart LSAs may have arrived (graceful restart).
+        self.graceful_progress(now);
     }
 
     /// Section 13, steps 1-8, for one LSA from neighbor `rid`.
@@ -51,6 +53,10 @@ impl Instance {
         // (1) checksum, (2) type: discard the LSA, go on with the next.
         if !lsa.checksum_ok() {
             self.stats.bad_lsa_checksums += 1;
+            return;
+        }
+        if lsa.header.kind.is_opaque() {
+            self.rx_opaque(now, iface, rid, lsa);
             return;
         }
         if !known_type(lsa.header.kind) {
@@ -204,7 +210,13 @@ impl Instance {
         }
     }
 
-    fn direct_ack(&mut self, now: Instant, iface: usize, rid: Ipv4Addr, header: LsaHeader) {
+    pub(crate) fn direct_ack(
+        &mut self,
+        now: Instant,
+        iface: usize,
+        rid: Ipv4Addr,
+        header: LsaHeader,
+    ) {
         let dst = self.unicast_dst(iface, rid);
         self.send(now, iface, dst, Body::LsAck(vec![header]));
     }
@@ -264,7 +276,7 @@ impl Instance {
         let mut lsas = Vec::new();
         let mut gone = Vec::new();
         for k in keys {
-            match self.lsdb.get(&k) {
+            match self.stored_lsa(iface, &k) {
                 Some(e) => lsas.push(e.lsa(now)),
                 None => gone.push(k),
             }

@@ -8,6 +8,7 @@
 //! `origin.rs` (our LSAs, 12.4 and 13.4). They all `impl Instance`.
 
 use crate::config::{Auth, Config, NetworkType, RXMT_INTERVAL};
+use crate::graceful::Grace;
 use crate::interface::{IfState, Interface};
 use crate::lsdb::Lsdb;
 use crate::neighbor::{transition, NbrAction, NbrEvent, NbrState};
@@ -53,6 +54,7 @@ pub struct Instance {
     /// Mismatches already logged, so each is logged once per neighbor.
     logged: BTreeSet<(usize, Ipv4Addr, &'static str)>,
     pub(crate) shutting_down: bool,
+    pub(crate) grace: Grace,
 }
 
 impl Instance {
@@ -75,6 +77,7 @@ impl Instance {
             out: Vec::new(),
             logged: BTreeSet::new(),
             shutting_down: false,
+            grace: Grace::Off,
         }
     }
 
@@ -433,6 +436,10 @@ impl Instance {
         if (old == NbrState::Full) != (new == NbrState::Full) {
             self.originate(now);
         }
+        // An adjacency back may end a graceful restart.
+        if new == NbrState::Full {
+            self.graceful_progress(now);
+        }
     }
 
     /// Re-runs the election and re-checks every adjacency (AdjOK?).
@@ -462,6 +469,7 @@ impl Instance {
             .filter_map(|i| i.next_due())
             .chain(self.origin.next_due(&self.lsdb, self.router_id))
             .chain(self.lsdb_next_due())
+            .chain(self.grace_due())
             .min()
     }
 
@@ -469,6 +477,7 @@ impl Instance {
     /// database, and (re)originate what is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.on_timeout(now);
+        self.graceful_progress(now);
     }
 
     fn on_timeout(&mut self, now: Instant) {

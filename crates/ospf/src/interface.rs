@@ -3,6 +3,7 @@
 
 use crate::config::{InterfaceConfig, NetworkType};
 use crate::crypto_seq::CryptoSeq;
+use crate::lsdb::Entry;
 use crate::neighbor::{NbrState, Neighbor};
 use crate::wire::hello::options;
 use crate::wire::{Hello, LsaHeader};
@@ -43,6 +44,9 @@ pub struct Interface {
     pub ack_due: Option<Instant>,
     /// The MD5 sequence number of the packets this interface sends.
     pub crypto_seq: CryptoSeq,
+    /// Our grace-LSA on this link (its link-local database), kept for
+    /// retransmission (graceful.rs).
+    pub grace: Option<Entry>,
 }
 
 impl Interface {
@@ -57,6 +61,7 @@ impl Interface {
             delayed_acks: Vec::new(),
             ack_due: None,
             crypto_seq: CryptoSeq::new(),
+            grace: None,
         }
     }
 
@@ -138,7 +143,7 @@ impl Interface {
         Hello {
             network_mask: self.config.mask(),
             hello_interval: self.config.hello_interval,
-            options: options::E,
+            options: options::OURS,
             priority: 0,
             dead_interval: self.config.dead_interval,
             dr: self.dr,

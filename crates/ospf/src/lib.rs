@@ -13,6 +13,7 @@ mod crypto_seq;
 pub mod driver;
 mod exchange;
 mod flood;
+mod graceful;
 mod hello;
 pub mod instance;
 pub mod interface;
@@ -25,6 +26,7 @@ pub mod stats;
 pub mod wire;
 
 pub use config::{Auth, Config, InterfaceConfig, NetworkType, VipMode};
+pub use graceful::GracefulInfo;
 pub use instance::{Instance, Output, ALL_D_ROUTERS, ALL_SPF_ROUTERS};
 pub use reconfig::ReconfigError;
 pub use show::{InterfaceInfo, LsaInfo, NeighborInfo};

@@ -69,6 +69,7 @@ impl Instance {
         if self.origin.announced.insert(addr, metric) != Some(metric) {
             tracing::info!(address = %addr, metric, "announcing over OSPF");
             self.originate(now);
+            self.graceful_progress(now);
         }
     }
 
@@ -95,6 +96,7 @@ impl Instance {
         for key in self.own_keys(now) {
             self.flush(now, key);
         }
+        self.end_grace(now);
     }
 
     /// Whether every neighbor acknowledged our flushed LSAs.
@@ -112,7 +114,7 @@ impl Instance {
         self.send_goodbyes(now);
     }
 
-    fn own_keys(&self, now: Instant) -> Vec<LsaKey> {
+    pub(crate) fn own_keys(&self, now: Instant) -> Vec<LsaKey> {
         self.lsdb
             .iter()
             .filter(|(k, e)| k.adv_router == self.router_id && !e.is_max_age(now))
@@ -197,7 +199,8 @@ impl Instance {
     /// new or changed ones are originated, refreshed ones re-originated,
     /// unwanted ones flushed.
     pub(crate) fn originate(&mut self, now: Instant) {
-        if self.shutting_down {
+        // Restarting gracefully: what the network holds stands (graceful.rs).
+        if self.shutting_down || self.restarting() {
             return;
         }
         let mut pending: Option<Instant> = None;
@@ -261,6 +264,15 @@ impl Instance {
         self.origin.pending = pending;
     }
 
+    /// Every instance of ours the network holds (kept through a graceful
+    /// restart) is gone past, or flushed if we no longer want it.
+    pub(crate) fn take_over_own_lsas(&mut self, now: Instant) {
+        for key in self.own_keys(now) {
+            self.origin.force.insert(key);
+        }
+        self.originate(now);
+    }
+
     /// Premature aging (14.1): set the age to MaxAge and flood.
     pub(crate) fn flush(&mut self, now: Instant, key: LsaKey) {
         let Some(e) = self.lsdb.get(&key) else {
@@ -282,6 +294,10 @@ impl Instance {
             let seq = e.lsa.header.seq;
             let seen = self.origin.seen_seq.entry(key).or_insert(seq);
             *seen = (*seen).max(seq);
+        }
+        if self.restarting() {
+            tracing::debug!(lsa = %key, "kept as received until the graceful restart ends");
+            return;
         }
         if self.shutting_down || !self.desired().contains_key(&key) {
             tracing::info!(lsa = %key, "flushing a stale LSA of ours the network still held");

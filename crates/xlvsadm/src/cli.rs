@@ -46,6 +46,19 @@ enum Cmd {
     Undrain { service: Option<String> },
     /// Re-read the node config.
     Reload,
+    /// Restart xlvsd without the routers moving any flow (OSPF graceful
+    /// restart, RFC 3623): grace-LSAs go out, and once every router
+    /// acknowledged them xlvsd exits with status 75, keeping its routes
+    /// and its data plane, for its service manager to start it again
+    /// (configs/xlvsd@.service does) within the grace period.
+    Restart {
+        /// Required: a plain restart is `systemctl restart xlvsd@NODE`.
+        #[arg(long, required = true)]
+        graceful: bool,
+        /// How long the routers keep our routes, in seconds (5-1800).
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        grace_period: u64,
+    },
     /// Health-check state of the reals (of one service, or all).
     Health { service: Option<String> },
     /// Convert keepalived.conf virtual_server blocks to node-config TOML.
@@ -70,6 +83,8 @@ enum OspfCmd {
     Interfaces,
     /// Packet counters, authentication failures and mismatches.
     Stats,
+    /// A graceful restart under way: what it still waits for.
+    Graceful,
     /// Announce an address (a /32) now.
     Announce { address: String },
     /// Withdraw an announced address now.
@@ -104,6 +119,16 @@ pub fn run(args: &[String]) -> ExitCode {
             ("undrain", generic)
         }
         Cmd::Reload => ("reload", generic),
+        Cmd::Restart { grace_period, .. } => {
+            args.push(grace_period.to_string());
+            ("restart.graceful", |v| {
+                format!(
+                    "grace-LSAs acknowledged by {} adjacencies; xlvsd exits with status {} \
+                     and must start again within {} s\n",
+                    v["adjacencies"], v["exit_code"], v["grace_period_s"]
+                )
+            })
+        }
         Cmd::Health { service } => {
             arg(service);
             ("health", generic)
@@ -115,6 +140,7 @@ pub fn run(args: &[String]) -> ExitCode {
             OspfCmd::Stats => ("ospf.stats", |v| {
                 serde_json::to_string_pretty(v).expect("JSON") + "\n"
             }),
+            OspfCmd::Graceful => ("ospf.graceful", ospf::graceful),
             OspfCmd::Announce { address } => {
                 arg(&Some(address.clone()));
                 ("ospf.announce", |v| {

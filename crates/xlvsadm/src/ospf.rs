@@ -138,6 +138,22 @@ pub fn status(v: &Value) -> String {
     out
 }
 
+/// `xlvsadm ospf graceful`: a graceful restart under way, or none.
+pub fn graceful(v: &Value) -> String {
+    if v.is_null() {
+        return "no graceful restart under way\n".into();
+    }
+    let mut out = format!("graceful restart: {}", s(&v["phase"]));
+    if let Some(left) = v["remaining_s"].as_u64() {
+        let _ = write!(out, ", grace period ends in {left} s");
+    }
+    out.push('\n');
+    for w in rows(&v["waiting_for"]) {
+        let _ = writeln!(out, "  waiting for {}", s(w));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,6 +87,14 @@ async fn connection(stream: UnixStream, node: Node) {
     let mut text = serde_json::to_string(&response).expect("responses serialize");
     text.push('\n');
     let _ = write.write_all(text.as_bytes()).await;
+    let _ = write.shutdown().await;
+    // The answer to `restart --graceful` is out: now the daemon may exit.
+    if node
+        .restart_prepared
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        node.restart_now.notify_one();
+    }
 }
 
 async fn answer(line: &str, node: &Node) -> Response {

@@ -1,7 +1,8 @@
 //! Running the director: start the OSPF speaker, announce, serve the
 //! control socket, reload the config on SIGHUP, and on SIGTERM withdraw
 //! everything before exiting (with `--cleanup`, after a grace period in
-//! which the data plane forwards on).
+//! which the data plane forwards on). A graceful restart (graceful.rs)
+//! exits without withdrawing anything.
 
 use crate::control::{ControlError, ControlSocket};
 use crate::forwarder::{Forwarder, ForwarderError};
@@ -37,11 +38,20 @@ pub enum DaemonError {
     Metrics(#[from] crate::metrics::MetricsError),
 }
 
+/// How the daemon ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Stopped by a signal: routes withdrawn.
+    Stopped,
+    /// Exited for a graceful restart: routes kept by the routers.
+    GracefulRestart,
+}
+
 pub async fn run(
     config: NodeConfig,
     config_path: std::path::PathBuf,
     cleanup: bool,
-) -> Result<(), DaemonError> {
+) -> Result<Exit, DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
@@ -56,7 +66,9 @@ pub async fn run(
     let mut forwarder = Forwarder::load(&config)?;
     forwarder.attach(&config)?;
     let forwarder = std::sync::Arc::new(tokio::sync::Mutex::new(forwarder));
-    let speaker = Speaker::start(speaker_config(&config));
+    let mut ospf = speaker_config(&config);
+    ospf.graceful = crate::graceful::take(&config);
+    let speaker = Speaker::start(ospf);
     // FULLNAT local addresses are announced as long as we run; a VIP only
     // while the data plane can forward it.
     for addr in addresses(&config).into_iter().filter(|a| !vips.contains(a)) {
@@ -89,6 +101,8 @@ pub async fn run(
         config: current.clone(),
         reloads,
         stopping: stopping.clone(),
+        restart_prepared: Arc::new(AtomicBool::new(false)),
+        restart_now: Arc::new(tokio::sync::Notify::new()),
     };
     tracing::info!(
         node = %config.node.name,
@@ -106,6 +120,7 @@ pub async fn run(
         tokio::select! {
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
+            _ = node.restart_now.notified() => break "graceful restart",
             // Like `xlvsadm reload`; the answer can only go to the log.
             _ = hup.recv() => {
                 if let Err(e) = node.reload().await {
@@ -114,11 +129,27 @@ pub async fn run(
             }
         }
     };
-    tracing::info!(signal, "withdrawing every route");
     crate::notify::notify("STOPPING=1");
     // From now on the supervisor keeps the data plane in line with the
     // health checks, but announces nothing.
     stopping.store(true, Ordering::Relaxed);
+    if node.restart_prepared.load(Ordering::Relaxed) {
+        supervisor.abort();
+        server.abort();
+        let _ = server.await;
+        if let Some(m) = metrics {
+            m.abort();
+        }
+        if cleanup {
+            tracing::warn!("--cleanup ignored: a graceful restart keeps the data plane");
+        }
+        tracing::info!(
+            exit_code = crate::graceful::EXIT_CODE,
+            "xlvsd exits for a graceful restart: routes kept by the routers, XDP forwarding on"
+        );
+        return Ok(Exit::GracefulRestart);
+    }
+    tracing::info!(signal, "withdrawing every route");
     speaker.shutdown(FLUSH_LIMIT).await?;
     if cleanup {
         let grace = current.lock().await.node.shutdown_grace;
@@ -141,7 +172,7 @@ pub async fn run(
         m.abort();
     }
     tracing::info!("xlvsd stopped");
-    Ok(())
+    Ok(Exit::Stopped)
 }
 
 /// With `--cleanup` the data plane goes when we exit: it forwards on for

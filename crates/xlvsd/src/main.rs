@@ -12,6 +12,7 @@ mod check;
 mod control;
 mod daemon;
 mod forwarder;
+mod graceful;
 mod ipvs;
 mod listing;
 mod metrics;
@@ -59,7 +60,8 @@ fn main() -> ExitCode {
             .build()
             .expect("tokio runtime");
         return match runtime.block_on(daemon::run(config, path, args.cleanup)) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(daemon::Exit::Stopped) => ExitCode::SUCCESS,
+            Ok(daemon::Exit::GracefulRestart) => ExitCode::from(graceful::EXIT_CODE),
             Err(e) => {
                 match format {
                     LogFormat::Text => eprintln!("xlvsd: {e}"),

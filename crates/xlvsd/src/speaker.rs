@@ -19,6 +19,7 @@ pub fn speaker_config(c: &NodeConfig) -> SpeakerConfig {
             AnnounceAs::External => VipMode::External,
         },
         interfaces: interface_specs(c),
+        graceful: None,
     }
 }
 
@@ -157,6 +158,39 @@ impl Node {
         Ok(summary)
     }
 
+    /// `xlvsadm restart --graceful [--grace-period S]`: grace-LSAs out and
+    /// acknowledged, the record written; the daemon exits once the answer
+    /// is written (control.rs).
+    async fn prepare_restart(&self, args: &[String]) -> Result<serde_json::Value, String> {
+        use std::sync::atomic::Ordering;
+        let seconds = match args {
+            [] => crate::graceful::DEFAULT_GRACE_PERIOD.as_secs(),
+            [s] => s
+                .parse()
+                .map_err(|_| format!("grace period {s:?}: expected seconds"))?,
+            _ => return Err("restart.graceful takes at most a grace period in seconds".into()),
+        };
+        let period = crate::graceful::grace_period(seconds).map_err(|e| e.to_string())?;
+        if self.stopping.load(Ordering::Relaxed) || self.restart_prepared.load(Ordering::Relaxed) {
+            return Err("xlvsd is already stopping".into());
+        }
+        let config = self.config.lock().await.clone();
+        let prepared = crate::graceful::prepare(&self.speaker, &config, period)
+            .await
+            .map_err(|e| format!("graceful restart refused: {e}"))?;
+        self.restart_prepared.store(true, Ordering::Relaxed);
+        tracing::info!(
+            grace_period_s = seconds,
+            adjacencies = prepared.adjacencies,
+            "graceful restart: every adjacency helps; exiting without withdrawing anything"
+        );
+        Ok(serde_json::json!({
+            "grace_period_s": seconds,
+            "adjacencies": prepared.adjacencies,
+            "exit_code": crate::graceful::EXIT_CODE,
+        }))
+    }
+
     /// An ipvsadm change (xlvsadm -A/-E/-D/-a/-e/-d/-C/-Z/--set).
     async fn ipvs(&self, args: &[String]) -> Result<serde_json::Value, String> {
         use xlvsadm::ipvsadm::IpvsOp;
@@ -208,6 +242,10 @@ pub struct Node {
     pub reloads: tokio::sync::mpsc::UnboundedSender<NodeConfig>,
     /// Shutting down: routes withdrawn, the data plane still forwarding.
     pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// A graceful restart is prepared: once the answer saying so is
+    /// written, the daemon exits (`restart_now`).
+    pub restart_prepared: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub restart_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Node {
@@ -235,6 +273,8 @@ impl Node {
                 r.map_err(|e| e.to_string())?;
                 Ok(serde_json::json!({"address": addr}))
             }
+            "restart.graceful" => self.prepare_restart(args).await,
+            "ospf.graceful" => json(self.speaker.graceful_status().await),
             "ospf.neighbors" => json(self.speaker.neighbors().await),
             "ospf.database" => json(self.speaker.database().await),
             "ospf.interfaces" => json(self.speaker.interfaces().await),

@@ -20,7 +20,7 @@ pub use link::{link_info, LinkError, LinkInfo};
 
 use crate::config::{Auth, Config, InterfaceConfig, NetworkType, VipMode};
 use crate::show::{InterfaceInfo, LsaInfo, NeighborInfo};
-use crate::{Instance, Stats};
+use crate::{GracefulInfo, Instance, Stats};
 use socket::OspfSocket;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -51,6 +51,28 @@ pub struct SpeakerConfig {
     pub area_id: Ipv4Addr,
     pub vip_mode: VipMode,
     pub interfaces: Vec<InterfaceSpec>,
+    /// This start resumes a graceful restart the previous process prepared.
+    pub graceful: Option<GracefulResume>,
+}
+
+/// What a process that prepared a graceful restart hands to the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GracefulResume {
+    /// When the helpers stop keeping our routes.
+    pub until: SystemTime,
+    /// The sequence number of the grace-LSAs to flush.
+    pub grace_seq: i32,
+}
+
+/// What [`Speaker::prepare_graceful_restart`] achieved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GracePrepared {
+    pub grace_seq: i32,
+    /// Full adjacencies when the grace-LSAs went out.
+    pub adjacencies: usize,
+    /// (interface, router id) of those that did not acknowledge in time:
+    /// they are not helping.
+    pub unacknowledged: Vec<(String, Ipv4Addr)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +91,13 @@ enum Command {
     Announced(oneshot::Sender<Vec<(Ipv4Addr, u16)>>),
     SetInterfaces(Vec<InterfaceSpec>, oneshot::Sender<InterfaceChanges>),
     Shutdown(Duration, oneshot::Sender<()>),
+    PrepareRestart {
+        grace_period: Duration,
+        limit: Duration,
+        done: oneshot::Sender<GracePrepared>,
+    },
+    AbortRestart,
+    Graceful(oneshot::Sender<Option<GracefulInfo>>),
 }
 
 /// A handle on the running speaker.
@@ -151,7 +180,14 @@ impl Speaker {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
-        let inst = Instance::new(config, Instant::now().into_std(), seed);
+        let mut inst = Instance::new(config, Instant::now().into_std(), seed);
+        if let Some(g) = cfg.graceful {
+            let left = g
+                .until
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            inst.resume_graceful_restart((Instant::now() + left).into_std(), g.grace_seq);
+        }
         let mut next_id = 0;
         let slots = cfg
             .interfaces
@@ -224,6 +260,41 @@ impl Speaker {
     pub async fn shutdown(&self, limit: Duration) -> Result<(), DriverError> {
         self.ask(|tx| Command::Shutdown(limit, tx)).await
     }
+
+    /// Sends grace-LSAs announcing a restart within `grace_period` and
+    /// waits (at most `limit`) until every adjacency acknowledged them. The
+    /// speaker runs on as before: the caller exits without `shutdown` to
+    /// restart, or calls `abort_graceful_restart`.
+    pub async fn prepare_graceful_restart(
+        &self,
+        grace_period: Duration,
+        limit: Duration,
+    ) -> Result<GracePrepared, DriverError> {
+        self.ask(|done| Command::PrepareRestart {
+            grace_period,
+            limit,
+            done,
+        })
+        .await
+    }
+
+    /// Flushes the grace-LSAs of a prepared restart that will not happen.
+    pub async fn abort_graceful_restart(&self) -> Result<(), DriverError> {
+        self.tell(Command::AbortRestart).await
+    }
+
+    /// Where a graceful restart stands, if one is under way.
+    pub async fn graceful_status(&self) -> Result<Option<GracefulInfo>, DriverError> {
+        self.ask(Command::Graceful).await
+    }
+}
+
+/// A prepared restart waiting for acknowledgements.
+struct Preparing {
+    deadline: Instant,
+    grace_seq: i32,
+    adjacencies: usize,
+    done: oneshot::Sender<GracePrepared>,
 }
 
 async fn run(
@@ -236,8 +307,19 @@ async fn run(
     let (pkt_tx, mut pkt_rx) = mpsc::channel::<Rx>(1024);
     let mut link_poll = tokio::time::interval(LINK_POLL);
     let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
+    let mut preparing: Option<Preparing> = None;
     loop {
         send_all(&mut inst, &slots).await;
+        if let Some(p) = &preparing {
+            if inst.grace_acknowledged() || Instant::now() >= p.deadline {
+                let p = preparing.take().expect("checked");
+                let _ = p.done.send(GracePrepared {
+                    grace_seq: inst.prepared_grace_seq().unwrap_or(p.grace_seq),
+                    adjacencies: p.adjacencies,
+                    unacknowledged: inst.grace_unacknowledged(),
+                });
+            }
+        }
         if let Some((deadline, _)) = &shutdown {
             if inst.flushed() || Instant::now() >= *deadline {
                 inst.say_goodbye(now());
@@ -257,10 +339,15 @@ async fn run(
             .poll_at()
             .map(Instant::from_std)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-        // While shutting down, look again soon for the acknowledgements.
-        let wake = match &shutdown {
-            Some((deadline, _)) => wake
-                .min(*deadline)
+        // While shutting down or preparing a restart, look again soon for
+        // the acknowledgements.
+        let waiting = shutdown
+            .as_ref()
+            .map(|(deadline, _)| *deadline)
+            .or(preparing.as_ref().map(|p| p.deadline));
+        let wake = match waiting {
+            Some(deadline) => wake
+                .min(deadline)
                 .min(Instant::now() + Duration::from_millis(50)),
             None => wake,
         };
@@ -292,6 +379,23 @@ async fn run(
                     inst.shutdown(now());
                     shutdown = Some((Instant::now() + limit, tx));
                 }
+                Some(Command::PrepareRestart { grace_period, limit, done }) => {
+                    let adjacencies = inst
+                        .neighbors(now())
+                        .iter()
+                        .filter(|n| n.state == "Full")
+                        .count();
+                    let period = grace_period.as_secs().min(u64::from(u32::MAX)) as u32;
+                    let grace_seq = inst.prepare_graceful_restart(now(), period);
+                    preparing = Some(Preparing {
+                        deadline: Instant::now() + limit,
+                        grace_seq,
+                        adjacencies,
+                        done,
+                    });
+                }
+                Some(Command::AbortRestart) => inst.abort_graceful_restart(now()),
+                Some(Command::Graceful(tx)) => { let _ = tx.send(inst.graceful_status(now())); }
             },
             _ = tokio::time::sleep_until(wake) => inst.handle_timeout(now()),
             _ = link_poll.tick() => {

@@ -9,6 +9,11 @@ pub mod options {
     pub const E: u8 = 0x02;
     /// Opaque LSA capable (RFC 5250).
     pub const O: u8 = 0x40;
+    /// What we set in Hellos and DBDs: a normal area, and opaque-capable,
+    /// since a router accepts our grace-LSAs (graceful restart) only from
+    /// a neighbor that says so. Opaque LSAs of others are acknowledged
+    /// but not kept (graceful.rs).
+    pub const OURS: u8 = E | O;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,6 +24,14 @@ impl LsaType {
     pub const SUMMARY: LsaType = LsaType(3);
     pub const ASBR_SUMMARY: LsaType = LsaType(4);
     pub const EXTERNAL: LsaType = LsaType(5);
+    /// Opaque LSAs (RFC 5250) of link, area and AS scope.
+    pub const OPAQUE_LINK: LsaType = LsaType(9);
+    pub const OPAQUE_AREA: LsaType = LsaType(10);
+    pub const OPAQUE_AS: LsaType = LsaType(11);
+
+    pub fn is_opaque(self) -> bool {
+        (9..=11).contains(&self.0)
+    }
 
     /// AS-scoped LSAs are flooded into every area, the others stay in one.
     pub fn is_as_scoped(self) -> bool {
