@@ -6,6 +6,7 @@
 //! namespace of its own. What runs in a node depends on its kind and image
 //! (see [`topology::Role`]).
 
+pub mod bird;
 pub mod bpffs;
 pub mod down;
 pub mod error;
