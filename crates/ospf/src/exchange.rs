@@ -58,34 +58,33 @@ impl Instance {
             seq: n.dd_seq,
             headers,
         };
-        let dst = self.unicast_dst(iface, rid);
-        self.send(now, iface, dst, Body::Dbd(dbd));
-        let bytes = self.out.last().expect("just sent").bytes.clone();
         let n = self.ifaces[iface].neighbors.get_mut(&rid).expect("present");
-        n.last_tx_dbd = Some(bytes);
+        n.last_tx_dbd = Some(dbd.clone());
         // Only the master retransmits on a timer; the slave answers.
         n.dbd_rxmt_due = n.master.then(|| Instance::rxmt_deadline(now));
+        let dst = self.unicast_dst(iface, rid);
+        self.send(now, iface, dst, Body::Dbd(dbd));
     }
 
     pub(crate) fn retransmit_dbd(&mut self, now: Instant, iface: usize, rid: Ipv4Addr) {
-        let dst = self.unicast_dst(iface, rid);
         let n = self.ifaces[iface].neighbors.get_mut(&rid).expect("present");
         let active = matches!(n.state, NbrState::ExStart | NbrState::Exchange) && n.master;
         match (&n.last_tx_dbd, active) {
-            (Some(bytes), true) => {
+            (Some(dbd), true) => {
                 n.dbd_rxmt_due = Some(Instance::rxmt_deadline(now));
-                let bytes = bytes.clone();
-                self.resend(iface, dst, bytes);
+                let dbd = dbd.clone();
+                self.resend_dbd(now, iface, rid, dbd);
             }
             _ => n.dbd_rxmt_due = None,
         }
     }
 
-    /// Sends stored bytes again (a retransmitted DBD keeps its digest's
-    /// sequence number, which the receiver accepts as not older).
-    fn resend(&mut self, iface: usize, dst: Ipv4Addr, bytes: Vec<u8>) {
-        self.stats.tx_packets += 1;
-        self.out.push(crate::instance::Output { iface, dst, bytes });
+    /// Sends our last DBD again: the same body, emitted anew so that its
+    /// MD5 sequence number is not lower than that of any packet sent since
+    /// (a receiver drops a packet whose number went back, D.5.2).
+    fn resend_dbd(&mut self, now: Instant, iface: usize, rid: Ipv4Addr, dbd: Dbd) {
+        let dst = self.unicast_dst(iface, rid);
+        self.send(now, iface, dst, Body::Dbd(dbd));
     }
 
     /// NegotiationDone: the summary list gets every LSA in the database;
@@ -156,9 +155,9 @@ impl Instance {
         let duplicate = n.last_rx_dbd == Some(seen);
         match n.state {
             NbrState::ExStart => self.dbd_negotiate(now, iface, rid, d, seen),
-            NbrState::Exchange if duplicate => self.dbd_duplicate(iface, rid),
+            NbrState::Exchange if duplicate => self.dbd_duplicate(now, iface, rid),
             NbrState::Exchange => self.dbd_exchange(now, iface, rid, d, seen),
-            NbrState::Loading | NbrState::Full if duplicate => self.dbd_duplicate(iface, rid),
+            NbrState::Loading | NbrState::Full if duplicate => self.dbd_duplicate(now, iface, rid),
             NbrState::Loading | NbrState::Full => {
                 self.nbr_event(iface, rid, NbrEvent::SeqNumberMismatch, now)
             }
@@ -169,12 +168,11 @@ impl Instance {
 
     /// "The master must discard duplicates; the slave must respond to a
     /// duplicate by repeating the last Database Description packet."
-    fn dbd_duplicate(&mut self, iface: usize, rid: Ipv4Addr) {
-        let dst = self.unicast_dst(iface, rid);
+    fn dbd_duplicate(&mut self, now: Instant, iface: usize, rid: Ipv4Addr) {
         let n = &self.ifaces[iface].neighbors[&rid];
         if !n.master {
-            if let Some(bytes) = n.last_tx_dbd.clone() {
-                self.resend(iface, dst, bytes);
+            if let Some(dbd) = n.last_tx_dbd.clone() {
+                self.resend_dbd(now, iface, rid, dbd);
             }
         }
     }

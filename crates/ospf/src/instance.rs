@@ -45,7 +45,8 @@ pub struct Instance {
     pub(crate) origin: Origin,
     pub(crate) stats: Stats,
     /// The MD5 sequence number base, from the wall clock at start, so it
-    /// never goes backwards across restarts; it advances with `started`.
+    /// never goes backwards across restarts; it advances with `started`
+    /// (see crypto_seq.rs).
     pub(crate) crypto_seed: u32,
     pub(crate) started: Instant,
     pub(crate) out: Vec<Output>,
@@ -180,10 +181,6 @@ impl Instance {
                     tracing::debug!(interface = %self.ifaces[iface].config.name, %src, router_id = %rid, "packet from unknown neighbor dropped");
                     return;
                 }
-                if let AuthField::Md5 { seq, .. } = packet.header.auth {
-                    let nbr = self.ifaces[iface].neighbors.get_mut(&rid).expect("checked");
-                    nbr.crypto_seq = Some(seq);
-                }
                 match body {
                     Body::Dbd(d) => self.rx_dbd(now, iface, rid, d),
                     Body::LsRequest(keys) => self.rx_lsr(now, iface, rid, keys),
@@ -191,6 +188,13 @@ impl Instance {
                     Body::LsAck(headers) => self.rx_ack(now, iface, rid, headers),
                     Body::Hello(_) => unreachable!("handled above"),
                 }
+            }
+        }
+        // D.5.2: an accepted packet's sequence number is recorded for its
+        // neighbor, after the packet, since a Hello may create the neighbor.
+        if let AuthField::Md5 { seq, .. } = packet.header.auth {
+            if let Some(nbr) = self.ifaces[iface].neighbors.get_mut(&rid) {
+                nbr.crypto_seq = Some(seq);
             }
         }
     }
@@ -320,13 +324,14 @@ impl Instance {
     }
 
     /// Sends a packet out of `iface`, adding the header and authentication.
+    /// Every packet, a retransmission too, goes through here, so its MD5
+    /// sequence number and digest are those of the moment it is sent.
     pub(crate) fn send(&mut self, now: Instant, iface: usize, dst: Ipv4Addr, body: Body) {
-        let i = &self.ifaces[iface];
+        let i = &mut self.ifaces[iface];
         let (auth, key) = match &i.config.auth {
             Auth::None => (AuthField::Null, None),
             Auth::Md5 { key_id, key } => {
-                let elapsed = now.saturating_duration_since(self.started).as_secs() as u32;
-                let seq = self.crypto_seed.wrapping_add(elapsed);
+                let seq = i.crypto_seq.next(self.crypto_seed, self.started, now);
                 (
                     AuthField::Md5 {
                         key_id: *key_id,

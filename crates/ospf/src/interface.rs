@@ -2,6 +2,7 @@
 //! router that is never eligible (RFC 2328 9.4), and the Hellos it sends.
 
 use crate::config::{InterfaceConfig, NetworkType};
+use crate::crypto_seq::CryptoSeq;
 use crate::neighbor::{NbrState, Neighbor};
 use crate::wire::hello::options;
 use crate::wire::{Hello, LsaHeader};
@@ -40,6 +41,8 @@ pub struct Interface {
     pub hello_due: Instant,
     pub delayed_acks: Vec<LsaHeader>,
     pub ack_due: Option<Instant>,
+    /// The MD5 sequence number of the packets this interface sends.
+    pub crypto_seq: CryptoSeq,
 }
 
 impl Interface {
@@ -53,6 +56,7 @@ impl Interface {
             hello_due: now,
             delayed_acks: Vec::new(),
             ack_due: None,
+            crypto_seq: CryptoSeq::new(),
         }
     }
 

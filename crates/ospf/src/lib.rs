@@ -9,6 +9,7 @@
 //! - [`driver`]: raw sockets and the clock, with tokio.
 
 pub mod config;
+mod crypto_seq;
 pub mod driver;
 mod exchange;
 mod flood;

@@ -3,7 +3,7 @@
 //! `transition` is the RFC's table as a `match (state, event)`: it decides
 //! the next state and the actions, and the instance carries them out.
 
-use crate::wire::{LsaHeader, LsaKey};
+use crate::wire::{Dbd, LsaHeader, LsaKey};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -176,8 +176,9 @@ pub struct Neighbor {
     pub dd_seq: u32,
     pub last_rx_dbd: Option<DbdSeen>,
     /// Our last DBD, resent by the master on timeout and by the slave on a
-    /// duplicate.
-    pub last_tx_dbd: Option<Vec<u8>>,
+    /// duplicate. Kept as a packet body, not bytes: each resend is emitted
+    /// anew, with the MD5 sequence number of its own moment (D.3).
+    pub last_tx_dbd: Option<Dbd>,
     pub dbd_rxmt_due: Option<Instant>,
     /// The slave has sent its last DBD (M clear).
     pub sent_all: bool,
