@@ -2,14 +2,12 @@
 //! with the bound bird.conf and a control socket of its own, so many
 //! routers coexist on one host and `birdc -s` reaches each of them.
 
+use crate::daemon;
 use crate::error::LabError;
-use crate::state::{bird_socket, netns_name, LabState, ProcessRecord};
-use crate::sys::{self, Spawn};
+use crate::state::{bird_socket, LabState};
 use std::path::Path;
-use std::time::Duration;
 
 pub const BIRD: &str = "/usr/sbin/bird";
-const START_LIMIT: Duration = Duration::from_secs(15);
 
 /// Starts bird in the foreground (`-f`), so the pid we record is bird's
 /// own and `down` stops it by that pid, as it stops FRR's daemons.
@@ -30,29 +28,16 @@ pub fn start(state: &mut LabState, node: &str, bird_conf: &Path) -> Result<(), L
         "-s".into(),
         socket.display().to_string(),
     ];
-    let id = sys::spawn_in(&Spawn {
-        netns: &netns_name(&state.lab, node),
-        argv: &argv,
-        env: &[],
-        log: &log,
-    })?;
-    state.processes.push(ProcessRecord {
-        node: node.to_string(),
-        name: "bird".into(),
-        id,
-        log: log.clone(),
-    });
-    state.save()?;
     // bird opens its control socket once the configuration has parsed; a
     // configuration error makes it exit with the line at fault.
-    sys::wait_for(&format!("bird of {node} to start"), START_LIMIT, || {
-        socket.exists() || !id.alive()
-    })?;
-    if !id.alive() {
-        return Err(LabError::ProcessExited {
-            process: "bird".into(),
-            log: sys::tail(&log, 20),
-        });
-    }
-    Ok(())
+    daemon::start(
+        state,
+        &daemon::Process {
+            node,
+            name: "bird",
+            argv: &argv,
+            log: &log,
+            ready_socket: &socket,
+        },
+    )
 }

@@ -8,6 +8,7 @@
 
 pub mod bird;
 pub mod bpffs;
+pub mod daemon;
 pub mod down;
 pub mod error;
 pub mod exec;
