@@ -207,7 +207,13 @@ fn point_to_point_with_md5_restart_within_the_dead_interval() {
     println!("p2p MD5: route after {:?}", started.elapsed());
     assert_no_auth_failures(&lab, &["lb1"]);
 
-    signal(lab.pid_of("lb1", "xlvsd"), libc::SIGKILL);
+    let pid = lab.pid_of("lb1", "xlvsd");
+    signal(pid, libc::SIGKILL);
+    // Until it is gone it still answers on the control socket, and a new
+    // xlvsd would refuse to start.
+    wait_until("the killed xlvsd gone", Duration::from_secs(10), || {
+        (!pid_alive(pid)).then_some(()).ok_or("alive".to_string())
+    });
     let config = workspace().join("labs/bird-p2p/lb1.toml");
     let restarted_at = Instant::now();
     let _restarted = xlvs_tests::start_xlvsd("clab-bird-p2p-lb1", &config);
