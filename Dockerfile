@@ -10,7 +10,8 @@
 # scripts/install-deps.sh installs (clang-19 and the libbpf headers for
 # the XDP programs; it installs the lab tools too, which this stage does
 # not need but does not keep). x86_64 only: build.rs compiles the XDP C
-# against Debian's x86_64-linux-gnu headers. FRR nodes use the FRR image.
+# against Debian's x86_64-linux-gnu headers. FRR nodes use the FRR image,
+# BIRD nodes the lab-bird stage below.
 
 ARG RUST_IMAGE=rust:1-bookworm
 
@@ -69,6 +70,19 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/xlvs-decap /usr/local/bin/
 CMD ["sleep", "infinity"]
+
+# The BIRD routers of the labs (`image: lab-bird:latest`): Debian's BIRD 2
+# in the foreground with the bound /etc/bird/bird.conf, and iproute2 for
+# the exec lines that give the router its addresses (BIRD sets none).
+# Build it with
+#
+#   docker build --target lab-bird -t lab-bird:latest .
+FROM debian:12-slim AS lab-bird
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bird2 iproute2 \
+    && rm -rf /var/lib/apt/lists/* \
+    && mkdir -p /run/bird
+CMD ["bird", "-f", "-c", "/etc/bird/bird.conf"]
 
 # The directors' image, the last stage: what a plain `docker build` makes.
 FROM runtime

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages xlvs needs to build and test. Idempotent:
 # packages already present are skipped, and nothing is started system-wide
-# (labs run FRR and nginx inside their own network namespaces).
+# (labs run FRR, BIRD and nginx inside their own network namespaces).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -12,8 +12,8 @@ fi
 packages=(
     # build: eBPF C compiled by clang-19 against libbpf headers
     clang-19 llvm-19 libbpf-dev linux-libc-dev gcc make pkg-config
-    # labs: namespaces, bridges, FRR routers
-    iproute2 frr procps iputils-ping
+    # labs: namespaces, bridges, FRR and BIRD routers, packet filters
+    iproute2 frr bird2 nftables procps iputils-ping
     # labs: NAT/FULLNAT hosts send fully checksummed packets (tx offload off)
     ethtool
     # real servers and clients used by tests and benchmarks
@@ -31,7 +31,8 @@ done
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "install-deps: installing ${missing[*]}"
-    # Keep package scripts from starting frr/nginx in the root namespace.
+    # Keep package scripts from starting frr/bird/nginx in the root
+    # namespace.
     policy=/usr/sbin/policy-rc.d
     created_policy=0
     if [ ! -e "$policy" ]; then

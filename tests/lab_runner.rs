@@ -125,3 +125,32 @@ fn up_twice_is_refused_and_a_second_lab_coexists() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(leftovers("xt-twice"), Vec::<String>::new());
 }
+
+#[test]
+fn a_bird_config_error_names_the_line_and_leaves_nothing() {
+    require_root();
+    let _lock = HostLock::take();
+    let dir = tempfile::tempdir().unwrap();
+    // `scan time` takes a number.
+    std::fs::write(
+        dir.path().join("bird.conf"),
+        "router id 10.0.0.1;\nprotocol device {\n  scan time x;\n}\n",
+    )
+    .unwrap();
+    let file = dir.path().join("lab.clab.yml");
+    std::fs::write(
+        &file,
+        "name: xt-badbird\ntopology:\n  nodes:\n    \
+         r1: {kind: bird, binds: [bird.conf:/etc/bird/bird.conf]}\n",
+    )
+    .unwrap();
+    let out = run(&bin("xlvs-lab"), &["up", &file.to_string_lossy()]);
+    assert!(!out.status.success(), "up should fail: {}", text(&out));
+    let msg = text(&out);
+    assert!(
+        msg.contains("node r1: `bird` exited right after it started")
+            && msg.contains("bird.conf:3:"),
+        "{msg}"
+    );
+    assert_eq!(leftovers("xt-badbird"), Vec::<String>::new());
+}

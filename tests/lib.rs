@@ -278,6 +278,146 @@ impl Lab {
         out
     }
 
+    /// BIRD's view of its OSPF neighbors (`birdc show ospf neighbors`):
+    /// (router id, state), the state without BIRD's note of the
+    /// neighbor's role ("Full", not "Full/Other").
+    pub fn bird_neighbors(&self, router: &str) -> Vec<(String, String)> {
+        let out = self.exec(router, &["birdc", "show", "ospf", "neighbors"]);
+        let mut n = parse_bird_neighbors(&String::from_utf8_lossy(&out.stdout));
+        n.sort();
+        n
+    }
+
+    /// What kind of router `router` is: FRR or BIRD.
+    fn router_kind(&self, router: &str) -> RouterKind {
+        let topo = xlvs_lab::Topology::load(&self.file).unwrap_or_else(|e| panic!("{e}"));
+        match &topo.node(router).expect("router in the lab").role {
+            xlvs_lab::topology::Role::Frr { .. } => RouterKind::Frr,
+            xlvs_lab::topology::Role::Bird { .. } => RouterKind::Bird,
+            other => panic!("{router} is a {} node, not a router", other.label()),
+        }
+    }
+
+    /// The router ids `router` (FRR or BIRD) holds in state Full, sorted.
+    pub fn full_neighbors(&self, router: &str) -> Vec<String> {
+        let neighbors = match self.router_kind(router) {
+            RouterKind::Frr => self.frr_neighbors(router),
+            RouterKind::Bird => self.bird_neighbors(router),
+        };
+        neighbors
+            .into_iter()
+            .filter(|(_, state)| state == "Full")
+            .map(|(rid, _)| rid)
+            .collect()
+    }
+
+    /// The instances of `rid`'s Router-LSA in `router`'s database (FRR
+    /// or BIRD): (sequence number, age) of each.
+    pub fn router_lsas(&self, router: &str, rid: &str) -> Vec<(u32, u64)> {
+        match self.router_kind(router) {
+            RouterKind::Frr => {
+                let show = format!("show ip ospf database router {rid} json");
+                let v = self
+                    .json(router, &["vtysh", "-c", &show])
+                    .unwrap_or_else(|e| panic!("{router}: {e}"));
+                v["routerLinkStates"]["areas"]["0.0.0.0"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| {
+                        let seq = u32::from_str_radix(l["lsaSeqNumber"].as_str()?, 16).ok()?;
+                        Some((seq, l["lsaAge"].as_u64()?))
+                    })
+                    .collect()
+            }
+            RouterKind::Bird => {
+                let out = self.exec(router, &["birdc", "show", "ospf", "lsadb"]);
+                parse_bird_router_lsas(&String::from_utf8_lossy(&out.stdout), rid)
+            }
+        }
+    }
+
+    /// Waits until `router` has exactly `want` (router ids) Full.
+    pub fn wait_full(&self, router: &str, want: &[&str], limit: Duration) {
+        wait_until(&format!("{router}: {want:?} Full"), limit, || {
+            let full = self.full_neighbors(router);
+            (full == want)
+                .then_some(())
+                .ok_or_else(|| format!("Full: {full:?}"))
+        });
+    }
+
+    /// How many routes of kernel protocol `proto` (`ospf` for FRR, `bird`
+    /// for BIRD) in `node`'s FIB have a destination starting with `dst`.
+    pub fn count_routes(&self, node: &str, proto: &str, dst: &str) -> Result<usize, String> {
+        let routes = self.json(node, &["ip", "-j", "route", "show", "proto", proto])?;
+        Ok(routes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["dst"].as_str().is_some_and(|d| d.starts_with(dst)))
+            .count())
+    }
+
+    /// How director `lb` sees its OSPF neighbor `rid` (`xlvsadm ospf
+    /// neighbors`): (state, role), e.g. ("Full", "DR"); Err while it does
+    /// not answer or does not know `rid`.
+    pub fn seen_by(&self, lb: &str, rid: &str) -> Result<(String, String), String> {
+        let list = self.json(
+            lb,
+            &["xlvsadm", "--node", lb, "--json", "ospf", "neighbors"],
+        )?;
+        let n = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["router_id"] == rid)
+            .ok_or_else(|| format!("{lb} does not see {rid}: {list:#}"))?;
+        let field = |k: &str| n[k].as_str().unwrap_or("?").to_string();
+        Ok((field("state"), field("role")))
+    }
+
+    /// `xlvsadm ospf withdraw VIP` on director `lb`, asserting success.
+    pub fn withdraw(&self, lb: &str, vip: &str) {
+        let out = self.exec(lb, &["xlvsadm", "--node", lb, "ospf", "withdraw", vip]);
+        assert!(out.status.success(), "{lb}: withdraw {vip}: {}", text(&out));
+    }
+
+    /// The sequence number of director `lb`'s own Router-LSA (router id
+    /// `rid`), as xlvsadm prints it: "0x80000004".
+    pub fn own_router_lsa_seq(&self, lb: &str, rid: &str) -> String {
+        let db = self
+            .json(lb, &["xlvsadm", "--node", lb, "--json", "ospf", "database"])
+            .unwrap_or_else(|e| panic!("{lb}: {e}"));
+        db.as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["type"] == "router" && l["adv_router"] == rid)
+            .and_then(|l| l["seq"].as_str())
+            .unwrap_or_else(|| panic!("{lb} holds no Router-LSA of its own: {db:#}"))
+            .to_string()
+    }
+
+    /// Waits until `router` holds one current instance of director `lb`'s
+    /// Router-LSA (router id `rid`), newer than `seq_before`, and the same
+    /// instance `lb` holds: after a restart, the director took over its
+    /// previous instance's sequence number.
+    pub fn wait_lsa_taken_over(&self, router: &str, lb: &str, rid: &str, seq_before: u32) {
+        wait_until(
+            &format!("{router} holds {lb}'s new Router-LSA, the same as {lb}'s"),
+            Duration::from_secs(20),
+            || match self.router_lsas(router, rid)[..] {
+                [(seq, age)] if seq > seq_before && age < 3600 => {
+                    let ours = self.own_router_lsa_seq(lb, rid);
+                    (ours == format!("{seq:#010x}"))
+                        .then_some(())
+                        .ok_or(format!("{router} {seq:#x}, {lb} {ours}"))
+                }
+                ref other => Err(format!("{other:x?} (before {seq_before:#x})")),
+            },
+        );
+    }
+
     /// The pid of a process the lab started on `node`, by its name.
     pub fn pid_of(&self, node: &str, process: &str) -> i32 {
         let status = self.status();
@@ -331,6 +471,67 @@ pub fn leftovers(name: &str) -> Vec<String> {
         found.push(state.display().to_string());
     }
     found
+}
+
+/// The neighbors in `birdc show ospf neighbors` output: (router id,
+/// state). BIRD prints a table per protocol, tab-separated under a header
+/// line: `Router ID, Pri, State, DTime, Interface, Router IP`, with states
+/// such as `Full/Other` or `Init/PtP` (the neighbor's role after the
+/// slash).
+pub fn parse_bird_neighbors(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let rid = words.next()?;
+            rid.parse::<std::net::Ipv4Addr>().ok()?;
+            let state = words.nth(1)?;
+            let state = state.split('/').next().unwrap_or(state);
+            Some((rid.to_string(), state.to_string()))
+        })
+        .collect()
+}
+
+/// The routers a lab test talks to.
+enum RouterKind {
+    Frr,
+    Bird,
+}
+
+/// `rid`'s Router-LSAs in `birdc show ospf lsadb` output: (sequence
+/// number, age) of each. The columns are `Type, LS ID, Router, Sequence,
+/// Age, Checksum`, type 0001 for Router-LSAs.
+pub fn parse_bird_router_lsas(text: &str, rid: &str) -> Vec<(u32, u64)> {
+    text.lines()
+        .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            ["0001", id, _, seq, age, _] if id == rid => {
+                Some((u32::from_str_radix(seq, 16).ok()?, age.parse().ok()?))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// 1000 TUN services on 198.18.0.1..198.18.3.250, announced as external
+/// LSAs, in place of the services of director config `base`: more VIPs
+/// than one Router-LSA can carry. The tables are small (1000 tables of
+/// 65537 slots would take 256 MiB).
+pub fn thousand_vips_config(base: &str) -> String {
+    let mut config = base
+        .replace("[ospf]\n", "[ospf]\nannounce_as = \"external\"\n")
+        .replace(
+            "interfaces = [\"eth1\"]",
+            "interfaces = [\"eth1\"]\nmaglev_table_size = 251",
+        );
+    config.truncate(config.find("[[service]]").expect("a service"));
+    for i in 0..1000 {
+        config.push_str(&format!(
+            "[[service]]\nname = \"s{i}\"\nvip = \"198.18.{}.{}\"\nports = [80]\nforward = \"tun\"\n\
+             [service.health]\ncheck = \"none\"\n[[service.real]]\naddress = \"10.0.9.21\"\n",
+            i / 250,
+            1 + i % 250
+        ));
+    }
+    config
 }
 
 /// Sends a signal to a pid this test knows it started.
@@ -662,5 +863,38 @@ impl Lab {
             );
             assert!(out.status.success(), "echo {size}: {}", text(&out));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bird_neighbor_tables_are_parsed() {
+        let out = "BIRD 2.0.12 ready.\nospf1:\n\
+                   Router ID   \tPri\t     State     \tDTime\tInterface  Router IP\n\
+                   10.255.0.12 \t  0\t2-Way/Other\t11.405\teth1       10.0.1.12\n\
+                   10.255.0.11 \t  0\tFull/PtP  \t 3.996\teth1       10.0.2.1\n";
+        assert_eq!(
+            super::parse_bird_neighbors(out),
+            [
+                ("10.255.0.12".to_string(), "2-Way".to_string()),
+                ("10.255.0.11".to_string(), "Full".to_string())
+            ]
+        );
+        assert!(super::parse_bird_neighbors("BIRD 2.0.12 ready.\nospf1:\n").is_empty());
+    }
+
+    #[test]
+    fn bird_router_lsas_are_parsed() {
+        let out = "BIRD 2.0.12 ready.\n\nArea 0.0.0.0\n\n \
+                   Type   LS ID           Router          Sequence   Age  Checksum\n \
+                   0002  10.0.1.1        10.255.0.1       80000002     0    1dc4\n \
+                   0001  10.255.0.11     10.255.0.11      80000003    13    ff3f\n \
+                   0001  10.255.0.12     10.255.0.12      80000003  3600    fd3e\n";
+        assert_eq!(
+            super::parse_bird_router_lsas(out, "10.255.0.12"),
+            [(0x8000_0003, 3600)]
+        );
+        assert!(super::parse_bird_router_lsas(out, "10.0.1.1").is_empty());
     }
 }

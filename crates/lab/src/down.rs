@@ -1,6 +1,7 @@
 //! `xlvs-lab down`: stop every process of the lab by pid, delete its
 //! namespaces (which takes their veths and bridges with them) and remove
-//! the FRR pathspaces and the state directory.
+//! the FRR pathspaces and the state directory (which holds BIRD's control
+//! sockets).
 
 use crate::error::LabError;
 use crate::frr::{self, FRR_ETC, FRR_RUN};
@@ -61,7 +62,7 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
             if !netns.contains(&ns) {
                 netns.push(ns);
             }
-            if n.role.is_router() {
+            if matches!(n.role, Role::Frr { .. }) {
                 let ps = frr_pathspace(lab, &n.name);
                 for base in [FRR_ETC, FRR_RUN] {
                     let d = Path::new(base).join(&ps);

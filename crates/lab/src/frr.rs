@@ -2,11 +2,11 @@
 //! own pathspace (`-N`), so many routers coexist on one host and `vtysh -N`
 //! reaches each of them.
 
+use crate::daemon;
 use crate::error::LabError;
-use crate::state::{frr_pathspace, netns_name, run_dir, LabState, ProcessRecord};
-use crate::sys::{self, Spawn};
+use crate::state::{frr_pathspace, netns_name, run_dir, LabState};
+use crate::sys;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 pub const FRR_LIB: &str = "/usr/lib/frr";
 pub const FRR_ETC: &str = "/etc/frr";
@@ -19,7 +19,6 @@ const DAEMONS: &[&str] = &[
     "bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "ldpd", "nhrpd", "eigrpd",
     "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd", "pathd",
 ];
-const START_LIMIT: Duration = Duration::from_secs(15);
 
 /// A daemon to start and the options the daemons file gives it.
 #[derive(Debug, PartialEq, Eq)]
@@ -170,33 +169,18 @@ pub fn start(
         ];
         argv.extend(d.options.iter().cloned());
         let log = node_dir.join(format!("{}.log", d.name));
-        let id = sys::spawn_in(&Spawn {
-            netns: &netns,
-            argv: &argv,
-            env: &[],
-            log: &log,
-        })?;
-        state.processes.push(ProcessRecord {
-            node: node.to_string(),
-            name: d.name.clone(),
-            id,
-            log: log.clone(),
-        });
-        state.save()?;
         // Each daemon is ready once its vty socket exists; the others need
         // zebra's API socket before they start.
-        let socket = run.join(format!("{}.vty", d.name));
-        sys::wait_for(
-            &format!("{} of {node} to start", d.name),
-            START_LIMIT,
-            || socket.exists() || !id.alive(),
+        daemon::start(
+            state,
+            &daemon::Process {
+                node,
+                name: &d.name,
+                argv: &argv,
+                log: &log,
+                ready_socket: &run.join(format!("{}.vty", d.name)),
+            },
         )?;
-        if !id.alive() {
-            return Err(LabError::ProcessExited {
-                process: d.name.clone(),
-                log: sys::tail(&log, 20),
-            });
-        }
     }
     sys::run("ip", &["netns", "exec", &netns, "vtysh", "-N", &ps, "-b"])
         .map_err(|e| match e {

@@ -6,7 +6,9 @@
 //! namespace of its own. What runs in a node depends on its kind and image
 //! (see [`topology::Role`]).
 
+pub mod bird;
 pub mod bpffs;
+pub mod daemon;
 pub mod down;
 pub mod error;
 pub mod exec;

@@ -25,7 +25,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run a command in a node (vtysh works on FRR nodes).
+    /// Run a command in a node (vtysh works on FRR nodes, birdc on BIRD nodes).
     Exec {
         file: PathBuf,
         node: String,

@@ -21,6 +21,12 @@ pub fn frr_pathspace(lab: &str, node: &str) -> String {
     netns_name(lab, node)
 }
 
+/// The control socket of a BIRD node's daemon (`bird -s`, `birdc -s`), in
+/// the node's directory so that `down` removes it with the lab.
+pub fn bird_socket(lab: &str, node: &str) -> PathBuf {
+    lab_dir(lab).join(node).join("bird.ctl")
+}
+
 pub fn lab_dir(lab: &str) -> PathBuf {
     Path::new(RUN_DIR).join(lab)
 }

@@ -3,10 +3,10 @@
 
 use crate::down::teardown;
 use crate::error::LabError;
-use crate::frr;
 use crate::state::{netns_name, LabState, ProcessRecord};
 use crate::sys::{self, ip, ip_in, Spawn};
 use crate::topology::{Link, Node, Role, Topology};
+use crate::{bird, frr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -197,6 +197,7 @@ fn start_node(topo: &Topology, node: &Node, state: &mut LabState) -> Result<(), 
         Role::Frr { frr_conf, daemons } => {
             return frr::start(state, &node.name, frr_conf, daemons.as_deref())
         }
+        Role::Bird { bird_conf } => return bird::start(state, &node.name, bird_conf),
         Role::Xlvs { config, .. } => {
             let xlvsd = bin_dir().join("xlvsd");
             if !xlvsd.is_file() {

@@ -66,6 +66,8 @@ pub enum Role {
         frr_conf: PathBuf,
         daemons: Option<PathBuf>,
     },
+    /// Debian's BIRD 2 daemon, configured from the bound bird.conf.
+    Bird { bird_conf: PathBuf },
     /// This workspace's `xlvsd` with the bound node config; `socket` is
     /// its control socket and `pins` its pin directory (from the config),
     /// both removed by `down`.
@@ -79,14 +81,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// A router node (FRR or BIRD): it forwards, and hashes ECMP flows on
+    /// their ports.
     pub fn is_router(&self) -> bool {
-        matches!(self, Role::Frr { .. })
+        matches!(self, Role::Frr { .. } | Role::Bird { .. })
     }
 
     pub fn label(&self) -> &'static str {
         match self {
             Role::Bridge => "bridge",
             Role::Frr { .. } => "frr",
+            Role::Bird { .. } => "bird",
             Role::Xlvs { .. } => "xlvs",
             Role::Host => "host",
         }
@@ -134,7 +139,7 @@ pub enum Problem {
     Unsupported { at: String, key: String },
     #[error("`{at}`: invalid name {name:?}: use letters, digits, '-' and '_'")]
     BadName { at: String, name: String },
-    #[error("node {node}: kind {kind:?} is not supported (use linux, bridge or frr)")]
+    #[error("node {node}: kind {kind:?} is not supported (use linux, bridge, frr or bird)")]
     BadKind { node: String, kind: String },
     #[error("node {node}: no kind (set it on the node, its group or in defaults)")]
     NoKind { node: String },
@@ -514,9 +519,11 @@ fn role_of(kind: &str, node: &Node, startup: Option<&str>, dir: &Path) -> Result
     match kind {
         "bridge" => Ok(Role::Bridge),
         "frr" => frr_role(node, startup, dir).map_err(bad),
+        "bird" => bird_role(node, startup, dir).map_err(bad),
         "linux" => match base {
             None => Err(bad("kind linux needs an image".into())),
             Some(b) if b.contains("frr") => frr_role(node, startup, dir).map_err(bad),
+            Some(b) if b.contains("bird") => bird_role(node, startup, dir).map_err(bad),
             Some(b) if b.starts_with("xlvs") => xlvs_role(node).map_err(bad),
             Some(_) => Ok(Role::Host),
         },
@@ -527,26 +534,50 @@ fn role_of(kind: &str, node: &Node, startup: Option<&str>, dir: &Path) -> Result
     }
 }
 
+/// Where the FRR and BIRD images read their configuration.
+pub const FRR_CONF: &str = "/etc/frr/frr.conf";
+pub const BIRD_CONF: &str = "/etc/bird/bird.conf";
+
 fn frr_role(node: &Node, startup: Option<&str>, dir: &Path) -> Result<Role, String> {
-    let frr_conf = match (startup, node.bound_file("/etc/frr/frr.conf")) {
+    let frr_conf = router_config(node, startup, dir, "an FRR node", FRR_CONF)?;
+    let daemons = node.bound_file("/etc/frr/daemons").map(|b| b.host.clone());
+    Ok(Role::Frr { frr_conf, daemons })
+}
+
+fn bird_role(node: &Node, startup: Option<&str>, dir: &Path) -> Result<Role, String> {
+    let bird_conf = router_config(node, startup, dir, "a BIRD node", BIRD_CONF)?;
+    Ok(Role::Bird { bird_conf })
+}
+
+/// A router's configuration file on the host: `startup-config` (as
+/// containerlab's router kinds take it), else the file bound at
+/// `container_path`, where the router's image reads it.
+fn router_config(
+    node: &Node,
+    startup: Option<&str>,
+    dir: &Path,
+    what: &str,
+    container_path: &str,
+) -> Result<PathBuf, String> {
+    match (startup, node.bound_file(container_path)) {
         (Some(s), _) => {
             let p = dir.join(s);
             if !p.is_file() {
                 return Err(format!("startup-config {} does not exist", p.display()));
             }
-            p
+            Ok(p)
         }
-        (None, Some(b)) => b.host.clone(),
+        (None, Some(b)) => Ok(b.host.clone()),
         (None, None) => {
-            return Err(
-                "an FRR node needs its frr.conf: bind it to /etc/frr/frr.conf \
-                        or set startup-config"
-                    .into(),
-            )
+            let file = Path::new(container_path)
+                .file_name()
+                .expect("a file path")
+                .to_string_lossy();
+            Err(format!(
+                "{what} needs its {file}: bind it to {container_path} or set startup-config"
+            ))
         }
-    };
-    let daemons = node.bound_file("/etc/frr/daemons").map(|b| b.host.clone());
-    Ok(Role::Frr { frr_conf, daemons })
+    }
 }
 
 /// The xlvs image runs `xlvsd --config FILE`; FILE must be bound.

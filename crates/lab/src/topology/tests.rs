@@ -6,7 +6,7 @@ struct LabDir(tempfile::TempDir);
 impl LabDir {
     fn new() -> LabDir {
         let d = tempfile::tempdir().unwrap();
-        for f in ["r1.conf", "daemons", "nginx.conf"] {
+        for f in ["r1.conf", "daemons", "nginx.conf", "bird.conf"] {
             std::fs::write(d.path().join(f), "").unwrap();
         }
         std::fs::write(d.path().join("lb1.toml"), xlvs_config::EXAMPLE_NODE).unwrap();
@@ -303,4 +303,78 @@ topology:
     let t = dir.parse(yaml).unwrap();
     assert_eq!(t.node("b").unwrap().image.as_deref(), Some("debian:12"));
     assert_eq!(t.node("b").unwrap().exec, ["false"]);
+}
+
+/// BIRD routers: by kind, or by an image whose name says bird.
+const BIRDS: &str = r#"
+name: b
+topology:
+  nodes:
+    r1:
+      kind: linux
+      image: lab-bird:latest
+      binds: [bird.conf:/etc/bird/bird.conf]
+    r2:
+      kind: bird
+      startup-config: bird.conf
+    r3:
+      kind: linux
+      image: quay.io/frrouting/frr:8.4.1
+      binds: [r1.conf:/etc/frr/frr.conf]
+"#;
+
+#[test]
+fn bird_nodes_run_bird_with_their_bird_conf() {
+    let dir = LabDir::new();
+    let t = dir.parse(BIRDS).unwrap();
+    let conf = dir.0.path().join("bird.conf");
+    for r in ["r1", "r2"] {
+        let role = &t.node(r).unwrap().role;
+        assert_eq!(
+            *role,
+            Role::Bird {
+                bird_conf: conf.clone()
+            },
+            "{r}"
+        );
+        // Routers get forwarding and the L4 ECMP hash, as FRR's do.
+        assert!(role.is_router() && role.label() == "bird", "{r}");
+    }
+}
+
+#[test]
+fn a_bird_node_without_its_bird_conf_is_refused() {
+    let dir = LabDir::new();
+    let p = dir.problems(&BIRDS.replace("binds: [bird.conf:/etc/bird/bird.conf]", "binds: []"));
+    assert_eq!(
+        p,
+        "node r1: bad image mapping: a BIRD node needs its bird.conf: \
+         bind it to /etc/bird/bird.conf or set startup-config"
+    );
+    let p = dir.problems(&BIRDS.replace("startup-config: bird.conf", "startup-config: nope.conf"));
+    assert!(
+        p.contains("node r2: bad image mapping: startup-config") && p.contains("nope.conf"),
+        "{p}"
+    );
+}
+
+#[test]
+fn birdc_reaches_the_nodes_own_bird_and_vtysh_its_own_frr() {
+    let dir = LabDir::new();
+    let t = dir.parse(BIRDS).unwrap();
+    let argv = |node: &str, cmd: &[&str]| {
+        let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        crate::exec::node_argv(&t, node, &cmd).unwrap().join(" ")
+    };
+    assert_eq!(
+        argv("r1", &["birdc", "show", "ospf", "neighbors"]),
+        "birdc -s /run/xlvs-lab/b/r1/bird.ctl show ospf neighbors"
+    );
+    assert_eq!(
+        argv("r2", &["birdcl", "show", "route"]),
+        "birdcl -s /run/xlvs-lab/b/r2/bird.ctl show route"
+    );
+    assert_eq!(argv("r1", &["vtysh", "-c", "x"]), "vtysh -c x");
+    assert_eq!(argv("r3", &["birdc", "show"]), "birdc show");
+    assert_eq!(argv("r3", &["vtysh", "-c", "x"]), "vtysh -N clab-b-r3 -c x");
 }
