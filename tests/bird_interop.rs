@@ -6,9 +6,13 @@
 //! Variants of labs/bird-broadcast and labs/bird-p2p (MD5 on or off, 1000
 //! VIPs) are rewritten into a temporary directory at test time.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use xlvs_tests::{lab_copy, leftovers, pid_alive, signal, text, wait_until, workspace, Lab};
+use xlvs_tests::loss::{
+    assert_first_packets_lost, dropped, lose_first_packets, withdraw_losing_the_first_lsu,
+};
+use xlvs_tests::{
+    lab_variant, leftovers, pid_alive, rewrite, signal, text, wait_until, workspace, Lab, XLVS_MD5,
+};
 
 const VIP: &str = "192.0.2.10";
 const VIP2: &str = "192.0.2.11";
@@ -19,38 +23,9 @@ const LB1_ADDR: &str = "10.0.1.11";
 const LB2_ADDR: &str = "10.0.1.12";
 /// lb1's address on the point-to-point link.
 const P2P_ADDR: &str = "10.0.2.1";
-/// MD5 in an xlvs interface, as labs/bird-p2p/lb1.toml writes it.
-const XLVS_MD5: &str = "auth = { type = \"md5\", key_id = 7, key = \"xlvs-lab-key\" }";
 /// MD5 in a bird.conf interface, as labs/bird-p2p writes it.
 const BIRD_MD5: &str = "authentication cryptographic;\n            \
                         password \"xlvs-lab-key\" { id 7; algorithm keyed md5; };";
-
-/// labs/NAME (its file and directory) copied to a temporary directory as
-/// lab `new_name`, so a test can rewrite its configs: the directory, the
-/// lab file and the copy of labs/NAME/.
-fn variant(name: &str, new_name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = lab_copy(name);
-    let file = dir.path().join(format!("{name}.clab.yml"));
-    let yaml = std::fs::read_to_string(&file).unwrap();
-    let yaml: String = yaml
-        .lines()
-        .map(|l| match l.starts_with("name: ") {
-            true => format!("name: {new_name}\n"),
-            false => format!("{l}\n"),
-        })
-        .collect();
-    std::fs::write(&file, yaml).unwrap();
-    let lab_dir = dir.path().join(name);
-    (dir, file, lab_dir)
-}
-
-/// Replaces `from` with `to` in a file; the file must contain `from` (a
-/// lab file that changed under the test fails it loudly).
-fn rewrite(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{}: no {from:?}", path.display());
-    std::fs::write(path, text.replace(from, to)).unwrap();
-}
 
 /// BIRD's log of the lab's router r1 (bird logs to stderr, which xlvs-lab
 /// keeps in the node's directory).
@@ -161,13 +136,21 @@ fn broadcast_ecmp_withdraw_stop_kill_and_return() {
     println!("whole test after up: {:?}", started.elapsed());
 }
 
-/// The broadcast lab with MD5 on every interface: both adjacencies Full
-/// (the DR's wait timer makes the directors' first DBD go unanswered, so
-/// a retransmission must pass authentication), ECMP, and a flush on
-/// SIGTERM, with no packet dropped for authentication on either side.
+/// The broadcast lab with MD5 on every interface, each director losing
+/// its first DBD and its first LSU (tests/loss.rs), so retransmissions
+/// must pass authentication: both adjacencies Full, ECMP, a withdrawal
+/// whose first LSU is lost, and a flush on SIGTERM, with no packet
+/// dropped for authentication on either side.
 #[test]
-fn broadcast_with_md5() {
-    let (_dir, file, lab_dir) = variant("bird-broadcast", "bird-bcast-md5");
+fn broadcast_with_md5_survives_lost_packets() {
+    let (_dir, file, lab_dir) = lab_variant("bird-broadcast", "bird-bcast-md5");
+    lose_first_packets(
+        &file,
+        &[
+            "ip addr add 10.0.1.11/24 dev eth1",
+            "ip addr add 10.0.1.12/24 dev eth1",
+        ],
+    );
     rewrite(
         &lab_dir.join("r1/bird.conf"),
         "hello 1;",
@@ -186,6 +169,10 @@ fn broadcast_with_md5() {
     lab.wait_nexthops("r1", VIP, &[LB1_ADDR, LB2_ADDR], Duration::from_secs(20));
     assert_one_bird_route(&lab, VIP, &[LB1_ADDR, LB2_ADDR]);
     println!("MD5: ECMP route after {:?}", started.elapsed());
+    assert_first_packets_lost(&lab, &["lb1", "lb2"]);
+    withdraw_losing_the_first_lsu(&lab, "lb1", VIP2);
+    lab.wait_nexthops("r1", VIP2, &[LB2_ADDR], Duration::from_secs(20));
+    assert_eq!(dropped(&lab, "lb1", "withdrawal LSU"), 1);
     signal(lab.pid_of("lb2", "xlvsd"), libc::SIGTERM);
     let took = lab.wait_nexthops("r1", VIP, &[LB1_ADDR], Duration::from_secs(12));
     println!("MD5, SIGTERM: next hop gone after {took:?}");
@@ -193,18 +180,22 @@ fn broadcast_with_md5() {
     assert_no_auth_failures(&lab, &["lb1"]);
 }
 
-/// labs/bird-p2p as it is: MD5 on a point-to-point /31. Full, the VIP in
-/// the FIB; then kill -9 and a restart within the dead interval, while
-/// BIRD still holds the last MD5 sequence number of the killed process:
-/// the new process's numbers (from the clock) are not lower, so it is
-/// Full again at once, with nothing dropped for authentication.
+/// labs/bird-p2p: MD5 on a point-to-point /31, lb1 losing its first DBD
+/// and its first LSU. Full, the VIP in the FIB; then kill -9 and a
+/// restart within the dead interval, while BIRD still holds the last MD5
+/// sequence number of the killed process: the new process's numbers (from
+/// the clock) are not lower, so it is Full again at once, with nothing
+/// dropped for authentication; last, a withdrawal whose first LSU is lost.
 #[test]
-fn point_to_point_with_md5_restart_within_the_dead_interval() {
-    let lab = Lab::up(&workspace().join("labs/bird-p2p.clab.yml"));
+fn point_to_point_with_md5_lost_packets_and_a_restart() {
+    let (_dir, file, lab_dir) = lab_variant("bird-p2p", "bird-p2p-md5");
+    lose_first_packets(&file, &["ip addr add 10.0.2.1/31 dev eth1"]);
+    let lab = Lab::up(&file);
     let started = Instant::now();
     lab.wait_full("r1", &[LB1], Duration::from_secs(30));
     lab.wait_nexthops("r1", VIP, &[P2P_ADDR], Duration::from_secs(20));
     println!("p2p MD5: route after {:?}", started.elapsed());
+    assert_first_packets_lost(&lab, &["lb1"]);
     assert_no_auth_failures(&lab, &["lb1"]);
 
     let pid = lab.pid_of("lb1", "xlvsd");
@@ -214,9 +205,8 @@ fn point_to_point_with_md5_restart_within_the_dead_interval() {
     wait_until("the killed xlvsd gone", Duration::from_secs(10), || {
         (!pid_alive(pid)).then_some(()).ok_or("alive".to_string())
     });
-    let config = workspace().join("labs/bird-p2p/lb1.toml");
     let restarted_at = Instant::now();
-    let _restarted = xlvs_tests::start_xlvsd("clab-bird-p2p-lb1", &config);
+    let _restarted = xlvs_tests::start_xlvsd("clab-bird-p2p-md5-lb1", &lab_dir.join("lb1.toml"));
     // The new process knows r1 only through a new adjacency.
     wait_until(
         "the new lb1 Full with r1",
@@ -229,6 +219,9 @@ fn point_to_point_with_md5_restart_within_the_dead_interval() {
     println!("p2p restart: Full after {:?}", restarted_at.elapsed());
     lab.wait_full("r1", &[LB1], Duration::from_secs(5));
     lab.wait_nexthops("r1", VIP, &[P2P_ADDR], Duration::from_secs(20));
+    withdraw_losing_the_first_lsu(&lab, "lb1", VIP);
+    lab.wait_nexthops("r1", VIP, &[], Duration::from_secs(20));
+    assert_eq!(dropped(&lab, "lb1", "withdrawal LSU"), 1);
     assert_no_auth_failures(&lab, &["lb1"]);
 }
 
@@ -236,7 +229,7 @@ fn point_to_point_with_md5_restart_within_the_dead_interval() {
 /// LSAs: every one of them reaches BIRD's kernel routes.
 #[test]
 fn point_to_point_without_md5_a_thousand_vips() {
-    let (_dir, file, lab_dir) = variant("bird-p2p", "bird-p2p-1000");
+    let (_dir, file, lab_dir) = lab_variant("bird-p2p", "bird-p2p-1000");
     rewrite(
         &lab_dir.join("r1/bird.conf"),
         BIRD_MD5,

@@ -6,6 +6,7 @@
 //! what is missing and builds the binaries before running them.
 
 pub mod cluster;
+pub mod loss;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -738,6 +739,36 @@ impl Lab {
             out.status.success().then_some(()).ok_or_else(|| text(&out))
         });
     }
+}
+
+/// MD5 on an xlvs OSPF interface, as the labs write it.
+pub const XLVS_MD5: &str = "auth = { type = \"md5\", key_id = 7, key = \"xlvs-lab-key\" }";
+
+/// labs/NAME (its file and directory) copied to a temporary directory as
+/// lab `new_name`, so a test can rewrite its configs: the directory, the
+/// lab file and the copy of labs/NAME/.
+pub fn lab_variant(name: &str, new_name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = lab_copy(name);
+    let file = dir.path().join(format!("{name}.clab.yml"));
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let yaml: String = yaml
+        .lines()
+        .map(|l| match l.starts_with("name: ") {
+            true => format!("name: {new_name}\n"),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&file, yaml).unwrap();
+    let lab_dir = dir.path().join(name);
+    (dir, file, lab_dir)
+}
+
+/// Replaces `from` with `to` in a file; the file must contain `from` (a
+/// lab file that changed under the test fails it loudly).
+pub fn rewrite(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{}: no {from:?}", path.display());
+    std::fs::write(path, text.replace(from, to)).unwrap();
 }
 
 /// The quickstart lab copied to a temporary directory, so a test can edit
