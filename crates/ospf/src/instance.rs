@@ -9,7 +9,7 @@
 
 use crate::config::{Auth, Config, NetworkType, RXMT_INTERVAL};
 use crate::graceful::Grace;
-use crate::interface::{IfState, Interface};
+use crate::interface::{IfState, IfaceId, Interface};
 use crate::lsdb::Lsdb;
 use crate::neighbor::{transition, NbrAction, NbrEvent, NbrState};
 use crate::origin::Origin;
@@ -28,12 +28,10 @@ pub const ALL_D_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 6);
 pub(crate) const IP_HEADER: usize = 20;
 pub(crate) const PACKET_OVERHEAD: usize = IP_HEADER + 16;
 
-/// A packet to send out of interface `iface` (an index into the
-/// interfaces in order of configuration; removing one moves the later ones
-/// down, see `remove_interface`) to `dst`.
+/// A packet to send out of interface `iface` to `dst`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
-    pub iface: usize,
+    pub iface: IfaceId,
     pub dst: Ipv4Addr,
     pub bytes: Vec<u8>,
 }
@@ -41,7 +39,11 @@ pub struct Output {
 pub struct Instance {
     pub(crate) router_id: Ipv4Addr,
     pub(crate) area_id: Ipv4Addr,
+    /// In order of configuration; internally addressed by position,
+    /// outside by [`IfaceId`].
     pub(crate) ifaces: Vec<Interface>,
+    /// The id the next added interface gets.
+    pub(crate) next_iface: IfaceId,
     pub(crate) lsdb: Lsdb,
     pub(crate) origin: Origin,
     pub(crate) stats: Stats,
@@ -52,7 +54,7 @@ pub struct Instance {
     pub(crate) started: Instant,
     pub(crate) out: Vec<Output>,
     /// Mismatches already logged, so each is logged once per neighbor.
-    logged: BTreeSet<(usize, Ipv4Addr, &'static str)>,
+    pub(crate) logged: BTreeSet<(IfaceId, Ipv4Addr, &'static str)>,
     pub(crate) shutting_down: bool,
     pub(crate) grace: Grace,
 }
@@ -61,14 +63,17 @@ impl Instance {
     /// A new instance; interfaces start Down until `interface_up`.
     /// `crypto_seed` should be the wall clock in seconds.
     pub fn new(config: Config, now: Instant, crypto_seed: u32) -> Instance {
+        let mut next_iface = IfaceId::default();
+        let mut ifaces = Vec::new();
+        for c in config.interfaces {
+            ifaces.push(Interface::new(next_iface, c, now));
+            next_iface = next_iface.next();
+        }
         Instance {
             router_id: config.router_id,
             area_id: config.area_id,
-            ifaces: config
-                .interfaces
-                .into_iter()
-                .map(|c| Interface::new(c, now))
-                .collect(),
+            ifaces,
+            next_iface,
             lsdb: Lsdb::default(),
             origin: Origin::new(config.vip_mode),
             stats: Stats::default(),
@@ -90,10 +95,20 @@ impl Instance {
         std::mem::take(&mut self.out)
     }
 
+    /// The interfaces' ids, in order of configuration.
+    pub fn interface_ids(&self) -> Vec<IfaceId> {
+        self.ifaces.iter().map(|i| i.id).collect()
+    }
+
+    /// The position of interface `id` in `ifaces`.
+    pub(crate) fn index(&self, id: IfaceId) -> Option<usize> {
+        self.ifaces.iter().position(|i| i.id == id)
+    }
+
     /// Sets what the kernel says about an interface (its address may only
     /// be known once the link exists). Takes effect while it is Down.
-    pub fn set_link(&mut self, iface: usize, address: Ipv4Addr, prefix_len: u8, mtu: u16) {
-        if let Some(i) = self.ifaces.get_mut(iface) {
+    pub fn set_link(&mut self, id: IfaceId, address: Ipv4Addr, prefix_len: u8, mtu: u16) {
+        if let Some(i) = self.ifaces.iter_mut().find(|i| i.id == id) {
             if i.state == IfState::Down {
                 i.config.address = address;
                 i.config.prefix_len = prefix_len;
@@ -103,17 +118,19 @@ impl Instance {
     }
 
     /// The address, prefix length and MTU in use on an interface.
-    pub fn link(&self, iface: usize) -> Option<(Ipv4Addr, u8, u16)> {
+    pub fn link(&self, id: IfaceId) -> Option<(Ipv4Addr, u8, u16)> {
         self.ifaces
-            .get(iface)
+            .iter()
+            .find(|i| i.id == id)
             .map(|i| (i.config.address, i.config.prefix_len, i.config.mtu))
     }
 
     /// The interface's link is up and its socket ready.
-    pub fn interface_up(&mut self, iface: usize, now: Instant) {
-        let Some(i) = self.ifaces.get_mut(iface) else {
+    pub fn interface_up(&mut self, id: IfaceId, now: Instant) {
+        let Some(iface) = self.index(id) else {
             return;
         };
+        let i = &mut self.ifaces[iface];
         if i.state != IfState::Down {
             return;
         }
@@ -126,10 +143,15 @@ impl Instance {
     /// InterfaceDown (9.3): every neighbor is killed (KillNbr). The
     /// interface is Down first, so the Router-LSA re-originated as the
     /// adjacencies go already lacks its links, and no election runs on it.
-    pub fn interface_down(&mut self, iface: usize, now: Instant) {
-        let Some(i) = self.ifaces.get_mut(iface) else {
-            return;
-        };
+    pub fn interface_down(&mut self, id: IfaceId, now: Instant) {
+        if let Some(iface) = self.index(id) {
+            self.down(iface, now);
+        }
+    }
+
+    /// InterfaceDown on the interface at position `iface`.
+    pub(crate) fn down(&mut self, iface: usize, now: Instant) {
+        let i = &mut self.ifaces[iface];
         if i.state == IfState::Down {
             return;
         }
@@ -151,17 +173,16 @@ impl Instance {
     pub fn handle_packet(
         &mut self,
         now: Instant,
-        iface: usize,
+        id: IfaceId,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         bytes: &[u8],
     ) {
         self.stats.rx_packets += 1;
-        if self
-            .ifaces
-            .get(iface)
-            .is_none_or(|i| i.state == IfState::Down)
-        {
+        let Some(iface) = self.index(id) else {
+            return;
+        };
+        if self.ifaces[iface].state == IfState::Down {
             return;
         }
         let packet = match Packet::parse(bytes) {
@@ -295,15 +316,6 @@ impl Instance {
         ok
     }
 
-    /// Forgets the mismatches logged on a removed interface and moves the
-    /// later interfaces' down one index.
-    pub(crate) fn renumber_logged(&mut self, removed: usize) {
-        self.logged = std::mem::take(&mut self.logged)
-            .into_iter()
-            .filter_map(|(i, src, kind)| Some((crate::reconfig::shift(i, removed)?, src, kind)))
-            .collect();
-    }
-
     /// Logs a configuration mismatch once per (interface, neighbor, kind),
     /// and counts every occurrence.
     pub(crate) fn mismatch(
@@ -315,7 +327,7 @@ impl Instance {
         theirs: String,
     ) {
         *self.stats.mismatches.entry(kind).or_default() += 1;
-        if self.logged.insert((iface, src, kind)) {
+        if self.logged.insert((self.ifaces[iface].id, src, kind)) {
             tracing::warn!(
                 interface = %self.ifaces[iface].config.name,
                 neighbor = %src,
@@ -355,6 +367,7 @@ impl Instance {
         };
         let bytes = packet.emit(key.as_ref());
         self.stats.tx_packets += 1;
+        let iface = self.ifaces[iface].id;
         self.out.push(Output { iface, dst, bytes });
     }
 

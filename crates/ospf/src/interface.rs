@@ -30,8 +30,28 @@ impl IfState {
     }
 }
 
+/// A configured interface's name in the core and its driver: given when
+/// the interface is added, never reused, and unchanged when another is
+/// removed (a position in a list would shift).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct IfaceId(u32);
+
+impl IfaceId {
+    /// The id after this one.
+    pub(crate) fn next(self) -> IfaceId {
+        IfaceId(self.0 + 1)
+    }
+}
+
+impl std::fmt::Display for IfaceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
 #[derive(Debug)]
 pub struct Interface {
+    pub id: IfaceId,
     pub config: InterfaceConfig,
     pub state: IfState,
     /// DR and BDR interface addresses (0.0.0.0 when none).
@@ -50,8 +70,9 @@ pub struct Interface {
 }
 
 impl Interface {
-    pub fn new(config: InterfaceConfig, now: Instant) -> Interface {
+    pub fn new(id: IfaceId, config: InterfaceConfig, now: Instant) -> Interface {
         Interface {
+            id,
             config,
             state: IfState::Down,
             dr: Ipv4Addr::UNSPECIFIED,
@@ -177,6 +198,7 @@ mod tests {
 
     fn iface() -> Interface {
         Interface::new(
+            IfaceId::default(),
             InterfaceConfig {
                 name: "eth1".into(),
                 address: Ipv4Addr::new(10, 0, 1, 11),

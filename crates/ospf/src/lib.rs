@@ -6,11 +6,12 @@
 //!   (`handle_packet`), time (`handle_timeout` at `poll_at`) and commands
 //!   (`announce`, `withdraw`, `shutdown`, `add_interface`,
 //!   `remove_interface`); take packets to send from `drain_output`. Deterministic: tests run it without sockets or sleep.
-//! - [`driver`]: raw sockets and the clock, with tokio.
+//!
+//! No I/O here: the crate has no socket, clock or runtime dependency. Its
+//! tokio driver (raw sockets, the clock) is the crate xlvs-ospf-driver.
 
 pub mod config;
 mod crypto_seq;
-pub mod driver;
 mod exchange;
 mod flood;
 mod graceful;
@@ -28,6 +29,7 @@ pub mod wire;
 pub use config::{Auth, Config, InterfaceConfig, NetworkType, VipMode};
 pub use graceful::GracefulInfo;
 pub use instance::{Instance, Output, ALL_D_ROUTERS, ALL_SPF_ROUTERS};
+pub use interface::IfaceId;
 pub use reconfig::ReconfigError;
 pub use show::{InterfaceInfo, LsaInfo, NeighborInfo};
 pub use stats::Stats;

@@ -8,36 +8,41 @@
 
 use crate::config::InterfaceConfig;
 use crate::instance::{Instance, Output};
-use crate::interface::{IfState, Interface};
+use crate::interface::{IfState, IfaceId, Interface};
 use std::time::Instant;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReconfigError {
     #[error("OSPF interface {0} is already configured")]
     Duplicate(String),
-    #[error("no OSPF interface at index {0}")]
-    NoSuchInterface(usize),
+    #[error("no OSPF interface {0}")]
+    NoSuchInterface(IfaceId),
 }
 
 impl Instance {
-    /// The index of the interface named `name`.
-    pub fn interface_index(&self, name: &str) -> Option<usize> {
-        self.ifaces.iter().position(|i| i.config.name == name)
+    /// The interface named `name`.
+    pub fn interface_id(&self, name: &str) -> Option<IfaceId> {
+        self.ifaces
+            .iter()
+            .find(|i| i.config.name == name)
+            .map(|i| i.id)
     }
 
     /// Adds an interface, Down until `interface_up` (the driver calls it
-    /// once the link exists). Its index is the new last one.
+    /// once the link exists), under a new id.
     pub fn add_interface(
         &mut self,
         config: InterfaceConfig,
         now: Instant,
-    ) -> Result<usize, ReconfigError> {
-        if self.interface_index(&config.name).is_some() {
+    ) -> Result<IfaceId, ReconfigError> {
+        if self.interface_id(&config.name).is_some() {
             return Err(ReconfigError::Duplicate(config.name));
         }
         tracing::info!(interface = %config.name, "OSPF interface added");
-        self.ifaces.push(Interface::new(config, now));
-        Ok(self.ifaces.len() - 1)
+        let id = self.next_iface;
+        self.next_iface = id.next();
+        self.ifaces.push(Interface::new(id, config, now));
+        Ok(id)
     }
 
     /// Removes an interface: first a goodbye Hello (no neighbors listed),
@@ -46,44 +51,26 @@ impl Instance {
     /// which re-originates the Router-LSA without its links.
     ///
     /// Returns the packets still to go out of the removed interface (the
-    /// goodbye), for the driver to send before it closes the socket. The
-    /// interfaces after it move down one index, in queued output too.
+    /// goodbye), for the driver to send before it closes the socket.
     pub fn remove_interface(
         &mut self,
-        iface: usize,
+        id: IfaceId,
         now: Instant,
     ) -> Result<Vec<Output>, ReconfigError> {
-        if iface >= self.ifaces.len() {
-            return Err(ReconfigError::NoSuchInterface(iface));
-        }
+        let iface = self.index(id).ok_or(ReconfigError::NoSuchInterface(id))?;
         if self.ifaces[iface].state != IfState::Down {
             self.send_hello(now, iface, true);
         }
-        self.interface_down(iface, now);
+        self.down(iface, now);
         let gone = self.ifaces.remove(iface);
-        let mut last = Vec::new();
-        for mut o in std::mem::take(&mut self.out) {
-            match shift(o.iface, iface) {
-                Some(i) => {
-                    o.iface = i;
-                    self.out.push(o);
-                }
-                None => last.push(o),
-            }
-        }
-        self.renumber_logged(iface);
+        let (last, others) = std::mem::take(&mut self.out)
+            .into_iter()
+            .partition(|o| o.iface == id);
+        self.out = others;
+        self.logged.retain(|(i, _, _)| *i != id);
         // LSAs only the removed neighbors still owed an ack for may go.
         self.remove_flushed(now);
         tracing::info!(interface = %gone.config.name, "OSPF interface removed");
         Ok(last)
-    }
-}
-
-/// The new index of interface `i` once interface `removed` is gone.
-pub(crate) fn shift(i: usize, removed: usize) -> Option<usize> {
-    match i.cmp(&removed) {
-        std::cmp::Ordering::Less => Some(i),
-        std::cmp::Ordering::Equal => None,
-        std::cmp::Ordering::Greater => Some(i - 1),
     }
 }

@@ -57,10 +57,10 @@ fn hand_back_own_router_lsa(s: &mut Sim, seq: i32, age: u16) {
         },
         body: Body::LsUpdate(vec![lsa]),
     };
-    let now = s.now;
+    let (now, eth1) = (s.now, s.iface(0, 0));
     s.nodes[0].inst.handle_packet(
         now,
-        0,
+        eth1,
         ip("10.0.0.1"),
         xlvs_ospf::ALL_SPF_ROUTERS,
         &lsu.emit(None),
@@ -136,7 +136,8 @@ fn restarted_node_takes_over_its_old_lsa() {
             vec![p2p_iface("eth1", "10.0.0.0", Auth::None)],
         ),
     );
-    s.nodes[0].inst.interface_up(0, s.now);
+    let (now, eth1) = (s.now, s.iface(0, 0));
+    s.nodes[0].inst.interface_up(eth1, now);
     s.deliver();
     s.run(secs(20));
     assert_eq!(s.states(0), ["Full"]);
@@ -308,10 +309,10 @@ fn duplicate_and_stray_dbds_do_not_break_the_exchange() {
             headers: vec![],
         }),
     };
-    let now = s.now;
+    let (now, eth1) = (s.now, s.iface(0, 0));
     s.nodes[0].inst.handle_packet(
         now,
-        0,
+        eth1,
         ip("10.0.0.1"),
         xlvs_ospf::ALL_SPF_ROUTERS,
         &stray.emit(None),
@@ -421,7 +422,8 @@ fn restart_after_a_graceful_shutdown_goes_past_the_flushed_instance() {
     );
     let now = s.now;
     s.nodes[0].inst.announce(now, ip("192.0.2.10"), 1);
-    s.nodes[0].inst.interface_up(0, now);
+    let eth1 = s.iface(0, 0);
+    s.nodes[0].inst.interface_up(eth1, now);
     s.deliver();
     s.run(secs(30));
     let (seq_a, _, _) = router_lsa_of(&s, 0, "10.255.0.1").unwrap();

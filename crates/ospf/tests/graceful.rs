@@ -97,7 +97,8 @@ fn restart_gracefully(s: &mut Sim, period: u64) -> i32 {
     let until = s.now + secs(period);
     s.nodes[A].inst.resume_graceful_restart(until, seq);
     let now = s.now;
-    s.nodes[A].inst.interface_up(0, now);
+    let eth1 = s.iface(A, 0);
+    s.nodes[A].inst.interface_up(eth1, now);
     s.deliver();
     seq
 }
@@ -250,12 +251,12 @@ fn from_b(s: &mut Sim, lsa: Lsa) {
         },
         body: Body::LsUpdate(vec![lsa]),
     };
-    let now = s.now;
+    let (now, eth1) = (s.now, s.iface(A, 0));
     let mut key = [0u8; 16];
     key[0] = b'k';
     s.nodes[A].inst.handle_packet(
         now,
-        0,
+        eth1,
         ip("10.0.0.1"),
         xlvs_ospf::ALL_SPF_ROUTERS,
         &lsu.emit(Some(&key)),

@@ -104,8 +104,9 @@ fn an_added_interface_forms_its_adjacency_and_a_removed_one_drops_it() {
     let start = s.now;
 
     // Reload adds eth2: hellos start, c goes Full, the link is announced.
-    let i = s.add_iface(0, eth2(), 1);
-    assert_eq!(i, 1);
+    let eth2 = s.add_iface(0, eth2(), 1);
+    assert_eq!(s.nodes[0].inst.interface_id("eth2"), Some(eth2));
+    assert_ne!(eth2, s.iface(0, 0), "its own id");
     s.run(secs(10));
     assert_eq!(s.states(2), ["Full"], "c sees a Full");
     assert_eq!(neighbor_of_a(&s, C).unwrap().0, "Full");
@@ -119,7 +120,7 @@ fn an_added_interface_forms_its_adjacency_and_a_removed_one_drops_it() {
 
     // Reload removes eth2: the goodbye Hello drops c to Init at once,
     // c forgets a after its dead interval, the link leaves the LSA.
-    s.remove_iface(0, 1);
+    s.remove_iface(0, eth2);
     assert_ne!(s.states(2), ["Full"], "dropped at once, not after 4 s");
     assert_eq!(neighbor_of_a(&s, C), None);
     s.run(secs(6));
@@ -138,14 +139,15 @@ fn an_added_interface_forms_its_adjacency_and_a_removed_one_drops_it() {
 }
 
 #[test]
-fn removing_the_first_interface_keeps_the_second_running_at_its_new_index() {
+fn removing_the_first_interface_keeps_the_second_running_under_its_id() {
     let mut s = network(true);
     let flaps = watch_flaps(&mut s, 2);
+    let (eth1, eth2) = (s.iface(0, 0), s.iface(0, 1));
 
-    s.remove_iface(0, 0);
+    s.remove_iface(0, eth1);
     assert_ne!(s.states(1), ["Full"], "b dropped a at once");
-    assert_eq!(s.nodes[0].inst.interface_index("eth2"), Some(0));
-    // Well past the dead interval: eth2's Hellos go on from index 0.
+    assert_eq!(s.nodes[0].inst.interface_id("eth2"), Some(eth2));
+    // Well past the dead interval: eth2's Hellos go on.
     s.run(secs(20));
     assert_eq!(s.states(0), ["Full"]);
     assert_eq!(s.states(2), ["Full"]);
@@ -162,10 +164,12 @@ fn a_changed_interface_restarts_alone() {
     let mut s = network(true);
     let flaps = watch_flaps(&mut s, 1);
 
-    // A new cost on eth2 is a remove and an add of eth2 only.
-    s.remove_iface(0, 1);
-    let i = s.add_iface(0, InterfaceConfig { cost: 30, ..eth2() }, 1);
-    assert_eq!(i, 1);
+    // A new cost on eth2 is a remove and an add of eth2 only, under a new
+    // id (nothing queued for the old one goes out of the new one).
+    let old = s.iface(0, 1);
+    s.remove_iface(0, old);
+    let new = s.add_iface(0, InterfaceConfig { cost: 30, ..eth2() }, 1);
+    assert_ne!(new, old);
     s.run(secs(10));
     assert_eq!(s.states(2), ["Full"], "c Full again");
     let (p2p, _) = links_seen_by(&s, 1);
@@ -179,7 +183,7 @@ fn a_changed_interface_restarts_alone() {
 }
 
 #[test]
-fn a_duplicate_name_is_refused_and_a_bad_index_reported() {
+fn a_duplicate_name_is_refused_and_an_unknown_id_reported() {
     let mut s = network(true);
     let now = s.now;
     let inst = &mut s.nodes[0].inst;
@@ -187,10 +191,16 @@ fn a_duplicate_name_is_refused_and_a_bad_index_reported() {
         inst.add_interface(p2p_iface("eth2", "10.0.9.0", Auth::None), now),
         Err(ReconfigError::Duplicate("eth2".into()))
     );
+    // An id that was removed is never given again.
+    let eth9 = inst
+        .add_interface(p2p_iface("eth9", "10.0.9.0", Auth::None), now)
+        .unwrap();
+    inst.remove_interface(eth9, now).unwrap();
     assert_eq!(
-        inst.remove_interface(2, now),
-        Err(ReconfigError::NoSuchInterface(2))
+        inst.remove_interface(eth9, now),
+        Err(ReconfigError::NoSuchInterface(eth9))
     );
+    assert!(!inst.interface_ids().contains(&eth9));
     assert_eq!(s.states(0), ["Full", "Full"], "nothing changed");
 }
 
@@ -199,13 +209,11 @@ fn removal_hands_back_only_the_removed_interfaces_packets() {
     let mut s = network(true);
     let now = s.now + secs(1);
     // Hellos due on both interfaces, queued and not yet sent.
+    let (eth1, eth2) = (s.iface(0, 0), s.iface(0, 1));
     s.nodes[0].inst.handle_timeout(now);
-    let last = s.nodes[0].inst.remove_interface(0, now).unwrap();
-    assert!(!last.is_empty() && last.iter().all(|o| o.iface == 0));
+    let last = s.nodes[0].inst.remove_interface(eth1, now).unwrap();
+    assert!(!last.is_empty() && last.iter().all(|o| o.iface == eth1));
     let out = s.nodes[0].inst.drain_output();
     assert!(!out.is_empty(), "eth2's Hello still queued");
-    assert!(
-        out.iter().all(|o| o.iface == 0),
-        "eth2 is index 0 now: {out:?}"
-    );
+    assert!(out.iter().all(|o| o.iface == eth2), "{out:?}");
 }

@@ -16,7 +16,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc::UnboundedReceiver;
 use xlvs_config::NodeConfig;
 use xlvs_health::{config_targets, Checker, CheckerOptions, HealthEvent, Transition};
-use xlvs_ospf::driver::{DriverError, Speaker};
+use xlvs_ospf_driver::{DriverError, Speaker};
 
 /// How long shutdown waits for routers to acknowledge the flushed LSAs.
 const FLUSH_LIMIT: Duration = Duration::from_secs(3);

@@ -307,7 +307,7 @@ impl Forwarder {
         if self.tun_src.is_none() && self.has_tun() {
             // The interface may get its address after we start.
             let first = self.interfaces.first().cloned().unwrap_or_default();
-            if let Ok(info) = xlvs_ospf::driver::link_info(&first) {
+            if let Ok(info) = xlvs_ospf_driver::link_info(&first) {
                 let mut g = self.dp.globals()?;
                 g.tun_src = info.address.octets();
                 self.dp.set_globals(g)?;

@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use xlvs_config::NodeConfig;
-use xlvs_ospf::driver::{GracePrepared, GracefulResume, Speaker};
+use xlvs_ospf_driver::{GracePrepared, GracefulResume, Speaker};
 
 /// The exit status of a process that restarts gracefully (EX_TEMPFAIL);
 /// configs/xlvsd@.service restarts on it.

@@ -335,7 +335,7 @@ async fn collect(node: &Node) -> Snapshot {
         })
         .collect();
     let ospf = async {
-        Ok::<_, xlvs_ospf::driver::DriverError>(Ospf {
+        Ok::<_, xlvs_ospf_driver::DriverError>(Ospf {
             neighbors: speaker.neighbors().await?,
             interfaces: speaker.interfaces().await?,
             stats: speaker.stats().await?,

@@ -3,8 +3,8 @@
 
 use std::net::Ipv4Addr;
 use xlvs_config::{AnnounceAs, NetworkType, NodeConfig, OspfAuth};
-use xlvs_ospf::driver::{link_info, InterfaceChanges, InterfaceSpec, Speaker, SpeakerConfig};
 use xlvs_ospf::{Auth, VipMode};
+use xlvs_ospf_driver::{link_info, InterfaceChanges, InterfaceSpec, Speaker, SpeakerConfig};
 
 /// Stub-link (or external) metric of every announced address: equal on all
 /// directors, so routers spread flows across them.
@@ -327,7 +327,7 @@ impl Node {
                 let stopping = self.stopping.load(std::sync::atomic::Ordering::Relaxed);
                 let announced = match self.speaker.announced().await {
                     // Shutting down: everything was flushed.
-                    Err(xlvs_ospf::driver::DriverError::Stopped) if stopping => Vec::new(),
+                    Err(xlvs_ospf_driver::DriverError::Stopped) if stopping => Vec::new(),
                     other => other.map_err(|e| e.to_string())?,
                 };
                 let vips = self.forwarder.lock().await.vip_states();
@@ -347,7 +347,7 @@ impl Node {
 }
 
 fn json<T: serde::Serialize>(
-    v: Result<T, xlvs_ospf::driver::DriverError>,
+    v: Result<T, xlvs_ospf_driver::DriverError>,
 ) -> Result<serde_json::Value, String> {
     v.map_err(|e| e.to_string())
         .map(|x| serde_json::to_value(x).expect("serializable"))

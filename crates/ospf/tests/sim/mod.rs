@@ -5,15 +5,16 @@
 //! Shared by several test files, each using a part of it.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 use xlvs_ospf::wire::{LsaKey, LsaType, Packet, PacketType, RouterLsa};
-use xlvs_ospf::{Auth, Config, Instance, InterfaceConfig, NetworkType, Output, VipMode};
+use xlvs_ospf::{Auth, Config, IfaceId, Instance, InterfaceConfig, NetworkType, Output, VipMode};
 
 pub struct Node {
     pub inst: Instance,
-    /// Interface addresses, by interface index.
-    pub addrs: Vec<Ipv4Addr>,
+    /// Interface addresses.
+    pub addrs: BTreeMap<IfaceId, Ipv4Addr>,
     pub alive: bool,
 }
 
@@ -24,7 +25,7 @@ pub struct Sim {
     pub now: Instant,
     pub nodes: Vec<Node>,
     /// Segments: the (node, interface) pairs attached to each.
-    pub segments: Vec<Vec<(usize, usize)>>,
+    pub segments: Vec<Vec<(usize, IfaceId)>>,
     pub drop: Option<Drop>,
     /// Packets for which this returns true are delivered twice.
     pub duplicate: Option<Drop>,
@@ -78,8 +79,8 @@ impl Sim {
     }
 
     pub fn add(&mut self, config: Config) -> usize {
-        let addrs = config.interfaces.iter().map(|i| i.address).collect();
-        let inst = Instance::new(config, self.now, 1_700_000_000);
+        let inst = Instance::new(config.clone(), self.now, 1_700_000_000);
+        let addrs = addresses(&inst, &config);
         self.nodes.push(Node {
             inst,
             addrs,
@@ -94,8 +95,15 @@ impl Sim {
         self.nodes[n].alive = true;
     }
 
+    /// The id of node `n`'s interface number `i` (in order of its config).
+    pub fn iface(&self, n: usize, i: usize) -> IfaceId {
+        self.nodes[n].inst.interface_ids()[i]
+    }
+
+    /// A segment joining the (node, interface number) pairs.
     pub fn link(&mut self, ends: &[(usize, usize)]) {
-        self.segments.push(ends.to_vec());
+        let ends = ends.iter().map(|&(n, i)| (n, self.iface(n, i))).collect();
+        self.segments.push(ends);
     }
 
     pub fn up_all(&mut self) {
@@ -130,7 +138,7 @@ impl Sim {
         }
         let any = !out.is_empty();
         for o in out {
-            let src = self.nodes[from].addrs[o.iface];
+            let src = self.nodes[from].addrs[&o.iface];
             let packet = Packet::parse(&o.bytes).expect("we emit valid packets");
             if let Some(drop) = self.drop.as_mut() {
                 if drop(from, &packet) {
@@ -152,7 +160,7 @@ impl Sim {
                 if to == from || !self.nodes[to].alive {
                     continue;
                 }
-                let mine = self.nodes[to].addrs[ti];
+                let mine = self.nodes[to].addrs[&ti];
                 if o.dst.is_multicast() || o.dst == mine {
                     for _ in 0..copies {
                         self.delivered.push((to, packet.header.kind));
@@ -167,14 +175,14 @@ impl Sim {
     }
 
     /// Adds an interface to running node `n` on segment `seg` and brings
-    /// it up (a reload adding it); returns its index.
-    pub fn add_iface(&mut self, n: usize, config: InterfaceConfig, seg: usize) -> usize {
+    /// it up (a reload adding it); returns its id.
+    pub fn add_iface(&mut self, n: usize, config: InterfaceConfig, seg: usize) -> IfaceId {
         let addr = config.address;
         let i = self.nodes[n]
             .inst
             .add_interface(config, self.now)
             .expect("a new name");
-        self.nodes[n].addrs.push(addr);
+        self.nodes[n].addrs.insert(i, addr);
         self.segments[seg].push((n, i));
         self.nodes[n].inst.interface_up(i, self.now);
         self.deliver();
@@ -182,9 +190,8 @@ impl Sim {
     }
 
     /// Removes interface `i` of running node `n` (a reload dropping it):
-    /// its last packets go out on its segment, then it leaves the segment
-    /// and the node's later interfaces move down one index.
-    pub fn remove_iface(&mut self, n: usize, i: usize) {
+    /// its last packets go out on its segment, then it leaves the segment.
+    pub fn remove_iface(&mut self, n: usize, i: IfaceId) {
         self.deliver();
         let last = self.nodes[n]
             .inst
@@ -197,11 +204,8 @@ impl Sim {
         self.transmit(n, last);
         for seg in &mut self.segments {
             seg.retain(|e| *e != (n, i));
-            for e in seg.iter_mut().filter(|e| e.0 == n && e.1 > i) {
-                e.1 -= 1;
-            }
         }
-        self.nodes[n].addrs.remove(i);
+        self.nodes[n].addrs.remove(&i);
         self.deliver();
     }
 
@@ -239,6 +243,14 @@ impl Sim {
             .map(|x| x.state)
             .collect()
     }
+}
+
+/// Each interface's address, by id.
+fn addresses(inst: &Instance, config: &Config) -> BTreeMap<IfaceId, Ipv4Addr> {
+    inst.interface_ids()
+        .into_iter()
+        .zip(config.interfaces.iter().map(|i| i.address))
+        .collect()
 }
 
 /// (seq, age, body) of router `rid`'s Router-LSA in node `at`'s database.

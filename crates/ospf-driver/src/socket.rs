@@ -6,7 +6,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use tokio::io::unix::AsyncFd;
 
-use crate::ALL_SPF_ROUTERS;
+use xlvs_ospf::ALL_SPF_ROUTERS;
 
 pub const OSPF_PROTOCOL: i32 = 89;
 /// IP precedence "internetwork control", as routers mark OSPF.

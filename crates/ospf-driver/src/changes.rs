@@ -60,7 +60,7 @@ impl std::fmt::Display for InterfaceChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Auth, NetworkType};
+    use xlvs_ospf::{Auth, NetworkType};
 
     fn spec(name: &str, cost: u16) -> InterfaceSpec {
         InterfaceSpec {

@@ -18,9 +18,6 @@ mod socket;
 pub use changes::InterfaceChanges;
 pub use link::{link_info, LinkError, LinkInfo};
 
-use crate::config::{Auth, Config, InterfaceConfig, NetworkType, VipMode};
-use crate::show::{InterfaceInfo, LsaInfo, NeighborInfo};
-use crate::{GracefulInfo, Instance, Stats};
 use socket::OspfSocket;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -28,6 +25,10 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use xlvs_ospf::{
+    Auth, Config, GracefulInfo, IfaceId, Instance, InterfaceConfig, InterfaceInfo, LsaInfo,
+    NeighborInfo, NetworkType, Stats, VipMode,
+};
 
 /// How often link state (exists, address, carrier) is read from the kernel.
 const LINK_POLL: Duration = Duration::from_secs(1);
@@ -106,17 +107,17 @@ pub struct Speaker {
     tx: mpsc::Sender<Command>,
 }
 
-/// A packet from the reader of slot `slot` (its id: indices move when an
-/// interface is removed, and packets may still be queued for a removed one).
+/// A packet from the reader of interface `iface` (packets may still be
+/// queued for an interface removed since).
 struct Rx {
-    slot: u64,
+    iface: IfaceId,
     packet: socket::Received,
 }
 
-/// One configured interface as the driver sees it, at the same index as
-/// the instance's interface.
+/// One configured interface as the driver sees it: the instance's
+/// interface `id`, and its socket.
 struct Slot {
-    id: u64,
+    id: IfaceId,
     spec: InterfaceSpec,
     socket: Option<Arc<OspfSocket>>,
     reader: Option<JoinHandle<()>>,
@@ -126,10 +127,9 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(spec: InterfaceSpec, next_id: &mut u64) -> Slot {
-        *next_id += 1;
+    fn new(id: IfaceId, spec: InterfaceSpec) -> Slot {
         Slot {
-            id: *next_id,
+            id,
             spec,
             socket: None,
             reader: None,
@@ -188,14 +188,14 @@ impl Speaker {
                 .unwrap_or_default();
             inst.resume_graceful_restart((Instant::now() + left).into_std(), g.grace_seq);
         }
-        let mut next_id = 0;
-        let slots = cfg
-            .interfaces
+        let slots = inst
+            .interface_ids()
             .into_iter()
-            .map(|s| Slot::new(s, &mut next_id))
+            .zip(cfg.interfaces)
+            .map(|(id, spec)| Slot::new(id, spec))
             .collect();
         let (tx, cmd_rx) = mpsc::channel(64);
-        tokio::spawn(run(inst, slots, next_id, cmd_rx));
+        tokio::spawn(run(inst, slots, cmd_rx));
         Speaker { tx }
     }
 
@@ -297,12 +297,7 @@ struct Preparing {
     done: oneshot::Sender<GracePrepared>,
 }
 
-async fn run(
-    mut inst: Instance,
-    mut slots: Vec<Slot>,
-    mut next_id: u64,
-    mut cmd_rx: mpsc::Receiver<Command>,
-) {
+async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receiver<Command>) {
     let now = || Instant::now().into_std();
     let (pkt_tx, mut pkt_rx) = mpsc::channel::<Rx>(1024);
     let mut link_poll = tokio::time::interval(LINK_POLL);
@@ -354,10 +349,8 @@ async fn run(
         tokio::select! {
             Some(rx) = pkt_rx.recv() => {
                 let p = rx.packet;
-                // None: the interface was removed since.
-                if let Some(iface) = slots.iter().position(|s| s.id == rx.slot) {
-                    inst.handle_packet(now(), iface, p.src, p.dst, &p.payload);
-                }
+                // The instance ignores an interface removed since.
+                inst.handle_packet(now(), rx.iface, p.src, p.dst, &p.payload);
             }
             cmd = cmd_rx.recv() => match cmd {
                 None => return,
@@ -370,7 +363,7 @@ async fn run(
                 Some(Command::Announced(tx)) => { let _ = tx.send(inst.announced()); }
                 // Shutting down: dropping `tx` tells the caller we stopped.
                 Some(Command::SetInterfaces(specs, tx)) => if shutdown.is_none() {
-                    let changes = reconfigure(&mut inst, &mut slots, &specs, &mut next_id).await;
+                    let changes = reconfigure(&mut inst, &mut slots, &specs).await;
                     // New interfaces come up now, not at the next poll.
                     poll_links(&mut inst, &mut slots, &pkt_tx);
                     let _ = tx.send(changes);
@@ -416,7 +409,6 @@ async fn reconfigure(
     inst: &mut Instance,
     slots: &mut Vec<Slot>,
     specs: &[InterfaceSpec],
-    next_id: &mut u64,
 ) -> InterfaceChanges {
     let now = Instant::now().into_std();
     let old: Vec<InterfaceSpec> = slots.iter().map(|s| s.spec.clone()).collect();
@@ -425,7 +417,7 @@ async fn reconfigure(
         let Some(i) = slots.iter().position(|s| s.spec.name == *name) else {
             continue;
         };
-        let goodbye = match inst.remove_interface(i, now) {
+        let goodbye = match inst.remove_interface(slots[i].id, now) {
             Ok(out) => out,
             Err(e) => {
                 tracing::error!(interface = %name, error = %e, "driver and instance disagree");
@@ -443,7 +435,7 @@ async fn reconfigure(
     let joining = changes.added.iter().chain(&changes.changed);
     for spec in joining.filter_map(|name| specs.iter().find(|s| s.name == *name)) {
         match inst.add_interface(interface_config(spec), now) {
-            Ok(_) => slots.push(Slot::new(spec.clone(), next_id)),
+            Ok(id) => slots.push(Slot::new(id, spec.clone())),
             Err(e) => tracing::error!(error = %e, "OSPF interface not added"),
         }
     }
@@ -456,7 +448,8 @@ async fn reconfigure(
 /// address changed.
 fn poll_links(inst: &mut Instance, slots: &mut [Slot], pkt_tx: &mpsc::Sender<Rx>) {
     let now = Instant::now().into_std();
-    for (i, slot) in slots.iter_mut().enumerate() {
+    for slot in slots.iter_mut() {
+        let i = slot.id;
         let info = match link_info(&slot.spec.name) {
             Ok(info) => info,
             Err(e) => {
@@ -518,12 +511,12 @@ fn note_problem(slot: &mut Slot, problem: Option<String>) {
     }
 }
 
-fn spawn_reader(slot: u64, sock: Arc<OspfSocket>, tx: mpsc::Sender<Rx>) -> JoinHandle<()> {
+fn spawn_reader(iface: IfaceId, sock: Arc<OspfSocket>, tx: mpsc::Sender<Rx>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match sock.recv().await {
                 Ok(packet) => {
-                    if tx.send(Rx { slot, packet }).await.is_err() {
+                    if tx.send(Rx { iface, packet }).await.is_err() {
                         return;
                     }
                 }
@@ -538,13 +531,14 @@ fn spawn_reader(slot: u64, sock: Arc<OspfSocket>, tx: mpsc::Sender<Rx>) -> JoinH
 
 async fn send_all(inst: &mut Instance, slots: &[Slot]) {
     for o in inst.drain_output() {
-        if let Some(sock) = &slots[o.iface].socket {
+        let slot = slots.iter().find(|s| s.id == o.iface);
+        if let Some(sock) = slot.and_then(|s| s.socket.as_ref()) {
             send_one(sock, &o).await;
         }
     }
 }
 
-async fn send_one(sock: &OspfSocket, o: &crate::Output) {
+async fn send_one(sock: &OspfSocket, o: &xlvs_ospf::Output) {
     if let Err(e) = sock.send(o.dst, &o.bytes).await {
         // A down link refuses sends; the protocol retransmits.
         tracing::debug!(error = %e, dst = %o.dst, "OSPF send failed");
