@@ -47,12 +47,14 @@ mod model;
 mod raw;
 mod span;
 mod validate;
+mod vocabulary;
 
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use keypath::{KeyPath, Segment};
 pub use load::{load, parse};
 pub use model::*;
 pub use span::Position;
+pub use vocabulary::{Forward, Protocol, Scheduler};
 
 /// A valid node without services (lb1, OSPF and XDP on eth1), for tests
 /// in any crate to append `[[service]]` tables to.

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::vocabulary::{Forward, Protocol, Scheduler};
+
 /// One node (director) of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeConfig {
@@ -280,78 +282,6 @@ impl Ports {
         }
     }
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
-
-file_names!(Protocol {
-    Tcp => "tcp",
-    Udp => "udp",
-});
-
-/// Real-server selection, named like `ipvsadm -s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheduler {
-    /// Maglev hashing. The default: every director picks the same real for a
-    /// flow, so ECMP rehashing between directors keeps connections.
-    #[default]
-    Mh,
-    /// Source hashing.
-    Sh,
-    /// Destination hashing.
-    Dh,
-    /// Round robin.
-    Rr,
-    /// Weighted round robin.
-    Wrr,
-    /// Least connections.
-    Lc,
-    /// Weighted least connections (ipvsadm's default).
-    Wlc,
-    /// Shortest expected delay.
-    Sed,
-    /// Never queue.
-    Nq,
-}
-
-file_names!(Scheduler {
-    Mh => "mh",
-    Sh => "sh",
-    Dh => "dh",
-    Rr => "rr",
-    Wrr => "wrr",
-    Lc => "lc",
-    Wlc => "wlc",
-    Sed => "sed",
-    Nq => "nq",
-});
-
-/// Forwarding method, like ipvsadm `-g` / `-i` / `-m` plus FULLNAT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Forward {
-    /// Direct routing (`-g`): rewrite the MAC only; reals own the VIP.
-    #[default]
-    Dr,
-    /// IP-in-IP tunnel (`-i`): reals decapsulate and own the VIP.
-    Tun,
-    /// Source and destination NAT: reals see a local address of the node.
-    Fullnat,
-    /// Destination NAT (`-m`): replies must come back through the director.
-    Nat,
-}
-
-file_names!(Forward {
-    Dr => "dr",
-    Tun => "tun",
-    Fullnat => "fullnat",
-    Nat => "nat",
-});
 
 /// Client-to-real stickiness, like ipvsadm `-p` and `-M`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,8 @@ use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 
 use crate::duration;
-use crate::model::{
-    AnnounceAs, Forward, LogFormat, NetworkType, Protocol, Scheduler, SorryServer, XdpMode,
-};
+use crate::model::{AnnounceAs, LogFormat, NetworkType, SorryServer, XdpMode};
+use crate::vocabulary::{Forward, Protocol, Scheduler};
 
 /// A sub-table that `load` deserializes on its own, so that a mistake in
 /// one `[[service.real]]` does not hide mistakes in its siblings. Serde

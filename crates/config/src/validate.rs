@@ -20,6 +20,7 @@ use crate::raw::{
     defaults, AuthType, CheckType, RawAuth, RawConfig, RawDataplane, RawFullnat, RawHealth,
     RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth, RawService,
 };
+use crate::vocabulary::Forward;
 
 pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
     let mut v = Validator::default();

@@ -189,6 +189,11 @@ fn listed(s: xlvs_config::Scheduler) -> Scheduler {
         C::Wlc => Scheduler::Wlc,
         C::Sed => Scheduler::Sed,
         C::Nq => Scheduler::Nq,
+        C::Lblc => Scheduler::Lblc,
+        C::Lblcr => Scheduler::Lblcr,
+        C::Fo => Scheduler::Fo,
+        C::Ovf => Scheduler::Ovf,
+        C::Twos => Scheduler::Twos,
     }
 }
 
