@@ -598,26 +598,11 @@ pub fn pid_alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-/// One request to an xlvsd control socket (see crates/xlvsd/src/api.rs);
+/// One request to an xlvsd control socket (the protocol is crates/api);
 /// returns the response's data, or its error as Err.
 pub fn control(socket: &Path, command: &str, args: &[&str]) -> Result<serde_json::Value, String> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut s = std::os::unix::net::UnixStream::connect(socket)
-        .map_err(|e| format!("{}: {e}", socket.display()))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    let req = serde_json::json!({"version": 1, "command": command, "args": args});
-    writeln!(s, "{req}").map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    BufReader::new(s)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("{e}: {line}"))?;
-    if v["ok"] == true {
-        Ok(v["data"].clone())
-    } else {
-        Err(v["error"].to_string())
-    }
+    let command = xlvs_api::Command::parse(command, args).map_err(|e| e.to_string())?;
+    xlvs_api::client::call(socket, &command).map_err(|e| e.to_string())
 }
 
 /// Every Maglev table of a director, read from its pinned maps with

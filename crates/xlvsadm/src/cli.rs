@@ -3,8 +3,10 @@
 use crate::{import, ospf};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use xlvs_api::{Command, CommandError};
 use xlvsadm::client;
 
 #[derive(Parser)]
@@ -95,68 +97,79 @@ type Render = fn(&Value) -> String;
 
 pub fn run(args: &[String]) -> ExitCode {
     let cli = Cli::parse_from(std::iter::once("xlvsadm".to_string()).chain(args.iter().cloned()));
-    let mut args = Vec::new();
-    let mut arg = |a: &Option<String>| args.extend(a.clone());
-    let (command, render): (&str, Render) = match &cli.command {
+    // Checked here, as the daemon would, so that nothing is sent.
+    let address = |text: &str| -> Result<Ipv4Addr, CommandError> {
+        text.parse()
+            .map_err(|_| CommandError::Address(text.to_string()))
+    };
+    let (command, render): (Command, Render) = match &cli.command {
         Cmd::ImportKeepalived {
             file,
             node_template,
         } => return import::run(file, node_template.as_deref()),
-        Cmd::Status => ("status", ospf::status),
-        Cmd::Dataplane => ("dataplane.stats", |v| {
+        Cmd::Status => (Command::Status, ospf::status),
+        Cmd::Dataplane => (Command::DataplaneStats, |v| {
             let mut out = String::new();
             for (k, n) in v.as_object().into_iter().flatten() {
                 out.push_str(&format!("{k:<20} {n}\n"));
             }
             out
         }),
-        Cmd::Drain { service } => {
-            arg(service);
-            ("drain", generic)
-        }
-        Cmd::Undrain { service } => {
-            arg(service);
-            ("undrain", generic)
-        }
-        Cmd::Reload => ("reload", generic),
-        Cmd::Restart { grace_period, .. } => {
-            args.push(grace_period.to_string());
-            ("restart.graceful", |v| {
+        Cmd::Drain { service } => (
+            Command::Drain {
+                service: service.clone(),
+            },
+            generic,
+        ),
+        Cmd::Undrain { service } => (
+            Command::Undrain {
+                service: service.clone(),
+            },
+            generic,
+        ),
+        Cmd::Reload => (Command::Reload, generic),
+        Cmd::Restart { grace_period, .. } => (
+            Command::RestartGraceful {
+                grace_period_s: Some(*grace_period),
+            },
+            |v| {
                 format!(
                     "grace-LSAs acknowledged by {} adjacencies; xlvsd exits with status {} \
                      and must start again within {} s\n",
                     v["adjacencies"], v["exit_code"], v["grace_period_s"]
                 )
-            })
-        }
-        Cmd::Health { service } => {
-            arg(service);
-            ("health", generic)
-        }
+            },
+        ),
+        Cmd::Health { service } => (
+            Command::Health {
+                service: service.clone(),
+            },
+            generic,
+        ),
         Cmd::Ospf { what } => match what {
-            OspfCmd::Neighbors => ("ospf.neighbors", ospf::neighbors),
-            OspfCmd::Database => ("ospf.database", ospf::database),
-            OspfCmd::Interfaces => ("ospf.interfaces", ospf::interfaces),
-            OspfCmd::Stats => ("ospf.stats", |v| {
+            OspfCmd::Neighbors => (Command::OspfNeighbors, ospf::neighbors),
+            OspfCmd::Database => (Command::OspfDatabase, ospf::database),
+            OspfCmd::Interfaces => (Command::OspfInterfaces, ospf::interfaces),
+            OspfCmd::Stats => (Command::OspfStats, |v| {
                 serde_json::to_string_pretty(v).expect("JSON") + "\n"
             }),
-            OspfCmd::Graceful => ("ospf.graceful", ospf::graceful),
-            OspfCmd::Announce { address } => {
-                arg(&Some(address.clone()));
-                ("ospf.announce", |v| {
+            OspfCmd::Graceful => (Command::OspfGraceful, ospf::graceful),
+            OspfCmd::Announce { address: a } => match address(a) {
+                Ok(a) => (Command::OspfAnnounce(a), |v| {
                     format!("announcing {}\n", v["address"])
-                })
-            }
-            OspfCmd::Withdraw { address } => {
-                arg(&Some(address.clone()));
-                ("ospf.withdraw", |v| {
+                }),
+                Err(e) => return failure(&e),
+            },
+            OspfCmd::Withdraw { address: a } => match address(a) {
+                Ok(a) => (Command::OspfWithdraw(a), |v| {
                     format!("withdrawing {}\n", v["address"])
-                })
-            }
+                }),
+                Err(e) => return failure(&e),
+            },
         },
     };
-    let result =
-        client::socket_path(cli.socket, cli.node).and_then(|p| client::call(&p, command, &args));
+    let result = client::socket_path(cli.socket, cli.node)
+        .and_then(|p| Ok(xlvs_api::client::call(&p, &command)?));
     match result {
         Ok(data) if cli.json => {
             println!("{}", serde_json::to_string_pretty(&data).expect("JSON"));
@@ -166,11 +179,13 @@ pub fn run(args: &[String]) -> ExitCode {
             print!("{}", render(&data));
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("xlvsadm: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => failure(&e),
     }
+}
+
+fn failure(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("xlvsadm: {e}");
+    ExitCode::FAILURE
 }
 
 /// For answers whose shape is the daemon's business: a message as is,

@@ -1,10 +1,10 @@
-//! The client side of xlvsd's control socket (protocol in xlvsd's api.rs).
+//! Which xlvsd to ask: `--socket`, `--node`, or the only one running. The
+//! requests themselves go through xlvs-api's client.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use xlvs_api::client::CallError;
+use xlvs_api::Command;
 
 const RUN_DIR: &str = "/run/xlvs";
 
@@ -14,17 +14,8 @@ pub enum ClientError {
     NoSocket,
     #[error("several xlvsd sockets in {RUN_DIR} ({0}); choose one with --node NAME")]
     Several(String),
-    #[error("{path}: {source} (is xlvsd running?)")]
-    Connect {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("talking to xlvsd: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("xlvsd sent a malformed response: {0}")]
-    Malformed(String),
-    #[error("xlvsd: {0}")]
-    Refused(String),
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 /// The socket to use: --socket, else --node's, else the only one running.
@@ -57,32 +48,10 @@ pub fn socket_path(socket: Option<PathBuf>, node: Option<String>) -> Result<Path
     }
 }
 
-/// Sends one command and returns the response's data.
-pub fn call(path: &Path, command: &str, args: &[String]) -> Result<Value, ClientError> {
-    let mut stream = UnixStream::connect(path).map_err(|e| ClientError::Connect {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let request = serde_json::json!({"version": 1, "command": command, "args": args});
-    writeln!(stream, "{request}")?;
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line)?;
-    let v: Value =
-        serde_json::from_str(&line).map_err(|e| ClientError::Malformed(e.to_string()))?;
-    match v["ok"].as_bool() {
-        Some(true) => Ok(v["data"].clone()),
-        Some(false) => Err(ClientError::Refused(
-            v["error"].as_str().unwrap_or("unknown error").to_string(),
-        )),
-        None => Err(ClientError::Malformed(line)),
-    }
-}
-
 /// Something that answers control-socket commands: the daemon, or a fake
 /// in tests.
 pub trait Daemon {
-    fn call(&mut self, command: &str, args: &[String]) -> Result<Value, ClientError>;
+    fn call(&mut self, command: &Command) -> Result<Value, ClientError>;
 }
 
 /// The xlvsd behind `--socket`/`--node`, found on the first call (so that
@@ -104,7 +73,7 @@ impl Socket {
 }
 
 impl Daemon for Socket {
-    fn call(&mut self, command: &str, args: &[String]) -> Result<Value, ClientError> {
+    fn call(&mut self, command: &Command) -> Result<Value, ClientError> {
         let path = match &self.path {
             Some(p) => p.clone(),
             None => {
@@ -113,6 +82,6 @@ impl Daemon for Socket {
                 p
             }
         };
-        call(&path, command, args)
+        Ok(xlvs_api::client::call(&path, command)?)
     }
 }

@@ -1,12 +1,13 @@
-//! The control socket: a Unix socket only root can use, serving the API in
-//! `api.rs`. Bad requests get an error response, never a crash.
+//! The control socket: a Unix socket only root can use, serving the
+//! protocol of xlvs-api. Bad requests get an error response, never a
+//! crash.
 
-use crate::api::{Request, Response, MAX_REQUEST, VERSION};
 use crate::speaker::Node;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use xlvs_api::{Request, Response, MAX_REQUEST};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -98,17 +99,11 @@ async fn connection(stream: UnixStream, node: Node) {
 }
 
 async fn answer(line: &str, node: &Node) -> Response {
-    let req: Request = match serde_json::from_str(line) {
-        Ok(r) => r,
-        Err(e) => return Response::error(format!("malformed request: {e}")),
+    let command = match Request::parse(line) {
+        Ok(c) => c,
+        Err(e) => return Response::error(e.to_string()),
     };
-    if req.version != VERSION {
-        return Response::error(format!(
-            "protocol version {} is not supported (this xlvsd speaks {VERSION})",
-            req.version
-        ));
-    }
-    match node.command(&req.command, &req.args).await {
+    match node.command(command).await {
         Ok(data) => Response::data(data),
         Err(e) => Response::error(e),
     }

@@ -118,10 +118,7 @@ fn specs(config: &NodeConfig) -> Result<Vec<(ServiceSpec, usize)>, ForwarderErro
             let spec = ServiceSpec {
                 id: out.len() as u32,
                 vip: s.vip,
-                proto: match s.protocol {
-                    Protocol::Tcp => 6,
-                    Protocol::Udp => 17,
-                },
+                proto: s.protocol.number(),
                 ports: vec![port],
                 forward,
                 hash,
@@ -839,11 +836,13 @@ impl Forwarder {
 
     /// ipvsadm -Z: zeroes the counters of one service (VIP, protocol,
     /// port), or of all.
-    pub fn zero(&mut self, service: Option<(Ipv4Addr, u8, u16)>) -> Result<(), String> {
+    pub fn zero(&mut self, service: Option<(Ipv4Addr, Protocol, u16)>) -> Result<(), String> {
         let chosen: Vec<&ServiceSpec> = self
             .specs
             .iter()
-            .filter(|s| service.is_none_or(|k| (s.vip, s.proto, s.ports[0]) == k))
+            .filter(|s| {
+                service.is_none_or(|k| (s.vip, s.proto, s.ports[0]) == (k.0, k.1.number(), k.2))
+            })
             .collect();
         // ipvsadm -Z zeroes all services, also none at all (as IPVS does).
         if chosen.is_empty() && service.is_some() {

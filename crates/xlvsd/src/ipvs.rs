@@ -8,50 +8,24 @@
 //! are left alone.
 
 use std::time::Duration;
+use xlvs_api::ipvs::{self, IpvsOp, RealSpec, ServiceKey, ServiceSpec};
 use xlvs_config::{
-    Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Protocol, Real, Scheduler,
-    Service,
+    Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Real, Scheduler, Service,
 };
-use xlvsadm::ipvsadm::{IpvsOp, RealSpec, ServiceSpec};
-use xlvsadm::model::{self, ServiceKey};
 
-fn protocol(p: model::Protocol) -> Protocol {
-    match p {
-        model::Protocol::Tcp => Protocol::Tcp,
-        model::Protocol::Udp => Protocol::Udp,
+/// A scheduler a config service can have. The data plane refuses more
+/// (forwarder::specs); these the config cannot even hold.
+fn scheduler(s: Scheduler) -> Result<Scheduler, String> {
+    if s.in_node_config() {
+        Ok(s)
+    } else {
+        Err(format!(
+            "scheduler \"{s}\" is not supported by xlvs (use mh, sh or dh)"
+        ))
     }
 }
 
-fn scheduler(s: model::Scheduler) -> Result<Scheduler, String> {
-    use model::Scheduler as M;
-    Ok(match s {
-        M::Mh => Scheduler::Mh,
-        M::Sh => Scheduler::Sh,
-        M::Dh => Scheduler::Dh,
-        M::Rr => Scheduler::Rr,
-        M::Wrr => Scheduler::Wrr,
-        M::Lc => Scheduler::Lc,
-        M::Wlc => Scheduler::Wlc,
-        M::Sed => Scheduler::Sed,
-        M::Nq => Scheduler::Nq,
-        other => {
-            return Err(format!(
-                "scheduler \"{other}\" is not supported by xlvs (use mh, sh or dh)"
-            ))
-        }
-    })
-}
-
-fn forward(f: model::Forward) -> Forward {
-    match f {
-        model::Forward::Route => Forward::Dr,
-        model::Forward::Tunnel => Forward::Tun,
-        model::Forward::Masq => Forward::Nat,
-        model::Forward::FullNat => Forward::Fullnat,
-    }
-}
-
-fn persistence(p: Option<model::Persistence>) -> Option<Persistence> {
+fn persistence(p: Option<ipvs::Persistence>) -> Option<Persistence> {
     p.map(|p| Persistence {
         timeout: Duration::from_secs(u64::from(p.timeout_s)),
         mask: p.netmask,
@@ -64,7 +38,7 @@ fn persistence(p: Option<model::Persistence>) -> Option<Persistence> {
 /// the exact port first).
 fn is_service(s: &Service, key: &ServiceKey) -> bool {
     s.vip == key.vip
-        && s.protocol == protocol(key.protocol)
+        && s.protocol == key.protocol
         && match &s.ports {
             Ports::All => key.port == 0,
             Ports::List(ports) => ports.contains(&key.port),
@@ -102,14 +76,10 @@ fn real_port(real: &RealSpec, svc: &ServiceKey) -> Option<u16> {
 fn new_service(spec: &ServiceSpec) -> Result<Service, String> {
     let key = &spec.service;
     Ok(Service {
-        name: format!(
-            "{}-{}-{}",
-            key.protocol.as_str().to_lowercase(),
-            key.vip,
-            key.port
-        ),
+        // As the config file spells the protocol: `tcp-192.0.2.10-80`.
+        name: format!("{}-{}-{}", key.protocol.as_str(), key.vip, key.port),
         vip: key.vip,
-        protocol: protocol(key.protocol),
+        protocol: key.protocol,
         ports: if key.port == 0 {
             Ports::All
         } else {
@@ -169,7 +139,7 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
                     real.address, real.port
                 ));
             }
-            if let Some(f) = real.forward.map(forward) {
+            if let Some(f) = real.forward {
                 if s.reals.is_empty() {
                     // The first real sets the method, as in ipvsadm.
                     s.forward = f;
@@ -197,7 +167,7 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
                 .iter_mut()
                 .find(|r| r.address == real.address && r.port == port)
                 .ok_or_else(|| format!("No such destination: {}:{}", real.address, real.port))?;
-            if real.forward.map(forward).is_some_and(|f| f != fwd) {
+            if real.forward.is_some_and(|f| f != fwd) {
                 return Err(format!(
                     "forwarding is per service in xlvs: this service uses {fwd}"
                 ));
@@ -232,7 +202,8 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
-    use xlvsadm::ipvsadm::RealKey;
+    use xlvs_api::ipvs::RealKey;
+    use xlvs_config::Protocol;
 
     const SERVICES: &str = r#"
 [[service]]
@@ -254,7 +225,7 @@ address = "10.0.1.22"
 
     fn key(port: u16) -> ServiceKey {
         ServiceKey {
-            protocol: model::Protocol::Tcp,
+            protocol: Protocol::Tcp,
             vip: Ipv4Addr::new(192, 0, 2, 10),
             port,
         }
@@ -322,7 +293,7 @@ address = "10.0.1.22"
         assert!(err.contains("Service not defined"), "{err}");
         let add = IpvsOp::AddService(ServiceSpec {
             service: key(8080),
-            scheduler: model::Scheduler::Mh,
+            scheduler: Scheduler::Mh,
             persistence: None,
         });
         let c = apply(&add, &config()).unwrap();
@@ -334,7 +305,7 @@ address = "10.0.1.22"
     #[test]
     fn a_real_cannot_use_another_method_than_its_service() {
         let mut r = real(23, None);
-        r.forward = Some(model::Forward::Tunnel);
+        r.forward = Some(Forward::Tun);
         let err = apply(
             &IpvsOp::AddReal {
                 service: key(80),
@@ -353,7 +324,7 @@ address = "10.0.1.22"
         let add = |port: u16| {
             IpvsOp::AddService(ServiceSpec {
                 service: key(port),
-                scheduler: model::Scheduler::Mh,
+                scheduler: Scheduler::Mh,
                 persistence: None,
             })
         };

@@ -6,12 +6,12 @@ use crate::forwarder::Forwarder;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
+use xlvs_api::ipvs::{
+    Connection, IpvsTable, Persistence, Rate, RealEntry, ServiceEntry, Stats, Timeouts,
+};
+use xlvs_api::{Forward, Protocol};
 use xlvs_dataplane::abi::{Traffic, CT_CLOSING};
 use xlvs_dataplane::{Clock, RealSpec};
-use xlvsadm::model::{
-    Connection, Forward, IpvsTable, Persistence, Protocol, Rate, RealEntry, Scheduler,
-    ServiceEntry, Stats, Timeouts,
-};
 
 /// Most connection-table entries one listing shows.
 const MAX_CONNECTIONS: usize = 10_000;
@@ -103,16 +103,12 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         .unwrap_or_default();
     let mut services = Vec::new();
     for svc in f.services() {
-        let protocol = if svc.spec.proto == 6 {
-            Protocol::Tcp
-        } else {
-            Protocol::Udp
-        };
+        let protocol = Protocol::from_number(svc.spec.proto).expect("programmed from a Protocol");
         let forward = match svc.spec.forward {
-            xlvs_dataplane::Forward::Dr => Forward::Route,
-            xlvs_dataplane::Forward::Tun => Forward::Tunnel,
-            xlvs_dataplane::Forward::Nat => Forward::Masq,
-            xlvs_dataplane::Forward::Fullnat => Forward::FullNat,
+            xlvs_dataplane::Forward::Dr => Forward::Dr,
+            xlvs_dataplane::Forward::Tun => Forward::Tun,
+            xlvs_dataplane::Forward::Nat => Forward::Nat,
+            xlvs_dataplane::Forward::Fullnat => Forward::Fullnat,
         };
         let svc_traffic = f.service_traffic(svc.spec.id).unwrap_or_default();
         // One port per data plane service (see forwarder::specs).
@@ -151,7 +147,7 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
                 protocol,
                 vip: svc.spec.vip,
                 port,
-                scheduler: listed(svc.scheduler),
+                scheduler: svc.scheduler,
                 persistent: svc.persistence.map(|p| Persistence {
                     timeout_s: p.0,
                     netmask: p.1,
@@ -175,28 +171,6 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
     }
 }
 
-/// The configured scheduler by its ipvsadm name (only mh, sh and dh are
-/// accepted by the forwarder).
-fn listed(s: xlvs_config::Scheduler) -> Scheduler {
-    use xlvs_config::Scheduler as C;
-    match s {
-        C::Mh => Scheduler::Mh,
-        C::Sh => Scheduler::Sh,
-        C::Dh => Scheduler::Dh,
-        C::Rr => Scheduler::Rr,
-        C::Wrr => Scheduler::Wrr,
-        C::Lc => Scheduler::Lc,
-        C::Wlc => Scheduler::Wlc,
-        C::Sed => Scheduler::Sed,
-        C::Nq => Scheduler::Nq,
-        C::Lblc => Scheduler::Lblc,
-        C::Lblcr => Scheduler::Lblcr,
-        C::Fo => Scheduler::Fo,
-        C::Ovf => Scheduler::Ovf,
-        C::Twos => Scheduler::Twos,
-    }
-}
-
 /// Whether a connection-table entry is still alive; its timeout and age.
 fn live(
     k: &xlvs_dataplane::abi::FlowKey,
@@ -204,7 +178,8 @@ fn live(
     t: &Timeouts,
     clock: &Clock,
 ) -> Option<u32> {
-    let timeout_s = match (k.proto == 17, c.state) {
+    let udp = Protocol::from_number(k.proto) == Some(Protocol::Udp);
+    let timeout_s = match (udp, c.state) {
         (true, _) => t.udp_s,
         (false, CT_CLOSING) => t.tcpfin_s,
         _ => t.tcp_s,
@@ -222,7 +197,7 @@ fn conn_counts(f: &Forwarder, t: &Timeouts, clock: &Clock) -> BTreeMap<u32, (u64
             continue;
         }
         let e = out.entry(c.real).or_default();
-        if k.proto == 6 && c.state != CT_CLOSING {
+        if Protocol::from_number(k.proto) == Some(Protocol::Tcp) && c.state != CT_CLOSING {
             e.0 += 1;
         } else {
             e.1 += 1;
@@ -234,7 +209,7 @@ fn conn_counts(f: &Forwarder, t: &Timeouts, clock: &Clock) -> BTreeMap<u32, (u64
 fn connections(f: &Forwarder, t: &Timeouts, clock: &Clock) -> Vec<Connection> {
     let mut out = Vec::new();
     for (k, c) in f.connections(MAX_CONNECTIONS) {
-        let udp = k.proto == 17;
+        let udp = Protocol::from_number(k.proto) == Some(Protocol::Udp);
         // An expired entry waits for LRU eviction: not listed.
         let Some(expire_s) = live(&k, &c, t, clock) else {
             continue;

@@ -7,7 +7,6 @@ use clap::{ArgGroup, Parser};
 use tracing_subscriber::EnvFilter;
 use xlvs_config::LogFormat;
 
-mod api;
 mod check;
 mod control;
 mod daemon;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use xlvs_api::ipvs::{RealEntry, ServiceEntry};
 use xlvs_ospf::{InterfaceInfo, NeighborInfo};
-use xlvsadm::model::{Protocol, RealEntry, ServiceEntry};
 
 /// Longest request head (request line and headers) read; a scrape needs
 /// a few hundred bytes.
@@ -303,8 +303,13 @@ async fn collect(node: &Node) -> Snapshot {
                     .iter()
                     .filter(|r| !r.sorry_server)
                     .map(|r| {
-                        let key = (entry.vip, proto_number(entry.protocol), entry.port);
-                        let key = (key.0, key.1, key.2, r.address, r.port);
+                        let key = (
+                            entry.vip,
+                            entry.protocol.number(),
+                            entry.port,
+                            r.address,
+                            r.port,
+                        );
                         let (weight, healthy) = state.get(&key).copied().unwrap_or_default();
                         RealMetrics {
                             entry: r.clone(),
@@ -350,13 +355,6 @@ async fn collect(node: &Node) -> Snapshot {
         vips,
         ospf,
         dataplane,
-    }
-}
-
-fn proto_number(p: Protocol) -> u8 {
-    match p {
-        Protocol::Tcp => 6,
-        Protocol::Udp => 17,
     }
 }
 
@@ -447,7 +445,7 @@ fn service_labels(s: &ServiceEntry) -> Labels {
         ("service", s.name.clone().unwrap_or_default()),
         ("vip", s.vip.to_string()),
         ("port", s.port.to_string()),
-        ("proto", s.protocol.as_str().to_string()),
+        ("proto", s.protocol.ipvsadm_name().to_string()),
     ]
 }
 
@@ -705,7 +703,8 @@ fn render_ospf(e: &mut Exposition, o: &Ospf) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xlvsadm::model::{Forward, Rate, Scheduler, Stats};
+    use xlvs_api::ipvs::{Rate, Stats};
+    use xlvs_api::{Forward, Protocol, Scheduler};
 
     fn stats(conns: u64, pkts: u64, bytes: u64) -> Stats {
         Stats {
@@ -721,7 +720,7 @@ mod tests {
         RealEntry {
             address: Ipv4Addr::from(addr),
             port: 80,
-            forward: Forward::Route,
+            forward: Forward::Dr,
             weight,
             active_conns: 3,
             inactive_conns: 4,

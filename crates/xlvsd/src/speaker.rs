@@ -2,6 +2,8 @@
 //! the addresses it announces, and the control commands about it.
 
 use std::net::Ipv4Addr;
+use xlvs_api::ipvs::IpvsOp;
+use xlvs_api::Command;
 use xlvs_config::{AnnounceAs, NetworkType, NodeConfig, OspfAuth};
 use xlvs_ospf::{Auth, VipMode};
 use xlvs_ospf_driver::{link_info, InterfaceChanges, InterfaceSpec, Speaker, SpeakerConfig};
@@ -161,15 +163,12 @@ impl Node {
     /// `xlvsadm restart --graceful [--grace-period S]`: grace-LSAs out and
     /// acknowledged, the record written; the daemon exits once the answer
     /// is written (control.rs).
-    async fn prepare_restart(&self, args: &[String]) -> Result<serde_json::Value, String> {
+    async fn prepare_restart(
+        &self,
+        grace_period_s: Option<u64>,
+    ) -> Result<serde_json::Value, String> {
         use std::sync::atomic::Ordering;
-        let seconds = match args {
-            [] => crate::graceful::DEFAULT_GRACE_PERIOD.as_secs(),
-            [s] => s
-                .parse()
-                .map_err(|_| format!("grace period {s:?}: expected seconds"))?,
-            _ => return Err("restart.graceful takes at most a grace period in seconds".into()),
-        };
+        let seconds = grace_period_s.unwrap_or(crate::graceful::DEFAULT_GRACE_PERIOD.as_secs());
         let period = crate::graceful::grace_period(seconds).map_err(|e| e.to_string())?;
         if self.stopping.load(Ordering::Relaxed) || self.restart_prepared.load(Ordering::Relaxed) {
             return Err("xlvsd is already stopping".into());
@@ -192,20 +191,10 @@ impl Node {
     }
 
     /// An ipvsadm change (xlvsadm -A/-E/-D/-a/-e/-d/-C/-Z/--set).
-    async fn ipvs(&self, args: &[String]) -> Result<serde_json::Value, String> {
-        use xlvsadm::ipvsadm::IpvsOp;
-        let [json] = args else {
-            return Err("ipvs takes one argument: the operation as JSON".into());
-        };
-        let op: IpvsOp =
-            serde_json::from_str(json).map_err(|e| format!("malformed operation: {e}"))?;
-        let proto = |p: xlvsadm::model::Protocol| match p {
-            xlvsadm::model::Protocol::Tcp => 6u8,
-            xlvsadm::model::Protocol::Udp => 17,
-        };
+    async fn ipvs(&self, op: IpvsOp) -> Result<serde_json::Value, String> {
         match &op {
             IpvsOp::Zero { service } => {
-                let key = service.map(|k| (k.vip, proto(k.protocol), k.port));
+                let key = service.map(|k| (k.vip, k.protocol, k.port));
                 self.forwarder.lock().await.zero(key)?;
             }
             IpvsOp::SetTimeouts(t) => {
@@ -250,22 +239,13 @@ pub struct Node {
 
 impl Node {
     /// Runs one control command; the error is the message for the client.
-    pub async fn command(
-        &self,
-        command: &str,
-        args: &[String],
-    ) -> Result<serde_json::Value, String> {
+    pub async fn command(&self, command: Command) -> Result<serde_json::Value, String> {
+        let name = command.name();
         match command {
             // Low-level route control, for operators and tests; the drain
             // commands of the daemon issue build on it.
-            "ospf.announce" | "ospf.withdraw" => {
-                let [addr] = args else {
-                    return Err(format!("{command} takes one address"));
-                };
-                let addr: Ipv4Addr = addr
-                    .parse()
-                    .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
-                let r = if command == "ospf.announce" {
+            Command::OspfAnnounce(addr) | Command::OspfWithdraw(addr) => {
+                let r = if matches!(command, Command::OspfAnnounce(_)) {
                     self.speaker.announce(addr, ANNOUNCE_METRIC).await
                 } else {
                     self.speaker.withdraw(addr).await
@@ -273,43 +253,38 @@ impl Node {
                 r.map_err(|e| e.to_string())?;
                 Ok(serde_json::json!({"address": addr}))
             }
-            "restart.graceful" => self.prepare_restart(args).await,
-            "ospf.graceful" => json(self.speaker.graceful_status().await),
-            "ospf.neighbors" => json(self.speaker.neighbors().await),
-            "ospf.database" => json(self.speaker.database().await),
-            "ospf.interfaces" => json(self.speaker.interfaces().await),
-            "ospf.stats" => json(self.speaker.stats().await),
-            "drain" | "undrain" => {
-                let service = match args {
-                    [] => None,
-                    [name] => Some(name.as_str()),
-                    _ => return Err(format!("{command} takes at most one service name")),
-                };
-                let drain = command == "drain";
-                let services = self.forwarder.lock().await.drain(service, drain)?;
+            Command::RestartGraceful { grace_period_s } => {
+                self.prepare_restart(grace_period_s).await
+            }
+            Command::OspfGraceful => json(self.speaker.graceful_status().await),
+            Command::OspfNeighbors => json(self.speaker.neighbors().await),
+            Command::OspfDatabase => json(self.speaker.database().await),
+            Command::OspfInterfaces => json(self.speaker.interfaces().await),
+            Command::OspfStats => json(self.speaker.stats().await),
+            Command::Drain { ref service } | Command::Undrain { ref service } => {
+                let drain = matches!(command, Command::Drain { .. });
+                let services = self
+                    .forwarder
+                    .lock()
+                    .await
+                    .drain(service.as_deref(), drain)?;
                 self.changed.notify_one();
-                tracing::info!(?services, drain, "operator {command}");
+                tracing::info!(?services, drain, "operator {name}");
                 Ok(serde_json::json!({ "services": services, "drained": drain }))
             }
-            "reload" => self.reload().await,
-            "health" => {
-                let service = match args {
-                    [] => None,
-                    [name] => Some(name.as_str()),
-                    _ => return Err("health takes at most one service name".into()),
-                };
-                let rows = self.forwarder.lock().await.health(service)?;
+            Command::Reload => self.reload().await,
+            Command::Health { service } => {
+                let rows = self.forwarder.lock().await.health(service.as_deref())?;
                 Ok(serde_json::Value::Array(rows))
             }
-            "ipvs.list" => {
-                let with_connections = args.iter().any(|a| a == "connections");
+            Command::IpvsList { connections } => {
                 let f = self.forwarder.lock().await;
                 let samples = self.samples.lock().await;
-                let table = crate::listing::table(&f, &samples, with_connections);
+                let table = crate::listing::table(&f, &samples, connections);
                 Ok(serde_json::to_value(table).expect("serializable"))
             }
-            "ipvs" => self.ipvs(args).await,
-            "dataplane.stats" => {
+            Command::Ipvs(op) => self.ipvs(op).await,
+            Command::DataplaneStats => {
                 let stats = self
                     .forwarder
                     .lock()
@@ -323,7 +298,7 @@ impl Node {
                         .collect(),
                 ))
             }
-            "status" => {
+            Command::Status => {
                 let stopping = self.stopping.load(std::sync::atomic::Ordering::Relaxed);
                 let announced = match self.speaker.announced().await {
                     // Shutting down: everything was flushed.
@@ -341,7 +316,6 @@ impl Node {
                     })).collect::<Vec<_>>(),
                 }))
             }
-            other => Err(format!("unknown command {other:?}")),
         }
     }
 }

@@ -1,21 +1,15 @@
 //! Carries out an [`IpvsCommand`] against the daemon: one request per
 //! change, one `ipvs.list` per listing.
 
-use super::command::{IpvsCommand, IpvsOp, ListWhat};
+use super::command::{IpvsCommand, ListWhat};
 use super::help;
 use super::render::{self, ListError};
 use super::restore::{parse_lines, RestoreError};
 use super::save;
 use crate::client::{ClientError, Daemon};
-use crate::model::IpvsTable;
 use std::io::{self, Read, Write};
-
-/// The request that carries one [`IpvsOp`]; its single argument is the op's
-/// JSON.
-pub const OP_COMMAND: &str = "ipvs";
-/// The request answered with an [`IpvsTable`]; argument `connections` asks
-/// for the connection table too.
-pub const LIST_COMMAND: &str = "ipvs.list";
+use xlvs_api::ipvs::{IpvsOp, IpvsTable};
+use xlvs_api::Command;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -104,17 +98,11 @@ pub fn execute(
 }
 
 fn send(daemon: &mut dyn Daemon, op: &IpvsOp) -> Result<serde_json::Value, ClientError> {
-    let arg = serde_json::to_string(op).expect("ops serialize");
-    daemon.call(OP_COMMAND, &[arg])
+    daemon.call(&Command::Ipvs(op.clone()))
 }
 
 fn fetch(daemon: &mut dyn Daemon, connections: bool) -> Result<IpvsTable, ExecError> {
-    let args = if connections {
-        vec!["connections".to_string()]
-    } else {
-        Vec::new()
-    };
-    let data = daemon.call(LIST_COMMAND, &args)?;
+    let data = daemon.call(&Command::IpvsList { connections })?;
     serde_json::from_value(data).map_err(ExecError::Table)
 }
 

@@ -6,6 +6,8 @@ use super::parse::parse;
 use super::render_tests::table;
 use crate::client::{ClientError, Daemon};
 use serde_json::Value;
+use xlvs_api::client::CallError;
+use xlvs_api::Command;
 
 /// Records requests; answers `ipvs.list` with the golden table and refuses
 /// ops whose JSON contains `refuse`.
@@ -16,12 +18,14 @@ struct Fake {
 }
 
 impl Daemon for Fake {
-    fn call(&mut self, command: &str, args: &[String]) -> Result<Value, ClientError> {
-        self.calls.push((command.to_string(), args.to_vec()));
+    fn call(&mut self, command: &Command) -> Result<Value, ClientError> {
+        // Recorded as sent: the request's name and arguments.
+        let (command, args) = command.to_wire();
+        self.calls.push((command.to_string(), args.clone()));
         match command {
             "ipvs.list" => Ok(serde_json::to_value(table()).unwrap()),
             "ipvs" if self.refuse.is_some_and(|r| args[0].contains(r)) => {
-                Err(ClientError::Refused("no such service".into()))
+                Err(CallError::Refused("no such service".into()).into())
             }
             "ipvs" => Ok(Value::Null),
             other => panic!("unexpected request {other}"),

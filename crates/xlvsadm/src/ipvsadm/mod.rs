@@ -24,11 +24,9 @@ mod parse_tests;
 #[cfg(test)]
 mod render_tests;
 
-pub use command::{
-    IpvsCommand, IpvsOp, ListFormat, ListOptions, ListWhat, RealKey, RealSpec, ServiceSpec,
-};
+pub use command::{IpvsCommand, ListFormat, ListOptions, ListWhat};
 pub use error::UsageError;
-pub use exec::{execute, ExecError, LIST_COMMAND, OP_COMMAND};
+pub use exec::{execute, ExecError};
 pub use help::{usage, version};
 pub use number::largenum;
 pub use parse::{is_ipvsadm, parse, Globals, Parsed};

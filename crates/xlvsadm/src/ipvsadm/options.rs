@@ -8,7 +8,7 @@
 //! (ipvsadm wants the command first; accepting more is harmless).
 
 use super::error::UsageError;
-use crate::model::{Forward, Protocol};
+use xlvs_api::{Forward, Protocol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Cmd {
@@ -163,10 +163,10 @@ const TABLE: &[Spec] = &[
     opt(Some('p'), "persistent", Optional, Id::Other(Class::Persistent)),
     opt(Some('M'), "netmask", Value, Id::Other(Class::Netmask)),
     opt(Some('r'), "real-server", Value, Id::Other(Class::Real)),
-    opt(Some('g'), "gatewaying", Nothing, Id::Forward(Forward::Route)),
-    opt(Some('i'), "ipip", Nothing, Id::Forward(Forward::Tunnel)),
-    opt(Some('m'), "masquerading", Nothing, Id::Forward(Forward::Masq)),
-    opt(None, "fullnat", Nothing, Id::Forward(Forward::FullNat)),
+    opt(Some('g'), "gatewaying", Nothing, Id::Forward(Forward::Dr)),
+    opt(Some('i'), "ipip", Nothing, Id::Forward(Forward::Tun)),
+    opt(Some('m'), "masquerading", Nothing, Id::Forward(Forward::Nat)),
+    opt(None, "fullnat", Nothing, Id::Forward(Forward::Fullnat)),
     opt(Some('w'), "weight", Value, Id::Other(Class::Weight)),
     opt(Some('n'), "numeric", Nothing, Id::Other(Class::Numeric)),
     opt(Some('c'), "connection", Nothing, Id::Other(Class::Connection)),

@@ -2,14 +2,13 @@
 //! typed [`IpvsCommand`] they make.
 
 use super::addr;
-use super::command::{
-    IpvsCommand, IpvsOp, ListFormat, ListOptions, ListWhat, RealKey, RealSpec, ServiceSpec,
-};
+use super::command::{IpvsCommand, ListFormat, ListOptions, ListWhat};
 use super::error::UsageError;
 use super::options::{self, Class, Cmd, Given, Id, Token};
-use crate::model::{Persistence, Scheduler, ServiceKey, Timeouts};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use xlvs_api::ipvs::{IpvsOp, Persistence, RealKey, RealSpec, ServiceKey, ServiceSpec, Timeouts};
+use xlvs_api::Scheduler;
 
 /// Options that pick the daemon and the output, valid with any command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -3,10 +3,11 @@
 //! A change is compared through its canonical form (`Display` of `IpvsOp`,
 //! which prints every field), so each case reads like ipvsadm.
 
-use super::command::{IpvsCommand, IpvsOp, ListFormat, ListWhat, RealSpec, ServiceSpec};
+use super::command::{IpvsCommand, ListFormat, ListWhat};
 use super::parse::{is_ipvsadm, parse, Globals};
-use crate::model::{Forward, Persistence, Protocol, Scheduler, ServiceKey, Timeouts};
 use std::net::Ipv4Addr;
+use xlvs_api::ipvs::{IpvsOp, Persistence, RealSpec, ServiceKey, ServiceSpec, Timeouts};
+use xlvs_api::{Forward, Protocol, Scheduler};
 
 fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
@@ -512,7 +513,7 @@ fn typed_values() {
         RealSpec {
             address: Ipv4Addr::new(10, 20, 0, 5),
             port: 53,
-            forward: Some(Forward::FullNat),
+            forward: Some(Forward::Fullnat),
             weight: Some(9)
         }
     );
@@ -585,10 +586,10 @@ fn random_op(g: &mut Lcg) -> IpvsOp {
     let real = |g: &mut Lcg| {
         let forward = g.pick(&[
             None,
-            Some(Forward::Route),
-            Some(Forward::Tunnel),
-            Some(Forward::Masq),
-            Some(Forward::FullNat),
+            Some(Forward::Dr),
+            Some(Forward::Tun),
+            Some(Forward::Nat),
+            Some(Forward::Fullnat),
         ]);
         let port = match forward {
             Some(f) if !f.maps_ports() => service.port,

@@ -4,8 +4,8 @@
 
 use super::command::{ListFormat, ListOptions, ListWhat};
 use super::number::largenum;
-use crate::model::{Connection, IpvsTable, ServiceEntry, ServiceKey};
 use std::fmt::Write;
+use xlvs_api::ipvs::{Connection, IpvsTable, ServiceEntry, ServiceKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListError {
@@ -65,7 +65,7 @@ fn title(out: &mut String, format: ListFormat) {
 
 /// `TCP  192.0.2.10:80`, cut at 33 characters like ipvsadm's.
 fn service_name(s: &ServiceEntry) -> String {
-    let mut name = format!("{}  {}", s.protocol, s.key().addr());
+    let mut name = format!("{}  {}", s.protocol.ipvsadm_name(), s.key().addr());
     name.truncate(33);
     name
 }
@@ -107,7 +107,7 @@ fn service(out: &mut String, s: &ServiceEntry, opts: &ListOptions) {
                 let _ = write!(
                     out,
                     "  -> {dest:<28} {:<7} {:<6} {:<10} {:<10}",
-                    r.forward.as_str(),
+                    r.forward.ipvsadm_name(),
                     r.weight,
                     r.active_conns,
                     r.inactive_conns
@@ -148,7 +148,7 @@ fn connections(out: &mut String, conns: &[Connection]) {
         let _ = writeln!(
             out,
             "{:<3} {expire:<6} {:<11} {:<18} {:<18} {}",
-            c.protocol.as_str(),
+            c.protocol.ipvsadm_name(),
             c.state,
             c.source.to_string(),
             c.virtual_addr.to_string(),

@@ -7,11 +7,11 @@ use super::parse::parse;
 use super::render::{list, ListError};
 use super::restore::parse_lines;
 use super::save;
-use crate::model::{
-    Connection, Forward, IpvsTable, Persistence, Protocol, Rate, RealEntry, Scheduler,
-    ServiceEntry, ServiceKey, Stats, Timeouts,
-};
 use std::net::Ipv4Addr;
+use xlvs_api::ipvs::{
+    Connection, IpvsTable, Persistence, Rate, RealEntry, ServiceEntry, ServiceKey, Stats, Timeouts,
+};
+use xlvs_api::{Forward, Protocol, Scheduler};
 
 fn stats(v: [u64; 5]) -> Stats {
     Stats {
@@ -96,8 +96,8 @@ pub(super) fn table() -> IpvsTable {
         Scheduler::Sh,
         Some((60, "255.255.255.0")),
         vec![
-            real("10.30.0.5", 53, Tunnel, 1, 0, 6, Z, Z),
-            real("10.20.0.5", 53, Tunnel, 1, 0, 4, Z, Z),
+            real("10.30.0.5", 53, Tun, 1, 0, 6, Z, Z),
+            real("10.20.0.5", 53, Tun, 1, 0, 4, Z, Z),
         ],
     );
     dns.stats = stats([10, 20, 0, 2000, 0]);
@@ -112,7 +112,7 @@ pub(super) fn table() -> IpvsTable {
             real(
                 "10.0.1.23",
                 80,
-                Route,
+                Dr,
                 50,
                 1,
                 1,
@@ -122,14 +122,14 @@ pub(super) fn table() -> IpvsTable {
             real(
                 "10.0.1.21",
                 80,
-                Route,
+                Dr,
                 100,
                 12,
                 3,
                 [1000, 2000, 0, 3000, 0],
                 [500, 700, 0, 100_000_000, 0],
             ),
-            real("10.0.1.22", 80, Route, 100, 0, 0, Z, Z),
+            real("10.0.1.22", 80, Dr, 100, 0, 0, Z, Z),
         ],
     );
     web.stats = stats([123_456_789, 99_999_999, 0, 5_000_000_000, 0]);
@@ -142,7 +142,7 @@ pub(super) fn table() -> IpvsTable {
             port,
             Scheduler::Wlc,
             Some((600, "255.255.255.255")),
-            vec![real("10.0.3.31", real_port, FullNat, 10, 0, 0, Z, Z)],
+            vec![real("10.0.3.31", real_port, Fullnat, 10, 0, 0, Z, Z)],
         )
     };
     IpvsTable {
@@ -163,7 +163,7 @@ pub(super) fn table() -> IpvsTable {
                 443,
                 Scheduler::Mh,
                 None,
-                vec![real("10.0.4.1", 8443, Masq, 0, 0, 0, Z, Z)],
+                vec![real("10.0.4.1", 8443, Nat, 0, 0, 0, Z, Z)],
             ),
             web,
             shop(80, 8080),
@@ -327,7 +327,7 @@ fn save_restore_round_trip() {
 fn the_sorry_server_is_listed_but_not_saved() {
     let mut t = table();
     let web = t.services.iter_mut().find(|s| s.port == 80).unwrap();
-    let mut sorry = real("10.0.1.29", 80, Forward::Route, 1, 2, 0, Z, Z);
+    let mut sorry = real("10.0.1.29", 80, Forward::Dr, 1, 2, 0, Z, Z);
     sorry.sorry_server = true;
     web.reals.push(sorry);
     let opts = |format| ListOptions {

@@ -2,9 +2,10 @@
 //! same parser as the command line. The whole input is parsed before
 //! anything is sent, so a typo on line 40 does not leave 39 lines applied.
 
-use super::command::{IpvsCommand, IpvsOp};
+use super::command::IpvsCommand;
 use super::error::UsageError;
 use super::parse::{parse, Globals};
+use xlvs_api::ipvs::IpvsOp;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RestoreError {

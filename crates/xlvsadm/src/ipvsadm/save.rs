@@ -2,10 +2,9 @@
 //! reads back. The lines are the ops' canonical form (`Display` of
 //! [`IpvsOp`]), so save and restore cannot drift apart.
 
-use super::command::{IpvsOp, RealSpec, ServiceSpec};
-use crate::model::IpvsTable;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use xlvs_api::ipvs::{IpvsOp, IpvsTable, RealSpec, ServiceSpec};
 
 /// The commands that rebuild `table`, in listing order: each service, then
 /// its reals.

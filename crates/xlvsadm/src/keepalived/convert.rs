@@ -10,9 +10,10 @@ use super::notes::Notes;
 use super::toml_out::{Table, Value};
 use super::tree::Stmt;
 use super::values::{count, ipv4, parse_port, seconds, single};
-use crate::model::{Persistence, Scheduler};
 use std::net::Ipv4Addr;
 use std::time::Duration;
+use xlvs_api::ipvs::Persistence;
+use xlvs_api::Scheduler;
 
 const NO_COUNTERPART: &str = "no counterpart in the node config";
 
@@ -158,15 +159,15 @@ impl VirtualServer {
                     return;
                 };
                 // The node config's schedulers are a subset of ipvsadm's.
-                const IN_CONFIG: [&str; 9] =
-                    ["mh", "sh", "dh", "rr", "wrr", "lc", "wlc", "sed", "nq"];
-                match IN_CONFIG.iter().find(|x| **x == v) {
-                    Some(name) => self.scheduler = Some((*name, s.text())),
-                    None if v.parse::<Scheduler>().is_ok() => drop(
+                match v.parse::<Scheduler>() {
+                    Ok(sched) if sched.in_node_config() => {
+                        self.scheduler = Some((sched.as_str(), s.text()))
+                    }
+                    Ok(_) => drop(
                         notes,
                         "the node config has no such scheduler; its default mh is used",
                     ),
-                    None => drop(notes, "unknown scheduler; the default mh is used"),
+                    Err(()) => drop(notes, "unknown scheduler; the default mh is used"),
                 }
             }
             "lb_kind" | "lvs_method" => match single(s, &ctx, notes).map(forward_of) {
