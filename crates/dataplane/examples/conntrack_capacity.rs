@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 use xlvs_dataplane::abi::{Conn, FlowKey};
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec, MIN_NAT_ENTRIES, XDP_TX,
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec, MIN_NAT_ENTRIES, XDP_TX,
 };
 
 const VIP: &str = "192.0.2.10";
@@ -138,7 +138,7 @@ fn measure(size: u32) -> Result<Figures, String> {
     dp.set_service(&ServiceSpec {
         id: 1,
         vip: VIP.parse().expect("a literal address"),
-        proto: 6,
+        protocol: Protocol::Tcp,
         ports: vec![80],
         forward: Forward::Dr,
         hash: HashOn::Flow,

@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use xlvs_dataplane::abi::Globals;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec};
+use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The MAC test frames are addressed to (d0's, for the program).
@@ -171,7 +171,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let service = |id, port, forward| ServiceSpec {
         id,
         vip: VIP,
-        proto: 6,
+        protocol: Protocol::Tcp,
         ports: vec![port],
         forward,
         hash: HashOn::Flow,

@@ -21,7 +21,9 @@ pub use loader::{
     Dataplane, DataplaneError, Limits, Run, MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT,
     XDP_TX,
 };
-pub use service::{Forward, HashOn, RealSpec, ServiceSpec};
+pub use service::{HashOn, RealSpec, ServiceSpec};
+/// The types of [`ServiceSpec`]'s fields, defined once for every crate.
+pub use xlvs_config::{Forward, Protocol};
 
 /// The compiled XDP object.
 pub(crate) static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xlvs.o"));

@@ -6,21 +6,12 @@ use crate::abi::{self, Real, SvcKey, SvcVal};
 use crate::loader::{map_err, Dataplane, DataplaneError};
 use aya::maps::Array;
 use std::net::Ipv4Addr;
+use xlvs_config::{Forward, Protocol};
 use xlvs_maglev::{Backend, Table};
 
 /// Lets inner maps differ in size from the template in bpf/maps.h; the
 /// kernel requires the same flags on both.
 const BPF_F_INNER_MAP: u32 = 1 << 12;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forward {
-    Dr,
-    Tun,
-    /// Source and destination rewritten (a local address towards the real).
-    Fullnat,
-    /// Destination rewritten; replies come back through this node.
-    Nat,
-}
 
 /// What a service's Maglev lookup hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +41,7 @@ pub struct ServiceSpec {
     /// The daemon's index for the service, below `Limits::services`.
     pub id: u32,
     pub vip: Ipv4Addr,
-    /// 6 (TCP) or 17 (UDP).
-    pub proto: u8,
+    pub protocol: Protocol,
     /// One or more ports; [0] takes every port of the VIP.
     pub ports: Vec<u16>,
     pub forward: Forward,
@@ -134,6 +124,7 @@ impl Dataplane {
 
         let val = SvcVal {
             id: spec.id,
+            // The C program's names for the methods.
             forward: match spec.forward {
                 Forward::Dr => abi::FWD_DR,
                 Forward::Tun => abi::FWD_TUN,
@@ -168,7 +159,7 @@ impl Dataplane {
             self.set_globals(g)?;
         }
         for &port in &spec.ports {
-            let key = SvcKey::new(spec.vip, spec.proto, port);
+            let key = SvcKey::new(spec.vip, spec.protocol.number(), port);
             self.services
                 .insert(key, val, 0)
                 .map_err(map_err("services"))?;
@@ -192,7 +183,7 @@ impl Dataplane {
     /// Removes a service's keys and frees its reals.
     pub fn remove_service(&mut self, spec: &ServiceSpec) -> Result<(), DataplaneError> {
         for &port in &spec.ports {
-            let key = SvcKey::new(spec.vip, spec.proto, port);
+            let key = SvcKey::new(spec.vip, spec.protocol.number(), port);
             match self.services.remove(&key) {
                 Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
                 Err(e) => return Err(map_err("services")(e)),

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
 };
 use xlvs_maglev::TableSize;
 
@@ -315,7 +315,7 @@ fn limits_are_errors_not_truncation() {
     let spec = ServiceSpec {
         id: 8, // limit is 8 services: ids 0..8
         vip: VIP.parse().unwrap(),
-        proto: 6,
+        protocol: Protocol::Tcp,
         ports: vec![80],
         forward: Forward::Dr,
         hash: HashOn::Flow,
@@ -352,7 +352,7 @@ fn tun_encapsulates_in_ipip_with_a_valid_header() {
     let spec = ServiceSpec {
         id: 2,
         vip: VIP.parse().unwrap(),
-        proto: 17,
+        protocol: Protocol::Udp,
         ports: vec![53],
         forward: Forward::Tun,
         hash: HashOn::Flow,
@@ -606,7 +606,7 @@ fn a_port_zero_service_takes_every_port_and_an_exact_port_wins() {
     dp.set_service(&ServiceSpec {
         id: 2,
         vip: VIP.parse().unwrap(),
-        proto: 6,
+        protocol: Protocol::Tcp,
         ports: vec![0],
         forward: Forward::Dr,
         hash: HashOn::Flow,

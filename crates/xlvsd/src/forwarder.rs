@@ -89,12 +89,6 @@ fn nat_entries(config: &NodeConfig) -> u32 {
 fn specs(config: &NodeConfig) -> Result<Vec<(ServiceSpec, usize)>, ForwarderError> {
     let mut out = Vec::new();
     for (index, s) in config.services.iter().enumerate() {
-        let forward = match s.forward {
-            Forward::Dr => xlvs_dataplane::Forward::Dr,
-            Forward::Tun => xlvs_dataplane::Forward::Tun,
-            Forward::Fullnat => xlvs_dataplane::Forward::Fullnat,
-            Forward::Nat => xlvs_dataplane::Forward::Nat,
-        };
         // Persistence is Maglev over the (masked) client address: every
         // director agrees without sharing state. `sh` is the same, unmasked;
         // `dh` hashes the destination address.
@@ -118,9 +112,9 @@ fn specs(config: &NodeConfig) -> Result<Vec<(ServiceSpec, usize)>, ForwarderErro
             let spec = ServiceSpec {
                 id: out.len() as u32,
                 vip: s.vip,
-                proto: s.protocol.number(),
+                protocol: s.protocol,
                 ports: vec![port],
-                forward,
+                forward: s.forward,
                 hash,
                 reals: s
                     .reals
@@ -694,7 +688,7 @@ impl Forwarder {
         }
         let flat = specs(config).map_err(|e| e.to_string())?;
         // Stable ids: a (VIP, protocol, port) keeps the id it had.
-        let key = |s: &ServiceSpec| (s.vip, s.proto, s.ports[0]);
+        let key = |s: &ServiceSpec| (s.vip, s.protocol, s.ports[0]);
         let old_ids: BTreeMap<_, u32> = self.specs.iter().map(|s| (key(s), s.id)).collect();
         let mut used: std::collections::BTreeSet<u32> = flat
             .iter()
@@ -840,9 +834,7 @@ impl Forwarder {
         let chosen: Vec<&ServiceSpec> = self
             .specs
             .iter()
-            .filter(|s| {
-                service.is_none_or(|k| (s.vip, s.proto, s.ports[0]) == (k.0, k.1.number(), k.2))
-            })
+            .filter(|s| service.is_none_or(|k| (s.vip, s.protocol, s.ports[0]) == k))
             .collect();
         // ipvsadm -Z zeroes all services, also none at all (as IPVS does).
         if chosen.is_empty() && service.is_some() {

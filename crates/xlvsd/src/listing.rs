@@ -9,7 +9,7 @@ use std::time::Instant;
 use xlvs_api::ipvs::{
     Connection, IpvsTable, Persistence, Rate, RealEntry, ServiceEntry, Stats, Timeouts,
 };
-use xlvs_api::{Forward, Protocol};
+use xlvs_api::Protocol;
 use xlvs_dataplane::abi::{Traffic, CT_CLOSING};
 use xlvs_dataplane::{Clock, RealSpec};
 
@@ -103,13 +103,6 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         .unwrap_or_default();
     let mut services = Vec::new();
     for svc in f.services() {
-        let protocol = Protocol::from_number(svc.spec.proto).expect("programmed from a Protocol");
-        let forward = match svc.spec.forward {
-            xlvs_dataplane::Forward::Dr => Forward::Dr,
-            xlvs_dataplane::Forward::Tun => Forward::Tun,
-            xlvs_dataplane::Forward::Nat => Forward::Nat,
-            xlvs_dataplane::Forward::Fullnat => Forward::Fullnat,
-        };
         let svc_traffic = f.service_traffic(svc.spec.id).unwrap_or_default();
         // One port per data plane service (see forwarder::specs).
         for &port in &svc.spec.ports {
@@ -122,7 +115,7 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
                 RealEntry {
                     address: r.addr,
                     port: if r.port == 0 { port } else { r.port },
-                    forward,
+                    forward: svc.spec.forward,
                     weight: svc.effective_weight(r),
                     active_conns: conns.map_or(0, |c| c.0),
                     inactive_conns: conns.map_or(0, |c| c.1),
@@ -144,7 +137,7 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
             reals.extend(sorry.map(|s| real(s, true)));
             services.push(ServiceEntry {
                 name: Some(svc.name.to_string()),
-                protocol,
+                protocol: svc.spec.protocol,
                 vip: svc.spec.vip,
                 port,
                 scheduler: svc.scheduler,

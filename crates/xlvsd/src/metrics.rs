@@ -287,7 +287,7 @@ async fn collect(node: &Node) -> Snapshot {
             for &port in &svc.spec.ports {
                 for r in &svc.spec.reals {
                     let rport = if r.port == 0 { port } else { r.port };
-                    let key = (svc.spec.vip, svc.spec.proto, port, r.addr, rport);
+                    let key = (svc.spec.vip, svc.spec.protocol, port, r.addr, rport);
                     state.insert(key, (r.weight, svc.healthy(r)));
                 }
             }
@@ -303,13 +303,7 @@ async fn collect(node: &Node) -> Snapshot {
                     .iter()
                     .filter(|r| !r.sorry_server)
                     .map(|r| {
-                        let key = (
-                            entry.vip,
-                            entry.protocol.number(),
-                            entry.port,
-                            r.address,
-                            r.port,
-                        );
+                        let key = (entry.vip, entry.protocol, entry.port, r.address, r.port);
                         let (weight, healthy) = state.get(&key).copied().unwrap_or_default();
                         RealMetrics {
                             entry: r.clone(),

@@ -7,7 +7,7 @@ pub mod fib;
 pub mod netns;
 
 use std::net::Ipv4Addr;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, RealSpec, ServiceSpec};
+use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec};
 use xlvs_maglev::TableSize;
 
 pub const DIRECTOR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -35,7 +35,7 @@ pub fn dr_spec(reals: Vec<RealSpec>) -> ServiceSpec {
     ServiceSpec {
         id: 1,
         vip: VIP.parse().unwrap(),
-        proto: 6,
+        protocol: Protocol::Tcp,
         ports: vec![80],
         forward: Forward::Dr,
         hash: HashOn::Flow,
