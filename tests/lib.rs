@@ -601,11 +601,21 @@ pub fn pid_alive(pid: i32) -> bool {
 /// One request to an xlvsd control socket (see crates/xlvsd/src/api.rs);
 /// returns the response's data, or its error as Err.
 pub fn control(socket: &Path, command: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    control_within(socket, command, args, Duration::from_secs(10))
+}
+
+/// [`control`] for a request that may take longer than 10 s to answer
+/// (a reload of a thousand services in a debug build).
+pub fn control_within(
+    socket: &Path,
+    command: &str,
+    args: &[&str],
+    limit: Duration,
+) -> Result<serde_json::Value, String> {
     use std::io::{BufRead, BufReader, Write};
     let mut s = std::os::unix::net::UnixStream::connect(socket)
         .map_err(|e| format!("{}: {e}", socket.display()))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(limit)).map_err(|e| e.to_string())?;
     let req = serde_json::json!({"version": 1, "command": command, "args": args});
     writeln!(s, "{req}").map_err(|e| e.to_string())?;
     let mut line = String::new();

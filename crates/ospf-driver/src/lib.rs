@@ -1,7 +1,10 @@
 //! The tokio driver: owns the sockets and the clock, and feeds the
-//! protocol core. One task owns the [`Instance`], one task per interface
-//! reads its socket and one follows the kernel's links over netlink; the
-//! daemon talks to it through a [`Speaker`] handle.
+//! protocol core. It runs on an OS thread of its own with its own
+//! runtime, so nothing else the daemon does (programming a thousand
+//! services into BPF maps) can hold up a Hello. There one task owns the
+//! [`Instance`], one task per interface reads its socket and one follows
+//! the kernel's links over netlink; the daemon talks to it through a
+//! [`Speaker`] handle, from any runtime.
 //!
 //! Interfaces may appear, get their address, lose carrier, be deleted and
 //! created again at any time (containers get their links after they
@@ -81,6 +84,8 @@ pub struct GracePrepared {
 pub enum DriverError {
     #[error("the OSPF speaker has stopped")]
     Stopped,
+    #[error("cannot start the OSPF speaker's thread: {0}")]
+    Start(#[source] std::io::Error),
 }
 
 enum Command {
@@ -185,9 +190,9 @@ fn interface_config(spec: &InterfaceSpec) -> InterfaceConfig {
 }
 
 impl Speaker {
-    /// Starts the speaker; interfaces join as the kernel reports them.
-    /// Needs a tokio runtime.
-    pub fn start(cfg: SpeakerConfig) -> Speaker {
+    /// Starts the speaker on a thread of its own; interfaces join as the
+    /// kernel reports them. The handle works from any runtime.
+    pub fn start(cfg: SpeakerConfig) -> Result<Speaker, DriverError> {
         let interfaces = cfg.interfaces.iter().map(interface_config).collect();
         let config = Config {
             router_id: cfg.router_id,
@@ -216,8 +221,17 @@ impl Speaker {
             .map(|(id, spec)| Slot::new(id, spec))
             .collect();
         let (tx, cmd_rx) = mpsc::channel(64);
-        tokio::spawn(run(inst, slots, cmd_rx));
-        Speaker { tx }
+        // A current_thread runtime: the instance is one state machine, and
+        // its timers must not wait for the daemon's work, only for its own.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(DriverError::Start)?;
+        std::thread::Builder::new()
+            .name("ospf".into())
+            .spawn(move || runtime.block_on(run(inst, slots, cmd_rx)))
+            .map_err(DriverError::Start)?;
+        Ok(Speaker { tx })
     }
 
     async fn ask<T>(
