@@ -37,6 +37,10 @@ use xlvs_ospf::{
     NeighborInfo, NetworkType, Stats, VipMode,
 };
 
+/// How soon a socket that failed to open is tried again: the kernel may
+/// send no further event about its interface.
+const SOCKET_RETRY: Duration = Duration::from_secs(1);
+
 /// An OSPF interface as the daemon configures it; the kernel supplies its
 /// address, prefix and MTU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,6 +340,8 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
     let now = || Instant::now().into_std();
     let (pkt_tx, mut pkt_rx) = mpsc::channel::<Rx>(1024);
     let mut links = link::watch();
+    // When to try again to open the sockets that failed to open.
+    let mut retry: Option<Instant> = None;
     let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
     let mut preparing: Option<Preparing> = None;
     loop {
@@ -399,7 +405,7 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                     // New interfaces come up now, from what the kernel
                     // said last.
                     let view = links.borrow().clone();
-                    follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
+                    retry = follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
                     let _ = tx.send(changes);
                 },
                 Some(Command::Shutdown(limit, tx)) => {
@@ -429,7 +435,14 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
             Ok(()) = links.changed() => {
                 let view = links.borrow_and_update().clone();
                 if shutdown.is_none() {
-                    follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
+                    retry = follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
+                }
+            }
+            _ = tokio::time::sleep_until(retry.unwrap_or(wake)), if retry.is_some() => {
+                let view = links.borrow().clone();
+                retry = None;
+                if shutdown.is_none() {
+                    retry = follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
                 }
             }
         }
@@ -482,27 +495,32 @@ async fn reconfigure(
 /// Follows the kernel's view of the links (None until its first dump):
 /// opens sockets for interfaces that appeared, a new one for an interface
 /// recreated or readdressed, brings interfaces up and down with carrier,
-/// and restarts an interface whose address, prefix or MTU changed.
+/// and restarts an interface whose address, prefix or MTU changed. If a
+/// socket failed to open, returns when to try again.
 fn follow_links(
     inst: &mut Instance,
     slots: &mut [Slot],
     links: Option<&Links>,
     pkt_tx: &mpsc::Sender<Rx>,
-) {
-    let Some(links) = links else { return };
+) -> Option<Instant> {
+    let links = links?;
     let now = Instant::now().into_std();
+    let mut failed = false;
     for slot in slots.iter_mut() {
-        follow_link(inst, slot, links.info(&slot.spec.name), pkt_tx, now);
+        failed |= !follow_link(inst, slot, links.info(&slot.spec.name), pkt_tx, now);
     }
+    failed.then(|| Instant::now() + SOCKET_RETRY)
 }
 
+/// Brings one interface in line with what the kernel says of its link;
+/// false if its socket should be open and failed to open.
 fn follow_link(
     inst: &mut Instance,
     slot: &mut Slot,
     info: Result<LinkInfo, LinkError>,
     pkt_tx: &mpsc::Sender<Rx>,
     now: std::time::Instant,
-) {
+) -> bool {
     let i = slot.id;
     let name = slot.spec.name.clone();
     let info = match info {
@@ -517,7 +535,7 @@ fn follow_link(
             // stays bound to an index that never comes back.
             slot.socket = None;
             note_problem(slot, Some(e.to_string()));
-            return;
+            return true;
         }
     };
     let stale = slot
@@ -539,7 +557,7 @@ fn follow_link(
             Ok(opened) => slot.socket = Some(opened),
             Err(e) => {
                 note_problem(slot, Some(format!("cannot open the OSPF socket: {e}")));
-                return;
+                return false;
             }
         }
     }
@@ -564,6 +582,7 @@ fn follow_link(
             inst.interface_down(i, now);
         }
     }
+    true
 }
 
 fn note_problem(slot: &mut Slot, problem: Option<String>) {
