@@ -45,7 +45,6 @@ web1=10.0.1.21
 # An extra address of web1 that r1 routes via lb1, so the client reaches
 # web1 through lb1's kernel IP forwarding (lb1's XDP passes it).
 fwd=10.0.9.21
-lock=/run/xlvs-lab-tests.lock
 
 die() {
     echo "bench-lab: $*" >&2
@@ -74,11 +73,8 @@ capacity=$root/target/release/examples/conntrack_capacity
 if [ -n "$LOG_DIR" ]; then mkdir -p "$LOG_DIR"; fi
 
 # The lab tests' lock (tests/lib.rs HostLock): one lab user at a time.
-exec 9>"$lock"
-if ! flock -n 9; then
-    echo "bench-lab: waiting for $lock (lab tests are running)"
-    flock 9
-fi
+source "$root/scripts/lab-lock.sh"
+take_lab_lock bench-lab
 
 work=$(mktemp -d /tmp/xlvs-bench.XXXXXX)
 topo=$work/labs/$lab.clab.yml

@@ -1,13 +1,15 @@
-//! A reload changes a running director's OSPF interfaces against real FRR
-//! (labs/ospf-p2p: lb1 has two /31 links to r1, OSPF on eth1 only at
-//! start). An added link goes Full and carries the VIP, a changed one
-//! restarts alone, a removed one's neighbor drops at once, a bad reload
-//! changes nothing, and the adjacency on eth1 never restarts.
+//! Reloads against real FRR (labs/ospf-p2p: lb1 has two /31 links to r1,
+//! OSPF on eth1 only at start). A reload changes a running director's
+//! OSPF interfaces: an added link goes Full and carries the VIP, a changed
+//! one restarts alone, a removed one's neighbor drops at once, a bad
+//! reload changes nothing, and the adjacency on eth1 never restarts. A
+//! reload that reprograms 1000 services keeps a 2 s dead interval's
+//! adjacency Full throughout.
 
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use xlvs_tests::{control, lab_copy, signal, wait_until, Lab};
+use xlvs_tests::{control, lab_copy, rewrite, signal, thousand_vips_config, wait_until, Lab};
 
 const VIP: &str = "192.0.2.10";
 const LB1: &str = "10.255.0.11";
@@ -217,4 +219,83 @@ fn reload_adds_changes_and_removes_an_ospf_interface_without_touching_the_other(
     lab.wait_nexthops("r1", VIP, &["10.0.2.1"], long);
     assert_eq!(our_interfaces(), [("eth1".to_string(), 10)]);
     eth1_untouched(&lab, &eth1, since);
+}
+
+/// A reload that reprograms 1000 services (each gets a second real: new
+/// Maglev tables, a thousand map updates) while the OSPF timers are the
+/// shortest xlvsd accepts, hello 1 s and dead 2 s on both sides: the
+/// speaker runs on its own thread, so r1's adjacency never leaves Full
+/// (FRR's state-change counter stays put, and sampled states all say
+/// Full), and the reload succeeds.
+#[test]
+fn a_reload_of_a_thousand_services_keeps_a_two_second_adjacency_full() {
+    let dir = lab_copy("ospf-p2p");
+    let config = dir.path().join("ospf-p2p/lb1.toml");
+    rewrite(
+        &dir.path().join("ospf-p2p/r1/frr.conf"),
+        "ip ospf dead-interval 4",
+        "ip ospf dead-interval 2",
+    );
+    let base = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("dead_interval = \"4s\"", "dead_interval = \"2s\"");
+    let thousand = thousand_vips_config(&base);
+    assert!(thousand.contains("dead_interval = \"2s\""), "{thousand}");
+    std::fs::write(&config, &thousand).unwrap();
+    let lab = Lab::up(&dir.path().join("ospf-p2p.clab.yml"));
+    let long = Duration::from_secs(60);
+    wait_frr(&lab, &[("eth1", "Full")], long);
+    wait_until("1000 VIP routes in r1's FIB", long, || {
+        let vips = lab.count_routes("r1", "ospf", "198.18.")?;
+        (vips == 1000).then_some(()).ok_or(format!("{vips} routes"))
+    });
+    let before = frr_neighbors(&lab).unwrap();
+
+    let one_real = "address = \"10.0.9.21\"\n";
+    let two_reals = "address = \"10.0.9.21\"\n[[service.real]]\naddress = \"10.0.9.22\"\n";
+    assert_eq!(thousand.matches(one_real).count(), 1000);
+    std::fs::write(&config, thousand.replace(one_real, two_reals)).unwrap();
+    let started = Instant::now();
+    // Through the control socket, as xlvsadm reload does (a reload gets
+    // two minutes to answer: a debug build takes over 10 s for this one).
+    let reload = std::thread::spawn(move || {
+        let answer = control(Path::new(SOCKET), "reload", &[]);
+        (answer, started.elapsed())
+    });
+    // r1's view of lb1 while the reload runs and for a dead interval and
+    // more after it (a Hello held up by the reload would show then).
+    let mut seen = Vec::new();
+    let mut done_at = None;
+    let limit = Duration::from_secs(130);
+    while done_at.is_none_or(|t: Instant| t.elapsed() < Duration::from_secs(4)) {
+        assert!(
+            started.elapsed() < limit,
+            "reload still running after {limit:?}"
+        );
+        if done_at.is_none() && reload.is_finished() {
+            done_at = Some(Instant::now());
+        }
+        seen.push(frr_neighbors(&lab).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (answer, took) = reload.join().expect("reload thread");
+    let answer = answer.expect("the reload succeeds");
+    println!(
+        "reload of 1000 services took {took:?} ({answer}); r1 sampled {} times",
+        seen.len()
+    );
+    let flaps: Vec<&Vec<FrrNeighbor>> = seen.iter().filter(|s| **s != before).collect();
+    assert!(
+        flaps.is_empty(),
+        "r1's adjacency with lb1 changed during the reload ({} of {} samples), first: {:?} (before: {before:?})",
+        flaps.len(),
+        seen.len(),
+        flaps[0]
+    );
+    let service = lab.listed_service("lb1", 80);
+    assert_eq!(
+        service["reals"].as_array().map(Vec::len),
+        Some(2),
+        "reloaded: {service:#}"
+    );
 }

@@ -7,9 +7,21 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long to wait for the answer. A reload or a graceful restart (which
-/// waits for the routers' acknowledgements) takes a few seconds at most.
+/// How long to wait for an answer. A graceful restart waits for the
+/// routers' acknowledgements (5 s at most); most answers are immediate.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a change of the config in force: a reload or an
+/// ipvsadm change reprograms the data plane, which takes seconds for a
+/// thousand services.
+pub const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long to wait for the answer to `command`.
+pub fn timeout_for(command: &Command) -> Duration {
+    match command {
+        Command::Reload | Command::Ipvs(_) => CHANGE_TIMEOUT,
+        _ => READ_TIMEOUT,
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -33,7 +45,7 @@ pub fn call(socket: &Path, command: &Command) -> Result<serde_json::Value, CallE
         path: socket.to_path_buf(),
         source,
     })?;
-    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_read_timeout(Some(timeout_for(command)))?;
     let request = serde_json::to_string(&Request::new(command)).expect("requests serialize");
     writeln!(stream, "{request}")?;
     let mut line = String::new();

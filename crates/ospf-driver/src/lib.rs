@@ -1,11 +1,17 @@
 //! The tokio driver: owns the sockets and the clock, and feeds the
-//! protocol core. One task owns the [`Instance`]; one task per interface
-//! reads its socket; the daemon talks to it through a [`Speaker`] handle.
+//! protocol core. It runs on an OS thread of its own with its own
+//! runtime, so nothing else the daemon does (programming a thousand
+//! services into BPF maps) can hold up a Hello. There one task owns the
+//! [`Instance`], one task per interface reads its socket and one follows
+//! the kernel's links over netlink; the daemon talks to it through a
+//! [`Speaker`] handle, from any runtime.
 //!
-//! Interfaces may appear, get their address, lose carrier and come back at
-//! any time (containers get their links after they start): the driver
-//! polls the kernel every second and opens a socket once an interface
-//! exists with an IPv4 address.
+//! Interfaces may appear, get their address, lose carrier, be deleted and
+//! created again at any time (containers get their links after they
+//! start): the driver follows the kernel's link and address events, opens
+//! a socket once an interface exists with an IPv4 address, opens a new one
+//! when the interface is recreated or readdressed, and brings the OSPF
+//! interface down and up with carrier as the kernel reports it.
 //!
 //! The interface list can change while running ([`Speaker::set_interfaces`],
 //! a config reload): removed interfaces say goodbye and close their socket,
@@ -16,8 +22,9 @@ mod link;
 mod socket;
 
 pub use changes::InterfaceChanges;
-pub use link::{link_info, LinkError, LinkInfo};
+pub use link::{link_info, LinkError, LinkInfo, NetlinkError};
 
+use link::Links;
 use socket::OspfSocket;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -30,8 +37,9 @@ use xlvs_ospf::{
     NeighborInfo, NetworkType, Stats, VipMode,
 };
 
-/// How often link state (exists, address, carrier) is read from the kernel.
-const LINK_POLL: Duration = Duration::from_secs(1);
+/// How soon a socket that failed to open is tried again: the kernel may
+/// send no further event about its interface.
+const SOCKET_RETRY: Duration = Duration::from_secs(1);
 
 /// An OSPF interface as the daemon configures it; the kernel supplies its
 /// address, prefix and MTU.
@@ -80,6 +88,8 @@ pub struct GracePrepared {
 pub enum DriverError {
     #[error("the OSPF speaker has stopped")]
     Stopped,
+    #[error("cannot start the OSPF speaker's thread: {0}")]
+    Start(#[source] std::io::Error),
 }
 
 enum Command {
@@ -119,8 +129,7 @@ struct Rx {
 struct Slot {
     id: IfaceId,
     spec: InterfaceSpec,
-    socket: Option<Arc<OspfSocket>>,
-    reader: Option<JoinHandle<()>>,
+    socket: Option<Opened>,
     running: bool,
     /// The last problem logged, so each is logged once.
     problem: Option<String>,
@@ -132,18 +141,39 @@ impl Slot {
             id,
             spec,
             socket: None,
-            reader: None,
             running: false,
             problem: None,
         }
     }
+}
 
+/// An open socket and its reader. A socket is bound to one interface
+/// index and sends multicast from one address: it is for that index and
+/// address only.
+struct Opened {
+    socket: Arc<OspfSocket>,
+    reader: JoinHandle<()>,
+    index: u32,
+    address: Ipv4Addr,
+}
+
+impl Opened {
+    fn open(slot: &Slot, link: &LinkInfo, pkt_tx: &mpsc::Sender<Rx>) -> std::io::Result<Opened> {
+        let socket = Arc::new(OspfSocket::open(&slot.spec.name, link.index, link.address)?);
+        Ok(Opened {
+            reader: spawn_reader(slot.id, Arc::clone(&socket), pkt_tx.clone()),
+            socket,
+            index: link.index,
+            address: link.address,
+        })
+    }
+}
+
+impl Drop for Opened {
     /// Stops the reader; the socket closes (leaving AllSPFRouters) when
     /// the reader's handle on it goes too.
-    fn close(self) {
-        if let Some(r) = &self.reader {
-            r.abort();
-        }
+    fn drop(&mut self) {
+        self.reader.abort();
     }
 }
 
@@ -164,9 +194,9 @@ fn interface_config(spec: &InterfaceSpec) -> InterfaceConfig {
 }
 
 impl Speaker {
-    /// Starts the speaker; interfaces join as the kernel reports them.
-    /// Needs a tokio runtime.
-    pub fn start(cfg: SpeakerConfig) -> Speaker {
+    /// Starts the speaker on a thread of its own; interfaces join as the
+    /// kernel reports them. The handle works from any runtime.
+    pub fn start(cfg: SpeakerConfig) -> Result<Speaker, DriverError> {
         let interfaces = cfg.interfaces.iter().map(interface_config).collect();
         let config = Config {
             router_id: cfg.router_id,
@@ -195,8 +225,17 @@ impl Speaker {
             .map(|(id, spec)| Slot::new(id, spec))
             .collect();
         let (tx, cmd_rx) = mpsc::channel(64);
-        tokio::spawn(run(inst, slots, cmd_rx));
-        Speaker { tx }
+        // A current_thread runtime: the instance is one state machine, and
+        // its timers must not wait for the daemon's work, only for its own.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(DriverError::Start)?;
+        std::thread::Builder::new()
+            .name("ospf".into())
+            .spawn(move || runtime.block_on(run(inst, slots, cmd_rx)))
+            .map_err(DriverError::Start)?;
+        Ok(Speaker { tx })
     }
 
     async fn ask<T>(
@@ -300,7 +339,9 @@ struct Preparing {
 async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receiver<Command>) {
     let now = || Instant::now().into_std();
     let (pkt_tx, mut pkt_rx) = mpsc::channel::<Rx>(1024);
-    let mut link_poll = tokio::time::interval(LINK_POLL);
+    let mut links = link::watch();
+    // When to try again to open the sockets that failed to open.
+    let mut retry: Option<Instant> = None;
     let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
     let mut preparing: Option<Preparing> = None;
     loop {
@@ -321,11 +362,8 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 send_all(&mut inst, &slots).await;
                 let (_, done) = shutdown.take().expect("checked");
                 tracing::info!(acknowledged = inst.flushed(), "OSPF speaker stopped");
-                for s in &slots {
-                    if let Some(r) = &s.reader {
-                        r.abort();
-                    }
-                }
+                // Closes every socket.
+                slots.clear();
                 let _ = done.send(());
                 return;
             }
@@ -364,8 +402,10 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 // Shutting down: dropping `tx` tells the caller we stopped.
                 Some(Command::SetInterfaces(specs, tx)) => if shutdown.is_none() {
                     let changes = reconfigure(&mut inst, &mut slots, &specs).await;
-                    // New interfaces come up now, not at the next poll.
-                    poll_links(&mut inst, &mut slots, &pkt_tx);
+                    // New interfaces come up now, from what the kernel
+                    // said last.
+                    let view = links.borrow().clone();
+                    retry = follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
                     let _ = tx.send(changes);
                 },
                 Some(Command::Shutdown(limit, tx)) => {
@@ -391,9 +431,18 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 Some(Command::Graceful(tx)) => { let _ = tx.send(inst.graceful_status(now())); }
             },
             _ = tokio::time::sleep_until(wake) => inst.handle_timeout(now()),
-            _ = link_poll.tick() => {
+            // The watcher never stops while we hold the receiver: no Err.
+            Ok(()) = links.changed() => {
+                let view = links.borrow_and_update().clone();
                 if shutdown.is_none() {
-                    poll_links(&mut inst, &mut slots, &pkt_tx);
+                    retry = follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
+                }
+            }
+            _ = tokio::time::sleep_until(retry.unwrap_or(wake)), if retry.is_some() => {
+                let view = links.borrow().clone();
+                retry = None;
+                if shutdown.is_none() {
+                    retry = follow_links(&mut inst, &mut slots, view.as_ref(), &pkt_tx);
                 }
             }
         }
@@ -424,13 +473,13 @@ async fn reconfigure(
                 continue;
             }
         };
+        // Dropped at the end of the block: the socket closes.
         let slot = slots.remove(i);
-        if let Some(sock) = &slot.socket {
+        if let Some(opened) = &slot.socket {
             for o in goodbye {
-                send_one(sock, &o).await;
+                send_one(&opened.socket, &o).await;
             }
         }
-        slot.close();
     }
     let joining = changes.added.iter().chain(&changes.changed);
     for spec in joining.filter_map(|name| specs.iter().find(|s| s.name == *name)) {
@@ -443,57 +492,97 @@ async fn reconfigure(
     changes
 }
 
-/// Follows the kernel: opens sockets for interfaces that appeared, brings
-/// interfaces up and down with carrier, and restarts an interface whose
-/// address changed.
-fn poll_links(inst: &mut Instance, slots: &mut [Slot], pkt_tx: &mpsc::Sender<Rx>) {
+/// Follows the kernel's view of the links (None until its first dump):
+/// opens sockets for interfaces that appeared, a new one for an interface
+/// recreated or readdressed, brings interfaces up and down with carrier,
+/// and restarts an interface whose address, prefix or MTU changed. If a
+/// socket failed to open, returns when to try again.
+fn follow_links(
+    inst: &mut Instance,
+    slots: &mut [Slot],
+    links: Option<&Links>,
+    pkt_tx: &mpsc::Sender<Rx>,
+) -> Option<Instant> {
+    let links = links?;
     let now = Instant::now().into_std();
+    let mut failed = false;
     for slot in slots.iter_mut() {
-        let i = slot.id;
-        let info = match link_info(&slot.spec.name) {
-            Ok(info) => info,
-            Err(e) => {
-                if slot.running {
-                    slot.running = false;
-                    inst.interface_down(i, now);
-                }
-                note_problem(slot, Some(e.to_string()));
-                continue;
-            }
-        };
-        if slot.socket.is_none() {
-            match OspfSocket::open(&slot.spec.name, info.index, info.address) {
-                Ok(sock) => {
-                    let sock = Arc::new(sock);
-                    slot.reader = Some(spawn_reader(slot.id, Arc::clone(&sock), pkt_tx.clone()));
-                    slot.socket = Some(sock);
-                }
-                Err(e) => {
-                    note_problem(slot, Some(format!("cannot open the OSPF socket: {e}")));
-                    continue;
-                }
-            }
-        }
-        note_problem(slot, None);
-        let known = inst.link(i);
-        let changed = known != Some((info.address, info.prefix_len, info.mtu));
-        if changed && slot.running {
-            tracing::info!(interface = %slot.spec.name, address = %info.address, "interface address changed");
-            inst.interface_down(i, now);
-            slot.running = false;
-        }
-        if changed {
-            inst.set_link(i, info.address, info.prefix_len, info.mtu);
-        }
-        if info.running != slot.running {
-            slot.running = info.running;
-            if info.running {
-                inst.interface_up(i, now);
-            } else {
+        failed |= !follow_link(inst, slot, links.info(&slot.spec.name), pkt_tx, now);
+    }
+    failed.then(|| Instant::now() + SOCKET_RETRY)
+}
+
+/// Brings one interface in line with what the kernel says of its link;
+/// false if its socket should be open and failed to open.
+fn follow_link(
+    inst: &mut Instance,
+    slot: &mut Slot,
+    info: Result<LinkInfo, LinkError>,
+    pkt_tx: &mpsc::Sender<Rx>,
+    now: std::time::Instant,
+) -> bool {
+    let i = slot.id;
+    let name = slot.spec.name.clone();
+    let info = match info {
+        Ok(info) => info,
+        Err(e) => {
+            // note_problem logs why, once.
+            if slot.running {
+                slot.running = false;
                 inst.interface_down(i, now);
+            }
+            // Nothing to send or receive; a socket of a deleted interface
+            // stays bound to an index that never comes back.
+            slot.socket = None;
+            note_problem(slot, Some(e.to_string()));
+            return true;
+        }
+    };
+    let stale = slot
+        .socket
+        .as_ref()
+        .filter(|o| (o.index, o.address) != (info.index, info.address));
+    if let Some(old) = stale {
+        tracing::info!(interface = %name, index = info.index, address = %info.address, "OSPF socket reopened");
+        // The same name on a new index is a new interface: its neighbors
+        // start over, as on a router whose interface was replaced.
+        if old.index != info.index && slot.running {
+            slot.running = false;
+            inst.interface_down(i, now);
+        }
+        slot.socket = None;
+    }
+    if slot.socket.is_none() {
+        match Opened::open(slot, &info, pkt_tx) {
+            Ok(opened) => slot.socket = Some(opened),
+            Err(e) => {
+                note_problem(slot, Some(format!("cannot open the OSPF socket: {e}")));
+                return false;
             }
         }
     }
+    note_problem(slot, None);
+    let known = inst.link(i);
+    let changed = known != Some((info.address, info.prefix_len, info.mtu));
+    if changed && slot.running {
+        tracing::info!(interface = %name, address = %info.address, "interface address changed");
+        inst.interface_down(i, now);
+        slot.running = false;
+    }
+    if changed {
+        inst.set_link(i, info.address, info.prefix_len, info.mtu);
+    }
+    if info.running != slot.running {
+        slot.running = info.running;
+        if info.running {
+            tracing::info!(interface = %name, "OSPF interface up");
+            inst.interface_up(i, now);
+        } else {
+            tracing::info!(interface = %name, "OSPF interface down: no carrier or set down");
+            inst.interface_down(i, now);
+        }
+    }
+    true
 }
 
 fn note_problem(slot: &mut Slot, problem: Option<String>) {
@@ -532,8 +621,8 @@ fn spawn_reader(iface: IfaceId, sock: Arc<OspfSocket>, tx: mpsc::Sender<Rx>) -> 
 async fn send_all(inst: &mut Instance, slots: &[Slot]) {
     for o in inst.drain_output() {
         let slot = slots.iter().find(|s| s.id == o.iface);
-        if let Some(sock) = slot.and_then(|s| s.socket.as_ref()) {
-            send_one(sock, &o).await;
+        if let Some(opened) = slot.and_then(|s| s.socket.as_ref()) {
+            send_one(&opened.socket, &o).await;
         }
     }
 }

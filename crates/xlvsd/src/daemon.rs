@@ -68,7 +68,7 @@ pub async fn run(
     let forwarder = std::sync::Arc::new(tokio::sync::Mutex::new(forwarder));
     let mut ospf = speaker_config(&config);
     ospf.graceful = crate::graceful::take(&config);
-    let speaker = Speaker::start(ospf);
+    let speaker = Speaker::start(ospf)?;
     // FULLNAT local addresses are announced as long as we run; a VIP only
     // while the data plane can forward it.
     for addr in addresses(&config).into_iter().filter(|a| !vips.contains(a)) {
