@@ -6,7 +6,7 @@
 
 use crate::policy::{backends, has_mac, real_key, sorry_text, Policy, Quorum, RealState};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::Ipv4Addr;
 use std::time::Instant;
 use xlvs_config::{Forward, NodeConfig, Ports, Protocol, Scheduler, Service, XdpMode};
 use xlvs_dataplane::{Dataplane, DataplaneError, HashOn, Limits, RealSpec, ServiceSpec};
@@ -146,7 +146,7 @@ impl Forwarder {
             ..Limits::default()
         };
         let pins = &config.dataplane.pin_dir;
-        ensure_bpffs(pins);
+        crate::host::ensure_bpffs(pins);
         let dp = Dataplane::load_pinned(limits, Some(pins))?;
         let mut f = Forwarder {
             dp,
@@ -256,8 +256,7 @@ impl Forwarder {
     pub fn attach(&mut self, config: &NodeConfig) -> Result<(), ForwarderError> {
         if self.needs_fib() {
             for iface in &config.dataplane.interfaces {
-                let path = format!("/proc/sys/net/ipv4/conf/{iface}/forwarding");
-                match std::fs::write(&path, "1") {
+                match crate::host::enable_forwarding(iface) {
                     Ok(()) => {
                         tracing::info!(interface = %iface, "IPv4 forwarding on (next-hop lookups need it)")
                     }
@@ -273,15 +272,9 @@ impl Forwarder {
         };
         for iface in &config.dataplane.interfaces {
             // Frames for other hosts on the segment are not ours to forward.
-            let mac = std::fs::read_to_string(format!("/sys/class/net/{iface}/address"))
-                .ok()
-                .and_then(|m| parse_mac(m.trim()));
-            let index = std::fs::read_to_string(format!("/sys/class/net/{iface}/ifindex"))
-                .ok()
-                .and_then(|i| i.trim().parse::<u32>().ok());
-            match (index, mac) {
-                (Some(index), Some(mac)) => self.dp.set_interface_mac(index, mac)?,
-                _ => {
+            match crate::host::interface_mac(iface) {
+                Some((index, mac)) => self.dp.set_interface_mac(index, mac)?,
+                None => {
                     tracing::warn!(interface = %iface, "cannot read its MAC: frames for other hosts will be forwarded too")
                 }
             }
@@ -298,15 +291,15 @@ impl Forwarder {
         if self.tun_src.is_none() && self.has_tun() {
             // The interface may get its address after we start.
             let first = self.interfaces.first().cloned().unwrap_or_default();
-            if let Ok(info) = xlvs_ospf_driver::link_info(&first) {
+            if let Some(address) = crate::host::interface_address(&first) {
                 let mut g = self.dp.globals()?;
-                g.tun_src = info.address.octets();
+                g.tun_src = address.octets();
                 self.dp.set_globals(g)?;
-                self.tun_src = Some(info.address);
-                tracing::info!(source = %info.address, "TUN outer source address");
+                self.tun_src = Some(address);
+                tracing::info!(source = %address, "TUN outer source address");
             }
         }
-        let table = arp_table();
+        let table = crate::host::neighbour_macs();
         // Only DR sends to MACs (of reals and sorry servers); the others
         // find their next hop in the FIB.
         for (spec, policy) in self.specs.iter_mut().zip(&mut self.policy) {
@@ -877,71 +870,6 @@ impl Forwarder {
     }
 }
 
-/// Mounts the bpf filesystem at /sys/fs/bpf when the pins go there and
-/// nothing is mounted (systemd usually has); elsewhere the operator
-/// mounts it, and loading says so if not.
-fn ensure_bpffs(pins: &std::path::Path) {
-    const BPFFS: &str = "/sys/fs/bpf";
-    if !pins.starts_with(BPFFS) || is_mount_point(BPFFS) {
-        return;
-    }
-    let c = |s: &str| std::ffi::CString::new(s).expect("no NUL");
-    let (src, dst, fstype) = (c("bpf"), c(BPFFS), c("bpf"));
-    // SAFETY: plain mount(2) with NUL-terminated strings we own.
-    let rc = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            dst.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc == 0 {
-        tracing::info!(path = BPFFS, "mounted the bpf filesystem for pins");
-    } else {
-        tracing::warn!(path = BPFFS, error = %std::io::Error::last_os_error(), "cannot mount the bpf filesystem");
-    }
-}
-
-fn is_mount_point(path: &str) -> bool {
-    std::fs::read_to_string("/proc/self/mounts")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split_whitespace().nth(1) == Some(path))
-}
-
-/// The kernel's IPv4 neighbour table: complete entries only.
-fn arp_table() -> BTreeMap<Ipv4Addr, [u8; 6]> {
-    let text = std::fs::read_to_string("/proc/net/arp").unwrap_or_default();
-    let mut out = BTreeMap::new();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let (Some(ip), Some(flags), Some(mac)) = (f.first(), f.get(2), f.get(3)) else {
-            continue;
-        };
-        // ATF_COM: the entry is complete.
-        let complete =
-            u32::from_str_radix(flags.trim_start_matches("0x"), 16).is_ok_and(|v| v & 0x2 != 0);
-        let (Ok(ip), Some(mac)) = (ip.parse::<Ipv4Addr>(), parse_mac(mac)) else {
-            continue;
-        };
-        if complete {
-            out.insert(ip, mac);
-        }
-    }
-    out
-}
-
-fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = s.split(':');
-    for b in &mut mac {
-        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
-    }
-    (parts.next().is_none() && mac != [0; 6]).then_some(mac)
-}
-
 /// Takes a DR backend's MAC from the neighbour table, or asks the kernel
 /// to resolve it (the next refresh finds it).
 fn resolve_mac(
@@ -957,19 +885,11 @@ fn resolve_mac(
             }
         }
         None => {
-            trigger_resolution(r.addr);
+            crate::host::resolve_neighbour(r.addr);
             if unresolved.insert(r.addr, ()).is_none() {
                 tracing::warn!(real = %r.addr, "no MAC for real server yet: no new flows to it until it answers ARP");
             }
         }
-    }
-}
-
-/// Makes the kernel resolve `addr`: a datagram to its discard port needs
-/// the neighbour first. The datagram itself is harmless.
-fn trigger_resolution(addr: Ipv4Addr) {
-    if let Ok(s) = UdpSocket::bind("0.0.0.0:0") {
-        let _ = s.send_to(b"", (addr, 9));
     }
 }
 
@@ -1002,21 +922,5 @@ impl ServiceView<'_> {
     /// weight 1) only while it takes the new flows.
     pub fn sorry(&self) -> Option<&RealSpec> {
         self.fwd.policy[self.index].sorry.as_ref()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn macs_parse_and_zero_is_not_a_mac() {
-        assert_eq!(
-            parse_mac("02:aa:00:00:00:15"),
-            Some([2, 0xaa, 0, 0, 0, 0x15])
-        );
-        assert_eq!(parse_mac("00:00:00:00:00:00"), None);
-        assert_eq!(parse_mac("02:aa:00:00:00"), None);
-        assert_eq!(parse_mac("zz:aa:00:00:00:00"), None);
     }
 }

@@ -12,6 +12,7 @@ mod control;
 mod daemon;
 mod forwarder;
 mod graceful;
+mod host;
 mod ipvs;
 mod listing;
 mod metrics;
