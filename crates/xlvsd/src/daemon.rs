@@ -6,8 +6,9 @@
 
 use crate::control::{ControlError, ControlSocket};
 use crate::forwarder::{Forwarder, ForwarderError};
+use crate::readiness::Change;
 use crate::speaker::{addresses, speaker_config, Node, ANNOUNCE_METRIC};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -225,7 +226,7 @@ async fn supervise(
 ) {
     // The checker runs while this task holds it.
     let (mut checker, mut events) = checks;
-    let mut announced: BTreeMap<Ipv4Addr, bool> = BTreeMap::new();
+    let mut announced: BTreeSet<Ipv4Addr> = BTreeSet::new();
     let mut tick = tokio::time::interval(MAC_REFRESH);
     loop {
         tokio::select! {
@@ -252,7 +253,8 @@ async fn supervise(
                     Transition::Down { reason } => tracing::warn!(real = %ev.target, %reason, "real server down"),
                 }
                 let IpAddr::V4(addr) = ev.target.address else { continue };
-                let r = forwarder.lock().await.set_health(&ev.target.service, addr, ev.target.port, up);
+                let id = crate::forwarder::RealId::new(&ev.target.service, addr, ev.target.port.unwrap_or(0));
+                let r = forwarder.lock().await.set_health(id, up);
                 if let Err(e) = r {
                     tracing::error!(error = %e, "reprogramming the data plane failed");
                 }
@@ -261,29 +263,20 @@ async fn supervise(
         if stopping.load(Ordering::Relaxed) {
             continue;
         }
-        let mut states = forwarder.lock().await.vip_states();
-        // A VIP no service uses any more (reload) goes too.
-        let gone: Vec<Ipv4Addr> = announced
-            .iter()
-            .filter(|(v, up)| **up && !states.contains_key(v))
-            .map(|(v, _)| *v)
-            .collect();
-        for vip in gone {
-            states.insert(vip, (false, vec!["no service uses it any more".into()]));
-        }
-        for (vip, (ready, why)) in states {
-            if announced.get(&vip) == Some(&ready) {
-                continue;
+        let ready = crate::readiness::of(&*forwarder.lock().await);
+        for change in crate::readiness::changes(&ready, &announced) {
+            match change {
+                Change::Announce { vip, reason } => {
+                    tracing::info!(%vip, %reason, "announcing VIP");
+                    let _ = speaker.announce(vip, ANNOUNCE_METRIC).await;
+                    announced.insert(vip);
+                }
+                Change::Withdraw { vip, reason } => {
+                    tracing::warn!(%vip, %reason, "withdrawing VIP");
+                    let _ = speaker.withdraw(vip).await;
+                    announced.remove(&vip);
+                }
             }
-            let reason = why.join("; ");
-            if ready {
-                tracing::info!(%vip, %reason, "announcing VIP");
-                let _ = speaker.announce(vip, ANNOUNCE_METRIC).await;
-            } else if announced.contains_key(&vip) {
-                tracing::warn!(%vip, %reason, "withdrawing VIP");
-                let _ = speaker.withdraw(vip).await;
-            }
-            announced.insert(vip, ready);
         }
     }
 }

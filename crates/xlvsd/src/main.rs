@@ -12,12 +12,13 @@ mod control;
 mod daemon;
 mod forwarder;
 mod graceful;
+mod health_report;
 mod host;
 mod ipvs;
 mod listing;
 mod metrics;
 mod notify;
-mod policy;
+mod readiness;
 mod speaker;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.

@@ -5,6 +5,7 @@
 //! bounded in size, time and number of connections, so a slow or hostile
 //! client cannot stall it or the daemon.
 
+use crate::forwarder::Check;
 use crate::speaker::Node;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -283,13 +284,13 @@ async fn collect(node: &Node) -> Snapshot {
         let table = crate::listing::table(&f, &crate::listing::Samples::default(), false);
         // (VIP, protocol, port, real, real port) -> (weight, healthy)
         let mut state = BTreeMap::new();
-        for svc in f.services() {
-            for &port in &svc.spec.ports {
-                for r in &svc.spec.reals {
-                    let rport = if r.port == 0 { port } else { r.port };
-                    let key = (svc.spec.vip, svc.spec.protocol, port, r.addr, rport);
-                    state.insert(key, (r.weight, svc.healthy(r)));
-                }
+        for e in f.entries() {
+            let port = e.port();
+            for r in &e.spec.reals {
+                let rport = if r.port == 0 { port } else { r.port };
+                let key = (e.spec.vip, e.spec.protocol, port, r.addr, rport);
+                let healthy = f.reals().get(&e.real_id(r)).check == Check::Passing;
+                state.insert(key, (r.weight, healthy));
             }
         }
         let services = table
@@ -319,13 +320,14 @@ async fn collect(node: &Node) -> Snapshot {
             .stats()
             .inspect_err(|e| tracing::warn!(error = %e, "metrics: data plane counters unreadable"))
             .ok();
-        (services, f.vip_states(), dataplane)
+        (services, crate::readiness::of(&f), dataplane)
     };
     let speaker = &node.speaker;
     let announced = speaker.announced().await;
     let vips = ready
         .into_iter()
-        .map(|(vip, (ready, _))| {
+        .map(|(vip, r)| {
+            let ready = r.announce;
             let announced = announced
                 .as_ref()
                 .ok()

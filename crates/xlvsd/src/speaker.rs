@@ -80,6 +80,38 @@ pub fn fixed_changes(new: &NodeConfig, old: &NodeConfig) -> Vec<&'static str> {
     .collect()
 }
 
+/// Every setting a reload changes that only a restart can, by name: the
+/// data plane's fixed settings, then `[node]` and `[ospf]`, then
+/// `[metrics]`. `nat_capacity` is the NAT table loaded at start.
+pub fn restart_only(new: &NodeConfig, old: &NodeConfig, nat_capacity: u32) -> Vec<&'static str> {
+    let d = (&new.dataplane, &old.dataplane);
+    let mut fixed = Vec::new();
+    if d.0.interfaces != d.1.interfaces || d.0.xdp_mode != d.1.xdp_mode {
+        fixed.push("dataplane.interfaces / xdp_mode");
+    }
+    if d.0.conntrack_entries != d.1.conntrack_entries
+        || d.0.maglev_table_size != d.1.maglev_table_size
+        || d.0.flow_cache_entries != d.1.flow_cache_entries
+    {
+        fixed.push("dataplane.conntrack_entries / maglev_table_size / flow_cache_entries");
+    }
+    if d.0.pin_dir != d.1.pin_dir {
+        fixed.push("dataplane.pin_dir");
+    }
+    if crate::forwarder::nat_entries(new) > nat_capacity {
+        fixed.push("the first NAT or FULLNAT service (its table is sized at start)");
+    }
+    if d.0.tun_source != d.1.tun_source || new.fullnat != old.fullnat {
+        fixed.push("dataplane.tun_source / [fullnat]");
+    }
+    // OSPF interfaces change live; not the router itself.
+    fixed.extend(fixed_changes(new, old));
+    if new.metrics != old.metrics {
+        fixed.push("[metrics]");
+    }
+    fixed
+}
+
 /// The OSPF interfaces a reload adds, removes or changes, checked before
 /// anything changes: an interface to add must exist on this host with an
 /// IPv4 address (at start the speaker waits for a missing one; a reload
@@ -145,7 +177,19 @@ impl Node {
     async fn apply(&self, new: NodeConfig) -> Result<String, String> {
         let mut current = self.config.lock().await;
         let ospf = interface_plan(&new, &current)?;
-        let mut summary = self.forwarder.lock().await.reload(&new, &current)?;
+        let mut summary = {
+            let mut f = self.forwarder.lock().await;
+            let fixed = restart_only(&new, &current, f.nat_capacity());
+            if !fixed.is_empty() {
+                return Err(format!(
+                    "{} cannot change at runtime: restart xlvsd (nothing was changed)",
+                    fixed.join(", ")
+                ));
+            }
+            let entries = f.prepare(&new).map_err(|e| e.to_string())?;
+            f.install(entries, &new, &current)
+                .map_err(|e| e.to_string())?
+        };
         if !ospf.is_empty() {
             let done = self
                 .speaker
@@ -195,13 +239,18 @@ impl Node {
         match &op {
             IpvsOp::Zero { service } => {
                 let key = service.map(|k| (k.vip, k.protocol, k.port));
-                self.forwarder.lock().await.zero(key)?;
+                self.forwarder
+                    .lock()
+                    .await
+                    .zero(key)
+                    .map_err(|e| e.to_string())?;
             }
             IpvsOp::SetTimeouts(t) => {
                 self.forwarder
                     .lock()
                     .await
-                    .set_timeouts(t.tcp_s, t.tcpfin_s, t.udp_s)?;
+                    .set_timeouts(t.tcp_s, t.tcpfin_s, t.udp_s)
+                    .map_err(|e| e.to_string())?;
             }
             _ => {
                 let new = crate::ipvs::apply(&op, &*self.config.lock().await)?;
@@ -267,14 +316,17 @@ impl Node {
                     .forwarder
                     .lock()
                     .await
-                    .drain(service.as_deref(), drain)?;
+                    .drain(service.as_deref(), drain)
+                    .map_err(|e| e.to_string())?;
                 self.changed.notify_one();
                 tracing::info!(?services, drain, "operator {name}");
                 Ok(serde_json::json!({ "services": services, "drained": drain }))
             }
             Command::Reload => self.reload().await,
             Command::Health { service } => {
-                let rows = self.forwarder.lock().await.health(service.as_deref())?;
+                let f = self.forwarder.lock().await;
+                let rows =
+                    crate::health_report::of(&f, service.as_deref()).map_err(|e| e.to_string())?;
                 Ok(serde_json::Value::Array(rows))
             }
             Command::IpvsList { connections } => {
@@ -305,14 +357,14 @@ impl Node {
                     Err(xlvs_ospf_driver::DriverError::Stopped) if stopping => Vec::new(),
                     other => other.map_err(|e| e.to_string())?,
                 };
-                let vips = self.forwarder.lock().await.vip_states();
+                let vips = crate::readiness::of(&*self.forwarder.lock().await);
                 Ok(serde_json::json!({
                     "node": self.name,
                     "router_id": self.router_id,
                     "stopping": stopping,
                     "announced": announced.iter().map(|(a, m)| serde_json::json!({"address": a, "metric": m})).collect::<Vec<_>>(),
-                    "vips": vips.iter().map(|(vip, (ready, why))| serde_json::json!({
-                        "vip": vip, "ready": ready, "why": why,
+                    "vips": vips.iter().map(|(vip, r)| serde_json::json!({
+                        "vip": vip, "ready": r.announce, "why": r.reasons,
                     })).collect::<Vec<_>>(),
                 }))
             }
