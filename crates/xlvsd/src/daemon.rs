@@ -6,8 +6,9 @@
 
 use crate::control::{ControlError, ControlSocket};
 use crate::forwarder::{Forwarder, ForwarderError};
+use crate::node::Node;
+use crate::ospf::{addresses, speaker_config, ANNOUNCE_METRIC};
 use crate::readiness::Change;
-use crate::speaker::{addresses, speaker_config, Node, ANNOUNCE_METRIC};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 use xlvs_config::LogFormat;
 
 mod check;
+mod commands;
 mod control;
 mod daemon;
 mod forwarder;
@@ -17,9 +18,11 @@ mod host;
 mod ipvs;
 mod listing;
 mod metrics;
+mod node;
 mod notify;
+mod ospf;
 mod readiness;
-mod speaker;
+mod reload;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.
 #[derive(Parser)]

@@ -6,7 +6,7 @@
 //! client cannot stall it or the daemon.
 
 use crate::forwarder::Check;
-use crate::speaker::Node;
+use crate::node::Node;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
