@@ -139,7 +139,8 @@ impl Node {
     }
 
     /// `status`: the node, what the speaker announces, and each VIP with
-    /// whether it is ready and why (readiness.rs).
+    /// whether it is ready, why (readiness.rs), and why its announcement
+    /// or withdrawal failed if it did (`announce_error`, else null).
     async fn status(&self) -> Result<Value, CommandError> {
         let stopping = self.stopping.load(Ordering::Relaxed);
         let announced = match self.speaker.announced().await {
@@ -147,15 +148,31 @@ impl Node {
             Err(DriverError::Stopped) if stopping => Vec::new(),
             other => other?,
         };
-        let vips = crate::readiness::of(&*self.forwarder.lock().await);
+        let ready = crate::readiness::of(&*self.forwarder.lock().await);
+        let announcer = self.announcer.lock().await;
+        let error = |vip| announcer.failure(vip).map(|f| f.to_string());
+        let mut vips: Vec<Value> = ready
+            .iter()
+            .map(|(&vip, r)| {
+                json!({
+                    "vip": vip, "ready": r.announce, "why": r.reasons,
+                    "announce_error": error(vip),
+                })
+            })
+            .collect();
+        // A VIP no service uses any more, whose withdrawal fails.
+        vips.extend(announcer.failing_elsewhere(&ready).map(|(vip, f)| {
+            json!({
+                "vip": vip, "ready": false, "why": [crate::readiness::NO_SERVICE],
+                "announce_error": f.to_string(),
+            })
+        }));
         Ok(json!({
             "node": self.name,
             "router_id": self.router_id,
             "stopping": stopping,
             "announced": announced.iter().map(|(a, m)| json!({"address": a, "metric": m})).collect::<Vec<_>>(),
-            "vips": vips.iter().map(|(vip, r)| json!({
-                "vip": vip, "ready": r.announce, "why": r.reasons,
-            })).collect::<Vec<_>>(),
+            "vips": vips,
         }))
     }
 }

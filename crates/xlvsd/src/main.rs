@@ -7,6 +7,7 @@ use clap::{ArgGroup, Parser};
 use tracing_subscriber::EnvFilter;
 use xlvs_config::LogFormat;
 
+mod announcer;
 mod check;
 mod commands;
 mod control;

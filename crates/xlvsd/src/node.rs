@@ -3,6 +3,7 @@
 //! commands.rs answers control commands, reload.rs puts a config in
 //! force.
 
+use crate::announcer::Announcer;
 use crate::forwarder::Forwarder;
 use crate::listing::Samples;
 use std::net::Ipv4Addr;
@@ -19,6 +20,8 @@ pub struct Node {
     pub router_id: Ipv4Addr,
     pub speaker: Speaker,
     pub forwarder: Arc<Mutex<Forwarder>>,
+    /// What is announced, and announcements or withdrawals that failed.
+    pub announcer: Arc<Mutex<Announcer>>,
     /// Wakes the supervisor to re-check announcements now.
     pub changed: Arc<Notify>,
     /// Counter samples for rates, taken by the supervisor every second.

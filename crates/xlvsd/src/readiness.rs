@@ -115,6 +115,14 @@ pub enum Change {
     Withdraw { vip: Ipv4Addr, reason: String },
 }
 
+impl Change {
+    pub fn vip(&self) -> Ipv4Addr {
+        match self {
+            Change::Announce { vip, .. } | Change::Withdraw { vip, .. } => *vip,
+        }
+    }
+}
+
 /// Why a VIP that is announced but no longer configured is withdrawn.
 pub const NO_SERVICE: &str = "no service uses it any more";
 
