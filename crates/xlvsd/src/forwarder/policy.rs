@@ -56,6 +56,7 @@ pub fn sorry_text(s: &RealSpec) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::config;
     use super::*;
     use std::net::Ipv4Addr;
 
@@ -79,9 +80,7 @@ address = "10.0.1.22"
 [[service.real]]
 address = "10.0.1.23"
 "#;
-        let text = format!("{}{services}", xlvs_config::EXAMPLE_NODE);
-        let c = xlvs_config::parse(&text, "t.toml").unwrap();
-        let p = Policy::of(&c.services[0]);
+        let p = Policy::of(&config(services).services[0]);
         assert_eq!((p.quorum, p.hysteresis, p.inhibit), (2, 1, true));
         assert_eq!(p.slow_start, Duration::from_secs(20));
         let sorry = p.sorry.clone().unwrap();

@@ -162,36 +162,30 @@ impl RealStates {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{self, web_real as id};
     use super::*;
 
-    fn config(alpha: bool, slow_start: &str, reals: &[&str]) -> NodeConfig {
-        let mut text = format!(
-            "{}[[service]]\nname = \"web\"\nvip = \"192.0.2.10\"\nports = [80]\nslow_start = \"{slow_start}\"\n[service.health]\ncheck = \"tcp\"\nalpha = {alpha}\n",
-            xlvs_config::EXAMPLE_NODE
+    /// Service web with these reals (10.0.1.N), `alpha` and `slow_start`.
+    fn config(alpha: bool, slow_start: &str, reals: &[u8]) -> NodeConfig {
+        let settings = format!(
+            "slow_start = \"{slow_start}\"\n[service.health]\ncheck = \"tcp\"\nalpha = {alpha}"
         );
-        for r in reals {
-            text.push_str(&format!("[[service.real]]\naddress = \"{r}\"\n"));
-        }
-        xlvs_config::parse(&text, "t.toml").unwrap()
-    }
-
-    fn id(last: u8) -> RealId {
-        RealId::new("web", Ipv4Addr::new(10, 0, 1, last), 0)
+        testing::config(&testing::web(&settings, reals))
     }
 
     #[test]
     fn at_start_alpha_reals_wait_and_nothing_ramps() {
-        let s = RealStates::at_start(&config(true, "10s", &["10.0.1.21"]));
+        let s = RealStates::at_start(&config(true, "10s", &[21]));
         assert_eq!(s.get(&id(21)).check, Check::Awaiting);
         assert_eq!(s.get(&id(21)).ramp_since, None);
-        let s = RealStates::at_start(&config(false, "10s", &["10.0.1.21"]));
+        let s = RealStates::at_start(&config(false, "10s", &[21]));
         assert_eq!(s.get(&id(21)), RealState::default());
     }
 
     #[test]
     fn verdicts_change_only_on_a_change_and_coming_up_ramps() {
         let now = Instant::now();
-        let mut s = RealStates::at_start(&config(false, "10s", &["10.0.1.21"]));
+        let mut s = RealStates::at_start(&config(false, "10s", &[21]));
         assert!(!s.record(id(21), true, true, now), "already passing");
         assert!(s.record(id(21), false, true, now));
         assert!(!s.record(id(21), false, true, now));
@@ -208,7 +202,7 @@ mod tests {
     #[test]
     fn the_first_pass_of_an_alpha_real_is_a_change() {
         let now = Instant::now();
-        let mut s = RealStates::at_start(&config(true, "0s", &["10.0.1.21", "10.0.1.22"]));
+        let mut s = RealStates::at_start(&config(true, "0s", &[21, 22]));
         assert!(s.record(id(21), true, false, now));
         assert!(s.record(id(22), false, false, now), "so is a first failure");
         assert_eq!(s.get(&id(21)).check, Check::Passing);
@@ -219,7 +213,7 @@ mod tests {
     fn a_ramp_weighs_from_one_to_the_weight_and_then_ends() {
         let now = Instant::now();
         let ramp = Duration::from_secs(10);
-        let mut s = RealStates::at_start(&config(false, "10s", &["10.0.1.21"]));
+        let mut s = RealStates::at_start(&config(false, "10s", &[21]));
         s.record(id(21), false, true, now);
         s.record(id(21), true, true, now);
         let state = s.get(&id(21));
@@ -239,11 +233,11 @@ mod tests {
     #[test]
     fn a_reload_keeps_states_drops_gone_reals_and_starts_new_ones() {
         let now = Instant::now();
-        let old = config(false, "10s", &["10.0.1.21", "10.0.1.22"]);
+        let old = config(false, "10s", &[21, 22]);
         let mut s = RealStates::at_start(&old);
         s.record(id(21), false, true, now);
         s.record(id(22), false, true, now);
-        let new = config(false, "10s", &["10.0.1.21", "10.0.1.23"]);
+        let new = config(false, "10s", &[21, 23]);
         s.reload(&old, &new, now);
         assert_eq!(s.get(&id(21)).check, Check::Failing, "kept");
         assert_eq!(s.get(&id(22)), RealState::default(), "dropped");
@@ -255,7 +249,7 @@ mod tests {
             },
             "new: ramps"
         );
-        let alpha = config(true, "10s", &["10.0.1.21", "10.0.1.24"]);
+        let alpha = config(true, "10s", &[21, 24]);
         s.reload(&new, &alpha, now);
         assert_eq!(s.get(&id(24)).check, Check::Awaiting);
     }

@@ -159,12 +159,8 @@ pub fn limits(config: &NodeConfig, entries: usize) -> Limits {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::config;
     use super::*;
-
-    fn config(services: &str) -> NodeConfig {
-        let text = format!("{}{services}", xlvs_config::EXAMPLE_NODE);
-        xlvs_config::parse(&text, "t.toml").unwrap()
-    }
 
     fn service(name: &str, vip: &str, ports: &str, extra: &str) -> String {
         format!(
