@@ -134,6 +134,11 @@ pub fn status(v: &Value) -> String {
         for why in rows(&x["why"]) {
             let _ = writeln!(out, "    {}", s(why));
         }
+        // The speaker refused the announcement or withdrawal: xlvsd tries
+        // again every second.
+        if let Some(error) = x["announce_error"].as_str() {
+            let _ = writeln!(out, "    OSPF: {error}");
+        }
     }
     out
 }
@@ -169,5 +174,31 @@ mod tests {
         assert!(t.starts_with("Neighbor ID"));
         assert!(t.contains("10.255.0.1        1 Full/DR"), "{t}");
         assert!(t.contains("3.500s"), "{t}");
+    }
+
+    #[test]
+    fn status_shows_each_vip_why_and_a_failed_announcement() {
+        let v = serde_json::json!({
+            "node": "lb1", "router_id": "10.255.0.11", "stopping": false,
+            "announced": [{"address": "192.0.2.10", "metric": 1}],
+            "vips": [
+                {"vip": "192.0.2.10", "ready": true, "why": ["service web port 80: 2 of 2 reals usable, quorum 1"], "announce_error": null},
+                {"vip": "192.0.2.20", "ready": true, "why": ["service dns port 53: 1 of 1 reals usable, quorum 1"],
+                 "announce_error": "announcing failed (2 attempts, tried again every second): the OSPF speaker has stopped"},
+            ]
+        });
+        assert_eq!(
+            status(&v),
+            "node lb1 (router id 10.255.0.11)
+announced over OSPF:
+  192.0.2.10/32 metric 1
+VIPs:
+  192.0.2.10 ready
+    service web port 80: 2 of 2 reals usable, quorum 1
+  192.0.2.20 ready
+    service dns port 53: 1 of 1 reals usable, quorum 1
+    OSPF: announcing failed (2 attempts, tried again every second): the OSPF speaker has stopped
+"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! protocol of xlvs-api. Bad requests get an error response, never a
 //! crash.
 
-use crate::speaker::Node;
+use crate::node::Node;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -105,6 +105,6 @@ async fn answer(line: &str, node: &Node) -> Response {
     };
     match node.command(command).await {
         Ok(data) => Response::data(data),
-        Err(e) => Response::error(e),
+        Err(e) => Response::error(e.to_string()),
     }
 }

@@ -5,24 +5,26 @@
 //! exits without withdrawing anything.
 
 use crate::control::{ControlError, ControlSocket};
-use crate::forwarder::{Forwarder, ForwarderError};
-use crate::speaker::{addresses, speaker_config, Node, ANNOUNCE_METRIC};
-use std::collections::BTreeMap;
+use crate::forwarder::{Forwarder, ForwarderError, RealId};
+use crate::node::Node;
+use crate::ospf::{addresses, speaker_config, ANNOUNCE_METRIC};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::sync::Mutex;
 use xlvs_config::NodeConfig;
 use xlvs_health::{config_targets, Checker, CheckerOptions, HealthEvent, Transition};
 use xlvs_ospf_driver::{DriverError, Speaker};
 
 /// How long shutdown waits for routers to acknowledge the flushed LSAs.
 const FLUSH_LIMIT: Duration = Duration::from_secs(3);
-/// How often the reals' MACs are read again from the neighbour table (and
-/// announcements re-checked).
-const MAC_REFRESH: Duration = Duration::from_secs(1);
+/// How often the reals' MACs are read again from the neighbour table,
+/// slow start weights moved on, and announcements re-checked (a failed
+/// one tried again).
+const REFRESH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -65,7 +67,7 @@ pub async fn run(
     let vips: Vec<Ipv4Addr> = config.services.iter().map(|s| s.vip).collect();
     let mut forwarder = Forwarder::load(&config)?;
     forwarder.attach(&config)?;
-    let forwarder = std::sync::Arc::new(tokio::sync::Mutex::new(forwarder));
+    let forwarder = Arc::new(Mutex::new(forwarder));
     let mut ospf = speaker_config(&config);
     ospf.graceful = crate::graceful::take(&config);
     let speaker = Speaker::start(ospf)?;
@@ -74,36 +76,25 @@ pub async fn run(
     for addr in addresses(&config).into_iter().filter(|a| !vips.contains(a)) {
         speaker.announce(addr, ANNOUNCE_METRIC).await?;
     }
-    let checker = start_checks(&config);
-    let changed = std::sync::Arc::new(tokio::sync::Notify::new());
-    let samples = std::sync::Arc::new(tokio::sync::Mutex::new(crate::listing::Samples::default()));
-    let (reloads, reload_rx) = tokio::sync::mpsc::unbounded_channel();
-    let stopping = Arc::new(AtomicBool::new(false));
-    let supervisor = tokio::spawn(supervise(
-        forwarder.clone(),
-        speaker.clone(),
-        checker,
-        changed.clone(),
-        samples.clone(),
-        reload_rx,
-        stopping.clone(),
-    ));
-    // The config in force: a reload may change shutdown_grace.
-    let current = Arc::new(tokio::sync::Mutex::new(config.clone()));
+    let checks = start_checks(&config);
+    let (reloads, reload_rx) = mpsc::unbounded_channel();
     let node = Node {
         name: config.node.name.clone(),
         router_id: config.node.router_id,
         speaker: speaker.clone(),
         forwarder: forwarder.clone(),
-        changed,
-        samples,
+        announcer: Arc::default(),
+        changed: Arc::default(),
+        samples: Arc::default(),
         config_path,
-        config: current.clone(),
+        // The config in force: a reload may change shutdown_grace.
+        config: Arc::new(Mutex::new(config.clone())),
         reloads,
-        stopping: stopping.clone(),
-        restart_prepared: Arc::new(AtomicBool::new(false)),
-        restart_now: Arc::new(tokio::sync::Notify::new()),
+        stopping: Arc::default(),
+        restart_prepared: Arc::default(),
+        restart_now: Arc::default(),
     };
+    let supervisor = tokio::spawn(supervise(node.clone(), checks, reload_rx));
     tracing::info!(
         node = %config.node.name,
         router_id = %config.node.router_id,
@@ -132,7 +123,7 @@ pub async fn run(
     crate::notify::notify("STOPPING=1");
     // From now on the supervisor keeps the data plane in line with the
     // health checks, but announces nothing.
-    stopping.store(true, Ordering::Relaxed);
+    node.stopping.store(true, Ordering::Relaxed);
     if node.restart_prepared.load(Ordering::Relaxed) {
         supervisor.abort();
         server.abort();
@@ -152,7 +143,7 @@ pub async fn run(
     tracing::info!(signal, "withdrawing every route");
     speaker.shutdown(FLUSH_LIMIT).await?;
     if cleanup {
-        let grace = current.lock().await.node.shutdown_grace;
+        let grace = node.config.lock().await.node.shutdown_grace;
         keep_forwarding(grace, &mut term, &mut int).await;
     }
     supervisor.abort();
@@ -195,8 +186,6 @@ async fn keep_forwarding(grace: Duration, term: &mut Signal, int: &mut Signal) {
     }
 }
 
-type Shared = std::sync::Arc<tokio::sync::Mutex<Forwarder>>;
-
 /// Starts a health check for every real of every service.
 fn start_checks(config: &NodeConfig) -> (Checker, UnboundedReceiver<HealthEvent>) {
     let (mut checker, events) = Checker::new(CheckerOptions::default());
@@ -211,26 +200,22 @@ fn start_checks(config: &NodeConfig) -> (Checker, UnboundedReceiver<HealthEvent>
 
 /// Keeps the data plane and the announcements in line with the reals:
 /// health transitions are applied at once (a VIP that loses its quorum is
-/// withdrawn within one check result), MACs are re-read and slow start
-/// weights moved on every second. Once `stopping`, nothing is announced or
-/// withdrawn any more (the speaker has flushed everything).
+/// withdrawn within one check result), MACs are re-read, slow start
+/// weights moved on and failed announcements tried again every second.
+/// Once `stopping`, nothing is announced or withdrawn any more (the
+/// speaker has flushed everything).
 async fn supervise(
-    forwarder: Shared,
-    speaker: Speaker,
+    node: Node,
     checks: (Checker, UnboundedReceiver<HealthEvent>),
-    changed: std::sync::Arc<tokio::sync::Notify>,
-    samples: std::sync::Arc<tokio::sync::Mutex<crate::listing::Samples>>,
     mut reloads: UnboundedReceiver<NodeConfig>,
-    stopping: Arc<AtomicBool>,
 ) {
     // The checker runs while this task holds it.
     let (mut checker, mut events) = checks;
-    let mut announced: BTreeMap<Ipv4Addr, bool> = BTreeMap::new();
-    let mut tick = tokio::time::interval(MAC_REFRESH);
+    let mut tick = tokio::time::interval(REFRESH);
     loop {
         tokio::select! {
             // drain/undrain/reload: re-check the announcements below at once
-            _ = changed.notified() => {}
+            _ = node.changed.notified() => {}
             Some(config) = reloads.recv() => {
                 // Validated by the reload before it got here.
                 let targets = config_targets(&config).filter_map(|(id, spec)| Some((id, spec.ok()?)));
@@ -239,51 +224,41 @@ async fn supervise(
                 }
             }
             _ = tick.tick() => {
-                let mut f = forwarder.lock().await;
+                let mut f = node.forwarder.lock().await;
                 if let Err(e) = f.refresh(false) {
                     tracing::error!(error = %e, "reprogramming the data plane failed");
                 }
-                samples.lock().await.take(&f);
+                node.samples.lock().await.take(&f);
             }
-            Some(ev) = events.recv() => {
-                let up = ev.transition.is_up();
-                match &ev.transition {
-                    Transition::Up => tracing::info!(real = %ev.target, detail = %ev.detail, "real server up"),
-                    Transition::Down { reason } => tracing::warn!(real = %ev.target, %reason, "real server down"),
-                }
-                let IpAddr::V4(addr) = ev.target.address else { continue };
-                let r = forwarder.lock().await.set_health(&ev.target.service, addr, ev.target.port, up);
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "reprogramming the data plane failed");
-                }
-            }
+            Some(ev) = events.recv() => health_event(&node, ev).await,
         }
-        if stopping.load(Ordering::Relaxed) {
+        if node.stopping.load(Ordering::Relaxed) {
             continue;
         }
-        let mut states = forwarder.lock().await.vip_states();
-        // A VIP no service uses any more (reload) goes too.
-        let gone: Vec<Ipv4Addr> = announced
-            .iter()
-            .filter(|(v, up)| **up && !states.contains_key(v))
-            .map(|(v, _)| *v)
-            .collect();
-        for vip in gone {
-            states.insert(vip, (false, vec!["no service uses it any more".into()]));
+        let ready = crate::readiness::of(&*node.forwarder.lock().await);
+        node.announcer
+            .lock()
+            .await
+            .apply(&ready, &node.speaker)
+            .await;
+    }
+}
+
+/// A real's health check changed its verdict: logged, and applied to the
+/// data plane at once.
+async fn health_event(node: &Node, ev: HealthEvent) {
+    let up = ev.transition.is_up();
+    match &ev.transition {
+        Transition::Up => tracing::info!(real = %ev.target, detail = %ev.detail, "real server up"),
+        Transition::Down { reason } => {
+            tracing::warn!(real = %ev.target, %reason, "real server down")
         }
-        for (vip, (ready, why)) in states {
-            if announced.get(&vip) == Some(&ready) {
-                continue;
-            }
-            let reason = why.join("; ");
-            if ready {
-                tracing::info!(%vip, %reason, "announcing VIP");
-                let _ = speaker.announce(vip, ANNOUNCE_METRIC).await;
-            } else if announced.contains_key(&vip) {
-                tracing::warn!(%vip, %reason, "withdrawing VIP");
-                let _ = speaker.withdraw(vip).await;
-            }
-            announced.insert(vip, ready);
-        }
+    }
+    let IpAddr::V4(addr) = ev.target.address else {
+        return;
+    };
+    let id = RealId::new(&ev.target.service, addr, ev.target.port.unwrap_or(0));
+    if let Err(e) = node.forwarder.lock().await.set_health(id, up) {
+        tracing::error!(error = %e, "reprogramming the data plane failed");
     }
 }

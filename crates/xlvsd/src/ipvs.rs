@@ -7,21 +7,40 @@
 //! off into a service of its own (named `NAME:PORT`), so the other ports
 //! are left alone.
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_api::ipvs::{self, IpvsOp, RealSpec, ServiceKey, ServiceSpec};
 use xlvs_config::{
     Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Real, Scheduler, Service,
 };
 
+/// Why an ipvsadm change is refused; ipvsadm's own words where it has
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IpvsError {
+    #[error("scheduler \"{0}\" is not supported by xlvs (use mh, sh or dh)")]
+    Scheduler(Scheduler),
+    #[error("Service not defined: {0}")]
+    ServiceNotDefined(ServiceKey),
+    #[error("Service already exists: {0}")]
+    ServiceExists(ServiceKey),
+    #[error("Destination already exists: {address}:{port}")]
+    DestinationExists { address: Ipv4Addr, port: u16 },
+    #[error("No such destination: {address}:{port}")]
+    NoSuchDestination { address: Ipv4Addr, port: u16 },
+    #[error("forwarding is per service in xlvs: this service uses {0}")]
+    ForwardPerService(Forward),
+    #[error("not a change of services")]
+    NotAChange,
+}
+
 /// A scheduler a config service can have. The data plane refuses more
-/// (forwarder::specs); these the config cannot even hold.
-fn scheduler(s: Scheduler) -> Result<Scheduler, String> {
+/// (forwarder/translate.rs); these the config cannot even hold.
+fn scheduler(s: Scheduler) -> Result<Scheduler, IpvsError> {
     if s.in_node_config() {
         Ok(s)
     } else {
-        Err(format!(
-            "scheduler \"{s}\" is not supported by xlvs (use mh, sh or dh)"
-        ))
+        Err(IpvsError::Scheduler(s))
     }
 }
 
@@ -47,12 +66,12 @@ fn is_service(s: &Service, key: &ServiceKey) -> bool {
 
 /// Index of the service holding `key`, splitting it off first if the
 /// service has other ports too.
-fn service_index(c: &mut NodeConfig, key: &ServiceKey) -> Result<usize, String> {
+fn service_index(c: &mut NodeConfig, key: &ServiceKey) -> Result<usize, IpvsError> {
     let i = c
         .services
         .iter()
         .position(|s| is_service(s, key))
-        .ok_or_else(|| format!("Service not defined: {key}"))?;
+        .ok_or(IpvsError::ServiceNotDefined(*key))?;
     if let Ports::List(ports) = &c.services[i].ports {
         if ports.len() > 1 {
             let mut alone = c.services[i].clone();
@@ -73,7 +92,7 @@ fn real_port(real: &RealSpec, svc: &ServiceKey) -> Option<u16> {
     (real.port != svc.port && real.port != 0).then_some(real.port)
 }
 
-fn new_service(spec: &ServiceSpec) -> Result<Service, String> {
+fn new_service(spec: &ServiceSpec) -> Result<Service, IpvsError> {
     let key = &spec.service;
     Ok(Service {
         // As the config file spells the protocol: `tcp-192.0.2.10-80`.
@@ -108,12 +127,12 @@ fn new_service(spec: &ServiceSpec) -> Result<Service, String> {
 }
 
 /// The config after `op`, or the error ipvsadm would give.
-pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
+pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, IpvsError> {
     let mut c = config.clone();
     match op {
         IpvsOp::AddService(spec) => {
             if service_index(&mut c.clone(), &spec.service).is_ok() {
-                return Err(format!("Service already exists: {}", spec.service));
+                return Err(IpvsError::ServiceExists(spec.service));
             }
             c.services.push(new_service(spec)?);
         }
@@ -134,20 +153,17 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
                 .iter()
                 .any(|r| r.address == real.address && r.port == port)
             {
-                return Err(format!(
-                    "Destination already exists: {}:{}",
-                    real.address, real.port
-                ));
+                return Err(IpvsError::DestinationExists {
+                    address: real.address,
+                    port: real.port,
+                });
             }
             if let Some(f) = real.forward {
                 if s.reals.is_empty() {
                     // The first real sets the method, as in ipvsadm.
                     s.forward = f;
                 } else if f != s.forward {
-                    return Err(format!(
-                        "forwarding is per service in xlvs: this service uses {}",
-                        s.forward
-                    ));
+                    return Err(IpvsError::ForwardPerService(s.forward));
                 }
             }
             s.reals.push(Real {
@@ -166,11 +182,12 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
                 .reals
                 .iter_mut()
                 .find(|r| r.address == real.address && r.port == port)
-                .ok_or_else(|| format!("No such destination: {}:{}", real.address, real.port))?;
+                .ok_or(IpvsError::NoSuchDestination {
+                    address: real.address,
+                    port: real.port,
+                })?;
             if real.forward.is_some_and(|f| f != fwd) {
-                return Err(format!(
-                    "forwarding is per service in xlvs: this service uses {fwd}"
-                ));
+                return Err(IpvsError::ForwardPerService(fwd));
             }
             if let Some(w) = real.weight {
                 r.weight = w;
@@ -184,15 +201,15 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, String> {
             s.reals
                 .retain(|r| !(r.address == real.address && r.port == port));
             if s.reals.len() == before {
-                return Err(format!(
-                    "No such destination: {}:{}",
-                    real.address, real.port
-                ));
+                return Err(IpvsError::NoSuchDestination {
+                    address: real.address,
+                    port: real.port,
+                });
             }
         }
         IpvsOp::Clear => c.services.clear(),
         IpvsOp::Zero { .. } | IpvsOp::SetTimeouts(_) => {
-            return Err("not a change of services".into());
+            return Err(IpvsError::NotAChange);
         }
     }
     Ok(c)
@@ -277,7 +294,8 @@ address = "10.0.1.22"
             },
             &config(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("already exists"), "{err}");
         let del = IpvsOp::DeleteReal {
             service: key(80),
@@ -288,8 +306,11 @@ address = "10.0.1.22"
         };
         assert!(apply(&del, &config())
             .unwrap_err()
+            .to_string()
             .contains("No such destination"));
-        let err = apply(&IpvsOp::DeleteService { service: key(8080) }, &config()).unwrap_err();
+        let err = apply(&IpvsOp::DeleteService { service: key(8080) }, &config())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Service not defined"), "{err}");
         let add = IpvsOp::AddService(ServiceSpec {
             service: key(8080),
@@ -298,7 +319,10 @@ address = "10.0.1.22"
         });
         let c = apply(&add, &config()).unwrap();
         assert_eq!(c.services.last().unwrap().name, "tcp-192.0.2.10-8080");
-        assert!(apply(&add, &c).unwrap_err().contains("already exists"));
+        assert!(apply(&add, &c)
+            .unwrap_err()
+            .to_string()
+            .contains("already exists"));
         assert!(apply(&IpvsOp::Clear, &c).unwrap().services.is_empty());
     }
 
@@ -313,7 +337,8 @@ address = "10.0.1.22"
             },
             &config(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("per service"), "{err}");
     }
 
@@ -333,7 +358,10 @@ address = "10.0.1.22"
         let c = apply(&add(0), &c).unwrap();
         let c = apply(&add(443), &c).unwrap();
         assert_eq!(c.services.len(), 3);
-        assert!(apply(&add(0), &c).unwrap_err().contains("already exists"));
+        assert!(apply(&add(0), &c)
+            .unwrap_err()
+            .to_string()
+            .contains("already exists"));
         let c = apply(
             &IpvsOp::AddReal {
                 service: key(0),
@@ -360,7 +388,9 @@ address = "10.0.1.22"
         let c = apply(&IpvsOp::DeleteService { service: key(0) }, &c).unwrap();
         assert_eq!(c.services[0].ports, Ports::List(vec![80]));
         assert_eq!(c.services[1].ports, Ports::List(vec![443]));
-        let err = apply(&IpvsOp::DeleteService { service: key(0) }, &c).unwrap_err();
+        let err = apply(&IpvsOp::DeleteService { service: key(0) }, &c)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Service not defined"), "{err}");
     }
 }

@@ -102,54 +102,56 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         .map(|c| conn_counts(f, &timeouts, &c))
         .unwrap_or_default();
     let mut services = Vec::new();
-    for svc in f.services() {
-        let svc_traffic = f.service_traffic(svc.spec.id).unwrap_or_default();
-        // One port per data plane service (see forwarder::specs).
-        for &port in &svc.spec.ports {
-            let real = |r: &RealSpec, sorry_server: bool| {
-                let slot = f.real_slot(svc.spec.id, r.addr, r.port);
-                let traffic = slot
-                    .and_then(|s| f.real_traffic(s).ok())
-                    .unwrap_or_default();
-                let conns = slot.and_then(|s| counts.get(&s)).copied();
-                RealEntry {
-                    address: r.addr,
-                    port: if r.port == 0 { port } else { r.port },
-                    forward: svc.spec.forward,
-                    weight: svc.effective_weight(r),
-                    active_conns: conns.map_or(0, |c| c.0),
-                    inactive_conns: conns.map_or(0, |c| c.1),
-                    stats: stats(traffic),
-                    rate: slot.map(|s| samples.rate(Key::Real(s))).unwrap_or_default(),
-                    sorry_server,
-                }
-            };
-            let mut reals: Vec<RealEntry> = svc.spec.reals.iter().map(|r| real(r, false)).collect();
-            // Listed always, at the weight it has in the data plane. One
-            // at a real's address and port is programmed in that real's
-            // place, so that real's line already shows it.
-            let sorry = svc.sorry().filter(|s| {
-                !svc.spec
-                    .reals
-                    .iter()
-                    .any(|r| (r.addr, r.port) == (s.addr, s.port))
-            });
-            reals.extend(sorry.map(|s| real(s, true)));
-            services.push(ServiceEntry {
-                name: Some(svc.name.to_string()),
-                protocol: svc.spec.protocol,
-                vip: svc.spec.vip,
-                port,
-                scheduler: svc.scheduler,
-                persistent: svc.persistence.map(|p| Persistence {
-                    timeout_s: p.0,
-                    netmask: p.1,
-                }),
-                stats: stats(svc_traffic),
-                rate: samples.rate(Key::Service(svc.spec.id)),
-                reals,
-            });
-        }
+    for e in f.entries() {
+        let spec = &e.spec;
+        let svc_traffic = f.service_traffic(spec.id).unwrap_or_default();
+        // One port per entry (forwarder/translate.rs).
+        let port = e.port();
+        let real = |r: &RealSpec, sorry_server: bool| {
+            let slot = f.real_slot(spec.id, r.addr, r.port);
+            let traffic = slot
+                .and_then(|s| f.real_traffic(s).ok())
+                .unwrap_or_default();
+            let conns = slot.and_then(|s| counts.get(&s)).copied();
+            RealEntry {
+                address: r.addr,
+                port: if r.port == 0 { port } else { r.port },
+                forward: spec.forward,
+                // As programmed: 0 while the real is unusable or the
+                // sorry server serves, less than configured in slow start.
+                weight: e.programmed_weight(r).min(u32::from(u16::MAX)) as u16,
+                active_conns: conns.map_or(0, |c| c.0),
+                inactive_conns: conns.map_or(0, |c| c.1),
+                stats: stats(traffic),
+                rate: slot.map(|s| samples.rate(Key::Real(s))).unwrap_or_default(),
+                sorry_server,
+            }
+        };
+        let mut reals: Vec<RealEntry> = spec.reals.iter().map(|r| real(r, false)).collect();
+        // Listed always, at the weight it has in the data plane. One at a
+        // real's address and port is programmed in that real's place, so
+        // that real's line already shows it.
+        let sorry = e.policy.sorry.as_ref().filter(|s| {
+            !spec
+                .reals
+                .iter()
+                .any(|r| (r.addr, r.port) == (s.addr, s.port))
+        });
+        reals.extend(sorry.map(|s| real(s, true)));
+        services.push(ServiceEntry {
+            name: Some(e.name.clone()),
+            protocol: spec.protocol,
+            vip: spec.vip,
+            port,
+            scheduler: e.scheduler,
+            persistent: e.persistence.map(|p| Persistence {
+                timeout_s: p.0,
+                netmask: p.1,
+            }),
+            stats: stats(svc_traffic),
+            rate: samples.rate(Key::Service(spec.id)),
+            reals,
+        });
     }
     let connections = match clock {
         Some(c) if with_connections => connections(f, &timeouts, &c),

@@ -7,17 +7,23 @@ use clap::{ArgGroup, Parser};
 use tracing_subscriber::EnvFilter;
 use xlvs_config::LogFormat;
 
+mod announcer;
 mod check;
+mod commands;
 mod control;
 mod daemon;
 mod forwarder;
 mod graceful;
+mod health_report;
+mod host;
 mod ipvs;
 mod listing;
 mod metrics;
+mod node;
 mod notify;
-mod policy;
-mod speaker;
+mod ospf;
+mod readiness;
+mod reload;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.
 #[derive(Parser)]

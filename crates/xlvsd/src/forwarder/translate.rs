@@ -1,0 +1,267 @@
+//! From the node config to data plane entries: one per port of each
+//! service, with the hash its scheduler and persistence mean, ids that
+//! stay the same across reloads, and the sizes of the data plane's maps.
+
+use super::entry::{Entry, Programmed};
+use super::policy::Policy;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use xlvs_config::{Forward, NodeConfig, Ports, Scheduler, Service};
+use xlvs_dataplane::{HashOn, Limits, RealSpec, ServiceSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranslateError {
+    #[error("service `{service}`: scheduler \"{scheduler}\" is not supported by the XDP data plane (use mh, sh or dh); see docs/dataplane.md")]
+    Scheduler {
+        service: String,
+        scheduler: Scheduler,
+    },
+    #[error(
+        "more than {limit} services (ports) would be needed; restart xlvsd to load larger maps"
+    )]
+    TooManyServices { limit: u32 },
+    #[error("{reals} real servers would exceed the limit of {limit}")]
+    TooManyReals { reals: usize, limit: u32 },
+}
+
+/// What Maglev hashes for a service. Persistence is Maglev over the
+/// (masked) client address: every director agrees without sharing state.
+/// `sh` is the same, unmasked; `dh` hashes the destination address.
+/// Schedulers the XDP program does not run are refused, rather than
+/// scheduled some other way.
+fn hash_of(s: &Service) -> Result<HashOn, TranslateError> {
+    Ok(match (s.scheduler, &s.persistence) {
+        (Scheduler::Mh | Scheduler::Sh | Scheduler::Dh, Some(p)) => HashOn::Source(p.mask),
+        (Scheduler::Sh, None) => HashOn::Source(Ipv4Addr::BROADCAST),
+        (Scheduler::Dh, None) => HashOn::Destination,
+        (Scheduler::Mh, None) => HashOn::Flow,
+        (other, _) => {
+            return Err(TranslateError::Scheduler {
+                service: s.name.clone(),
+                scheduler: other,
+            })
+        }
+    })
+}
+
+/// The entries of a config, numbered from 0 in config order.
+pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
+    let mut out = Vec::new();
+    for s in &config.services {
+        let hash = hash_of(s)?;
+        let ports = match &s.ports {
+            Ports::All => vec![0],
+            Ports::List(p) => p.clone(),
+        };
+        for port in ports {
+            let spec = ServiceSpec {
+                id: out.len() as u32,
+                vip: s.vip,
+                protocol: s.protocol,
+                ports: vec![port],
+                forward: s.forward,
+                hash,
+                reals: s
+                    .reals
+                    .iter()
+                    .map(|r| RealSpec {
+                        addr: r.address,
+                        port: r.port.unwrap_or(0),
+                        weight: u32::from(r.weight),
+                        mac: [0; 6],
+                    })
+                    .collect(),
+            };
+            out.push(Entry {
+                spec,
+                name: s.name.clone(),
+                policy: Policy::of(s),
+                persistence: s
+                    .persistence
+                    .as_ref()
+                    .map(|p| (p.timeout.as_secs() as u32, p.mask)),
+                scheduler: s.scheduler,
+                programmed: Programmed::default(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Gives the entries of a reloaded config their ids: a (VIP, protocol,
+/// port) keeps the id it had, so its connections stay; new ones take the
+/// lowest free ids. Refuses what the maps, sized at start, cannot hold.
+pub fn keep_ids(
+    old: &[Entry],
+    mut new: Vec<Entry>,
+    limits: &Limits,
+) -> Result<Vec<Entry>, TranslateError> {
+    let old_ids: BTreeMap<_, u32> = old.iter().map(|e| (e.key(), e.spec.id)).collect();
+    let mut used: BTreeSet<u32> = new
+        .iter()
+        .filter_map(|e| old_ids.get(&e.key()).copied())
+        .collect();
+    let mut next_free = 0u32;
+    for e in &mut new {
+        e.spec.id = match old_ids.get(&e.key()) {
+            Some(&id) => id,
+            None => {
+                while used.contains(&next_free) {
+                    next_free += 1;
+                }
+                if next_free >= limits.services {
+                    return Err(TranslateError::TooManyServices {
+                        limit: limits.services,
+                    });
+                }
+                used.insert(next_free);
+                next_free
+            }
+        };
+    }
+    let reals: usize = new.iter().map(|e| e.spec.reals.len()).sum();
+    if reals > limits.reals as usize {
+        return Err(TranslateError::TooManyReals {
+            reals,
+            limit: limits.reals,
+        });
+    }
+    Ok(new)
+}
+
+/// The NAT/FULLNAT way-back table's size: like the connection table when
+/// a service needs it, else the minimum (its entries are allocated when
+/// loaded, which takes seconds for a million).
+pub fn nat_entries(config: &NodeConfig) -> u32 {
+    let nat = config
+        .services
+        .iter()
+        .any(|s| matches!(s.forward, Forward::Nat | Forward::Fullnat));
+    if nat {
+        config.dataplane.conntrack_entries
+    } else {
+        xlvs_dataplane::MIN_NAT_ENTRIES
+    }
+}
+
+/// The data plane's map sizes for a config with `entries` entries: room
+/// for services added at runtime, the rest from `[dataplane]`.
+pub fn limits(config: &NodeConfig, entries: usize) -> Limits {
+    Limits {
+        services: (entries as u32).max(1).next_power_of_two().max(64),
+        conntrack: config.dataplane.conntrack_entries,
+        nat: nat_entries(config),
+        table_size: config.dataplane.maglev_table_size,
+        flow_cache: config.dataplane.flow_cache_entries,
+        ..Limits::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::config;
+    use super::*;
+
+    fn service(name: &str, vip: &str, ports: &str, extra: &str) -> String {
+        format!(
+            "[[service]]\nname = \"{name}\"\nvip = \"{vip}\"\nports = {ports}\n{extra}\n[service.health]\ncheck = \"none\"\n\
+             [[service.real]]\naddress = \"10.0.1.21\"\n[[service.real]]\naddress = \"10.0.1.22\"\nweight = 7\n"
+        )
+    }
+
+    #[test]
+    fn one_entry_per_port_with_its_hash() {
+        let c = config(&format!(
+            "{}{}",
+            service("web", "192.0.2.10", "[80, 443]", "forward = \"nat\""),
+            service(
+                "dns",
+                "192.0.2.53",
+                "[53]",
+                "protocol = \"udp\"\nscheduler = \"sh\"\nforward = \"nat\"\npersistence = \"60s\"\npersistence_mask = \"255.255.255.0\""
+            ),
+        ));
+        let e = entries(&c).unwrap();
+        let ids: Vec<(u32, &str, u16)> = e
+            .iter()
+            .map(|e| (e.spec.id, e.name.as_str(), e.port()))
+            .collect();
+        assert_eq!(ids, [(0, "web", 80), (1, "web", 443), (2, "dns", 53)]);
+        assert_eq!(e[0].spec.hash, HashOn::Flow);
+        assert_eq!(
+            e[2].spec.hash,
+            HashOn::Source(Ipv4Addr::new(255, 255, 255, 0))
+        );
+        assert_eq!(
+            e[2].persistence,
+            Some((60, Ipv4Addr::new(255, 255, 255, 0)))
+        );
+        let reals: Vec<(u16, u32)> = e[0].spec.reals.iter().map(|r| (r.port, r.weight)).collect();
+        assert_eq!(reals, [(0, 1), (0, 7)]);
+    }
+
+    #[test]
+    fn a_scheduler_the_data_plane_does_not_run_is_refused() {
+        let c = config(&service("web", "192.0.2.10", "[80]", "scheduler = \"wlc\""));
+        let err = entries(&c).unwrap_err().to_string();
+        assert!(
+            err.starts_with("service `web`: scheduler \"wlc\" is not supported"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_reload_keeps_ids_and_fills_the_gaps() {
+        let limits = Limits::default();
+        let old = entries(&config(&format!(
+            "{}{}",
+            service("a", "192.0.2.1", "[80]", ""),
+            service("b", "192.0.2.2", "[80]", "")
+        )))
+        .unwrap();
+        // a goes, c comes before b: b keeps id 1, c takes the free id 0.
+        let new = entries(&config(&format!(
+            "{}{}",
+            service("c", "192.0.2.3", "[80]", ""),
+            service("b", "192.0.2.2", "[80]", "")
+        )))
+        .unwrap();
+        let new = keep_ids(&old, new, &limits).unwrap();
+        let ids: Vec<(&str, u32)> = new.iter().map(|e| (e.name.as_str(), e.spec.id)).collect();
+        assert_eq!(ids, [("c", 0), ("b", 1)]);
+    }
+
+    #[test]
+    fn a_reload_beyond_the_maps_is_refused() {
+        let few = Limits {
+            services: 1,
+            ..Limits::default()
+        };
+        let two = entries(&config(&service("a", "192.0.2.1", "[80, 81]", ""))).unwrap();
+        let err = keep_ids(&[], two.clone(), &few).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "more than 1 services (ports) would be needed; restart xlvsd to load larger maps"
+        );
+        let no_reals = Limits {
+            reals: 3,
+            ..Limits::default()
+        };
+        let err = keep_ids(&[], two, &no_reals).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "4 real servers would exceed the limit of 3"
+        );
+    }
+
+    #[test]
+    fn maps_are_sized_from_the_config() {
+        let dr = config(&service("a", "192.0.2.1", "[80]", ""));
+        let l = limits(&dr, 70);
+        assert_eq!(l.services, 128);
+        assert_eq!(l.nat, xlvs_dataplane::MIN_NAT_ENTRIES);
+        let nat = config(&service("a", "192.0.2.1", "[80]", "forward = \"nat\""));
+        assert_eq!(limits(&nat, 1).services, 64);
+        assert_eq!(nat_entries(&nat), nat.dataplane.conntrack_entries);
+    }
+}

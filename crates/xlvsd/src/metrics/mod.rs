@@ -1,0 +1,15 @@
+//! The Prometheus endpoint (`[metrics]`, docs/metrics.md): `GET /metrics`
+//! answers in the text exposition format 0.0.4 with the counters and
+//! states `xlvsadm -L -n --stats`, `status`, `health`, `dataplane` and
+//! `ospf` show.
+//!
+//! - http.rs: a minimal HTTP/1.1 server, bounded so that a slow or hostile
+//!   client cannot stall it or the daemon;
+//! - snapshot.rs: everything one scrape shows, read from the node;
+//! - exposition.rs: a snapshot in the text format.
+
+mod exposition;
+mod http;
+mod snapshot;
+
+pub use http::{Endpoint, MetricsError};
