@@ -154,7 +154,7 @@ mod tests {
         let config = xlvs_config::parse(xlvs_config::EXAMPLE_NODE, "t.toml").unwrap();
         let mut ospf = speaker_config(&config);
         ospf.interfaces.clear();
-        Speaker::start(ospf)
+        Speaker::start(ospf).expect("the speaker starts")
     }
 
     /// Stops the speaker, and waits until it refuses everything.
