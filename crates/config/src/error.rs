@@ -147,6 +147,20 @@ pub enum ErrorKind {
     )]
     ListenPortZero,
 
+    // --- [cluster] ---
+    #[error("give either peers (the other directors, unicast) or group (multicast), not both")]
+    PeersAndGroup,
+    #[error("give the other directors as peers = [\"ADDRESS\", ...], or a multicast group = \"ADDRESS\"")]
+    NoPeersNorGroup,
+    #[error("{0} is not a multicast address (224.0.0.0/4)")]
+    NotMulticast(Ipv4Addr),
+    #[error("{0} is not a unicast address; peers are the other directors' addresses")]
+    PeerNotUnicast(Ipv4Addr),
+    #[error("{addr} is this node's own {what}; peers are the other directors")]
+    PeerIsSelf { addr: Ipv4Addr, what: String },
+    #[error("the key is {len} bytes long; HMAC keys must be at least {min} bytes (the same on every director)", min = crate::model::MIN_SYNC_KEY_BYTES)]
+    SyncKeyTooShort { len: usize },
+
     // --- dataplane vs OSPF ---
     #[error("{0} is not a supported Maglev table size; use one of {sizes}", sizes = xlvs_maglev::TableSize::ALL.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "))]
     TableSize(i64),

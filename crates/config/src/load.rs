@@ -106,6 +106,7 @@ impl Schema<'_> {
         let dataplane = self.child(root, &top, "dataplane", Self::table);
         let fullnat = self.child(root, &top, "fullnat", Self::table);
         let metrics = self.child(root, &top, "metrics", Self::table);
+        let cluster = self.child(root, &top, "cluster", Self::table);
         let services = self.child(root, &top, "service", |s, v, p| {
             s.array(v, p, Self::service)
         });
@@ -119,6 +120,7 @@ impl Schema<'_> {
         config.dataplane.0 = dataplane?;
         config.fullnat.0 = optional(fullnat)?;
         config.metrics.0 = optional(metrics)?;
+        config.cluster.0 = optional(cluster)?;
         config.service.0 = optional(services)?.unwrap_or_default();
         Some(config)
     }

@@ -24,6 +24,8 @@ pub struct NodeConfig {
     pub fullnat: Option<Fullnat>,
     pub services: Vec<Service>,
     pub metrics: Metrics,
+    /// Present when the file has a `[cluster]` table: flow-state sync.
+    pub cluster: Option<Cluster>,
 }
 
 /// The Prometheus endpoint (`[metrics]`, docs/metrics.md).
@@ -194,6 +196,43 @@ file_names!(XdpMode {
     Native => "native",
     Generic => "generic",
 });
+
+/// `[cluster]`: the directors this one shares its connection entries with
+/// (docs/sync.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// Sync datagrams leave from this interface's address.
+    pub interface: String,
+    pub peering: Peering,
+    pub port: u16,
+    /// The HMAC-SHA256 key, the same on every director.
+    pub key: SyncKey,
+    /// How long a starting director waits for a peer's table before it
+    /// announces its VIPs anyway.
+    pub bulk_timeout: Duration,
+}
+
+/// Who receives our sync datagrams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peering {
+    /// The other directors, unicast.
+    Peers(Vec<Ipv4Addr>),
+    /// A multicast group on the cluster interface.
+    Group(Ipv4Addr),
+}
+
+/// A shared secret: its bytes never appear in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyncKey(pub Vec<u8>);
+
+impl fmt::Debug for SyncKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SyncKey({} bytes)", self.0.len())
+    }
+}
+
+/// HMAC-SHA256 keys shorter than this are too easy to guess.
+pub const MIN_SYNC_KEY_BYTES: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fullnat {

@@ -63,6 +63,8 @@ pub(crate) struct RawConfig {
     pub service: Deferred<Vec<RawService>>,
     #[serde(default)]
     pub metrics: Deferred<Option<RawMetrics>>,
+    #[serde(default)]
+    pub cluster: Deferred<Option<RawCluster>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +182,24 @@ pub(crate) struct RawDataplane {
 pub(crate) struct RawFullnat {
     #[serde(default)]
     pub local_addresses: Vec<Ipv4Addr>,
+}
+
+/// `[cluster]`: flow-state sync with the other directors. `peers` and
+/// `group` are both optional here: validation says which one is missing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawCluster {
+    pub interface: String,
+    pub peers: Option<Vec<Ipv4Addr>>,
+    pub group: Option<Ipv4Addr>,
+    #[serde(default = "defaults::sync_port")]
+    pub port: i64,
+    pub key: String,
+    #[serde(
+        default = "defaults::bulk_timeout",
+        deserialize_with = "duration::required"
+    )]
+    pub bulk_timeout: Duration,
 }
 
 /// `listen` stays a string so that a bad one gets our own message.
@@ -314,6 +334,13 @@ pub(crate) mod defaults {
     }
     pub fn syn_flood_threshold() -> i64 {
         100_000
+    }
+    /// IPVS's sync daemon port: operators' firewall rules know it.
+    pub fn sync_port() -> i64 {
+        8848
+    }
+    pub fn bulk_timeout() -> Duration {
+        Duration::from_secs(10)
     }
     pub fn protocol() -> Protocol {
         Protocol::Tcp

@@ -17,7 +17,7 @@ use crate::keypath::KeyPath;
 use crate::model::*;
 use crate::optional;
 use crate::raw::{
-    defaults, AuthType, CheckType, RawAuth, RawConfig, RawDataplane, RawFullnat, RawHealth,
+    defaults, AuthType, CheckType, RawAuth, RawCluster, RawConfig, RawDataplane, RawFullnat, RawHealth,
     RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth, RawService,
 };
 use crate::vocabulary::Forward;
@@ -29,6 +29,7 @@ pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
     let dataplane = v.dataplane(&raw.dataplane, &raw.node.name);
     let fullnat = raw.fullnat.as_ref().map(|f| v.fullnat(f));
     let metrics = v.metrics(raw.metrics.as_ref());
+    let cluster = raw.cluster.as_ref().map(|c| v.cluster(c));
     let services: Vec<_> = raw
         .service
         .iter()
@@ -45,6 +46,7 @@ pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
             fullnat: optional(fullnat)?,
             services: services.into_iter().collect::<Option<_>>()?,
             metrics: metrics?,
+            cluster: optional(cluster)?,
         })
     })();
     match config {
@@ -393,6 +395,60 @@ impl Validator {
             .collect();
         Some(Fullnat {
             local_addresses: checked.into_iter().collect::<Option<_>>()?,
+        })
+    }
+
+    /// `[cluster]`; that no peer is this node itself is checked in
+    /// [`Validator::across`], which sees `[node]` and `[fullnat]`.
+    fn cluster(&mut self, c: &RawCluster) -> Option<Cluster> {
+        let p = top("cluster");
+        let interface = self.non_empty(p.key("interface"), &c.interface);
+        let port = self.int(p.key("port"), c.port, 1, u16::MAX.into());
+        let bulk_timeout = self.nonzero(p.key("bulk_timeout"), c.bulk_timeout);
+        let key = if c.key.len() < MIN_SYNC_KEY_BYTES {
+            let kind = ErrorKind::SyncKeyTooShort { len: c.key.len() };
+            self.report(p.key("key"), kind);
+            None
+        } else {
+            Some(SyncKey(c.key.as_bytes().to_vec()))
+        };
+        // An empty list counts as none given.
+        let peers = c.peers.as_deref().filter(|p| !p.is_empty());
+        let peering = match (peers, c.group) {
+            (Some(_), Some(_)) => {
+                self.report(p.key("group"), ErrorKind::PeersAndGroup);
+                None
+            }
+            (None, None) => {
+                self.report(p.key("peers"), ErrorKind::NoPeersNorGroup);
+                None
+            }
+            (None, Some(group)) if !group.is_multicast() => {
+                self.report(p.key("group"), ErrorKind::NotMulticast(group));
+                None
+            }
+            (None, Some(group)) => Some(Peering::Group(group)),
+            (Some(peers), None) => {
+                let pp = p.key("peers");
+                let items = peers.iter().enumerate().map(|(i, a)| (pp.index(i), *a));
+                self.no_duplicates(items, ToString::to_string);
+                let bad = peers.iter().enumerate().filter(|(_, a)| {
+                    a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.is_loopback()
+                });
+                let mut ok = true;
+                for (i, &a) in bad {
+                    self.report(pp.index(i), ErrorKind::PeerNotUnicast(a));
+                    ok = false;
+                }
+                ok.then(|| Peering::Peers(peers.to_vec()))
+            }
+        };
+        Some(Cluster {
+            interface: interface?,
+            peering: peering?,
+            port: port?,
+            key: key?,
+            bulk_timeout: bulk_timeout?,
         })
     }
 
@@ -853,6 +909,23 @@ impl Validator {
             if let Some((what, at)) = what {
                 let kind = ErrorKind::ListenOnAnnounced { addr, what, at };
                 self.report(top("metrics").key("listen"), kind);
+            }
+        }
+
+        // A peer is another director: never one of this node's own
+        // addresses (it would sync with itself) nor a VIP.
+        let peers = raw.cluster.as_ref().and_then(|c| c.peers.as_deref());
+        for (i, &addr) in peers.unwrap_or_default().iter().enumerate() {
+            let what = if addr == router_id {
+                Some("router_id".to_owned())
+            } else if locals.contains(&addr) {
+                Some("FULLNAT local address".to_owned())
+            } else {
+                vip_of(addr).map(|(_, service, _)| format!("VIP of service `{service}`"))
+            };
+            if let Some(what) = what {
+                let path = top("cluster").key("peers").index(i);
+                self.report(path, ErrorKind::PeerIsSelf { addr, what });
             }
         }
 

@@ -1468,3 +1468,78 @@ fn tls_keys_only_on_https() {
         assert!(parse(&text, "t.toml").is_ok(), "{fine}");
     }
 }
+
+// --- [cluster] ---
+
+/// A valid `[cluster]` table after the web service.
+fn cluster(body: &str) -> String {
+    format!("{}\n[cluster]\ninterface = \"eth1\"\nkey = \"0123456789abcdef\"\n{body}\n", web())
+}
+
+#[test]
+fn cluster_is_parsed_with_its_defaults() {
+    let c = parse(&cluster("peers = [\"10.0.1.12\", \"10.0.1.13\"]"), "t.toml").unwrap();
+    let cl = c.cluster.expect("[cluster] present");
+    assert_eq!(cl.interface, "eth1");
+    assert_eq!(
+        cl.peering,
+        Peering::Peers(vec!["10.0.1.12".parse().unwrap(), "10.0.1.13".parse().unwrap()])
+    );
+    assert_eq!((cl.port, cl.bulk_timeout), (8848, Duration::from_secs(10)));
+    assert_eq!(cl.key.0, b"0123456789abcdef");
+    // The key never reaches a log line through Debug.
+    assert!(!format!("{cl:?}").contains("0123456789abcdef"));
+    let c = parse(&cluster("group = \"239.255.84.81\"\nport = 9000"), "t.toml").unwrap();
+    let cl = c.cluster.unwrap();
+    assert_eq!(cl.peering, Peering::Group("239.255.84.81".parse().unwrap()));
+    assert_eq!(cl.port, 9000);
+    assert!(parse(&web(), "t.toml").unwrap().cluster.is_none());
+}
+
+#[test]
+fn cluster_needs_peers_or_group_not_both() {
+    let text = cluster(&format!("peers = [] {MARK}"));
+    expect_error(&text, "cluster.peers", "give the other directors as peers");
+    let text = cluster(&format!(
+        "peers = [\"10.0.1.12\"]\ngroup = \"239.255.84.81\" {MARK}"
+    ));
+    expect_error(&text, "cluster.group", "either peers");
+}
+
+#[test]
+fn cluster_group_must_be_multicast() {
+    let text = cluster(&format!("group = \"10.0.1.255\" {MARK}"));
+    expect_error(&text, "cluster.group", "not a multicast address");
+}
+
+#[test]
+fn cluster_peers_are_other_unicast_directors() {
+    let text = cluster(&format!(
+        "peers = [\"10.0.1.12\",\n\"10.0.1.12\" {MARK}\n]"
+    ));
+    expect_error(&text, "cluster.peers[1]", "listed twice");
+    let text = cluster(&format!("peers = [\n\"239.1.1.1\" {MARK}\n]"));
+    expect_error(&text, "cluster.peers[0]", "not a unicast address");
+    let text = cluster(&format!("peers = [\n\"192.0.2.10\" {MARK}\n]"));
+    expect_error(&text, "cluster.peers[0]", "VIP of service `web`");
+    let router_id = parse(&web(), "t.toml").unwrap().node.router_id;
+    let text = cluster(&format!("peers = [\n\"{router_id}\" {MARK}\n]"));
+    expect_error(&text, "cluster.peers[0]", "own router_id");
+}
+
+#[test]
+fn cluster_key_is_long_enough_and_port_in_range() {
+    let text = cluster(&format!("peers = [\"10.0.1.12\"]\nport = 0 {MARK}"));
+    expect_error(&text, "cluster.port", "out of range 1..=65535");
+    let text = cluster("peers = [\"10.0.1.12\"]").replace(
+        "key = \"0123456789abcdef\"",
+        &format!("key = \"short\" {MARK}"),
+    );
+    expect_error(&text, "cluster.key", "5 bytes long");
+    let text = cluster("peers = [\"10.0.1.12\"]").replace("key = \"0123456789abcdef\"\n", "");
+    let errors = errors_of(&text);
+    assert!(
+        errors.iter().any(|e| e.path.to_string() == "cluster.key"),
+        "{errors}"
+    );
+}
