@@ -136,6 +136,11 @@ impl Links {
             .map(|(&index, link)| (index, link))
     }
 
+    /// Interface `index`.
+    pub fn get(&self, index: u32) -> Option<&Link> {
+        self.links.get(&index)
+    }
+
     /// The IPv4 addresses of interface `index`, in the kernel's order.
     pub fn addresses(&self, index: u32) -> &[Address] {
         self.addresses.get(&index).map_or(&[], Vec::as_slice)
