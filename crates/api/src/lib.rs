@@ -15,6 +15,7 @@
 //!   string arguments;
 //! - [`ipvs`]: ipvsadm's model, the changes an `ipvs` request carries and
 //!   the table `ipvs.list` answers;
+//! - [`reply`]: the daemon's own answers (status, health, ...), typed;
 //! - [`client`]: a blocking client.
 //!
 //! [`Protocol`], [`Forward`] and [`Scheduler`] are xlvs-config's; on the
@@ -24,6 +25,7 @@
 pub mod client;
 mod command;
 pub mod ipvs;
+pub mod reply;
 mod request;
 mod spelling;
 

@@ -417,7 +417,7 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                     let adjacencies = inst
                         .neighbors(now())
                         .iter()
-                        .filter(|n| n.state == "Full")
+                        .filter(|n| n.state == xlvs_ospf::neighbor::NbrState::Full)
                         .count();
                     let period = grace_period.as_secs().min(u64::from(u32::MAX)) as u32;
                     let grace_seq = inst.prepare_graceful_restart(now(), period);

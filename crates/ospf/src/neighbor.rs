@@ -31,6 +31,28 @@ impl NbrState {
             NbrState::Full => "Full",
         }
     }
+
+    /// The state as the OSPF-MIB numbers it (ospfNbrState, RFC 4750):
+    /// down 1, attempt 2 (NBMA only, never ours), init 3, twoWay 4,
+    /// exchangeStart 5, exchange 6, loading 7, full 8.
+    pub fn mib_number(self) -> u8 {
+        match self {
+            NbrState::Down => 1,
+            NbrState::Init => 3,
+            NbrState::TwoWay => 4,
+            NbrState::ExStart => 5,
+            NbrState::Exchange => 6,
+            NbrState::Loading => 7,
+            NbrState::Full => 8,
+        }
+    }
+}
+
+/// Shown by its name ("2-Way", "Full"), as FRR shows it.
+impl serde::Serialize for NbrState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +319,14 @@ mod tests {
         assert_eq!(transition(Full, OneWayReceived).unwrap().0, Init);
         // ExStart ignores a mismatch: there is no exchange to restart
         assert_eq!(transition(ExStart, SeqNumberMismatch), None);
+    }
+
+    #[test]
+    fn states_are_numbered_as_the_ospf_mib_numbers_them() {
+        let all = [Down, Init, TwoWay, ExStart, Exchange, Loading, Full];
+        let numbers: Vec<u8> = all.iter().map(|s| s.mib_number()).collect();
+        assert_eq!(numbers, [1, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(serde_json::to_string(&TwoWay).unwrap(), "\"2-Way\"");
     }
 
     #[test]

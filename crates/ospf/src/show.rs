@@ -3,6 +3,7 @@
 
 use crate::instance::Instance;
 use crate::interface::IfState;
+use crate::neighbor::NbrState;
 use crate::wire::{ExternalLsa, LsaType, NetworkLsa, RouterLsa};
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -14,7 +15,7 @@ pub struct NeighborInfo {
     pub router_id: Ipv4Addr,
     pub address: Ipv4Addr,
     pub priority: u8,
-    pub state: &'static str,
+    pub state: NbrState,
     /// DR, BDR or DROther on broadcast networks, "-" on point-to-point.
     pub role: &'static str,
     pub dead_in_ms: u64,
@@ -69,7 +70,7 @@ impl Instance {
                     router_id: n.router_id,
                     address: n.addr,
                     priority: n.priority,
-                    state: n.state.name(),
+                    state: n.state,
                     role,
                     dead_in_ms: n.inactivity_due.saturating_duration_since(now).as_millis() as u64,
                     up_for_s: now.saturating_duration_since(n.up_since).as_secs(),

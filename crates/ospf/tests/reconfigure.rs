@@ -93,7 +93,7 @@ fn neighbor_of_a(s: &Sim, rid: &str) -> Option<(&'static str, u64)> {
         .neighbors(s.now)
         .into_iter()
         .find(|n| n.router_id == ip(rid))
-        .map(|n| (n.state, n.up_for_s))
+        .map(|n| (n.state.name(), n.up_for_s))
 }
 
 #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use xlvs_api::{Command, CommandError};
+use xlvs_api::{reply, Command, CommandError};
 use xlvsadm::client;
 
 #[derive(Parser)]
@@ -93,7 +93,8 @@ enum OspfCmd {
     Withdraw { address: String },
 }
 
-type Render = fn(&Value) -> String;
+/// Text for the daemon's answer; an answer of the wrong shape is an error.
+type Render = fn(&Value) -> Result<String, String>;
 
 pub fn run(args: &[String]) -> ExitCode {
     let cli = Cli::parse_from(std::iter::once("xlvsadm".to_string()).chain(args.iter().cloned()));
@@ -107,62 +108,67 @@ pub fn run(args: &[String]) -> ExitCode {
             file,
             node_template,
         } => return import::run(file, node_template.as_deref()),
-        Cmd::Status => (Command::Status, ospf::status),
+        Cmd::Status => (Command::Status, |v| {
+            Ok(ospf::status(&reply::parse(v.clone())?))
+        }),
         Cmd::Dataplane => (Command::DataplaneStats, |v| {
             let mut out = String::new();
             for (k, n) in v.as_object().into_iter().flatten() {
                 out.push_str(&format!("{k:<20} {n}\n"));
             }
-            out
+            Ok(out)
         }),
         Cmd::Drain { service } => (
             Command::Drain {
                 service: service.clone(),
             },
-            generic,
+            |v| Ok(generic(v)),
         ),
         Cmd::Undrain { service } => (
             Command::Undrain {
                 service: service.clone(),
             },
-            generic,
+            |v| Ok(generic(v)),
         ),
-        Cmd::Reload => (Command::Reload, generic),
+        Cmd::Reload => (Command::Reload, |v| Ok(generic(v))),
         Cmd::Restart { grace_period, .. } => (
             Command::RestartGraceful {
                 grace_period_s: Some(*grace_period),
             },
             |v| {
-                format!(
+                let r: reply::RestartPrepared = reply::parse(v.clone())?;
+                Ok(format!(
                     "grace-LSAs acknowledged by {} adjacencies; xlvsd exits with status {} \
                      and must start again within {} s\n",
-                    v["adjacencies"], v["exit_code"], v["grace_period_s"]
-                )
+                    r.adjacencies, r.exit_code, r.grace_period_s
+                ))
             },
         ),
         Cmd::Health { service } => (
             Command::Health {
                 service: service.clone(),
             },
-            generic,
+            |v| Ok(generic(v)),
         ),
         Cmd::Ospf { what } => match what {
-            OspfCmd::Neighbors => (Command::OspfNeighbors, ospf::neighbors),
-            OspfCmd::Database => (Command::OspfDatabase, ospf::database),
-            OspfCmd::Interfaces => (Command::OspfInterfaces, ospf::interfaces),
+            OspfCmd::Neighbors => (Command::OspfNeighbors, |v| Ok(ospf::neighbors(v))),
+            OspfCmd::Database => (Command::OspfDatabase, |v| Ok(ospf::database(v))),
+            OspfCmd::Interfaces => (Command::OspfInterfaces, |v| Ok(ospf::interfaces(v))),
             OspfCmd::Stats => (Command::OspfStats, |v| {
-                serde_json::to_string_pretty(v).expect("JSON") + "\n"
+                Ok(serde_json::to_string_pretty(v).expect("JSON") + "\n")
             }),
-            OspfCmd::Graceful => (Command::OspfGraceful, ospf::graceful),
+            OspfCmd::Graceful => (Command::OspfGraceful, |v| Ok(ospf::graceful(v))),
             OspfCmd::Announce { address: a } => match address(a) {
                 Ok(a) => (Command::OspfAnnounce(a), |v| {
-                    format!("announcing {}\n", v["address"])
+                    let r: reply::AddressChanged = reply::parse(v.clone())?;
+                    Ok(format!("announcing {}\n", r.address))
                 }),
                 Err(e) => return failure(&e),
             },
             OspfCmd::Withdraw { address: a } => match address(a) {
                 Ok(a) => (Command::OspfWithdraw(a), |v| {
-                    format!("withdrawing {}\n", v["address"])
+                    let r: reply::AddressChanged = reply::parse(v.clone())?;
+                    Ok(format!("withdrawing {}\n", r.address))
                 }),
                 Err(e) => return failure(&e),
             },
@@ -175,10 +181,13 @@ pub fn run(args: &[String]) -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&data).expect("JSON"));
             ExitCode::SUCCESS
         }
-        Ok(data) => {
-            print!("{}", render(&data));
-            ExitCode::SUCCESS
-        }
+        Ok(data) => match render(&data) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => failure(&e),
+        },
         Err(e) => failure(&e),
     }
 }

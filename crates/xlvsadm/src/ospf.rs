@@ -105,38 +105,29 @@ pub fn interfaces(v: &Value) -> String {
     out
 }
 
-pub fn status(v: &Value) -> String {
+pub fn status(st: &xlvs_api::reply::Status) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "node {} (router id {})",
-        s(&v["node"]),
-        s(&v["router_id"])
-    );
-    if v["stopping"].as_bool() == Some(true) {
+    let _ = writeln!(out, "node {} (router id {})", st.node, st.router_id);
+    if st.stopping {
         let _ = writeln!(
             out,
             "shutting down: routes withdrawn, the data plane forwards until the grace period ends"
         );
     }
     let _ = writeln!(out, "announced over OSPF:");
-    for a in rows(&v["announced"]) {
-        let _ = writeln!(out, "  {}/32 metric {}", s(&a["address"]), s(&a["metric"]));
+    for a in &st.announced {
+        let _ = writeln!(out, "  {}/32 metric {}", a.address, a.metric);
     }
     let _ = writeln!(out, "VIPs:");
-    for x in rows(&v["vips"]) {
-        let state = if x["ready"].as_bool() == Some(true) {
-            "ready"
-        } else {
-            "NOT READY"
-        };
-        let _ = writeln!(out, "  {} {state}", s(&x["vip"]));
-        for why in rows(&x["why"]) {
-            let _ = writeln!(out, "    {}", s(why));
+    for x in &st.vips {
+        let state = if x.ready { "ready" } else { "NOT READY" };
+        let _ = writeln!(out, "  {} {state}", x.vip);
+        for why in &x.why {
+            let _ = writeln!(out, "    {why}");
         }
         // The speaker refused the announcement or withdrawal: xlvsd tries
         // again every second.
-        if let Some(error) = x["announce_error"].as_str() {
+        if let Some(error) = &x.announce_error {
             let _ = writeln!(out, "    OSPF: {error}");
         }
     }
@@ -187,8 +178,10 @@ mod tests {
                  "announce_error": "announcing failed (2 attempts, tried again every second): the OSPF speaker has stopped"},
             ]
         });
+        // The JSON as the daemon sends it, read as the CLI reads it.
+        let st = xlvs_api::reply::parse(v).unwrap();
         assert_eq!(
-            status(&v),
+            status(&st),
             "node lb1 (router id 10.255.0.11)
 announced over OSPF:
   192.0.2.10/32 metric 1

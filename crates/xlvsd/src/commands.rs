@@ -8,10 +8,10 @@ use crate::ipvs::IpvsError;
 use crate::node::Node;
 use crate::ospf::ANNOUNCE_METRIC;
 use crate::reload::ReloadError;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::atomic::Ordering;
 use xlvs_api::ipvs::IpvsOp;
-use xlvs_api::Command;
+use xlvs_api::{reply, Command};
 use xlvs_dataplane::DataplaneError;
 use xlvs_ospf_driver::DriverError;
 
@@ -45,11 +45,11 @@ impl Node {
             // builds on the announcements instead.
             Command::OspfAnnounce(addr) => {
                 self.speaker.announce(addr, ANNOUNCE_METRIC).await?;
-                Ok(json!({"address": addr}))
+                Ok(to_json(reply::AddressChanged { address: addr }))
             }
             Command::OspfWithdraw(addr) => {
                 self.speaker.withdraw(addr).await?;
-                Ok(json!({"address": addr}))
+                Ok(to_json(reply::AddressChanged { address: addr }))
             }
             Command::RestartGraceful { grace_period_s } => {
                 self.prepare_restart(grace_period_s).await
@@ -65,7 +65,7 @@ impl Node {
             Command::Health { service } => {
                 let f = self.forwarder.lock().await;
                 let rows = crate::health_report::of(&f, service.as_deref())?;
-                Ok(Value::Array(rows))
+                Ok(to_json(rows))
             }
             Command::IpvsList { connections } => {
                 let f = self.forwarder.lock().await;
@@ -89,7 +89,10 @@ impl Node {
         self.changed.notify_one();
         let verb = if drain { "drain" } else { "undrain" };
         tracing::info!(?services, drain, "operator {verb}");
-        Ok(json!({ "services": services, "drained": drain }))
+        Ok(to_json(reply::Drained {
+            services,
+            drained: drain,
+        }))
     }
 
     /// An ipvsadm change (xlvsadm -A/-E/-D/-a/-e/-d/-C/-Z/--set).
@@ -131,10 +134,10 @@ impl Node {
             adjacencies = prepared.adjacencies,
             "graceful restart: every adjacency helps; exiting without withdrawing anything"
         );
-        Ok(json!({
-            "grace_period_s": seconds,
-            "adjacencies": prepared.adjacencies,
-            "exit_code": crate::graceful::EXIT_CODE,
+        Ok(to_json(reply::RestartPrepared {
+            grace_period_s: seconds,
+            adjacencies: prepared.adjacencies,
+            exit_code: crate::graceful::EXIT_CODE,
         }))
     }
 
@@ -151,28 +154,35 @@ impl Node {
         let ready = crate::readiness::of(&*self.forwarder.lock().await);
         let announcer = self.announcer.lock().await;
         let error = |vip| announcer.failure(vip).map(|f| f.to_string());
-        let mut vips: Vec<Value> = ready
+        let mut vips: Vec<reply::VipStatus> = ready
             .iter()
-            .map(|(&vip, r)| {
-                json!({
-                    "vip": vip, "ready": r.announce, "why": r.reasons,
-                    "announce_error": error(vip),
-                })
+            .map(|(&vip, r)| reply::VipStatus {
+                vip,
+                ready: r.announce,
+                why: r.reasons.clone(),
+                announce_error: error(vip),
             })
             .collect();
         // A VIP no service uses any more, whose withdrawal fails.
-        vips.extend(announcer.failing_elsewhere(&ready).map(|(vip, f)| {
-            json!({
-                "vip": vip, "ready": false, "why": [crate::readiness::NO_SERVICE],
-                "announce_error": f.to_string(),
-            })
-        }));
-        Ok(json!({
-            "node": self.name,
-            "router_id": self.router_id,
-            "stopping": stopping,
-            "announced": announced.iter().map(|(a, m)| json!({"address": a, "metric": m})).collect::<Vec<_>>(),
-            "vips": vips,
+        vips.extend(
+            announcer
+                .failing_elsewhere(&ready)
+                .map(|(vip, f)| reply::VipStatus {
+                    vip,
+                    ready: false,
+                    why: vec![crate::readiness::NO_SERVICE.into()],
+                    announce_error: Some(f.to_string()),
+                }),
+        );
+        Ok(to_json(reply::Status {
+            node: self.name.clone(),
+            router_id: self.router_id,
+            stopping,
+            announced: announced
+                .into_iter()
+                .map(|(address, metric)| reply::Announced { address, metric })
+                .collect(),
+            vips,
         }))
     }
 }

@@ -4,10 +4,10 @@
 
 use crate::forwarder::usable::{self, SorryRole};
 use crate::forwarder::{of_service, Entry, Facts, Forwarder, RealStates, UnknownService};
-use serde_json::{json, Value};
+use xlvs_api::reply::HealthRow;
 
 /// The rows for the named service, or every service.
-pub fn of(f: &Forwarder, service: Option<&str>) -> Result<Vec<Value>, UnknownService> {
+pub fn of(f: &Forwarder, service: Option<&str>) -> Result<Vec<HealthRow>, UnknownService> {
     rows(f.entries(), f.reals(), f.facts(), service)
 }
 
@@ -16,7 +16,7 @@ pub fn rows(
     reals: &RealStates,
     facts: &Facts,
     service: Option<&str>,
-) -> Result<Vec<Value>, UnknownService> {
+) -> Result<Vec<HealthRow>, UnknownService> {
     let mut out = Vec::new();
     for e in of_service(entries, service)? {
         let quorum = e.programmed.quorum;
@@ -35,27 +35,27 @@ pub fn rows(
                 }
                 Ok(()) => String::new(),
             };
-            out.push(json!({
-                "service": e.name,
-                "port": e.port(),
-                "real": r.addr,
-                "sorry_server": false,
-                "usable": state.is_ok(),
-                "weight": weight,
-                "why": why,
-            }));
+            out.push(HealthRow {
+                service: e.name.clone(),
+                port: e.port(),
+                real: r.addr,
+                sorry_server: false,
+                usable: state.is_ok(),
+                weight,
+                why,
+            });
         }
         if let Some((s, role)) = sorry {
             let serves = role == SorryRole::Serving;
-            out.push(json!({
-                "service": e.name,
-                "port": e.port(),
-                "real": s.addr,
-                "sorry_server": true,
-                "usable": serves,
-                "weight": u32::from(serves),
-                "why": role.describe(s),
-            }));
+            out.push(HealthRow {
+                service: e.name.clone(),
+                port: e.port(),
+                real: s.addr,
+                sorry_server: true,
+                usable: serves,
+                weight: u32::from(serves),
+                why: role.describe(s),
+            });
         }
     }
     Ok(out)
@@ -78,15 +78,14 @@ mod tests {
     }
 
     /// (real's last octet, usable, weight, why) of each row.
-    fn summary(rows: &[Value]) -> Vec<(u64, bool, u64, String)> {
+    fn summary(rows: &[HealthRow]) -> Vec<(u64, bool, u64, String)> {
         rows.iter()
             .map(|r| {
-                let last = r["real"].as_str().unwrap().rsplit('.').next().unwrap();
                 (
-                    last.parse().unwrap(),
-                    r["usable"].as_bool().unwrap(),
-                    r["weight"].as_u64().unwrap(),
-                    r["why"].as_str().unwrap().to_string(),
+                    u64::from(r.real.octets()[3]),
+                    r.usable,
+                    u64::from(r.weight),
+                    r.why.clone(),
                 )
             })
             .collect()
@@ -126,12 +125,9 @@ mod tests {
                 (29, false, 0, "sorry server 10.0.1.29 stands by".into()),
             ]
         );
-        assert_eq!(rows[4]["sorry_server"], true);
-        assert_eq!(rows[0]["sorry_server"], false);
-        assert_eq!(
-            (&rows[0]["service"], &rows[0]["port"]),
-            (&"web".into(), &80.into())
-        );
+        assert!(rows[4].sorry_server);
+        assert!(!rows[0].sorry_server);
+        assert_eq!((rows[0].service.as_str(), rows[0].port), ("web", 80));
     }
 
     #[test]

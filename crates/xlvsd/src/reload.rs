@@ -52,7 +52,10 @@ impl Node {
         }
         let summary = self.apply(new).await?;
         tracing::info!(%summary, "config reloaded");
-        Ok(serde_json::json!({ "reloaded": summary }))
+        Ok(
+            serde_json::to_value(xlvs_api::reply::Reloaded { reloaded: summary })
+                .expect("replies serialize"),
+        )
     }
 
     /// Puts a config in force (reload or ipvsadm change), all or nothing:

@@ -240,7 +240,7 @@ impl Sim {
             .inst
             .neighbors(self.now)
             .iter()
-            .map(|x| x.state)
+            .map(|x| x.state.name())
             .collect()
     }
 }

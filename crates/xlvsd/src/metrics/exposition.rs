@@ -7,23 +7,6 @@ use std::net::Ipv4Addr;
 use xlvs_api::ipvs::{RealEntry, ServiceEntry};
 use xlvs_ospf::InterfaceInfo;
 
-/// A neighbor state as the OSPF-MIB numbers it (ospfNbrState, RFC 4750):
-/// down 1, attempt 2, init 3, twoWay 4, exchangeStart 5, exchange 6,
-/// loading 7, full 8.
-fn neighbor_state_number(state: &str) -> u64 {
-    match state {
-        "Down" => 1,
-        "Attempt" => 2,
-        "Init" => 3,
-        "2-Way" => 4,
-        "ExStart" => 5,
-        "Exchange" => 6,
-        "Loading" => 7,
-        "Full" => 8,
-        _ => 0,
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Kind {
     Counter,
@@ -289,7 +272,7 @@ fn render_ospf(e: &mut Exposition, o: &Ospf) {
                 ("neighbor", n.router_id.to_string()),
                 ("address", n.address.to_string()),
             ];
-            (labels, neighbor_state_number(n.state))
+            (labels, u64::from(n.state.mib_number()))
         }),
     );
     let itf = |f: fn(&InterfaceInfo) -> usize| {
@@ -420,7 +403,7 @@ mod tests {
                     router_id: Ipv4Addr::new(10, 255, 0, 1),
                     address: Ipv4Addr::new(10, 0, 1, 1),
                     priority: 1,
-                    state: "Full",
+                    state: xlvs_ospf::neighbor::NbrState::Full,
                     role: "DR",
                     dead_in_ms: 0,
                     up_for_s: 0,
@@ -551,16 +534,5 @@ mod tests {
                 r#"xlvs_scrape_collector_success{collector="dataplane"} 0"#
             ]
         );
-    }
-
-    #[test]
-    fn neighbor_states_follow_the_ospf_mib() {
-        use xlvs_ospf::neighbor::NbrState::*;
-        let all = [Down, Init, TwoWay, ExStart, Exchange, Loading, Full];
-        let numbers: Vec<u64> = all
-            .iter()
-            .map(|s| neighbor_state_number(s.name()))
-            .collect();
-        assert_eq!(numbers, [1, 3, 4, 5, 6, 7, 8]);
     }
 }

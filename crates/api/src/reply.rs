@@ -1,0 +1,118 @@
+//! What xlvsd answers, typed, for the commands whose answer is its own
+//! (the OSPF views are xlvs-ospf's types, `ipvs.list` is [`crate::ipvs`]).
+//! The daemon builds these, clients read them back with [`parse`].
+
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// `status`: the node, what the OSPF speaker announces, and every VIP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub node: String,
+    pub router_id: Ipv4Addr,
+    /// Shutting down: routes withdrawn, the data plane still forwarding.
+    pub stopping: bool,
+    pub announced: Vec<Announced>,
+    pub vips: Vec<VipStatus>,
+}
+
+/// An address the speaker announces (a /32).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announced {
+    pub address: Ipv4Addr,
+    pub metric: u16,
+}
+
+/// One VIP: whether it is ready to be announced, and why (one line per
+/// service port).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VipStatus {
+    pub vip: Ipv4Addr,
+    pub ready: bool,
+    pub why: Vec<String>,
+    /// Why the speaker refused its last announcement or withdrawal (xlvsd
+    /// tries again every second), or none.
+    pub announce_error: Option<String>,
+}
+
+/// `health`: one row per real (and sorry server) of each service port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthRow {
+    pub service: String,
+    pub port: u16,
+    pub real: Ipv4Addr,
+    pub sorry_server: bool,
+    /// Takes new flows now.
+    pub usable: bool,
+    /// The weight programmed now (slow start ramps it up).
+    pub weight: u32,
+    /// Why not usable, or what limits it; empty when nothing does.
+    pub why: String,
+}
+
+/// `drain` and `undrain`: the services concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drained {
+    pub services: Vec<String>,
+    pub drained: bool,
+}
+
+/// `ospf.announce` and `ospf.withdraw`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressChanged {
+    pub address: Ipv4Addr,
+}
+
+/// `restart.graceful`: the grace-LSAs are acknowledged; xlvsd exits with
+/// `exit_code` and must start again within the grace period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartPrepared {
+    pub grace_period_s: u64,
+    pub adjacencies: usize,
+    pub exit_code: u8,
+}
+
+/// `reload`: what changed, in a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reloaded {
+    pub reloaded: String,
+}
+
+/// A reply's data, as the daemon sent it, read back as `T`.
+pub fn parse<T: serde::de::DeserializeOwned>(data: serde_json::Value) -> Result<T, String> {
+    serde_json::from_value(data).map_err(|e| format!("xlvsd sent an unexpected answer: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_reads_back_what_the_daemon_writes() {
+        let status = Status {
+            node: "lb1".into(),
+            router_id: Ipv4Addr::new(10, 255, 0, 11),
+            stopping: false,
+            announced: vec![Announced {
+                address: Ipv4Addr::new(192, 0, 2, 10),
+                metric: 1,
+            }],
+            vips: vec![VipStatus {
+                vip: Ipv4Addr::new(192, 0, 2, 10),
+                ready: true,
+                why: vec!["service web port 80: 2 of 2 reals usable, quorum 1".into()],
+                announce_error: None,
+            }],
+        };
+        let wire = serde_json::to_value(&status).unwrap();
+        assert_eq!(wire["vips"][0]["announce_error"], serde_json::Value::Null);
+        assert_eq!(wire["announced"][0]["address"], "192.0.2.10");
+        assert_eq!(parse::<Status>(wire), Ok(status));
+    }
+
+    #[test]
+    fn an_unexpected_answer_is_an_error_not_a_panic() {
+        let e = parse::<Drained>(serde_json::json!({"services": 3})).unwrap_err();
+        assert!(e.contains("unexpected answer"), "{e}");
+    }
+}
