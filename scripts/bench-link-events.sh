@@ -22,31 +22,13 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
-root=$PWD
-
-ROUNDS=${ROUNDS:-5}
-BUILD=${BUILD:-1}
-BIN_DIR=${BIN_DIR:-$root/target/debug}
+bench=bench-link-events
+source scripts/bench-lib.sh
 LIMIT=${LIMIT:-30}
 lab=xlinks
 vip=192.0.2.10
 hop=10.0.2.1
-
-die() {
-    echo "bench-link-events: $*" >&2
-    exit 1
-}
-[ "$(id -u)" -eq 0 ] || die "run as root (network namespaces)"
-[[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be 1..99"
-[[ "$LIMIT" =~ ^[1-9][0-9]*$ ]] || die "LIMIT must be a number of seconds"
-if [ "$BUILD" = 1 ] && [ "$BIN_DIR" = "$root/target/debug" ]; then
-    cargo build --workspace --quiet
-fi
-xlvs_lab=$BIN_DIR/xlvs-lab
-[ -x "$xlvs_lab" ] && [ -x "$BIN_DIR/xlvsd" ] || die "no xlvs-lab and xlvsd in $BIN_DIR"
-
-source "$root/scripts/lab-lock.sh"
-take_lab_lock bench-link-events
+bench_start
 
 work=$(mktemp -d /tmp/xlvs-links.XXXXXX)
 topo=$work/labs/$lab.clab.yml
@@ -65,7 +47,6 @@ sed 's/^name: ospf-p2p$/name: xlinks/' labs/ospf-p2p.clab.yml >"$topo"
 lb1=clab-$lab-lb1
 r1=clab-$lab-r1
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
 # r1's next hops for the VIP, as one word ("" when it has none).
 hops() { ip -n "$r1" -o route show "$vip" | grep -o 'via [0-9.]*' | tr '\n' ' ' || true; }
 # Whether lb1's speaker holds its OSPF interface eth1 down (the control
@@ -82,7 +63,7 @@ speaker_down() {
 wait_change() {
     local want=$1 start=$2 h speaker="" fib=""
     local end=$((start + LIMIT * 1000000))
-    seconds() { printf '%.2f' "$(($(now_us) - start))e-6"; }
+    seconds() { seconds_since "$start"; }
     while [ -z "$speaker" ] || [ -z "$fib" ]; do
         if [ -z "$speaker" ]; then
             if speaker_down; then
@@ -124,13 +105,6 @@ recreate_up() {
     in_lb1 ip link set eth1 up
     in_r1 ip addr replace 10.0.2.0/31 dev eth1
     in_r1 ip link set eth1 up
-}
-
-# The median of the numbers on stdin ("never" left out), and how many
-# were "never".
-median() {
-    sort -g | awk '$1 == "never" {n++; next} {v[++k]=$1}
-        END {m = k ? v[int((k+1)/2)] : "-"; printf "%s%s", m, n ? " (" n " never)" : ""}'
 }
 
 echo "seconds from the command on lb1 until lb1's speaker / r1's FIB saw it"

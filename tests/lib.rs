@@ -658,6 +658,70 @@ pub fn maglev_tables(pin_dir: &Path) -> Vec<(u32, Vec<String>)> {
     out
 }
 
+/// Changing a lab's links under its running daemons.
+impl Lab {
+    /// The network namespace of `node`.
+    pub fn netns(&self, node: &str) -> String {
+        format!("clab-{}-{node}", self.name)
+    }
+
+    /// `xlvs-lab exec`, asserting success.
+    pub fn exec_ok(&self, node: &str, cmd: &[&str]) -> Output {
+        let out = self.exec(node, cmd);
+        assert!(out.status.success(), "{node}: {cmd:?}: {}", text(&out));
+        out
+    }
+
+    /// The interface index of `dev` in `node`.
+    pub fn ifindex(&self, node: &str, dev: &str) -> u64 {
+        let v = self
+            .json(node, &["ip", "-j", "link", "show", dev])
+            .unwrap_or_else(|e| panic!("{node}: {e}"));
+        v[0]["ifindex"].as_u64().expect("ifindex")
+    }
+
+    /// Cables `a` (node, interface) to `b` again with a new veth pair, as
+    /// xlvs-lab does: in `b` the end joins the bridge named after the
+    /// node when `b_is_bridge`; both ends are set up. Addresses are the
+    /// caller's.
+    pub fn cable(&self, a: (&str, &str), b: (&str, &str), b_is_bridge: bool) {
+        let (a_ns, b_ns) = (self.netns(a.0), self.netns(b.0));
+        let add = [
+            "link", "add", "name", a.1, "netns", &a_ns, "type", "veth", "peer", "name", b.1,
+            "netns", &b_ns,
+        ];
+        let out = run(Path::new("ip"), &add);
+        assert!(out.status.success(), "ip link add: {}", text(&out));
+        if b_is_bridge {
+            self.exec_ok(b.0, &["ip", "link", "set", b.1, "master", b.0]);
+        }
+        self.exec_ok(b.0, &["ip", "link", "set", b.1, "up"]);
+        self.exec_ok(a.0, &["ip", "link", "set", a.1, "up"]);
+    }
+}
+
+/// Opens a TCP connection from inside network namespace `netns` (a
+/// socket keeps the namespace it was made in).
+pub fn connect_from(netns: &str, to: (&str, u16)) -> std::net::TcpStream {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let ns = File::open(format!("/run/netns/{netns}")).expect("the namespace");
+            // SAFETY: setns on a namespace file we hold open; it moves only
+            // this thread, which ends right after.
+            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            let addr = (
+                to.0.parse::<std::net::Ipv4Addr>().expect("an address"),
+                to.1,
+            );
+            std::net::TcpStream::connect_timeout(&addr.into(), Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("connect to {to:?} from {netns}: {e}"))
+        })
+        .join()
+        .expect("the connecting thread")
+    })
+}
+
 impl Lab {
     /// Waits until `router`'s FIB has exactly `want` next hops for
     /// `prefix`; returns how long it took.

@@ -6,19 +6,13 @@
 //! xlvsd is never restarted.
 
 use std::time::Duration;
-use xlvs_tests::{lab_variant, pid_alive, run, text, wait_until, Lab};
+use xlvs_tests::{lab_variant, pid_alive, wait_until, Lab};
 
 const VIP: &str = "192.0.2.10";
 const LB1: &str = "10.255.0.11";
 /// lb1's and r1's ends of the eth1 /31.
 const LB1_ETH1: &str = "10.0.2.1/31";
 const R1_ETH1: &str = "10.0.2.0/31";
-
-/// A command in a lab node, asserting success.
-fn sh(lab: &Lab, node: &str, cmd: &[&str]) {
-    let out = lab.exec(node, cmd);
-    assert!(out.status.success(), "{node}: {cmd:?}: {}", text(&out));
-}
 
 /// lb1's OSPF interface eth1 as its speaker shows it: "Down",
 /// "Point-To-Point", ...
@@ -48,13 +42,6 @@ fn wait_our_state(lab: &Lab, down: bool) {
     );
 }
 
-fn ifindex(lab: &Lab, node: &str) -> u64 {
-    let v = lab
-        .json(node, &["ip", "-j", "link", "show", "eth1"])
-        .unwrap_or_else(|e| panic!("{node}: {e}"));
-    v[0]["ifindex"].as_u64().expect("ifindex")
-}
-
 /// lb1 is Full on r1 and the VIP is in r1's FIB through lb1's eth1.
 fn wait_back(lab: &Lab) {
     let long = Duration::from_secs(40);
@@ -78,41 +65,28 @@ fn the_speaker_follows_carrier_address_and_a_recreated_link_without_a_restart() 
     let xlvsd = lab.pid_of("lb1", "xlvsd");
 
     // Carrier: both veth ends go down with lb1's.
-    sh(&lab, "lb1", &["ip", "link", "set", "eth1", "down"]);
+    lab.exec_ok("lb1", &["ip", "link", "set", "eth1", "down"]);
     wait_gone(&lab);
-    sh(&lab, "lb1", &["ip", "link", "set", "eth1", "up"]);
+    lab.exec_ok("lb1", &["ip", "link", "set", "eth1", "up"]);
     wait_our_state(&lab, false);
     wait_back(&lab);
 
     // The address goes (r1 keeps its carrier) and comes back.
-    sh(&lab, "lb1", &["ip", "addr", "del", LB1_ETH1, "dev", "eth1"]);
+    lab.exec_ok("lb1", &["ip", "addr", "del", LB1_ETH1, "dev", "eth1"]);
     wait_gone(&lab);
-    sh(&lab, "lb1", &["ip", "addr", "add", LB1_ETH1, "dev", "eth1"]);
+    lab.exec_ok("lb1", &["ip", "addr", "add", LB1_ETH1, "dev", "eth1"]);
     wait_back(&lab);
 
     // The link is deleted (its veth peer in r1 with it) and created again
     // as xlvs-lab cables it: a new interface of the same name.
-    let index_before = ifindex(&lab, "lb1");
-    sh(&lab, "lb1", &["ip", "link", "del", "eth1"]);
+    let index_before = lab.ifindex("lb1", "eth1");
+    lab.exec_ok("lb1", &["ip", "link", "del", "eth1"]);
     wait_gone(&lab);
-    let ns = |node: &str| format!("clab-{}-{node}", lab.name);
-    let (lb1_ns, r1_ns) = (ns("lb1"), ns("r1"));
-    let add = [
-        "link", "add", "name", "eth1", "netns", &lb1_ns, "type", "veth", "peer", "name", "eth1",
-        "netns", &r1_ns,
-    ];
-    let out = run(std::path::Path::new("ip"), &add);
-    assert!(out.status.success(), "ip link add: {}", text(&out));
-    sh(&lab, "lb1", &["ip", "addr", "add", LB1_ETH1, "dev", "eth1"]);
-    sh(&lab, "lb1", &["ip", "link", "set", "eth1", "up"]);
+    lab.cable(("lb1", "eth1"), ("r1", "eth1"), false);
+    lab.exec_ok("lb1", &["ip", "addr", "add", LB1_ETH1, "dev", "eth1"]);
     // zebra may put back the address r1's config gives eth1 by itself.
-    sh(
-        &lab,
-        "r1",
-        &["ip", "addr", "replace", R1_ETH1, "dev", "eth1"],
-    );
-    sh(&lab, "r1", &["ip", "link", "set", "eth1", "up"]);
-    assert_ne!(ifindex(&lab, "lb1"), index_before, "a new interface");
+    lab.exec_ok("r1", &["ip", "addr", "replace", R1_ETH1, "dev", "eth1"]);
+    assert_ne!(lab.ifindex("lb1", "eth1"), index_before, "a new interface");
     wait_our_state(&lab, false);
     wait_back(&lab);
 

@@ -14,8 +14,10 @@
  * - a FIB answer is reused only for packets from the same interface and no
  *   longer than the one whose MTU it checked (a longer one takes the slow
  *   path and stores its own answer).
- * Route and neighbour changes reach a cached flow when it next takes the
- * slow path: within flow_cache_ticks. */
+ * xlvsd also bumps gen on the kernel's route, neighbour and link events, so
+ * those reach cached flows with their next packet; a change no event
+ * reports reaches a cached flow when it next takes the slow path, within
+ * flow_cache_ticks. */
 #pragma once
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>

@@ -345,9 +345,12 @@ impl Dataplane {
         self.globals.set(0, g, 0).map_err(map_err("globals"))
     }
 
-    /// Makes every flow cache entry stale: after any change of services or
-    /// reals, so no packet is forwarded by what was true before it.
-    pub(crate) fn invalidate_flow_cache(&mut self) -> Result<(), DataplaneError> {
+    /// Makes every flow cache entry stale, so no packet is forwarded by
+    /// what was true before: after any change of services or reals (done
+    /// here), and of the kernel's routes, neighbours or links (the daemon
+    /// calls it on their events), whose answers the cache keeps for TUN,
+    /// NAT and FULLNAT flows.
+    pub fn invalidate_flow_cache(&mut self) -> Result<(), DataplaneError> {
         let g = self.globals()?;
         self.set_globals(g)
     }
@@ -392,15 +395,39 @@ impl Dataplane {
         Ok(())
     }
 
+    /// Forgets interface `ifindex`'s MAC: the interface was deleted, and
+    /// its index must not keep its array slot from another interface.
+    pub fn forget_interface_mac(&mut self, ifindex: u32) -> Result<(), DataplaneError> {
+        match self.if_macs.remove(&ifindex) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+            Err(e) => return Err(map_err("if_macs")(e)),
+        }
+        let slot = ifindex % IF_SLOTS;
+        let held = self.if_slots.get(&slot, 0).map_err(map_err("if_slots"))?;
+        if held.ifindex != ifindex {
+            return Ok(());
+        }
+        // The program looks no further than a free slot: another interface
+        // of the same slot, known only to if_macs until now, takes it.
+        let heir = self
+            .if_macs
+            .iter()
+            .filter_map(Result::ok)
+            .find(|(index, _)| index % IF_SLOTS == slot);
+        let s = heir.map_or(IfSlot::default(), |(ifindex, m)| IfSlot {
+            ifindex,
+            mac: m.mac,
+            pad: [0; 2],
+        });
+        self.if_slots.set(slot, s, 0).map_err(map_err("if_slots"))
+    }
+
     /// Attaches the balancer to an interface. With pins, the attachment
     /// is pinned too and outlives this process; a restarted daemon swaps
     /// its program into the pinned attachment in one step, so forwarding
     /// never stops.
     pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<(), DataplaneError> {
-        let link_pin = self
-            .pins
-            .as_ref()
-            .map(|d| d.join(format!("link-{interface}")));
+        let link_pin = self.link_pin(interface);
         let prog: &mut Xdp = self
             .ebpf
             .program_mut("xlvs")
@@ -436,6 +463,28 @@ impl Dataplane {
             }
         }
         Ok(())
+    }
+
+    /// Attaches the balancer to an interface deleted and created again
+    /// since it was attached: the old attachment went with the old
+    /// interface, and a pin of it is left behind, defunct (the kernel
+    /// refuses to put a program into it). The pin goes, and the program is
+    /// attached and pinned anew.
+    pub fn attach_again(&mut self, interface: &str, mode: XdpMode) -> Result<(), DataplaneError> {
+        if let Some(pin) = self.link_pin(interface).filter(|p| p.exists()) {
+            std::fs::remove_file(&pin).map_err(|e| DataplaneError::Pins {
+                path: pin.display().to_string(),
+                why: e.to_string(),
+            })?;
+        }
+        self.attach(interface, mode)
+    }
+
+    /// Where the attachment to `interface` is pinned, with pins.
+    fn link_pin(&self, interface: &str) -> Option<PathBuf> {
+        self.pins
+            .as_ref()
+            .map(|d| d.join(format!("link-{interface}")))
     }
 
     /// Runs one packet through a program (`xlvs`, or the bench's

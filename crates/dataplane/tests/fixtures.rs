@@ -597,6 +597,59 @@ fn frames_for_another_host_are_not_forwarded() {
 }
 
 #[test]
+fn a_forgotten_interface_gives_its_slot_to_one_of_the_same_slot() {
+    // 257 holds array slot 1 and lo (1, where BPF_PROG_TEST_RUN receives)
+    // is in the fallback map. Once 257 is forgotten (deleted), lo's MAC
+    // must still be checked: the program looks no further than a free
+    // slot.
+    let mut dp = small();
+    dr_service(&mut dp, vec![real(21, 1)]);
+    dp.set_interface_mac(257, DIRECTOR_MAC).unwrap();
+    dp.set_interface_mac(1, [2, 9, 9, 9, 9, 9]).unwrap();
+    dp.forget_interface_mac(257).unwrap();
+    let input = tcp("203.0.113.5", 40000, VIP, 80, SYN).frame();
+    assert_eq!(dp.run("xlvs", &input, 1).unwrap().action, XDP_PASS);
+    assert_eq!(dp.stat("pass_not_ours").unwrap(), 1);
+    // Forgetting lo too leaves no MAC to check: every frame is ours.
+    dp.forget_interface_mac(1).unwrap();
+    assert_eq!(dp.run("xlvs", &input, 1).unwrap().action, XDP_TX);
+}
+
+/// Whether `dev` in namespace `ns` has an XDP program attached.
+fn xdp_attached(ns: &common::netns::FibNs, dev: &str) -> bool {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns.name(), "-d", "link", "show", dev])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("prog/xdp")
+}
+
+#[test]
+fn an_interface_created_again_is_attached_again_in_place_of_its_pin() {
+    require_root();
+    let fs = BpfFs::mount();
+    let pins = fs.0.path().join("lb1");
+    let ns = common::netns::FibNs::new("again", &[]);
+    let _in = ns.enter();
+    let mut dp = Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
+    let mode = aya::programs::XdpMode::Skb;
+    dp.attach("in0", mode).unwrap();
+    assert!(xdp_attached(&ns, "in0"));
+    // Deleted and created again: the pinned attachment is left defunct.
+    ns.run("link del in0");
+    ns.run("link add in0 type veth peer name in1");
+    ns.run("link set in0 up");
+    assert!(!xdp_attached(&ns, "in0"));
+    assert!(pins.join("link-in0").exists());
+    let err = dp.attach("in0", mode).expect_err("a defunct attachment");
+    assert!(err.to_string().contains("in0"), "{err}");
+    dp.attach_again("in0", mode).unwrap();
+    assert!(xdp_attached(&ns, "in0"));
+    assert!(pins.join("link-in0").exists(), "pinned anew");
+    dp.unpin().unwrap();
+}
+
+#[test]
 fn a_port_zero_service_takes_every_port_and_an_exact_port_wins() {
     let mut dp = small();
     // Before any port-0 service exists, other ports pass.

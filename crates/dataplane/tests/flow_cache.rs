@@ -238,6 +238,34 @@ fn a_new_next_hop_reaches_cached_flows_within_a_second() {
     assert!(dp.stat("flow_cache_hit").unwrap() > 10);
 }
 
+/// What xlvsd does on the kernel's neighbour and route events: the bump
+/// makes a cached flow take the changed neighbour with its next packet.
+#[test]
+fn an_invalidated_cache_sends_cached_flows_to_a_changed_neighbour_at_once() {
+    let ns = director_ns("bump");
+    let _in = ns.enter();
+    stay_on_one_cpu();
+    let mut dp = load(Forward::Nat, 8080, 6);
+    let ack = tcp(CLIENT, 40000, VIP, 80, ACK).frame();
+    let dst_mac = |dp: &Dataplane| {
+        let r = through(dp, &ns, &ack);
+        assert_eq!(r.action, XDP_TX);
+        parsed(&r.packet).dst_mac
+    };
+    assert_eq!(dst_mac(&dp), mac(21));
+    assert_eq!(dst_mac(&dp), mac(21));
+    assert_eq!(dp.stat("flow_cache_hit").unwrap(), 1, "cached");
+    ns.run("neigh replace 10.0.1.21 lladdr 02:aa:00:00:00:99 dev in0 nud permanent");
+    // The slot still holds the old next hop: this is what the bump is for.
+    assert_eq!(dst_mac(&dp), mac(21));
+    assert_eq!(dp.stat("flow_cache_hit").unwrap(), 2);
+    dp.invalidate_flow_cache().unwrap();
+    assert_eq!(dst_mac(&dp), mac(0x99));
+    assert_eq!(dp.stat("flow_cache_hit").unwrap(), 2, "the slow path");
+    assert_eq!(dst_mac(&dp), mac(0x99));
+    assert_eq!(dp.stat("flow_cache_hit").unwrap(), 3, "cached again");
+}
+
 #[test]
 fn the_cache_size_is_a_power_of_two_or_none() {
     require_root();

@@ -22,9 +22,9 @@ mod link;
 mod socket;
 
 pub use changes::InterfaceChanges;
-pub use link::{link_info, LinkError, LinkInfo, NetlinkError};
+pub use link::{link_info, LinkError, LinkInfo};
+pub use xlvs_netlink::NetlinkError;
 
-use link::Links;
 use socket::OspfSocket;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use xlvs_netlink::Links;
 use xlvs_ospf::{
     Auth, Config, GracefulInfo, IfaceId, Instance, InterfaceConfig, InterfaceInfo, LsaInfo,
     NeighborInfo, NetworkType, Stats, VipMode,
@@ -339,7 +340,7 @@ struct Preparing {
 async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receiver<Command>) {
     let now = || Instant::now().into_std();
     let (pkt_tx, mut pkt_rx) = mpsc::channel::<Rx>(1024);
-    let mut links = link::watch();
+    let mut links = xlvs_netlink::watch::<Links>();
     // When to try again to open the sockets that failed to open.
     let mut retry: Option<Instant> = None;
     let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
@@ -507,7 +508,7 @@ fn follow_links(
     let now = Instant::now().into_std();
     let mut failed = false;
     for slot in slots.iter_mut() {
-        failed |= !follow_link(inst, slot, links.info(&slot.spec.name), pkt_tx, now);
+        failed |= !follow_link(inst, slot, link::info(links, &slot.spec.name), pkt_tx, now);
     }
     failed.then(|| Instant::now() + SOCKET_RETRY)
 }

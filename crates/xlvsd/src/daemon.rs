@@ -6,6 +6,7 @@
 
 use crate::control::{ControlError, ControlSocket};
 use crate::forwarder::{Forwarder, ForwarderError, RealId};
+use crate::host::{Host, HostError, HostView};
 use crate::node::Node;
 use crate::ospf::{addresses, speaker_config, ANNOUNCE_METRIC};
 use std::net::{IpAddr, Ipv4Addr};
@@ -14,16 +15,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Mutex};
 use xlvs_config::NodeConfig;
 use xlvs_health::{config_targets, Checker, CheckerOptions, HealthEvent, Transition};
 use xlvs_ospf_driver::{DriverError, Speaker};
 
 /// How long shutdown waits for routers to acknowledge the flushed LSAs.
 const FLUSH_LIMIT: Duration = Duration::from_secs(3);
-/// How often the reals' MACs are read again from the neighbour table,
-/// slow start weights moved on, and announcements re-checked (a failed
-/// one tried again).
+/// How often slow start weights move on, announcements are re-checked
+/// (a failed one tried again) and the listing's rates sampled: what no
+/// event reports. The kernel's neighbours, interfaces and routes come as
+/// events (host/).
 const REFRESH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,8 @@ pub enum DaemonError {
     Control(#[from] ControlError),
     #[error("data plane: {0}")]
     Forwarder(#[from] ForwarderError),
+    #[error(transparent)]
+    Host(#[from] HostError),
     #[error("signal handler: {0}")]
     Signal(std::io::Error),
     #[error(transparent)]
@@ -65,7 +69,10 @@ pub async fn run(
     };
     // VIPs are announced only once the data plane forwards them.
     let vips: Vec<Ipv4Addr> = config.services.iter().map(|s| s.vip).collect();
-    let mut forwarder = Forwarder::load(&config)?;
+    // The data plane is programmed from the kernel's first dump (DR MACs).
+    let host = Host::follow().await?;
+    let host_events = host.view.clone();
+    let mut forwarder = Forwarder::load(&config, host)?;
     forwarder.attach(&config)?;
     let forwarder = Arc::new(Mutex::new(forwarder));
     let mut ospf = speaker_config(&config);
@@ -94,7 +101,7 @@ pub async fn run(
         restart_prepared: Arc::default(),
         restart_now: Arc::default(),
     };
-    let supervisor = tokio::spawn(supervise(node.clone(), checks, reload_rx));
+    let supervisor = tokio::spawn(supervise(node.clone(), checks, reload_rx, host_events));
     tracing::info!(
         node = %config.node.name,
         router_id = %config.node.router_id,
@@ -198,16 +205,18 @@ fn start_checks(config: &NodeConfig) -> (Checker, UnboundedReceiver<HealthEvent>
     (checker, events)
 }
 
-/// Keeps the data plane and the announcements in line with the reals:
-/// health transitions are applied at once (a VIP that loses its quorum is
-/// withdrawn within one check result), MACs are re-read, slow start
-/// weights moved on and failed announcements tried again every second.
+/// Keeps the data plane and the announcements in line with the reals and
+/// the kernel: health transitions and the kernel's events (a real's MAC,
+/// an interface, a route) are applied at once (a VIP that loses its
+/// quorum is withdrawn within one check result); slow start weights move
+/// on and failed announcements are tried again every second.
 /// Once `stopping`, nothing is announced or withdrawn any more (the
 /// speaker has flushed everything).
 async fn supervise(
     node: Node,
     checks: (Checker, UnboundedReceiver<HealthEvent>),
     mut reloads: UnboundedReceiver<NodeConfig>,
+    mut host: watch::Receiver<Option<HostView>>,
 ) {
     // The checker runs while this task holds it.
     let (mut checker, mut events) = checks;
@@ -223,9 +232,15 @@ async fn supervise(
                     tracing::error!(target = %id, error = %e, "cannot check this real");
                 }
             }
+            // The follower never stops while we hold the receiver: no Err.
+            Ok(()) = host.changed() => {
+                if let Err(e) = node.forwarder.lock().await.host_changed() {
+                    tracing::error!(error = %e, "reprogramming the data plane failed");
+                }
+            }
             _ = tick.tick() => {
                 let mut f = node.forwarder.lock().await;
-                if let Err(e) = f.refresh(false) {
+                if let Err(e) = f.tick() {
                     tracing::error!(error = %e, "reprogramming the data plane failed");
                 }
                 node.samples.lock().await.take(&f);

@@ -76,6 +76,10 @@ impl FibNs {
         ns
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Runs an `ip` command line in the namespace.
     pub fn run(&self, line: &str) {
         let mut args = vec!["-n", self.name.as_str()];

@@ -2,23 +2,30 @@
 //! node's limits and attached to the configured interfaces, and every
 //! service entry programmed as its plan says. The [`Forwarder`] keeps the
 //! state the decisions read (entries, the reals' states, what the host
-//! told, drained services) and does their I/O: it reads facts from the
-//! host and writes plans to the maps.
+//! told, drained services) and does their I/O: it takes facts from the
+//! kernel's view (host/, kept current by netlink events) and writes plans
+//! to the maps. When the kernel reports a change it follows at once: a
+//! real's MAC, an XDP interface created again or given a new MAC, and
+//! any route or neighbour change, which makes the flow cache's entries
+//! stale (they keep the FIB's answers).
 //!
 //! The decisions are pure, in their own files:
 //! - entry.rs: one data plane service entry (a port of a config service);
 //! - translate.rs: config to entries, ids stable across reloads, map sizes;
 //! - real_state.rs: what the health checks said about each real;
 //! - policy.rs, quorum.rs: a service's failure settings, its quorum;
-//! - facts.rs: MACs and the TUN source, as learned from the host;
+//! - facts.rs: MACs and the TUN source, as learned from the host, and
+//!   how a DR backend's MAC follows its neighbour entry;
 //! - usable.rs: whether a backend can take new flows, and why not;
 //! - plan.rs: what to program for an entry.
 //!
-//! Whether a VIP is announced is decided from the same state in
-//! readiness.rs.
+//! Following the kernel's events (interfaces, MACs, the flow cache) is
+//! I/O like this file, in follow.rs. Whether a VIP is announced is
+//! decided from the same state in readiness.rs.
 
 mod entry;
 mod facts;
+mod follow;
 mod plan;
 mod policy;
 mod quorum;
@@ -37,7 +44,7 @@ pub use quorum::Quorum;
 pub use real_state::{Check, RealId, RealStates};
 pub use translate::{nat_entries, TranslateError};
 
-use crate::host;
+use crate::host::{self, Host};
 use policy::sorry_text;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -71,8 +78,15 @@ pub struct Forwarder {
     entries: Vec<Entry>,
     reals: RealStates,
     facts: Facts,
-    /// DR backends without a MAC yet, so that each is logged once.
+    /// DR backends without a MAC, so that each is logged once.
     unresolved: BTreeSet<Ipv4Addr>,
+    /// The kernel's state and the resolver of missing MACs.
+    host: Host,
+    /// The XDP interfaces as attached, by name.
+    attached: BTreeMap<String, Attached>,
+    mode: aya::programs::XdpMode,
+    /// `[dataplane] tun_source` is set: no interface's address is used.
+    tun_source_configured: bool,
     /// Services drained by the operator, by name: their VIPs are withdrawn
     /// while forwarding goes on, so connections move to other directors.
     drained: BTreeSet<String>,
@@ -80,9 +94,21 @@ pub struct Forwarder {
     interfaces: Vec<String>,
 }
 
+/// An XDP interface as the program was attached to it.
+#[derive(Debug, Clone, Copy)]
+struct Attached {
+    index: u32,
+    mac: Option<[u8; 6]>,
+    /// Deleted since: attached again when created again.
+    gone: bool,
+    /// Attaching it again failed: tried again every second.
+    failed: bool,
+}
+
 impl Forwarder {
-    /// Loads the program and programs every service; not attached yet.
-    pub fn load(config: &NodeConfig) -> Result<Forwarder, ForwarderError> {
+    /// Loads the program and programs every service, with what the
+    /// kernel said in its first dump; not attached yet.
+    pub fn load(config: &NodeConfig, host: Host) -> Result<Forwarder, ForwarderError> {
         let entries = translate::entries(config)?;
         let limits = translate::limits(config, entries.len());
         let pins = &config.dataplane.pin_dir;
@@ -94,12 +120,19 @@ impl Forwarder {
             reals: RealStates::at_start(config),
             facts: Facts::default(),
             unresolved: BTreeSet::new(),
+            host,
+            attached: BTreeMap::new(),
+            mode: match config.dataplane.xdp_mode {
+                XdpMode::Native => aya::programs::XdpMode::Driver,
+                XdpMode::Generic => aya::programs::XdpMode::Skb,
+            },
+            tun_source_configured: config.dataplane.tun_source.is_some(),
             drained: BTreeSet::new(),
             interfaces: config.dataplane.interfaces.clone(),
         };
         f.set_addresses(config)?;
         f.set_syn_flood_threshold(config)?;
-        f.refresh(true)?;
+        f.learn_and_program(true)?;
         Ok(f)
     }
 
@@ -151,30 +184,31 @@ impl Forwarder {
                 }
             }
         }
-        let mode = match config.dataplane.xdp_mode {
-            XdpMode::Native => aya::programs::XdpMode::Driver,
-            XdpMode::Generic => aya::programs::XdpMode::Skb,
-        };
         for iface in &config.dataplane.interfaces {
-            // Frames for other hosts on the segment are not ours to forward.
-            match host::interface_mac(iface) {
-                Some((index, mac)) => self.dp.set_interface_mac(index, mac)?,
-                None => {
-                    tracing::warn!(interface = %iface, "cannot read its MAC: frames for other hosts will be forwarded too")
-                }
-            }
-            self.dp.attach(iface, mode)?;
+            // Frames for other hosts on the segment are not ours to forward:
+            // the MAC is known before the first frame.
+            let link = self
+                .with_view(|_, v| v.links().by_name(iface).map(|(i, l)| (i, l.mac)))
+                .flatten();
+            let (index, mac) = link.unwrap_or_default();
+            self.set_interface_mac(iface, index, mac)?;
+            self.dp.attach(iface, self.mode)?;
             tracing::info!(interface = %iface, mode = %config.dataplane.xdp_mode, "XDP attached");
+            let attached = Attached {
+                index,
+                mac,
+                gone: false,
+                failed: false,
+            };
+            self.attached.insert(iface.clone(), attached);
         }
         Ok(())
     }
 
-    /// Learns from the host again (MACs, the TUN source), then reprograms
-    /// the entries whose plan changed (or all of them): MACs, slow start
-    /// ramps and the quorum change what an entry is programmed with.
+    /// Reprograms the entries whose plan changed (or all of them): MACs,
+    /// slow start ramps and the quorum change what an entry is programmed
+    /// with.
     pub fn refresh(&mut self, all: bool) -> Result<(), ForwarderError> {
-        self.learn_tun_source()?;
-        self.learn_macs();
         let now = Instant::now();
         for i in 0..self.entries.len() {
             self.program(i, now, all)?;
@@ -188,55 +222,6 @@ impl Forwarder {
         self.reals
             .end_ramps(now, |service| ramps.get(service).copied());
         Ok(())
-    }
-
-    /// Without a configured TUN source, the first XDP interface's address;
-    /// it may get one after we start.
-    fn learn_tun_source(&mut self) -> Result<(), ForwarderError> {
-        if self.facts.tun_source.is_some() || !self.uses(Forward::Tun) {
-            return Ok(());
-        }
-        let first = self.interfaces.first().cloned().unwrap_or_default();
-        if let Some(address) = host::interface_address(&first) {
-            let mut g = self.dp.globals()?;
-            g.tun_src = address.octets();
-            self.dp.set_globals(g)?;
-            self.facts.tun_source = Some(address);
-            tracing::info!(source = %address, "TUN outer source address");
-        }
-        Ok(())
-    }
-
-    /// Takes each DR backend's MAC from the neighbour table, or asks the
-    /// kernel to resolve it (a later refresh finds it). A MAC learned is
-    /// kept when its entry leaves the table.
-    fn learn_macs(&mut self) {
-        let dr: BTreeSet<Ipv4Addr> = self
-            .entries
-            .iter()
-            .filter(|e| e.spec.forward == Forward::Dr)
-            .flat_map(|e| e.backends().map(|b| b.addr))
-            .collect();
-        if dr.is_empty() {
-            return;
-        }
-        let table = host::neighbour_macs();
-        for addr in dr {
-            match table.get(&addr) {
-                Some(&mac) => {
-                    self.facts.macs.insert(addr, mac);
-                    if self.unresolved.remove(&addr) {
-                        tracing::info!(real = %addr, "real server MAC resolved");
-                    }
-                }
-                None => {
-                    host::resolve_neighbour(addr);
-                    if self.unresolved.insert(addr) {
-                        tracing::warn!(real = %addr, "no MAC for real server yet: no new flows to it until it answers ARP");
-                    }
-                }
-            }
-        }
     }
 
     /// Programs entry `i` as its plan says, when that differs from what is
@@ -343,11 +328,11 @@ impl Forwarder {
             }
         }
         self.entries = entries;
-        self.reals.reload(old, config, Instant::now());
-        // Learned again for the new entries, as at load.
-        self.facts.macs.clear();
+        let now = Instant::now();
+        self.reals.reload(old, config, now);
         self.set_syn_flood_threshold(config)?;
-        self.refresh(true)?;
+        // The new entries' backends, as at load.
+        self.learn_and_program(true)?;
         Ok(format!(
             "{} services (ports) programmed, {removed} removed",
             self.entries.len()
