@@ -1,0 +1,299 @@
+//! Table transfers. A director that starts fetches the table before it
+//! announces its VIPs, so it forwards established flows as their owners
+//! do from its first packet.
+//!
+//! Fetching: wait for a Ready peer (or take one already heard), send it a
+//! BulkRequest with a fresh transfer id, install what its BulkEntries
+//! carry, and compare the count with its BulkEnd's total. Fewer (UDP lost
+//! some), no progress for `bulk_timeout`, or the peer gone or restarted:
+//! request again, preferring the peer asked least often, until the
+//! deadline. No Ready peer heard by then: we are alone (the first director
+//! of the cluster); Ready peers heard but nothing completed: timed out.
+//!
+//! Serving: the driver answers BulkRequested with `serve_bulk`; the
+//! entries go out through `poll_transmit` after every other datagram, a
+//! datagram per call, and the BulkEnd last.
+
+use crate::event::{BulkFailure, Event};
+use crate::flow_sync::{FlowSync, Queued};
+use crate::timers::Timer;
+use crate::wire::datagram::bulk_entries_capacity;
+use crate::wire::{Body, BulkEnd, Entry, Op};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+/// Where our table transfer stands, for `xlvsadm status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum BulkStatus {
+    NotStarted,
+    WaitingForPeer,
+    Fetching {
+        peer: Ipv4Addr,
+        transfer: u32,
+        /// Entries received in this request.
+        received: u32,
+        /// The total of the last BulkEnd heard in this fetch, if any.
+        total: Option<u32>,
+    },
+    Done {
+        peer: Ipv4Addr,
+        entries: u32,
+    },
+    Alone,
+    TimedOut,
+}
+
+#[derive(Debug)]
+pub(crate) struct BulkClient {
+    status: BulkStatus,
+    /// The next transfer id we hand out.
+    next_transfer: u32,
+    /// Requests sent per peer in this fetch.
+    attempts: BTreeMap<Ipv4Addr, u32>,
+}
+
+impl BulkClient {
+    /// Transfer ids start from the session's low bits, so a restarted
+    /// director does not reuse the ids of its previous run.
+    pub fn new(session: u64) -> BulkClient {
+        BulkClient {
+            status: BulkStatus::NotStarted,
+            next_transfer: session as u32,
+            attempts: BTreeMap::new(),
+        }
+    }
+
+    fn active(&self) -> bool {
+        matches!(
+            self.status,
+            BulkStatus::WaitingForPeer | BulkStatus::Fetching { .. }
+        )
+    }
+}
+
+/// A transfer we serve to `to`.
+#[derive(Debug)]
+pub(crate) struct ServeJob {
+    pub to: Ipv4Addr,
+    transfer: u32,
+    entries: Vec<Entry>,
+    /// The first entry not sent yet.
+    next: usize,
+}
+
+impl ServeJob {
+    pub fn remaining(&self) -> usize {
+        self.entries.len() - self.next
+    }
+}
+
+impl FlowSync {
+    /// Starts fetching the table from a Ready peer; gives up at `deadline`.
+    /// Starting again abandons a fetch under way.
+    pub fn start_bulk(&mut self, now: Instant, deadline: Instant) {
+        tracing::info!("sync table transfer started");
+        self.bulk.status = BulkStatus::WaitingForPeer;
+        self.bulk.attempts.clear();
+        self.timers.set(Timer::BulkDeadline, deadline);
+        self.bulk_request(now);
+    }
+
+    pub fn bulk_status(&self) -> BulkStatus {
+        self.bulk.status
+    }
+
+    /// Queues our table for the peer `to`, which asked for it as
+    /// `transfer` (Event::BulkRequested). A new request from the same peer
+    /// replaces a transfer still under way. Deletes are left out: a table
+    /// holds live entries.
+    pub fn serve_bulk(
+        &mut self,
+        _now: Instant,
+        to: Ipv4Addr,
+        transfer: u32,
+        entries: impl IntoIterator<Item = Entry>,
+    ) {
+        let entries: Vec<Entry> = entries.into_iter().filter(|e| e.op != Op::Delete).collect();
+        tracing::info!(peer = %to, transfer, entries = entries.len(), "serving the sync table");
+        self.serving.retain(|job| job.to != to);
+        self.serving.push_back(ServeJob {
+            to,
+            transfer,
+            entries,
+            next: 0,
+        });
+    }
+
+    /// The next datagram of the transfer at the front of the queue.
+    pub(crate) fn next_served(&mut self) -> Option<Queued> {
+        let per_datagram = bulk_entries_capacity(self.config.max_datagram);
+        let job = self.serving.front_mut()?;
+        let (to, transfer) = (job.to, job.transfer);
+        let body = if job.next < job.entries.len() {
+            let end = job.entries.len().min(job.next + per_datagram);
+            let entries = job.entries[job.next..end].to_vec();
+            job.next = end;
+            Body::BulkEntries { transfer, entries }
+        } else {
+            let total = job.entries.len() as u32;
+            self.serving.pop_front();
+            tracing::debug!(peer = %to, transfer, total, "sync table served");
+            Body::BulkEnd(BulkEnd { total, transfer })
+        };
+        Some(self.datagram_to(to, body))
+    }
+
+    /// Sends a BulkRequest to the Ready peer asked least often (then the
+    /// lowest address), or waits for one.
+    fn bulk_request(&mut self, now: Instant) {
+        let attempts = &self.bulk.attempts;
+        let chosen = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.is_ready())
+            .map(|(addr, _)| *addr)
+            .min_by_key(|addr| (attempts.get(addr).copied().unwrap_or(0), *addr));
+        let Some(peer) = chosen else {
+            self.bulk.status = BulkStatus::WaitingForPeer;
+            self.timers.clear(Timer::BulkStalled);
+            return;
+        };
+        let total = match self.bulk.status {
+            BulkStatus::Fetching { total, .. } => total,
+            _ => None,
+        };
+        let transfer = self.bulk.next_transfer;
+        self.bulk.next_transfer = transfer.wrapping_add(1);
+        *self.bulk.attempts.entry(peer).or_default() += 1;
+        self.bulk.status = BulkStatus::Fetching {
+            peer,
+            transfer,
+            received: 0,
+            total,
+        };
+        tracing::info!(%peer, transfer, "sync table requested");
+        let request = self.datagram_to(peer, Body::BulkRequest { transfer });
+        self.out.push_back(request);
+        self.timers
+            .set(Timer::BulkStalled, now + self.config.bulk_timeout);
+    }
+
+    /// A peer's Hello: a Ready one may be what we wait for.
+    pub(crate) fn bulk_peer_heard(&mut self, now: Instant, addr: Ipv4Addr) {
+        match self.bulk.status {
+            BulkStatus::WaitingForPeer => self.bulk_request(now),
+            BulkStatus::Fetching { peer, .. } if peer == addr && !self.peers[&addr].is_ready() => {
+                self.bulk_peer_lost(now, addr)
+            }
+            _ => {}
+        }
+    }
+
+    /// The peer we fetch from went down, left, or restarted: ask another.
+    pub(crate) fn bulk_peer_lost(&mut self, now: Instant, addr: Ipv4Addr) {
+        if let BulkStatus::Fetching { peer, .. } = self.bulk.status {
+            if peer == addr {
+                tracing::info!(%peer, "sync table source lost");
+                self.bulk_request(now);
+            }
+        }
+    }
+
+    pub(crate) fn bulk_stalled(&mut self, now: Instant) {
+        if let BulkStatus::Fetching { peer, received, .. } = self.bulk.status {
+            tracing::info!(%peer, received, "sync table transfer stalled, requesting again");
+            self.bulk_request(now);
+        }
+    }
+
+    pub(crate) fn bulk_deadline(&mut self) {
+        if !self.bulk.active() {
+            return;
+        }
+        self.timers.clear(Timer::BulkStalled);
+        let (reason, status) = match self.bulk.attempts.is_empty() {
+            true => (BulkFailure::Alone, BulkStatus::Alone),
+            false => (BulkFailure::TimedOut, BulkStatus::TimedOut),
+        };
+        tracing::warn!(result = ?reason, "sync table transfer ended without the table");
+        self.bulk.status = status;
+        self.events.push_back(Event::BulkFailed { reason });
+    }
+
+    /// Whether `(from, transfer)` is the transfer we wait for.
+    fn is_current(&self, from: Ipv4Addr, transfer: u32) -> bool {
+        matches!(self.bulk.status,
+            BulkStatus::Fetching { peer, transfer: t, .. } if peer == from && t == transfer)
+    }
+
+    pub(crate) fn rx_bulk_entries(
+        &mut self,
+        now: Instant,
+        from: Ipv4Addr,
+        transfer: u32,
+        entries: Vec<Entry>,
+    ) {
+        if !self.is_current(from, transfer) {
+            return self.bulk_ignored(from);
+        }
+        if let BulkStatus::Fetching { received, .. } = &mut self.bulk.status {
+            *received += entries.len() as u32;
+        }
+        if let Some(p) = self.peers.get_mut(&from) {
+            p.counters.installs += entries.len() as u64;
+        }
+        self.events.extend(
+            entries
+                .into_iter()
+                .map(|entry| Event::Install { entry, from }),
+        );
+        self.timers
+            .set(Timer::BulkStalled, now + self.config.bulk_timeout);
+    }
+
+    pub(crate) fn rx_bulk_end(&mut self, now: Instant, from: Ipv4Addr, end: BulkEnd) {
+        let BulkStatus::Fetching {
+            peer,
+            transfer,
+            received,
+            ..
+        } = self.bulk.status
+        else {
+            return self.bulk_ignored(from);
+        };
+        if (peer, transfer) != (from, end.transfer) {
+            return self.bulk_ignored(from);
+        }
+        if received >= end.total {
+            tracing::info!(%peer, entries = received, "sync table fetched");
+            self.bulk.status = BulkStatus::Done {
+                peer,
+                entries: received,
+            };
+            self.timers.clear(Timer::BulkStalled);
+            self.timers.clear(Timer::BulkDeadline);
+            self.events.push_back(Event::BulkFinished {
+                from,
+                entries: received,
+            });
+            return;
+        }
+        tracing::info!(%peer, received, total = end.total, "sync table incomplete, requesting again");
+        self.bulk.status = BulkStatus::Fetching {
+            peer,
+            transfer,
+            received,
+            total: Some(end.total),
+        };
+        self.bulk_request(now);
+    }
+
+    fn bulk_ignored(&mut self, from: Ipv4Addr) {
+        if let Some(p) = self.peers.get_mut(&from) {
+            p.counters.bulk_ignored += 1;
+        }
+    }
+}
