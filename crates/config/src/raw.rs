@@ -335,9 +335,10 @@ pub(crate) mod defaults {
     pub fn syn_flood_threshold() -> i64 {
         100_000
     }
-    /// IPVS's sync daemon port: operators' firewall rules know it.
+    /// IPVS's sync daemon port plus one: both can run on one segment
+    /// without reading each other's datagrams (as xlvs_sync's default).
     pub fn sync_port() -> i64 {
-        8848
+        8849
     }
     pub fn bulk_timeout() -> Duration {
         Duration::from_secs(10)

@@ -1485,7 +1485,7 @@ fn cluster_is_parsed_with_its_defaults() {
         cl.peering,
         Peering::Peers(vec!["10.0.1.12".parse().unwrap(), "10.0.1.13".parse().unwrap()])
     );
-    assert_eq!((cl.port, cl.bulk_timeout), (8848, Duration::from_secs(10)));
+    assert_eq!((cl.port, cl.bulk_timeout), (8849, Duration::from_secs(10)));
     assert_eq!(cl.key.0, b"0123456789abcdef");
     // The key never reaches a log line through Debug.
     assert!(!format!("{cl:?}").contains("0123456789abcdef"));

@@ -15,11 +15,12 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 impl FlowSync {
-    /// Queues one of our entries; it leaves in an Entries datagram when
-    /// one is full or `flush_delay` after the first entry of the batch.
-    /// Its owner is set to our address: we publish only what we own.
-    pub fn publish(&mut self, now: Instant, mut entry: Entry) {
-        entry.owner = self.config.address;
+    /// Queues an entry this director forwards: one it created (owner: our
+    /// address), or a refresh of another director's flow that the router
+    /// moved here (owner: as installed). It leaves in an Entries datagram
+    /// when one is full or `flush_delay` after the first entry of the
+    /// batch.
+    pub fn publish(&mut self, now: Instant, entry: Entry) {
         if self.batch.is_empty() {
             self.timers.set(Timer::Flush, now + self.config.flush_delay);
         }

@@ -68,10 +68,6 @@ pub enum WireError {
         what: &'static str,
         why: &'static str,
     },
-    #[error(
-        "entry owned by {owner} in live entries from {sender} (a director only publishes its own)"
-    )]
-    ForeignOwner { owner: Ipv4Addr, sender: Ipv4Addr },
 }
 
 impl WireError {
