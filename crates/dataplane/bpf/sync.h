@@ -12,7 +12,7 @@
 #include "parse.h"
 
 /* Whether this event wakes the ring's reader. A wakeup (the kernel's
- * irq_work, then the reader's epoll) costs about 8 us on a VM, twenty
+ * irq_work, then the reader's epoll) costs about 9 us on a VM, 25
  * times the rest of a new flow, and the kernel's own rule (wake when the
  * reader has read everything) wakes for every event of a reader that
  * keeps up. So each CPU wakes it at most once a tick; events after that

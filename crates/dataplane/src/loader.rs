@@ -133,16 +133,21 @@ pub struct Dataplane {
     pins: Option<PathBuf>,
 }
 
-/// How long a flow cache entry is used: a second, or less than half the
-/// shortest timeout, so a live flow refreshes its connection entry (on the
-/// slow path) well before it could expire.
-fn flow_cache_ticks(g: &Globals, hz: u32) -> u32 {
+/// The shortest timeout in jiffies (a second if none is set).
+fn shortest_timeout_ticks(g: &Globals, hz: u32) -> u64 {
     let shortest = [g.tcp_timeout_s, g.tcpfin_timeout_s, g.udp_timeout_s]
         .into_iter()
         .filter(|&t| t > 0)
         .min()
         .unwrap_or(1);
-    (u64::from(shortest) * u64::from(hz) / 2)
+    u64::from(shortest) * u64::from(hz)
+}
+
+/// How long a flow cache entry is used: a second, or less than half the
+/// shortest timeout, so a live flow refreshes its connection entry (on the
+/// slow path) well before it could expire.
+fn flow_cache_ticks(g: &Globals, hz: u32) -> u32 {
+    (shortest_timeout_ticks(g, hz) / 2)
         .min(u64::from(hz))
         .max(1) as u32
 }
@@ -151,12 +156,7 @@ fn flow_cache_ticks(g: &Globals, hz: u32) -> u32 {
 /// timeout, so an idle flow's copies on other directors are refreshed
 /// about three times before they could expire.
 fn default_sync_refresh_ticks(g: &Globals, hz: u32) -> u32 {
-    let shortest = [g.tcp_timeout_s, g.tcpfin_timeout_s, g.udp_timeout_s]
-        .into_iter()
-        .filter(|&t| t > 0)
-        .min()
-        .unwrap_or(1);
-    (u64::from(shortest) * u64::from(hz) / 3).clamp(1, u64::from(u32::MAX)) as u32
+    (shortest_timeout_ticks(g, hz) / 3).clamp(1, u64::from(u32::MAX)) as u32
 }
 
 /// The smallest NAT table (an LRU map wants room on every CPU).

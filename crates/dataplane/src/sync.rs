@@ -18,11 +18,11 @@ use xlvs_config::Forward;
 /// The reading end of the `sync_events` ring (`Dataplane::take_sync_events`).
 /// Never blocks. Poll its descriptor for readiness (tokio's `AsyncFd`),
 /// then `drain` it; drain it on a timer as well (every 10-100 ms): a
-/// wakeup costs the XDP path about 8 us, so each CPU wakes the reader at
-/// most once a tick (bpf/sync.h), and events that follow a wakeup within
-/// the same tick wait for the next one, or for the timer, when traffic
-/// stops right after them. Nothing waits in the ring otherwise: events
-/// that find it full are lost and counted (`sync_ring_full`).
+/// wakeup costs the XDP path about 9 us on a VM, so each CPU wakes the
+/// reader at most once a tick (bpf/sync.h), and events that follow a
+/// wakeup within the same tick wait for the next one, or for the timer
+/// when traffic stops right after them. Events that find the ring full
+/// are lost and counted (`sync_ring_full`).
 pub struct SyncEvents {
     ring: RingBuf<MapData>,
 }

@@ -42,19 +42,17 @@ fn no_cache() -> Limits {
     }
 }
 
+/// `dp` with a DR service of four reals, 10.0.1.21-24.
+fn dr4(mut dp: Dataplane) -> Dataplane {
+    dp.set_service(&dr_spec((21..25).map(|n| real(n, 1)).collect()))
+        .unwrap();
+    dp
+}
+
 /// Sync on, reporting known flows again after `refresh`; the ring's reader.
 fn sync_on(dp: &mut Dataplane, refresh: Duration) -> SyncEvents {
     dp.set_sync(Some(refresh)).unwrap();
     dp.take_sync_events().unwrap()
-}
-
-fn tun_source(dp: &mut Dataplane) {
-    let g = dp.globals().unwrap();
-    dp.set_globals(Globals {
-        tun_src: [10, 0, 1, 1],
-        ..g
-    })
-    .unwrap();
 }
 
 #[test]
@@ -125,9 +123,7 @@ fn a_new_entry_is_reported_once_from_its_first_packet_in_every_mode() {
 #[test]
 fn known_flows_are_refreshed_after_the_interval_and_closing_is_reported_once() {
     require_root();
-    let mut dp = Dataplane::load(no_cache()).unwrap();
-    dp.set_service(&dr_spec((21..25).map(|n| real(n, 1)).collect()))
-        .unwrap();
+    let mut dp = dr4(Dataplane::load(no_cache()).unwrap());
     let mut ev = sync_on(&mut dp, Duration::from_millis(60));
     let to = dr_send(&dp, 40000, SYN);
     let new = drain(&mut ev);
@@ -214,13 +210,11 @@ fn a_full_ring_loses_events_counted_and_forwarding_goes_on() {
     require_root();
     stay_on_one_cpu();
     let page = 4096; // a record is 48 bytes with its header: 85 fit
-    let mut dp = Dataplane::load(Limits {
+    let mut dp = dr4(Dataplane::load(Limits {
         sync_ring: page,
         ..small_limits()
     })
-    .unwrap();
-    dp.set_service(&dr_spec((21..25).map(|n| real(n, 1)).collect()))
-        .unwrap();
+    .unwrap());
     let mut ev = sync_on(&mut dp, Duration::from_secs(100));
     for sport in 0..300u16 {
         // dr_send asserts XDP_TX
@@ -251,9 +245,7 @@ fn a_full_ring_loses_events_counted_and_forwarding_goes_on() {
 #[test]
 fn syn_flood_syns_without_an_entry_report_nothing() {
     stay_on_one_cpu();
-    let mut dp = small();
-    dp.set_service(&dr_spec((21..25).map(|n| real(n, 1)).collect()))
-        .unwrap();
+    let mut dp = dr4(small());
     let g = dp.globals().unwrap();
     dp.set_globals(Globals {
         syn_flood_threshold: 5,
@@ -352,8 +344,7 @@ fn a_peer_fullnat_entry_forwards_and_translates_as_its_owner_would() {
 #[test]
 fn peer_entries_are_checked_against_our_services_and_reals() {
     require_root();
-    let dp_ns = load(Forward::Fullnat, 8080, 6);
-    let mut dp = dp_ns;
+    let mut dp = load(Forward::Fullnat, 8080, 6);
     let good = peer_fullnat(&dp, 40000, 5555, Duration::ZERO);
     let refused = |e: PeerEntry, dp: &mut Dataplane| {
         let err = dp.install_peer_entry(&e).expect_err("refused");
@@ -538,18 +529,9 @@ fn the_bulk_listing_has_every_live_entry_with_its_way_back() {
 #[test]
 fn cached_flows_are_reported_within_the_refresh_interval_plus_the_cache_lifetime() {
     stay_on_one_cpu();
-    let mut dp = small();
-    dp.set_service(&dr_spec((21..25).map(|n| real(n, 1)).collect()))
-        .unwrap();
+    let mut dp = dr4(small());
     // Timeouts of 1 s: the cache's lifetime is half of it.
-    let g = dp.globals().unwrap();
-    dp.set_globals(Globals {
-        tcp_timeout_s: 1,
-        tcpfin_timeout_s: 1,
-        udp_timeout_s: 1,
-        ..g
-    })
-    .unwrap();
+    set_timeouts(&mut dp, 1);
     let g = dp.globals().unwrap();
     let cache = Duration::from_millis(u64::from(g.flow_cache_ticks) * 1000 / u64::from(g.hz));
     let refresh = Duration::from_millis(200);

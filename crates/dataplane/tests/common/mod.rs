@@ -229,6 +229,19 @@ pub fn stay_on_one_cpu() {
     }
 }
 
+/// ipvsadm --set S S S: every timeout `secs` (the flow cache's lifetime
+/// follows: half of it, at most a second).
+pub fn set_timeouts(dp: &mut Dataplane, secs: u32) {
+    let g = dp.globals().unwrap();
+    dp.set_globals(xlvs_dataplane::abi::Globals {
+        tcp_timeout_s: secs,
+        tcpfin_timeout_s: secs,
+        udp_timeout_s: secs,
+        ..g
+    })
+    .unwrap();
+}
+
 /// The program loaded with `small_limits()`.
 pub fn small() -> Dataplane {
     require_root();
