@@ -37,7 +37,7 @@ static __always_inline void sync_report(struct pkt *p, struct svc_val *svc, stru
         .real_addr = r->addr,
         .nat_addr = ct->nat_addr,
         .owner = ct->owner,
-        /* A peer's real slot may say 0 too: it gets the actual port. */
+        /* A real without a port takes the client's destination port. */
         .real_port = r->port ? r->port : p->key.dport,
         .nat_port = ct->nat_port,
         .forward = svc->forward,
