@@ -16,6 +16,7 @@
 #define G_F_NAT (1 << 0)   /* some service uses NAT or FULLNAT: look for replies */
 #define G_F_PORT0 (1 << 1) /* some service takes every port of its VIP */
 #define G_F_FLOW_CACHE (1 << 2) /* the flow cache is on */
+#define G_F_SYNC (1 << 3)       /* report connection entries (sync.h) */
 
 /* flow_cache_entry.kind besides FWD_*: a NAT or FULLNAT reply. */
 #define FC_REPLY 5
@@ -34,6 +35,14 @@
 /* Connection states (conn.state). */
 #define CT_ACTIVE 1
 #define CT_CLOSING 2 /* FIN or RST seen: shorter timeout */
+
+/* conn.flags */
+#define CONN_F_PEER (1 << 0) /* installed from a peer director's report */
+
+/* sync_event.op */
+#define SYNC_OP_NEW 1     /* an entry was written: the flow's first packet here */
+#define SYNC_OP_REFRESH 2 /* a packet of a known flow, sync_refresh_ticks after the last report */
+#define SYNC_OP_CLOSING 3 /* the entry turned CT_CLOSING (FIN or RST) */
 
 /* Helpers return an XDP action, or CONTINUE to go on processing. */
 #define CONTINUE -1
@@ -69,6 +78,7 @@ enum stat {
     STAT_DROP_TOO_BIG,     /* larger than the egress MTU */
     STAT_FLOW_CACHE_HIT,   /* forwarded from the flow cache */
     STAT_SYN_UNTRACKED,    /* a DR/TUN SYN over the flood threshold: no entry */
+    STAT_SYNC_RING_FULL,   /* a sync event lost: sync_events was full */
     STAT_MAX,
 };
 

@@ -10,7 +10,8 @@
  *   error. Connection entries are refreshed when a packet takes the slow
  *   path, which each flow does again after flow_cache_ticks (a second at
  *   most, and under half the shortest timeout): they never expire under a
- *   live flow;
+ *   live flow. The same trip reports them for sync (sync.h): a cached flow
+ *   is reported again within sync_refresh_ticks + flow_cache_ticks;
  * - a FIB answer is reused only for packets from the same interface and no
  *   longer than the one whose MTU it checked (a longer one takes the slow
  *   path and stores its own answer).

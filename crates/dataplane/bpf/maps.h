@@ -11,6 +11,7 @@
 #define DEFAULT_TABLE 65537
 #define DEFAULT_CONNS 1048576
 #define DEFAULT_FLOW_CACHE 16384
+#define DEFAULT_SYNC_RING (4 << 20) /* bytes: a power of two of pages */
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -111,6 +112,23 @@ struct {
     __type(key, __u32);
     __type(value, struct syn_window);
 } syn_window SEC(".maps");
+
+/* Connection entries made, refreshed or closing, for the cluster's other
+ * directors (sync.h); read by the daemon. Sized by the loader; never
+ * pinned: events are on their way, not state. */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, DEFAULT_SYNC_RING);
+} sync_events SEC(".maps");
+
+/* The tick (jiffies, low 32 bits) of this CPU's last wakeup of the sync
+ * ring's reader (sync.h). Not pinned. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} sync_wake SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

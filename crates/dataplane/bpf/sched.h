@@ -8,6 +8,7 @@
 #include "maps.h"
 #include "nat.h"
 #include "parse.h"
+#include "sync.h"
 
 /* The service of a packet: (VIP, protocol, port), else (VIP, protocol, 0)
  * if any service takes every port. */
@@ -83,7 +84,9 @@ static __always_inline int syn_flood(struct globals *g, __u64 now)
  * director) is scheduled by the same hash, never dropped. An ICMP error
  * follows its flow but never creates or refreshes an entry. For FULLNAT,
  * `nat` gets the flow's local address and port (0 when it has none).
- * `tracked` says whether the flow now has a fresh connection entry. */
+ * `tracked` says whether the flow now has a fresh connection entry.
+ * With G_F_SYNC the entries it writes, refreshes and closes are reported
+ * (sync.h); SYN-flood SYNs, which get no entry, are not. */
 static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struct globals *g, int *new_conn,
                                        int *tracked, struct addrs *nat)
 {
@@ -103,10 +106,13 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
          * kind before a reload) is set up again below. */
         if (r && r->flags && (svc->forward != FWD_FULLNAT || ct->nat_port)) {
             if (!p->icmp) {
+                int turned_closing = closing && ct->state != CT_CLOSING;
                 ct->last = now;
                 if (closing)
                     ct->state = CT_CLOSING;
                 *tracked = 1;
+                if (g->flags & G_F_SYNC)
+                    sync_known(p, svc, g, ct, r, turned_closing, (__u32)now);
             }
             nat->src = ct->nat_addr;
             nat->sport = ct->nat_port;
@@ -125,6 +131,11 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
     if (syn && known && ct->real == idx && ct->state == CT_ACTIVE &&
         (svc->forward != FWD_FULLNAT || ct->nat_port)) {
         ct->last = now;
+        if (g->flags & G_F_SYNC) {
+            struct real *r = bpf_map_lookup_elem(&reals, &idx);
+            if (r)
+                sync_known(p, svc, g, ct, r, 0, (__u32)now);
+        }
         nat->src = ct->nat_addr;
         nat->sport = ct->nat_port;
         count(STAT_CT_HIT);
@@ -143,6 +154,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
         .svc = svc->id,
         .last = now,
         .state = closing ? CT_CLOSING : CT_ACTIVE,
+        .synced = (__u32)now,
     };
     if (svc->forward == FWD_FULLNAT || svc->forward == FWD_NAT) {
         if (setup_nat(p, svc, g, idx, &c, now) != CONTINUE)
@@ -151,6 +163,13 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
         nat->sport = c.nat_port;
     }
     *tracked = bpf_map_update_elem(&conntrack, &p->key, &c, BPF_ANY) == 0;
+    /* From the flow's first packet: a flow ECMP moves a moment later
+     * finds its entry on the other directors. */
+    if (*tracked && (g->flags & G_F_SYNC)) {
+        struct real *r = bpf_map_lookup_elem(&reals, &idx);
+        if (r)
+            sync_report(p, svc, &c, r, SYNC_OP_NEW, (__u32)now);
+    }
     count(STAT_CT_NEW);
     *new_conn = syn || !tcp;
     return idx;

@@ -46,9 +46,28 @@ struct conn {
     __u32 svc;
     __u64 last;        /* jiffies (bpf_jiffies64) of the last packet */
     __u8 state;        /* CT_* */
-    __u8 pad;
+    __u8 flags;        /* CONN_F_* */
     __be16 nat_port;   /* FULLNAT: the local port towards the real */
     __be32 nat_addr;   /* FULLNAT: the local address towards the real */
+    __be32 owner;      /* the director that made the entry; 0: this one */
+    __u32 synced;      /* jiffies (low 32 bits) when last reported (sync.h) */
+};
+
+/* A connection entry reported to user space for the cluster's other
+ * directors (the sync_events ring, sync.h): what a peer needs to forward
+ * the flow as we do, in addresses (its slots and service ids differ). */
+struct sync_event {
+    struct flow_key key; /* the flow as the client sends it */
+    __be32 real_addr;
+    __be32 nat_addr;   /* FULLNAT: the local address towards the real */
+    __be32 owner;      /* conn.owner: 0 = this director */
+    __be16 real_port;  /* the port the real is sent to (never 0) */
+    __be16 nat_port;   /* FULLNAT: the local port towards the real */
+    __u8 forward;      /* FWD_* */
+    __u8 state;        /* CT_* */
+    __u8 op;           /* SYNC_OP_* */
+    __u8 flags;        /* conn.flags */
+    __u32 pad;
 };
 
 /* NAT and FULLNAT: how to turn a packet from the real back into one from
@@ -87,6 +106,8 @@ struct globals {
     __u32 flow_cache_mask;  /* flow_cache entries per CPU - 1 */
     __u32 flow_cache_ticks; /* how long a flow cache entry is used (jiffies) */
     __u32 syn_flood_threshold; /* SYN entries per second per CPU, 0 = no limit */
+    __u32 sync_refresh_ticks;  /* G_F_SYNC: a known flow is reported again
+                                  this long after its last report */
 };
 
 /* SYNs that made a connection entry on this CPU in the current second. */

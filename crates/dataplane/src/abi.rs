@@ -3,7 +3,7 @@
 //! Addresses and ports are in network byte order, as in packets.
 
 use aya::Pod;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 pub const FWD_DR: u8 = 1;
 pub const FWD_TUN: u8 = 2;
@@ -44,6 +44,7 @@ pub const STAT_NAMES: &[&str] = &[
     "drop_too_big",
     "flow_cache_hit",
     "syn_untracked",
+    "sync_ring_full",
 ];
 
 /// globals.flags: some service uses NAT or FULLNAT (replies are looked for).
@@ -52,6 +53,9 @@ pub const G_F_NAT: u32 = 1;
 pub const G_F_PORT0: u32 = 2;
 /// globals.flags: the flow cache is on (set by the loader).
 pub const G_F_FLOW_CACHE: u32 = 4;
+/// globals.flags: connection entries are reported in the `sync_events`
+/// ring (bpf/sync.h). Off unless the daemon sets it.
+pub const G_F_SYNC: u32 = 8;
 /// Entries of the `local_addrs` map (FULLNAT local addresses).
 pub const MAX_LOCAL_ADDRS: usize = 64;
 
@@ -116,6 +120,10 @@ pub struct Globals {
     /// DR and TUN SYNs; SYNs beyond it are forwarded without one. 0: no
     /// limit.
     pub syn_flood_threshold: u32,
+    /// With G_F_SYNC: a known flow's entry is reported again (REFRESH)
+    /// this many jiffies after its last report. 0 when set: a third of the
+    /// shortest timeout (`Dataplane::set_globals`).
+    pub sync_refresh_ticks: u32,
 }
 
 #[repr(C)]
@@ -145,18 +153,133 @@ pub struct FlowKey {
 pub const CT_ACTIVE: u8 = 1;
 pub const CT_CLOSING: u8 = 2;
 
+/// conn.flags: the entry was installed from a peer director's report.
+pub const CONN_F_PEER: u8 = 1;
+
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Conn {
+    /// The real's slot in this director's `reals` map.
     pub real: u32,
+    /// This director's service id.
     pub svc: u32,
     /// Jiffies (bpf_jiffies64) of the last packet: see `Dataplane::clock`.
     pub last: u64,
+    /// CT_*
     pub state: u8,
-    pub pad: u8,
+    /// CONN_F_*
+    pub flags: u8,
     /// FULLNAT: the local port and address towards the real.
     pub nat_port: [u8; 2],
     pub nat_addr: [u8; 4],
+    /// The director that made the entry; 0 = this one.
+    pub owner: [u8; 4],
+    /// Jiffies (low 32 bits) when the entry was last reported for sync.
+    pub synced: u32,
+}
+
+impl Conn {
+    /// The director that made the entry, or None if this one did.
+    pub fn owner(&self) -> Option<Ipv4Addr> {
+        (self.owner != [0; 4]).then(|| Ipv4Addr::from(self.owner))
+    }
+
+    /// Whether the entry was installed from a peer's report.
+    pub fn is_peer(&self) -> bool {
+        self.flags & CONN_F_PEER != 0
+    }
+}
+
+pub const SYNC_OP_NEW: u8 = 1;
+pub const SYNC_OP_REFRESH: u8 = 2;
+pub const SYNC_OP_CLOSING: u8 = 3;
+
+/// Why a connection entry was reported (`SyncEvent::op`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncOp {
+    /// An entry was written: a flow's first packet here (a SYN, a UDP
+    /// flow's first datagram, a flow that moved here without an entry).
+    New,
+    /// A packet of a known flow, `sync_refresh_ticks` after its last report.
+    Refresh,
+    /// The entry turned CT_CLOSING (a FIN or an RST); reported once.
+    Closing,
+}
+
+impl SyncOp {
+    pub fn from_raw(op: u8) -> Option<SyncOp> {
+        match op {
+            SYNC_OP_NEW => Some(SyncOp::New),
+            SYNC_OP_REFRESH => Some(SyncOp::Refresh),
+            SYNC_OP_CLOSING => Some(SyncOp::Closing),
+            _ => None,
+        }
+    }
+
+    pub fn raw(self) -> u8 {
+        match self {
+            SyncOp::New => SYNC_OP_NEW,
+            SyncOp::Refresh => SYNC_OP_REFRESH,
+            SyncOp::Closing => SYNC_OP_CLOSING,
+        }
+    }
+}
+
+/// A connection entry reported for the cluster's other directors (a
+/// record of the `sync_events` ring): in addresses, not this director's
+/// slots and ids.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncEvent {
+    /// The flow as the client sends it (dst and dport: the VIP's).
+    pub key: FlowKey,
+    pub real_addr: [u8; 4],
+    /// FULLNAT: the local address towards the real (0 otherwise).
+    pub nat_addr: [u8; 4],
+    /// The director that made the entry; 0 = this one.
+    pub owner: [u8; 4],
+    /// The real's port (the client's destination port where the real has
+    /// none: never 0).
+    pub real_port: [u8; 2],
+    /// FULLNAT: the local port towards the real (0 otherwise).
+    pub nat_port: [u8; 2],
+    /// FWD_*
+    pub forward: u8,
+    /// CT_*
+    pub state: u8,
+    /// SYNC_OP_*
+    pub op: u8,
+    /// The entry's CONN_F_*.
+    pub flags: u8,
+    pub pad: u32,
+}
+
+impl SyncEvent {
+    pub fn op(&self) -> Option<SyncOp> {
+        SyncOp::from_raw(self.op)
+    }
+
+    /// The director that made the entry, or None if this one did.
+    pub fn owner(&self) -> Option<Ipv4Addr> {
+        (self.owner != [0; 4]).then(|| Ipv4Addr::from(self.owner))
+    }
+
+    pub fn real(&self) -> SocketAddrV4 {
+        SocketAddrV4::new(
+            Ipv4Addr::from(self.real_addr),
+            u16::from_be_bytes(self.real_port),
+        )
+    }
+
+    /// FULLNAT: the local address and port towards the real.
+    pub fn nat(&self) -> Option<SocketAddrV4> {
+        (self.nat_port != [0; 2]).then(|| {
+            SocketAddrV4::new(
+                Ipv4Addr::from(self.nat_addr),
+                u16::from_be_bytes(self.nat_port),
+            )
+        })
+    }
 }
 
 /// NAT and FULLNAT: how a reply from a real goes back to the client (the
@@ -207,14 +330,17 @@ unsafe impl Pod for Conn {}
 unsafe impl Pod for IfMac {}
 unsafe impl Pod for IfSlot {}
 unsafe impl Pod for NatBack {}
+unsafe impl Pod for SyncEvent {}
 
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
 const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);
 const _: () = assert!(std::mem::size_of::<Real>() == 16);
-const _: () = assert!(std::mem::size_of::<Globals>() == 48);
+const _: () = assert!(std::mem::size_of::<Globals>() == 52);
 const _: () = assert!(std::mem::size_of::<Traffic>() == 40);
 const _: () = assert!(std::mem::size_of::<FlowKey>() == 16);
-const _: () = assert!(std::mem::size_of::<Conn>() == 24);
+const _: () = assert!(std::mem::size_of::<Conn>() == 32);
+const _: () = assert!(std::mem::align_of::<Conn>() == 8);
+const _: () = assert!(std::mem::size_of::<SyncEvent>() == 40);
 const _: () = assert!(std::mem::size_of::<NatBack>() == 32);
 const _: () = assert!(std::mem::size_of::<IfSlot>() == 12);
 
@@ -225,6 +351,20 @@ impl SvcKey {
             port: port.to_be_bytes(),
             proto,
             pad: 0,
+        }
+    }
+}
+
+impl FlowKey {
+    /// The flow from src:sport to dst:dport over protocol `proto`.
+    pub fn new(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, proto: u8) -> FlowKey {
+        FlowKey {
+            src: src.octets(),
+            dst: dst.octets(),
+            sport: sport.to_be_bytes(),
+            dport: dport.to_be_bytes(),
+            proto,
+            pad: [0; 3],
         }
     }
 }

@@ -6,6 +6,10 @@
 //!   services (Maglev tables swapped in atomically), attaches to
 //!   interfaces, reads counters, and runs packets through the program
 //!   (`BPF_PROG_TEST_RUN`) for tests and benchmarks.
+//! - [`SyncEvents`], [`PeerEntry`]: flow-state sync between directors, the
+//!   data plane's half (`bpf/sync.h`): entries reported as XDP makes,
+//!   refreshes and closes them, peers' entries installed, the whole table
+//!   for a bulk transfer.
 //! - [`decap`]: IPIP decapsulation in XDP for TUN real servers without an
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 
@@ -15,13 +19,15 @@ pub mod decap;
 mod loader;
 mod reals;
 mod service;
+mod sync;
 
 pub use clock::Clock;
 pub use loader::{
-    Dataplane, DataplaneError, Limits, Run, MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT,
-    XDP_TX,
+    Dataplane, DataplaneError, Limits, Run, DEFAULT_SYNC_RING, MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS,
+    XDP_REDIRECT, XDP_TX,
 };
 pub use service::{HashOn, RealSpec, ServiceSpec};
+pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents};
 /// The types of [`ServiceSpec`]'s fields, defined once for every crate.
 pub use xlvs_config::{Forward, Protocol};
 

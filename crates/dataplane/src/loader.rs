@@ -3,7 +3,7 @@
 
 use crate::abi::{
     Conn, FlowKey, Globals, IfMac, IfSlot, NatBack, SvcKey, SvcVal, Traffic, G_F_FLOW_CACHE,
-    IF_SLOTS, MAX_LOCAL_ADDRS, STAT_NAMES,
+    G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS, STAT_NAMES,
 };
 use crate::clock::Clock;
 use crate::reals::RealSlots;
@@ -30,12 +30,18 @@ pub struct Limits {
     /// Flow cache entries per CPU: a power of two, or 0 for no cache
     /// (bpf/flowcache.h).
     pub flow_cache: u32,
+    /// Bytes of the `sync_events` ring (flow-state sync, bpf/sync.h): a
+    /// power of two, at least a page. Allocated whether sync is on or not.
+    pub sync_ring: u32,
 }
 
 /// Flow cache entries per CPU unless configured (72 bytes each).
 pub const DEFAULT_FLOW_CACHE: u32 = 16384;
 /// The largest flow cache, per CPU.
 pub const MAX_FLOW_CACHE: u32 = 1 << 20;
+/// The `sync_events` ring unless configured: 4 MiB, about 87,000 events
+/// (48 bytes each with the ring's header).
+pub const DEFAULT_SYNC_RING: u32 = 4 << 20;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -46,6 +52,7 @@ impl Default for Limits {
             nat: 1 << 20,
             table_size: TableSize::DEFAULT,
             flow_cache: DEFAULT_FLOW_CACHE,
+            sync_ring: DEFAULT_SYNC_RING,
         }
     }
 }
@@ -71,6 +78,12 @@ pub enum DataplaneError {
     TooManyReals { needed: usize, limit: u32 },
     #[error("flow cache of {0} entries: a power of two up to {MAX_FLOW_CACHE}, or 0 for none")]
     FlowCacheSize(u32),
+    #[error("sync ring of {0} bytes: a power of two of at least a page ({1} bytes)")]
+    SyncRingSize(u32, usize),
+    #[error("the sync_events ring was taken already (take_sync_events is called once)")]
+    SyncEventsTaken,
+    #[error("peer entry {flow}: {why}")]
+    PeerEntry { flow: String, why: &'static str },
     #[error("Maglev: {0}")]
     Maglev(#[from] xlvs_maglev::MaglevError),
     #[error("pin directory {path}: {why}")]
@@ -103,13 +116,13 @@ pub struct Dataplane {
     pub(crate) reals: Array<MapData, crate::abi::Real>,
     pub(crate) maglev: ArrayOfMaps<MapData, Array<MapData, u32>>,
     globals: Array<MapData, Globals>,
-    conntrack: HashMap<MapData, FlowKey, Conn>,
-    nat_reverse: HashMap<MapData, FlowKey, NatBack>,
+    pub(crate) conntrack: HashMap<MapData, FlowKey, Conn>,
+    pub(crate) nat_reverse: HashMap<MapData, FlowKey, NatBack>,
     local_addrs: Array<MapData, [u8; 4]>,
     if_macs: HashMap<MapData, u32, IfMac>,
     if_slots: Array<MapData, IfSlot>,
     /// The kernel's HZ (connection entries are stamped in jiffies).
-    hz: u32,
+    pub(crate) hz: u32,
     /// The flow cache generation last written to globals.
     gen: u32,
     stats: PerCpuArray<MapData, u64>,
@@ -120,26 +133,43 @@ pub struct Dataplane {
     pins: Option<PathBuf>,
 }
 
-/// How long a flow cache entry is used: a second, or less than half the
-/// shortest timeout, so a live flow refreshes its connection entry (on the
-/// slow path) well before it could expire.
-fn flow_cache_ticks(g: &Globals, hz: u32) -> u32 {
+/// The shortest timeout in jiffies (a second if none is set).
+fn shortest_timeout_ticks(g: &Globals, hz: u32) -> u64 {
     let shortest = [g.tcp_timeout_s, g.tcpfin_timeout_s, g.udp_timeout_s]
         .into_iter()
         .filter(|&t| t > 0)
         .min()
         .unwrap_or(1);
-    (u64::from(shortest) * u64::from(hz) / 2)
+    u64::from(shortest) * u64::from(hz)
+}
+
+/// How long a flow cache entry is used: a second, or less than half the
+/// shortest timeout, so a live flow refreshes its connection entry (on the
+/// slow path) well before it could expire.
+fn flow_cache_ticks(g: &Globals, hz: u32) -> u32 {
+    (shortest_timeout_ticks(g, hz) / 2)
         .min(u64::from(hz))
         .max(1) as u32
+}
+
+/// Until the daemon sets `sync_refresh_ticks`: a third of the shortest
+/// timeout, so an idle flow's copies on other directors are refreshed
+/// about three times before they could expire.
+fn default_sync_refresh_ticks(g: &Globals, hz: u32) -> u32 {
+    (shortest_timeout_ticks(g, hz) / 3).clamp(1, u64::from(u32::MAX)) as u32
 }
 
 /// The smallest NAT table (an LRU map wants room on every CPU).
 pub const MIN_NAT_ENTRIES: u32 = 256;
 
-/// Every map of the program but the flow cache, pinned under the pin
-/// directory by name. Each program load starts with an empty flow cache
-/// of its own size: entries are a moment's shortcut, not state.
+/// Every map of the program but the flow cache, the SYN window and the
+/// sync ring, pinned under the pin directory by name. Each program load
+/// starts with an empty flow cache of its own size: entries are a
+/// moment's shortcut, not state. The sync ring is not pinned either: it
+/// holds events on their way to the daemon that reads it, and a new
+/// daemon starts its peers over with a bulk transfer of the connection
+/// table (`Dataplane::sync_entries`) rather than with what an old one left
+/// unread.
 const MAPS: &[&str] = &[
     "services",
     "if_macs",
@@ -157,6 +187,12 @@ const MAPS: &[&str] = &[
 
 /// The magic number of a bpf filesystem (statfs f_type).
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(n).unwrap_or(4096)
+}
 
 pub(crate) fn on_bpffs(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
@@ -199,6 +235,11 @@ impl Dataplane {
         if fc > MAX_FLOW_CACHE || (fc != 0 && !fc.is_power_of_two()) {
             return Err(DataplaneError::FlowCacheSize(fc));
         }
+        let page = page_size();
+        let ring = limits.sync_ring;
+        if !ring.is_power_of_two() || (ring as usize) < page {
+            return Err(DataplaneError::SyncRingSize(ring, page));
+        }
         let mut loader = EbpfLoader::new();
         let mut reused = false;
         if let Some(dir) = pins {
@@ -225,6 +266,7 @@ impl Dataplane {
             .map_max_entries("conntrack", limits.conntrack)
             .map_max_entries("nat_reverse", limits.nat.max(MIN_NAT_ENTRIES))
             .map_max_entries("flow_cache", fc.max(1))
+            .map_max_entries("sync_events", ring)
             .load(crate::OBJECT)?;
         for name in ["xlvs", "baseline", "ct_insert", "pass", "clock"] {
             let prog: &mut Xdp = ebpf
@@ -324,8 +366,9 @@ impl Dataplane {
     }
 
     /// Sets the program's settings; `hz` is always the measured one and
-    /// the flow cache settings are the loader's. Every call makes the flow
-    /// cache's entries stale.
+    /// the flow cache settings are the loader's; with G_F_SYNC, a
+    /// `sync_refresh_ticks` of 0 becomes a third of the shortest timeout.
+    /// Every call makes the flow cache's entries stale.
     pub fn set_globals(&mut self, g: Globals) -> Result<(), DataplaneError> {
         // 0 marks an entry never stored.
         self.gen = self.gen.wrapping_add(1).max(1);
@@ -334,9 +377,15 @@ impl Dataplane {
         if fc > 0 {
             flags |= G_F_FLOW_CACHE;
         }
+        let sync_refresh_ticks = if g.flags & G_F_SYNC != 0 && g.sync_refresh_ticks == 0 {
+            default_sync_refresh_ticks(&g, self.hz)
+        } else {
+            g.sync_refresh_ticks
+        };
         let g = Globals {
             hz: self.hz,
             gen: self.gen,
+            sync_refresh_ticks,
             flags,
             flow_cache_mask: fc.max(1) - 1,
             flow_cache_ticks: flow_cache_ticks(&g, self.hz),
@@ -562,7 +611,8 @@ impl Dataplane {
             .collect()
     }
 
-    /// Up to `limit` entries of the connection table.
+    /// Up to `limit` entries of the connection table, ours and peers'
+    /// (`Conn::owner`, `Conn::is_peer`).
     pub fn connections(&self, limit: usize) -> Vec<(FlowKey, Conn)> {
         self.conntrack
             .iter()

@@ -34,18 +34,36 @@ const PATHS: &[(&str, &str)] = &[
     ("dr, known flow", "TX"),
     ("dr, new flow (SYN)", "TX"),
     ("  of which: insert alone", "TX"),
+    ("dr, new flow (SYN), sync on", "TX"),
     ("tun, known flow", "TX"),
     ("tun, new flow (SYN)", "TX"),
+    ("tun, new flow (SYN), sync on", "TX"),
     ("fullnat, known flow", "TX"),
     ("fullnat, new flow (SYN)", "TX"),
+    ("fullnat, new flow (SYN), sync on", "TX"),
     ("fullnat, reply", "TX"),
     ("nat, known flow", "TX"),
     ("nat, reply", "TX"),
 ];
 
+/// Rows with sync on, each run REPEAT / 50 (at least 1000) times in five
+/// rounds: every new flow among them is reported.
+const SYNC_ROWS: u64 = 3;
+
 struct Table {
     rows: Vec<(String, Vec<f64>, String)>,
-    flow_cache_hits: u64,
+    /// Counters XLVS_BENCH_STATS prints after the table, by name.
+    counters: Vec<(String, u64)>,
+}
+
+impl Table {
+    fn counter(&self, name: &str) -> u64 {
+        self.counters
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no counter {name}"))
+            .1
+    }
 }
 
 /// Splits the output into its two tables (header line, column line, rows,
@@ -55,12 +73,15 @@ fn tables(out: &str) -> Vec<Table> {
     for block in out.split("flow cache ").skip(1) {
         let mut t = Table {
             rows: Vec::new(),
-            flow_cache_hits: u64::MAX,
+            counters: Vec::new(),
         };
         for line in block.lines().skip(2) {
-            if let Some(hits) = line.strip_prefix("flow_cache_hit") {
-                t.flow_cache_hits = hits.trim().parse().expect("counter");
-                continue;
+            // A counter: its name, then its value.
+            if let [name, value] = line.split_whitespace().collect::<Vec<_>>()[..] {
+                if let Ok(v) = value.parse() {
+                    t.counters.push((name.to_string(), v));
+                    continue;
+                }
             }
             // name, then ns/packet, x base, net ns, action (right-aligned)
             let fields: Vec<&str> = line.split_whitespace().collect();
@@ -112,8 +133,20 @@ fn every_benchmarked_path_forwards() {
             assert!(figures[0] > 0.0, "{name}: {figures:?}");
         }
     }
-    assert!(tables[0].flow_cache_hits > 0, "the cache served:\n{out}");
-    assert_eq!(tables[1].flow_cache_hits, 0, "no cache, no hits:\n{out}");
+    assert!(
+        tables[0].counter("flow_cache_hit") > 0,
+        "the cache served:\n{out}"
+    );
+    assert_eq!(
+        tables[1].counter("flow_cache_hit"),
+        0,
+        "no cache, no hits:\n{out}"
+    );
+    for t in &tables {
+        // Drained as it went: nothing lost, every new flow reported once.
+        assert_eq!(t.counter("sync_ring_full"), 0, "{out}");
+        assert_eq!(t.counter("sync_events_read"), SYNC_ROWS * 5 * 1000, "{out}");
+    }
     // The bench's own namespace, named by its pid, is gone.
     let ns = format!("/run/netns/xlvs-bench-{pid}");
     assert!(!std::path::Path::new(&ns).exists(), "{ns} is left");

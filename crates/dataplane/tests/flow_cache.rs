@@ -7,7 +7,7 @@ mod common;
 use common::fib::*;
 use common::*;
 use std::time::{Duration, Instant};
-use xlvs_dataplane::abi::{Globals, CT_CLOSING};
+use xlvs_dataplane::abi::CT_CLOSING;
 use xlvs_dataplane::{Dataplane, Forward, Limits, XDP_DROP, XDP_TX};
 
 fn with_cache(entries: u32) -> Limits {
@@ -15,15 +15,6 @@ fn with_cache(entries: u32) -> Limits {
         flow_cache: entries,
         ..small_limits()
     }
-}
-
-fn tun_source(dp: &mut Dataplane) {
-    let g = dp.globals().unwrap();
-    dp.set_globals(Globals {
-        tun_src: [10, 0, 1, 1],
-        ..g
-    })
-    .unwrap();
 }
 
 /// A client's flow, the real's replies (NAT and FULLNAT), and its end:
@@ -156,14 +147,7 @@ fn cached_flows_keep_their_connection_entries_fresh() {
     let mut spec = dr_spec((21..25).map(|n| real(n, 1)).collect());
     dp.set_service(&spec).unwrap();
     // ipvsadm --set 1 1 1: an entry idle for a second is gone.
-    let g = dp.globals().unwrap();
-    dp.set_globals(Globals {
-        tcp_timeout_s: 1,
-        tcpfin_timeout_s: 1,
-        udp_timeout_s: 1,
-        ..g
-    })
-    .unwrap();
+    set_timeouts(&mut dp, 1);
     let flows: Vec<u16> = (40000..40100).collect();
     let first: Vec<u8> = flows.iter().map(|&p| dr_send(&dp, p, SYN)).collect();
     // A fifth real: flows whose entries expired would move (the expiry

@@ -54,6 +54,16 @@ pub fn load_with(limits: Limits, forward: Forward, real_port: u16, proto: u8) ->
     dp
 }
 
+/// TUN's outer source: our address on in0.
+pub fn tun_source(dp: &mut Dataplane) {
+    let g = dp.globals().unwrap();
+    dp.set_globals(xlvs_dataplane::abi::Globals {
+        tun_src: [10, 0, 1, 1],
+        ..g
+    })
+    .unwrap();
+}
+
 /// Runs a frame through the program as if it arrived on `ns`'s veth.
 pub fn through(dp: &Dataplane, ns: &FibNs, frame: &[u8]) -> Run {
     dp.run_on("xlvs", frame, 1, ns.ifindex).unwrap()

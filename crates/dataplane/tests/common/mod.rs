@@ -207,6 +207,8 @@ pub fn small_limits() -> Limits {
         nat: 4096,
         table_size: TableSize::new(251).unwrap(),
         flow_cache: 1024,
+        // (sync tests that fill it ask for a smaller one)
+        sync_ring: 1 << 16,
     }
 }
 
@@ -225,6 +227,19 @@ pub fn stay_on_one_cpu() {
             std::io::Error::last_os_error()
         );
     }
+}
+
+/// ipvsadm --set S S S: every timeout `secs` (the flow cache's lifetime
+/// follows: half of it, at most a second).
+pub fn set_timeouts(dp: &mut Dataplane, secs: u32) {
+    let g = dp.globals().unwrap();
+    dp.set_globals(xlvs_dataplane::abi::Globals {
+        tcp_timeout_s: secs,
+        tcpfin_timeout_s: secs,
+        udp_timeout_s: secs,
+        ..g
+    })
+    .unwrap();
 }
 
 /// The program loaded with `small_limits()`.
