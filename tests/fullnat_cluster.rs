@@ -3,17 +3,17 @@
 //! connections from eight client addresses, each exchanging data and
 //! checking every byte, through the survival cases of tests/survival.rs.
 //!
-//! A FULLNAT flow belongs to the director that translated it: the real
-//! talks to that director's local address, and only that director knows
-//! the translation. So this test reports which cases lose connections
-//! today (lost/total, and whose they were) and asserts only what FULLNAT
-//! guarantees now: a reload loses nothing, and every lost connection is
-//! one that the change took away from its director — the affected
-//! director's own, or another's that the router's ECMP rehash moved.
-//! docs/fullnat.md explains the outcome.
+//! A FULLNAT flow is translated to its director's local address and port,
+//! and the real answers that address. With flow sync (`[cluster]` in the
+//! lab's configs, docs/sync.md) every director holds every translation and
+//! announces the others' local addresses at a higher metric, so a flow
+//! the router moves keeps working: every case must lose no connection.
+//! A second run without `[cluster]` shows what sync saves (docs/fullnat.md
+//! keeps both tables).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use xlvs_tests::cluster::Cluster;
 use xlvs_tests::{control, text, workspace, Child, Lab};
@@ -75,6 +75,9 @@ fn live_flows(lb: &str) -> BTreeSet<Flow> {
         .expect("connections")
         .iter()
         .filter(|c| c["virtual"] == echo.as_str() && c["state"] == "ESTABLISHED")
+        // With sync every director holds every flow: the one that made
+        // an entry lists it without an owner.
+        .filter(|c| c.get("owner").is_none())
         .filter(|c| tcp.saturating_sub(c["expire_s"].as_u64().unwrap_or(0)) <= 2)
         .map(|c| c["source"].as_str().expect("source").to_string())
         .collect()
@@ -94,6 +97,7 @@ fn step<'a>(directors: &'a [&'a str], act: impl FnOnce() + 'a) -> Step<'a> {
 }
 
 /// One case: what was lost, and whose it was.
+#[derive(Clone)]
 struct Outcome {
     case: &'static str,
     summary: String,
@@ -198,6 +202,9 @@ fn case(lab: &Lab, name: &'static str, affected: &str, steps: Vec<Step>) -> Outc
     for m in out.misread.iter().chain(&out.unexplained) {
         println!("  {m}");
     }
+    for (flow, why) in report.lost.iter().take(5) {
+        println!("  lost {flow}: {why}");
+    }
     if !out.unexplained.is_empty() {
         announcements();
     }
@@ -220,9 +227,9 @@ fn announcements() {
     }
 }
 
-fn cluster() -> Lab {
+fn cluster(labs: &Path) -> Lab {
     let began = Instant::now();
-    let lab = FULLNAT.up(&workspace().join("labs"));
+    let lab = FULLNAT.up(labs);
     wait_directors(&lab, &LBS);
     // r2 learns each director's local addresses from its inside arm.
     for (n, lb) in LBS.iter().enumerate() {
@@ -251,10 +258,10 @@ fn cluster() -> Lab {
     lab
 }
 
-#[test]
-fn fullnat_cluster_reports_which_changes_lose_connections() {
-    let lab = cluster();
+/// Every survival case with sync on; their outcomes.
+fn with_sync() -> Vec<Outcome> {
     let labs = workspace().join("labs");
+    let lab = cluster(&labs);
     let restarted: RefCell<Vec<Child>> = RefCell::new(Vec::new());
     let start = |lb: &str| {
         let child = FULLNAT.start_xlvsd(&labs, lb);
@@ -310,13 +317,17 @@ fn fullnat_cluster_reports_which_changes_lose_connections() {
         "lb3",
         vec![step(&["lb1", "lb2", "lb4"], stop_lb3)],
     ));
-    // ...and returns to the running cluster.
+    // ...and returns to the running cluster, with the table fetched from
+    // a peer before its VIP is announced.
     outcomes.push(case(
         &lab,
         "lb3 returns",
         "lb3",
         vec![step(&LBS, || start("lb3"))],
     ));
+    let table = &FULLNAT.control("lb3", "status")["cluster_table"];
+    assert_eq!(table["status"], "done", "lb3 fetched the table: {table}");
+    assert!(table["entries"].as_u64() > Some(0), "{table}");
 
     // kill -9: the pinned data plane forwards on until r1's dead
     // interval runs out.
@@ -335,6 +346,42 @@ fn fullnat_cluster_reports_which_changes_lose_connections() {
         vec![step(&["lb1", "lb3"], link_down)],
     ));
 
+    drop(lab);
+    drop(restarted);
+    outcomes
+}
+
+/// One case without sync: SIGTERM on a director (which withdraws its
+/// routes, its local addresses with them) loses the connections it held.
+fn without_sync() -> Outcome {
+    let dir = xlvs_tests::lab_copy(FULLNAT.lab);
+    for lb in LBS {
+        let path = dir.path().join(FULLNAT.lab).join(format!("{lb}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text
+            .find("\n[cluster]")
+            .expect("[cluster] in the lab config");
+        let end = start
+            + text[start..]
+                .find("\n[[service]]")
+                .expect("a service after it");
+        std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    }
+    let lab = cluster(dir.path());
+    let stop_lb3 = || FULLNAT.stop_xlvsd(FULLNAT.xlvsd_pid(&lab, "lb3"));
+    case(
+        &lab,
+        "SIGTERM lb3, no sync",
+        "lb3",
+        vec![step(&["lb1", "lb2", "lb4"], stop_lb3)],
+    )
+}
+
+#[test]
+fn fullnat_cluster_with_sync_loses_no_connection() {
+    let mut outcomes = with_sync();
+    let unsynced = without_sync();
+    outcomes.push(unsynced.clone());
     println!("\nFULLNAT, {STREAMS} connections per case:");
     println!("| case | lost | the affected director's: lost of held | others' moved by r1, lost | moved and survived | r1 settled after |");
     println!("|---|---|---|---|---|---|");
@@ -364,10 +411,15 @@ fn fullnat_cluster_reports_which_changes_lose_connections() {
             o.unexplained
         );
     }
-    let reload = &outcomes[0];
-    assert_eq!(
-        reload.lost, 0,
-        "a reload lost connections: {}",
-        reload.summary
+    for o in &outcomes[..outcomes.len() - 1] {
+        assert_eq!(o.lost, 0, "{} with sync: {}", o.case, o.summary);
+    }
+    // Without sync the change costs the director's connections: what the
+    // suite above shows sync saves.
+    assert!(
+        unsynced.affected_lost > 0,
+        "without sync, SIGTERM lost none of lb3's {} connections: {}",
+        unsynced.affected_owned,
+        unsynced.summary
     );
 }

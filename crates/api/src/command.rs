@@ -45,6 +45,9 @@ pub enum Command {
     Ipvs(IpvsOp),
     /// `dataplane.stats`: the data plane's global counters.
     DataplaneStats,
+    /// `sync`: flow-state sync with the other directors
+    /// ([`crate::reply::SyncReport`]).
+    Sync,
 }
 
 /// Why a command name and arguments are no command.
@@ -89,6 +92,7 @@ impl Command {
             Command::IpvsList { .. } => "ipvs.list",
             Command::Ipvs(_) => "ipvs",
             Command::DataplaneStats => "dataplane.stats",
+            Command::Sync => "sync",
         }
     }
 
@@ -112,7 +116,8 @@ impl Command {
             | Command::OspfGraceful
             | Command::Reload
             | Command::IpvsList { connections: false }
-            | Command::DataplaneStats => Vec::new(),
+            | Command::DataplaneStats
+            | Command::Sync => Vec::new(),
         };
         (self.name(), args)
     }
@@ -175,6 +180,7 @@ impl Command {
                 _ => Err(wrong("ipvs", "one argument: the operation as JSON")),
             },
             "dataplane.stats" => without(Command::DataplaneStats),
+            "sync" => without(Command::Sync),
             other => Err(CommandError::Unknown(other.to_string())),
         }
     }
@@ -236,10 +242,11 @@ mod tests {
                 udp_s: 300,
             })),
             Command::DataplaneStats,
+            Command::Sync,
         ];
         let mut seen: Vec<usize> = all.iter().map(variant).collect();
         seen.dedup();
-        assert_eq!(seen, (0..16).collect::<Vec<_>>(), "one of each, in order");
+        assert_eq!(seen, (0..17).collect::<Vec<_>>(), "one of each, in order");
         all
     }
 
@@ -261,6 +268,7 @@ mod tests {
             Command::IpvsList { .. } => 13,
             Command::Ipvs(_) => 14,
             Command::DataplaneStats => 15,
+            Command::Sync => 16,
         }
     }
 

@@ -12,6 +12,10 @@ pub struct Status {
     pub router_id: Ipv4Addr,
     /// Shutting down: routes withdrawn, the data plane still forwarding.
     pub stopping: bool,
+    /// With `[cluster]`: where fetching the cluster's connection table
+    /// stands (VIPs wait for it); none without.
+    #[serde(default)]
+    pub cluster_table: Option<xlvs_sync::BulkStatus>,
     pub announced: Vec<Announced>,
     pub vips: Vec<VipStatus>,
 }
@@ -93,6 +97,10 @@ mod tests {
             node: "lb1".into(),
             router_id: Ipv4Addr::new(10, 255, 0, 11),
             stopping: false,
+            cluster_table: Some(xlvs_sync::BulkStatus::Done {
+                peer: Ipv4Addr::new(10, 0, 2, 12),
+                entries: 7,
+            }),
             announced: vec![Announced {
                 address: Ipv4Addr::new(192, 0, 2, 10),
                 metric: 1,
@@ -107,6 +115,7 @@ mod tests {
         let wire = serde_json::to_value(&status).unwrap();
         assert_eq!(wire["vips"][0]["announce_error"], serde_json::Value::Null);
         assert_eq!(wire["announced"][0]["address"], "192.0.2.10");
+        assert_eq!(wire["cluster_table"]["status"], "done");
         assert_eq!(parse::<Status>(wire), Ok(status));
     }
 
@@ -115,4 +124,35 @@ mod tests {
         let e = parse::<Drained>(serde_json::json!({"services": 3})).unwrap_err();
         assert!(e.contains("unexpected answer"), "{e}");
     }
+}
+
+/// `sync`: flow-state sync with the other directors (docs/sync.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// The protocol's view: peers, datagrams, drops, the table transfer.
+    pub protocol: xlvs_sync::Stats,
+    /// What this director did with what it received and reported.
+    pub table: SyncTable,
+    /// The other directors' FULLNAT local addresses announced here at the
+    /// higher metric, so their reals' answers reach a survivor.
+    pub peer_local_addresses: Vec<Ipv4Addr>,
+}
+
+/// The connection table's side of sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncTable {
+    /// Entries the data plane reported (new, refreshed, closing) and that
+    /// were published.
+    pub published: u64,
+    /// Reports the ring could not take (the data plane's sync_ring_full).
+    pub ring_full: u64,
+    /// Received entries written into the connection table.
+    pub installed: u64,
+    /// Received entries that refreshed one already there.
+    pub refreshed: u64,
+    pub removed: u64,
+    /// Received entries left out, by reason (`ours_already`,
+    /// `ours_is_lower`, `no_service`, `no_real`, `other_forward`,
+    /// `error`, ...).
+    pub not_installed: std::collections::BTreeMap<String, u64>,
 }

@@ -1473,7 +1473,10 @@ fn tls_keys_only_on_https() {
 
 /// A valid `[cluster]` table after the web service.
 fn cluster(body: &str) -> String {
-    format!("{}\n[cluster]\ninterface = \"eth1\"\nkey = \"0123456789abcdef\"\n{body}\n", web())
+    format!(
+        "{}\n[cluster]\ninterface = \"eth1\"\nkey = \"0123456789abcdef\"\n{body}\n",
+        web()
+    )
 }
 
 #[test]
@@ -1483,7 +1486,10 @@ fn cluster_is_parsed_with_its_defaults() {
     assert_eq!(cl.interface, "eth1");
     assert_eq!(
         cl.peering,
-        Peering::Peers(vec!["10.0.1.12".parse().unwrap(), "10.0.1.13".parse().unwrap()])
+        Peering::Peers(vec![
+            "10.0.1.12".parse().unwrap(),
+            "10.0.1.13".parse().unwrap()
+        ])
     );
     assert_eq!((cl.port, cl.bulk_timeout), (8849, Duration::from_secs(10)));
     assert_eq!(cl.key.0, b"0123456789abcdef");
@@ -1514,9 +1520,7 @@ fn cluster_group_must_be_multicast() {
 
 #[test]
 fn cluster_peers_are_other_unicast_directors() {
-    let text = cluster(&format!(
-        "peers = [\"10.0.1.12\",\n\"10.0.1.12\" {MARK}\n]"
-    ));
+    let text = cluster(&format!("peers = [\"10.0.1.12\",\n\"10.0.1.12\" {MARK}\n]"));
     expect_error(&text, "cluster.peers[1]", "listed twice");
     let text = cluster(&format!("peers = [\n\"239.1.1.1\" {MARK}\n]"));
     expect_error(&text, "cluster.peers[0]", "not a unicast address");

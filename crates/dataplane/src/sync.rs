@@ -265,6 +265,20 @@ impl Dataplane {
         Ok(Some(SocketAddrV4::new(Ipv4Addr::from(r.addr), port)))
     }
 
+    /// Flow `key`'s connection entry, if any, and the real's address and
+    /// port it sends the flow to (None when its slot is no longer the
+    /// service's): what a received entry is weighed against.
+    pub fn connection(
+        &self,
+        key: &FlowKey,
+    ) -> Result<Option<(Conn, Option<SocketAddrV4>)>, DataplaneError> {
+        match self.conntrack.get(key, 0) {
+            Ok(c) => Ok(Some((c, self.real_of(c.real, c.svc, key)?))),
+            Err(MapError::KeyNotFound) => Ok(None),
+            Err(e) => Err(map_err("conntrack")(e)),
+        }
+    }
+
     /// Installs a connection entry received from a peer (flagged
     /// CONN_F_PEER, with its owner), and for NAT and FULLNAT the way back
     /// for the real's replies, so this director forwards the flow as its

@@ -156,6 +156,8 @@ impl Instance {
             return;
         }
         i.state = IfState::Down;
+        self.origin.hold(now);
+        let i = &mut self.ifaces[iface];
         i.delayed_acks.clear();
         i.ack_due = None;
         let ids: Vec<Ipv4Addr> = i.neighbors.keys().copied().collect();

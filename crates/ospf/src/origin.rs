@@ -39,7 +39,17 @@ pub(crate) struct Origin {
     pub sent: BTreeMap<LsaKey, Instant>,
     /// A change held back by MinLSInterval, due then.
     pending: Option<Instant>,
+    /// Originations wait until then: an interface went down, and what
+    /// follows from it comes in a moment (see [`LINK_DOWN_HOLD`]).
+    hold_until: Option<Instant>,
 }
+
+/// How long origination waits after an interface goes down. The Router-LSA
+/// changes at once for the interface, and again a moment later for what
+/// the node does about it (xlvsd withdraws the FULLNAT local addresses of
+/// a director that lost an arm, sync/routes.rs): originated together,
+/// MinLSInterval does not hold the second change back 5 s.
+pub const LINK_DOWN_HOLD: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Origin {
     pub fn new(mode: VipMode) -> Origin {
@@ -51,6 +61,7 @@ impl Origin {
             seen_seq: BTreeMap::new(),
             sent: BTreeMap::new(),
             pending: None,
+            hold_until: None,
         }
     }
 
@@ -61,6 +72,13 @@ impl Origin {
             .filter(|(k, e)| k.adv_router == router_id && !e.max_age_flooded)
             .map(|(_, e)| e.installed + LS_REFRESH_TIME);
         refresh.chain(self.pending).min()
+    }
+
+    /// Holds originations back for [`LINK_DOWN_HOLD`] from `now`.
+    pub fn hold(&mut self, now: Instant) {
+        let until = now + LINK_DOWN_HOLD;
+        self.hold_until = Some(until);
+        self.pending = Some(self.pending.map_or(until, |p| p.max(until)));
     }
 }
 
@@ -202,6 +220,12 @@ impl Instance {
         // Restarting gracefully: what the network holds stands (graceful.rs).
         if self.shutting_down || self.restarting() {
             return;
+        }
+        if let Some(until) = self.origin.hold_until {
+            if now < until {
+                return;
+            }
+            self.origin.hold_until = None;
         }
         let mut pending: Option<Instant> = None;
         for (key, body) in self.desired() {

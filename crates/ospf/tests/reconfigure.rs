@@ -217,3 +217,27 @@ fn removal_hands_back_only_the_removed_interfaces_packets() {
     assert!(!out.is_empty(), "eth2's Hello still queued");
     assert!(out.iter().all(|o| o.iface == eth2), "{out:?}");
 }
+
+#[test]
+fn what_follows_an_interface_down_at_once_goes_out_with_it_not_5_s_later() {
+    let mut s = network(true);
+    let lip = ip("10.255.1.1");
+    s.nodes[0].inst.announce(s.now, lip, 1);
+    s.run(secs(6));
+    assert!(
+        links_seen_by(&s, 2).1.contains(&lip),
+        "c learns the address"
+    );
+
+    // eth1 (to b) goes down, and a moment later the node withdraws the
+    // address because of it (as xlvsd does for a director's FULLNAT local
+    // addresses when an arm goes down): c gets both within the hold, not
+    // the second after MinLSInterval.
+    let eth1 = s.iface(0, 0);
+    s.nodes[0].inst.interface_down(eth1, s.now);
+    s.run(Duration::from_millis(20));
+    s.nodes[0].inst.withdraw(s.now, lip);
+    s.run(Duration::from_millis(500));
+    let want = (vec![(ip(C), ip("10.0.1.0"), 10)], vec![ip("10.0.1.0")]);
+    assert_eq!(links_seen_by(&s, 2), want, "c's copy within half a second");
+}

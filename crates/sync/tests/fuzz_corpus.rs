@@ -136,7 +136,10 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             "local-address-on-dr",
             altered(one(), 32 + 24, &[10, 1, 0, 1]),
         ),
-        ("valid-refresh-of-another-owner", altered(one(), 32 + 28, &[10, 0, 0, 99])),
+        (
+            "valid-refresh-of-another-owner",
+            altered(one(), 32 + 28, &[10, 0, 0, 99]),
+        ),
         (
             "delete-in-bulk",
             enc(Body::BulkEntries {

@@ -41,6 +41,9 @@ enum Cmd {
     },
     /// The XDP data plane's global counters (drops and passes by reason).
     Dataplane,
+    /// Flow-state sync with the other directors ([cluster]): peers, the
+    /// cluster table's transfer, entries sent, installed and dropped.
+    Sync,
     /// Stop announcing a service's VIP (or every VIP of the node) so the
     /// routers move new traffic to the other directors.
     Drain { service: Option<String> },
@@ -110,6 +113,9 @@ pub fn run(args: &[String]) -> ExitCode {
         } => return import::run(file, node_template.as_deref()),
         Cmd::Status => (Command::Status, |v| {
             Ok(ospf::status(&reply::parse(v.clone())?))
+        }),
+        Cmd::Sync => (Command::Sync, |v| {
+            Ok(crate::sync::report(&reply::parse(v.clone())?))
         }),
         Cmd::Dataplane => (Command::DataplaneStats, |v| {
             let mut out = String::new();

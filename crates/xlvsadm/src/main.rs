@@ -7,6 +7,7 @@
 mod cli;
 mod import;
 mod ospf;
+mod sync;
 
 use std::process::ExitCode;
 use xlvsadm::client::Socket;

@@ -114,6 +114,13 @@ pub fn status(st: &xlvs_api::reply::Status) -> String {
             "shutting down: routes withdrawn, the data plane forwards until the grace period ends"
         );
     }
+    if let Some(table) = &st.cluster_table {
+        let _ = writeln!(
+            out,
+            "cluster table (sync): {}",
+            crate::sync::table_status(table)
+        );
+    }
     let _ = writeln!(out, "announced over OSPF:");
     for a in &st.announced {
         let _ = writeln!(out, "  {}/32 metric {}", a.address, a.metric);

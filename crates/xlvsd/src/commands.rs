@@ -35,6 +35,8 @@ pub enum CommandError {
     AlreadyStopping,
     #[error("graceful restart refused: {0}")]
     GracefulRefused(GracefulError),
+    #[error("flow sync is off: this node's config has no [cluster]")]
+    NoCluster,
 }
 
 impl Node {
@@ -79,6 +81,7 @@ impl Node {
                 Ok(Value::Object(fields.collect()))
             }
             Command::Status => self.status().await,
+            Command::Sync => self.sync_report().await,
         }
     }
 
@@ -141,6 +144,16 @@ impl Node {
         }))
     }
 
+    /// `sync`: the protocol's view and what the table did with it.
+    async fn sync_report(&self) -> Result<Value, CommandError> {
+        let sync = self.sync.as_ref().ok_or(CommandError::NoCluster)?;
+        let mut report = sync.report();
+        let stats = self.forwarder.lock().await.stats()?;
+        let ring_full = stats.iter().find(|(name, _)| *name == "sync_ring_full");
+        report.table.ring_full = ring_full.map_or(0, |(_, n)| *n);
+        Ok(to_json(report))
+    }
+
     /// `status`: the node, what the speaker announces, and each VIP with
     /// whether it is ready, why (readiness.rs), and why its announcement
     /// or withdrawal failed if it did (`announce_error`, else null).
@@ -151,7 +164,7 @@ impl Node {
             Err(DriverError::Stopped) if stopping => Vec::new(),
             other => other?,
         };
-        let ready = crate::readiness::of(&*self.forwarder.lock().await);
+        let ready = crate::readiness::of(&*self.forwarder.lock().await, self.sync.as_ref());
         let announcer = self.announcer.lock().await;
         let error = |vip| announcer.failure(vip).map(|f| f.to_string());
         let mut vips: Vec<reply::VipStatus> = ready
@@ -178,6 +191,7 @@ impl Node {
             node: self.name.clone(),
             router_id: self.router_id,
             stopping,
+            cluster_table: self.sync.as_ref().map(|s| s.table_status()),
             announced: announced
                 .into_iter()
                 .map(|(address, metric)| reply::Announced { address, metric })

@@ -27,6 +27,9 @@ const FLUSH_LIMIT: Duration = Duration::from_secs(3);
 /// event reports. The kernel's neighbours, interfaces and routes come as
 /// events (host/).
 const REFRESH: Duration = Duration::from_secs(1);
+/// How long a starting daemon waits for its `[cluster]` interface's
+/// address (the network may be set up after it starts).
+const SYNC_ADDRESS_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -42,6 +45,8 @@ pub enum DaemonError {
     Signal(std::io::Error),
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
 }
 
 /// How the daemon ended.
@@ -83,6 +88,23 @@ pub async fn run(
     for addr in addresses(&config).into_iter().filter(|a| !vips.contains(a)) {
         speaker.announce(addr, ANNOUNCE_METRIC).await?;
     }
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let sync = match &config.cluster {
+        Some(cluster) => {
+            let addr = sync_address(host_events.clone(), &cluster.interface).await?;
+            let s = crate::sync::start(
+                &config,
+                cluster,
+                addr,
+                forwarder.clone(),
+                speaker.clone(),
+                host_events.clone(),
+                changed.clone(),
+            )?;
+            Some(s)
+        }
+        None => None,
+    };
     let checks = start_checks(&config);
     let (reloads, reload_rx) = mpsc::unbounded_channel();
     let node = Node {
@@ -91,7 +113,7 @@ pub async fn run(
         speaker: speaker.clone(),
         forwarder: forwarder.clone(),
         announcer: Arc::default(),
-        changed: Arc::default(),
+        changed,
         samples: Arc::default(),
         config_path,
         // The config in force: a reload may change shutdown_grace.
@@ -100,6 +122,7 @@ pub async fn run(
         stopping: Arc::default(),
         restart_prepared: Arc::default(),
         restart_now: Arc::default(),
+        sync,
     };
     let supervisor = tokio::spawn(supervise(node.clone(), checks, reload_rx, host_events));
     tracing::info!(
@@ -147,6 +170,9 @@ pub async fn run(
         );
         return Ok(Exit::GracefulRestart);
     }
+    if let Some(s) = &node.sync {
+        s.leaving();
+    }
     tracing::info!(signal, "withdrawing every route");
     speaker.shutdown(FLUSH_LIMIT).await?;
     if cleanup {
@@ -190,6 +216,36 @@ async fn keep_forwarding(grace: Duration, term: &mut Signal, int: &mut Signal) {
         _ = tokio::time::sleep(grace) => tracing::info!(?grace, "grace period over"),
         _ = term.recv() => tracing::warn!(signal = "SIGTERM", "grace period cut short"),
         _ = int.recv() => tracing::warn!(signal = "SIGINT", "grace period cut short"),
+    }
+}
+
+/// The `[cluster]` interface's address. At boot it may come after us:
+/// waited for (the kernel's events say when), within [`SYNC_ADDRESS_WAIT`].
+async fn sync_address(
+    mut host: watch::Receiver<Option<HostView>>,
+    interface: &str,
+) -> Result<Ipv4Addr, crate::sync::SyncError> {
+    let address = |host: &watch::Receiver<Option<HostView>>| {
+        let view = host.borrow();
+        let v = view.as_ref()?;
+        let (index, _) = v.links().by_name(interface)?;
+        v.links().primary(index).map(|a| a.address)
+    };
+    let wait = async {
+        loop {
+            if let Some(a) = address(&host) {
+                return Some(a);
+            }
+            tracing::info!(
+                interface,
+                "waiting for an IPv4 address on the [cluster] interface"
+            );
+            host.changed().await.ok()?;
+        }
+    };
+    match tokio::time::timeout(SYNC_ADDRESS_WAIT, wait).await {
+        Ok(Some(a)) => Ok(a),
+        _ => Err(crate::sync::SyncError::NoAddress(interface.to_owned())),
     }
 }
 
@@ -250,7 +306,7 @@ async fn supervise(
         if node.stopping.load(Ordering::Relaxed) {
             continue;
         }
-        let ready = crate::readiness::of(&*node.forwarder.lock().await);
+        let ready = crate::readiness::of(&*node.forwarder.lock().await, node.sync.as_ref());
         node.announcer
             .lock()
             .await

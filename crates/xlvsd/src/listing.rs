@@ -224,6 +224,7 @@ fn connections(f: &Forwarder, t: &Timeouts, clock: &Clock) -> Vec<Connection> {
             source: SocketAddrV4::new(Ipv4Addr::from(k.src), u16::from_be_bytes(k.sport)),
             virtual_addr: SocketAddrV4::new(Ipv4Addr::from(k.dst), dport),
             destination: SocketAddrV4::new(dest.0, if dest.1 == 0 { dport } else { dest.1 }),
+            owner: c.owner(),
         });
     }
     out

@@ -24,6 +24,7 @@ mod notify;
 mod ospf;
 mod readiness;
 mod reload;
+mod sync;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.
 #[derive(Parser)]

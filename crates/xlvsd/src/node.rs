@@ -37,4 +37,6 @@ pub struct Node {
     /// written, the daemon exits (`restart_now`).
     pub restart_prepared: Arc<AtomicBool>,
     pub restart_now: Arc<Notify>,
+    /// Flow-state sync with the other directors, with `[cluster]`.
+    pub sync: Option<crate::sync::SyncHandle>,
 }

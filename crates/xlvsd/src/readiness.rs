@@ -21,6 +21,7 @@
 
 use crate::forwarder::usable::{self, SorryRole};
 use crate::forwarder::{Entry, Facts, Forwarder, RealStates};
+use crate::sync::SyncHandle;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use xlvs_config::Forward;
@@ -39,10 +40,18 @@ impl VipReadiness {
     }
 }
 
-/// The readiness of every VIP of the forwarder's entries.
-pub fn of(f: &Forwarder) -> BTreeMap<Ipv4Addr, VipReadiness> {
-    vip_readiness(f.entries(), f.reals(), f.facts(), f.drained())
+/// The readiness of every VIP of the forwarder's entries; with flow sync,
+/// held back until the cluster's connection table is fetched.
+pub fn of(f: &Forwarder, sync: Option<&SyncHandle>) -> BTreeMap<Ipv4Addr, VipReadiness> {
+    let mut ready = vip_readiness(f.entries(), f.reals(), f.facts(), f.drained());
+    if sync.is_some_and(|s| !s.table_settled()) {
+        hold(&mut ready, WAITING_FOR_TABLE);
+    }
+    ready
 }
+
+/// Why no VIP is announced while sync fetches the table.
+pub const WAITING_FOR_TABLE: &str = "waiting for the cluster's connection table (sync)";
 
 /// The readiness of every VIP of `entries`: announced while any of its
 /// entries can serve it.
@@ -65,6 +74,16 @@ pub fn vip_readiness(
 /// Whether one entry keeps its VIP announced, and the line saying why,
 /// e.g. `service web port 80: 0 of 3 reals usable, quorum 2 (hysteresis
 /// 1: lost below 1, back at 3), quorum lost`.
+/// Holds every VIP back for a reason of the whole node (a director that
+/// joins a cluster waits for the cluster's connection table): nothing is
+/// announced, and each VIP says why.
+fn hold(ready: &mut BTreeMap<Ipv4Addr, VipReadiness>, why: &str) {
+    for vip in ready.values_mut() {
+        vip.announce = false;
+        vip.reasons.insert(0, why.to_owned());
+    }
+}
+
 fn entry_readiness(e: &Entry, reals: &RealStates, facts: &Facts, drained: bool) -> (bool, String) {
     let forward = e.spec.forward;
     let usable = e

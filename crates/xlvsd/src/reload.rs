@@ -9,7 +9,7 @@ use crate::forwarder::{nat_entries, ForwarderError, TranslateError};
 use crate::node::Node;
 use crate::ospf::interface_specs;
 use std::path::PathBuf;
-use xlvs_config::{ConfigErrors, NodeConfig};
+use xlvs_config::{Cluster, ConfigErrors, NodeConfig, Peering};
 use xlvs_ospf_driver::{link_info, DriverError, InterfaceChanges, LinkError};
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,11 @@ impl Node {
             let done = self.speaker.set_interfaces(interface_specs(&new)).await?;
             summary.push_str(&format!("; OSPF interfaces: {done}"));
         }
+        if let (Some(sync), Some(c)) = (&self.sync, &new.cluster) {
+            if let xlvs_config::Peering::Peers(peers) = &c.peering {
+                sync.set_peers(peers.clone());
+            }
+        }
         // The supervisor sets the health checks up for the new reals.
         let _ = self.reloads.send(new.clone());
         *current = new;
@@ -116,6 +121,9 @@ pub fn restart_only(new: &NodeConfig, old: &NodeConfig, nat_capacity: u32) -> Ve
     fields.extend(node_and_ospf(new, old));
     if new.metrics != old.metrics {
         fields.push("[metrics]");
+    }
+    if !same_cluster_but_peers(new.cluster.as_ref(), old.cluster.as_ref()) {
+        fields.push("[cluster] (but its peers)");
     }
     fields
 }
@@ -173,6 +181,24 @@ fn interface_plan(new: &NodeConfig, old: &NodeConfig) -> Result<InterfaceChanges
         }
     }
     Ok(plan)
+}
+
+/// Whether two `[cluster]` tables differ at most in their unicast peers,
+/// the one thing a reload changes (the socket, key and mode are set at
+/// start; adding or removing the table needs a restart too).
+fn same_cluster_but_peers(new: Option<&Cluster>, old: Option<&Cluster>) -> bool {
+    match (new, old) {
+        (None, None) => true,
+        (Some(n), Some(o)) => {
+            let unicast = |c: &Cluster| matches!(c.peering, Peering::Peers(_));
+            let peers_only = Cluster {
+                peering: o.peering.clone(),
+                ..n.clone()
+            };
+            unicast(n) == unicast(o) && peers_only == *o
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -258,5 +284,30 @@ interfaces = ["lo"]
         // and back: a removal needs nothing from the host
         let plan = interface_plan(&old, &new).unwrap();
         assert_eq!(plan.removed, ["xlvs-no-such0"]);
+    }
+
+    #[test]
+    fn a_reload_changes_the_cluster_peers_and_nothing_else_of_it() {
+        let cluster = |body: &str| {
+            let body = body.to_owned();
+            with(move |c| {
+                format!("{c}[cluster]\ninterface = \"lo\"\nkey = \"0123456789abcdef\"\n{body}\n")
+            })
+        };
+        let old = cluster("peers = [\"10.0.1.12\"]");
+        let fields = |new: &NodeConfig| restart_only(new, &old, NAT);
+        assert!(fields(&cluster("peers = [\"10.0.1.12\", \"10.0.1.13\"]")).is_empty());
+        for other in [
+            "peers = [\"10.0.1.12\"]\nport = 9000",
+            "group = \"239.1.1.1\"",
+            "peers = [\"10.0.1.12\"]\nbulk_timeout = \"3s\"",
+        ] {
+            assert_eq!(
+                fields(&cluster(other)),
+                ["[cluster] (but its peers)"],
+                "{other}"
+            );
+        }
+        assert_eq!(fields(&with(|c| c)), ["[cluster] (but its peers)"]);
     }
 }

@@ -130,6 +130,11 @@ pub struct Connection {
     #[serde(rename = "virtual")]
     pub virtual_addr: SocketAddrV4,
     pub destination: SocketAddrV4,
+    /// With flow sync: the director that made the entry, when it is
+    /// another one (the entry was installed from its report); absent for
+    /// our own entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<std::net::Ipv4Addr>,
 }
 
 #[cfg(test)]

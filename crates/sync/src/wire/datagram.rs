@@ -69,9 +69,7 @@ impl Body {
             Kind::Hello => return Hello::parse(payload).map(Body::Hello),
             Kind::BulkEnd => return BulkEnd::parse(payload).map(Body::BulkEnd),
             Kind::BulkRequest => Body::BulkRequest { transfer: r.u32()? },
-            Kind::Entries => {
-                Body::Entries(records(&mut r, header.count)?)
-            }
+            Kind::Entries => Body::Entries(records(&mut r, header.count)?),
             Kind::BulkEntries => {
                 let transfer = r.u32()?;
                 let entries = records(&mut r, header.count)?;

@@ -136,17 +136,24 @@ fn service(out: &mut String, s: &ServiceEntry, opts: &ListOptions) {
     }
 }
 
+/// ipvsadm's columns; with flow sync (some entry made by another
+/// director) an `owner` column follows: `local`, or the director's sync
+/// address.
 fn connections(out: &mut String, conns: &[Connection]) {
     out.push_str("IPVS connection entries\n");
-    let _ = writeln!(
-        out,
-        "pro expire {:<11} {:<18} {:<18} destination",
-        "state", "source", "virtual"
+    let synced = conns.iter().any(|c| c.owner.is_some());
+    let mut head = format!(
+        "pro expire {:<11} {:<18} {:<18} {}",
+        "state", "source", "virtual", "destination"
     );
+    if synced {
+        head = format!("{head:<82} owner");
+    }
+    out.push_str(&head);
+    out.push('\n');
     for c in conns {
         let expire = format!("{:02}:{:02}", c.expire_s / 60, c.expire_s % 60);
-        let _ = writeln!(
-            out,
+        let mut line = format!(
             "{:<3} {expire:<6} {:<11} {:<18} {:<18} {}",
             c.protocol.ipvsadm_name(),
             c.state,
@@ -154,5 +161,11 @@ fn connections(out: &mut String, conns: &[Connection]) {
             c.virtual_addr.to_string(),
             c.destination
         );
+        if synced {
+            let owner = c.owner.map_or("local".into(), |o| o.to_string());
+            line = format!("{line:<82} {owner}");
+        }
+        out.push_str(&line);
+        out.push('\n');
     }
 }

@@ -205,6 +205,7 @@ fn conn(protocol: Protocol, expire_s: u32, state: &str, s: &str, v: &str, d: &st
         source: s.parse().unwrap(),
         virtual_addr: v.parse().unwrap(),
         destination: d.parse().unwrap(),
+        owner: None,
     }
 }
 
@@ -267,6 +268,28 @@ fn list_connections_and_timeouts() {
         listing("-L --timeout"),
         "Timeout (tcp tcpfin udp): 900 120 300\n"
     );
+}
+
+#[test]
+fn synced_entries_name_their_owner_in_a_last_column() {
+    let words = ["-L", "-n", "-c"];
+    let IpvsCommand::List(opts) = parse(&words).unwrap().command else {
+        panic!("a listing");
+    };
+    let mut t = table();
+    assert!(t.connections.len() >= 2, "the example has connections");
+    t.connections[0].owner = Some("10.0.2.12".parse().unwrap());
+    let out = list(&t, &opts).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[1].ends_with(" owner") && lines[1].contains("destination "),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].ends_with(" 10.0.2.12"), "{}", lines[2]);
+    assert!(lines[3].ends_with(" local"), "{}", lines[3]);
+    // Without peers' entries the columns are ipvsadm's, exactly.
+    assert_eq!(listing("-L -n -c"), text(CONNECTIONS));
 }
 
 #[test]

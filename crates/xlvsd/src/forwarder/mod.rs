@@ -26,6 +26,7 @@
 mod entry;
 mod facts;
 mod follow;
+mod peers;
 mod plan;
 mod policy;
 mod quorum;
@@ -38,6 +39,7 @@ pub mod testing;
 
 pub use entry::{of_service, Entry, UnknownService};
 pub use facts::Facts;
+pub use peers::Applied;
 pub use plan::{plan, Plan};
 #[cfg(test)]
 pub use quorum::Quorum;

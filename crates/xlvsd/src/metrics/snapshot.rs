@@ -85,7 +85,11 @@ pub async fn collect(node: &Node) -> Snapshot {
             .stats()
             .inspect_err(|e| tracing::warn!(error = %e, "metrics: data plane counters unreadable"))
             .ok();
-        (services, crate::readiness::of(&f), dataplane)
+        (
+            services,
+            crate::readiness::of(&f, node.sync.as_ref()),
+            dataplane,
+        )
     };
     let speaker = &node.speaker;
     let announced = speaker.announced().await;

@@ -1,0 +1,126 @@
+//! The connection table's side of flow-state sync (sync/): reporting on,
+//! entries received from peers weighed and installed, and the whole table
+//! for a peer's bulk transfer. The rules are pure, elsewhere:
+//! xlvs_sync::decide (which entry wins), sync/translate.rs (the terms).
+
+use super::{Forwarder, ForwarderError};
+use crate::sync::translate::{self, LocalService, Unplaced};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+use xlvs_dataplane::{Installed, PeerEntry, SyncEvents};
+use xlvs_sync::{decide, Decision, Entry, Existing, Op, Why};
+
+/// What became of one received entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Installed,
+    Refreshed,
+    Removed,
+    Kept(Why),
+    /// A live entry of ours saw a later packet (the data plane's rule).
+    KeptOurs,
+    Unplaced(Unplaced),
+}
+
+impl Applied {
+    /// The counter of an entry left as it was.
+    pub fn not_installed(self) -> Option<&'static str> {
+        Some(match self {
+            Applied::Installed | Applied::Refreshed | Applied::Removed => return None,
+            Applied::Kept(Why::OursAlready) => "ours_already",
+            Applied::Kept(Why::OursIsLower) => "ours_is_lower",
+            Applied::Kept(Why::NothingToDelete) => "nothing_to_delete",
+            Applied::Kept(Why::OtherOwner) => "other_owner",
+            Applied::KeptOurs => "ours_is_newer",
+            Applied::Unplaced(u) => u.name(),
+        })
+    }
+}
+
+impl Forwarder {
+    /// Turns the data plane's reports on: every entry it makes, refreshes
+    /// (every `refresh` while a flow is forwarded) and closes.
+    pub fn start_sync(&mut self, refresh: Duration) -> Result<SyncEvents, ForwarderError> {
+        self.dp.set_sync(Some(refresh))?;
+        Ok(self.dp.take_sync_events()?)
+    }
+
+    /// Where received entries land: each service entry with its backends.
+    pub fn sync_services(&self) -> Vec<LocalService> {
+        let service = |e: &super::Entry| LocalService {
+            vip: e.spec.vip,
+            protocol: e.spec.protocol,
+            port: e.port(),
+            forward: e.spec.forward,
+            id: e.spec.id,
+            backends: e.backends().map(|r| (r.addr, r.port)).collect(),
+        };
+        self.entries.iter().map(service).collect()
+    }
+
+    /// Weighs a received entry against the table (`me`: our sync address)
+    /// and installs, refreshes or removes it. `services` is
+    /// [`Forwarder::sync_services`], taken once per batch.
+    pub fn apply_peer_entry(
+        &mut self,
+        services: &[LocalService],
+        e: &Entry,
+        me: Ipv4Addr,
+    ) -> Result<Applied, ForwarderError> {
+        let key = translate::flow_key(&e.key);
+        let existing = self.dp.connection(&key)?.and_then(|(conn, real)| {
+            let real = real?;
+            Some(Existing {
+                owner: conn.owner().unwrap_or(me),
+                real: *real.ip(),
+                real_port: real.port(),
+                local_addr: Ipv4Addr::from(conn.nat_addr),
+                local_port: u16::from_be_bytes(conn.nat_port),
+            })
+        });
+        match decide(existing, e, me) {
+            Decision::Keep(why) => return Ok(Applied::Kept(why)),
+            Decision::Remove => {
+                self.dp.remove_peer_entry(&key, e.owner)?;
+                return Ok(Applied::Removed);
+            }
+            Decision::Install | Decision::Refresh => {}
+        }
+        let (svc, (addr, port)) = match translate::place(services, e) {
+            Ok(p) => p,
+            Err(u) => return Ok(Applied::Unplaced(u)),
+        };
+        let Some(real) = self.dp.real_slot(svc, addr, port) else {
+            return Ok(Applied::Unplaced(Unplaced::NoReal));
+        };
+        let clock = self.dp.clock()?;
+        let idle = u64::from(e.idle_secs) * u64::from(clock.hz);
+        let nat = (e.forward == xlvs_sync::Forward::FullNat)
+            .then(|| SocketAddrV4::new(e.local_addr, e.local_port));
+        let entry = PeerEntry {
+            key,
+            svc,
+            real,
+            state: e.state,
+            owner: e.owner,
+            nat,
+            last: clock.now.saturating_sub(idle),
+        };
+        let refresh = existing.is_some_and(|x| x.owner == e.owner) && e.op != Op::Delete;
+        Ok(match self.dp.install_peer_entry(&entry)? {
+            Installed::KeptOurs => Applied::KeptOurs,
+            Installed::Written if refresh => Applied::Refreshed,
+            Installed::Written => Applied::Installed,
+        })
+    }
+
+    /// Every live entry of the table as sync records, for a peer's bulk
+    /// transfer (`me`: the owner of the entries we made).
+    pub fn sync_table(&self, me: Ipv4Addr) -> Result<Vec<Entry>, ForwarderError> {
+        Ok(self
+            .dp
+            .sync_entries()?
+            .filter_map(|s| translate::to_wire(&s.event(), me, s.idle))
+            .collect())
+    }
+}

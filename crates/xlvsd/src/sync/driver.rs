@@ -1,0 +1,451 @@
+//! The sync task: one loop over the socket, the data plane's report ring,
+//! the core's timers and the daemon's commands; after each turn it sends
+//! what the core queued and applies what it reported.
+
+use super::socket::{self, SocketError};
+use super::{routes, translate};
+use crate::forwarder::{Applied, Forwarder, ForwarderError};
+use crate::host::HostView;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch, Mutex, Notify};
+use xlvs_api::reply::{SyncReport, SyncTable};
+use xlvs_config::{Cluster, NodeConfig, Peering};
+use xlvs_dataplane::SyncEvents;
+use xlvs_ospf_driver::Speaker;
+use xlvs_sync::{BulkStatus, Config, Event, FlowSync, Mode, NodeState};
+
+/// The data plane wakes the reader at most once a tick per CPU: events
+/// after a wakeup wait for the next one, or for this drain.
+const RING_DRAIN: Duration = Duration::from_millis(20);
+/// How often the report for `xlvsadm sync` and metrics is brought up to
+/// date when nothing else happens.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Socket(#[from] SocketError),
+    #[error("sync: {0}")]
+    Config(#[from] xlvs_sync::ConfigError),
+    #[error("sync: {0}")]
+    Forwarder(#[from] ForwarderError),
+    #[error("sync: watching the report ring: {0}")]
+    Ring(std::io::Error),
+    #[error("[cluster] interface {0} has no IPv4 address to sync from (waited 30 s)")]
+    NoAddress(String),
+}
+
+enum Command {
+    Peers(Vec<Ipv4Addr>),
+    Leaving,
+}
+
+/// The daemon's hold on the sync task.
+#[derive(Clone)]
+pub struct SyncHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    report: Arc<std::sync::Mutex<SyncReport>>,
+    table: watch::Receiver<BulkStatus>,
+}
+
+impl SyncHandle {
+    /// Whether the cluster's table has been fetched (or given up on):
+    /// until then the VIPs wait, so no flow comes here that a peer knows
+    /// and this director does not.
+    pub fn table_settled(&self) -> bool {
+        matches!(
+            *self.table.borrow(),
+            BulkStatus::Done { .. } | BulkStatus::Alone | BulkStatus::TimedOut
+        )
+    }
+
+    pub fn table_status(&self) -> BulkStatus {
+        *self.table.borrow()
+    }
+
+    pub fn report(&self) -> SyncReport {
+        self.report.lock().expect("sync report lock").clone()
+    }
+
+    /// A reload: the peers may change; anything else needs a restart
+    /// (reload.rs refuses it before this is called).
+    pub fn set_peers(&self, peers: Vec<Ipv4Addr>) {
+        let _ = self.commands.send(Command::Peers(peers));
+    }
+
+    /// Shutting down: the peers hear that we leave.
+    pub fn leaving(&self) {
+        let _ = self.commands.send(Command::Leaving);
+    }
+}
+
+/// Starts sync from the `[cluster]` interface's address `addr`: the data
+/// plane starts reporting, and the table is fetched from a peer (the
+/// VIPs wait for [`SyncHandle::table_settled`]). `changed` is woken when
+/// the table settles.
+#[allow(clippy::too_many_arguments)]
+pub fn start(
+    config: &NodeConfig,
+    cluster: &Cluster,
+    addr: Ipv4Addr,
+    forwarder: Arc<Mutex<Forwarder>>,
+    speaker: Speaker,
+    host: watch::Receiver<Option<HostView>>,
+    changed: Arc<Notify>,
+) -> Result<SyncHandle, SyncError> {
+    let socket = socket::open(&cluster.peering, addr, cluster.port)?;
+    let now = Instant::now();
+    let mut core = FlowSync::new(core_config(config, cluster, addr), now, session())?;
+    core.start_bulk(now, now + cluster.bulk_timeout);
+    // An entry lives for its idle timeout on the peers: refreshed three
+    // times per the shortest one, it never expires there while it lives
+    // here.
+    let (refresh, ring) = {
+        let mut f = forwarder.try_lock().expect("not shared yet");
+        let refresh = shortest_timeout(&f) / 3;
+        (refresh, f.start_sync(refresh)?)
+    };
+    // SAFETY: the AsyncFd owns the ring, so the descriptor stays open for
+    // as long as it is registered.
+    let ring = unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }
+        .map_err(|e| SyncError::Ring(e.into_parts().1))?;
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (table_tx, table) = watch::channel(core.bulk_status());
+    let report = Arc::new(std::sync::Mutex::new(SyncReport {
+        protocol: core.stats(now),
+        table: SyncTable::default(),
+        peer_local_addresses: Vec::new(),
+    }));
+    tracing::info!(
+        address = %addr,
+        port = cluster.port,
+        ?refresh,
+        bulk_timeout = ?cluster.bulk_timeout,
+        "flow sync on: fetching the cluster's connection table before announcing the VIPs"
+    );
+    let own_local = config
+        .fullnat
+        .as_ref()
+        .map(|f| f.local_addresses.clone())
+        .unwrap_or_default();
+    let task = Task {
+        me: addr,
+        core,
+        socket,
+        ring,
+        forwarder,
+        speaker,
+        changed,
+        commands: commands_rx,
+        table_tx,
+        report: report.clone(),
+        table: SyncTable::default(),
+        own_local: own_local.clone(),
+        peer_local: BTreeMap::new(),
+        // The daemon announced our own at start.
+        announced: own_local
+            .iter()
+            .map(|&a| (a, crate::ospf::ANNOUNCE_METRIC))
+            .collect(),
+        host,
+        arms: config.dataplane.interfaces.clone(),
+    };
+    tokio::spawn(task.run());
+    Ok(SyncHandle {
+        commands,
+        report,
+        table,
+    })
+}
+
+fn core_config(config: &NodeConfig, cluster: &Cluster, addr: Ipv4Addr) -> Config {
+    let mode = match &cluster.peering {
+        Peering::Peers(p) => Mode::Unicast(p.clone()),
+        Peering::Group(g) => Mode::Group(*g),
+    };
+    let mut c = Config::new(addr, mode, &cluster.key.0);
+    c.port = cluster.port;
+    c.name = config.node.name.clone();
+    c.local_addresses = config
+        .fullnat
+        .as_ref()
+        .map(|f| f.local_addresses.clone())
+        .unwrap_or_default();
+    c
+}
+
+/// One run of this director: its start time in microseconds, which peers
+/// take as newer than any earlier run's (replays of those are refused).
+fn session() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    since.as_micros() as u64
+}
+
+fn shortest_timeout(f: &Forwarder) -> Duration {
+    let g = f.globals();
+    let shortest = [g.tcp_timeout_s, g.tcpfin_timeout_s, g.udp_timeout_s]
+        .into_iter()
+        .filter(|&s| s > 0)
+        .min()
+        .unwrap_or(3);
+    Duration::from_secs(u64::from(shortest)).max(Duration::from_secs(3))
+}
+
+struct Task {
+    me: Ipv4Addr,
+    core: FlowSync,
+    socket: UdpSocket,
+    ring: AsyncFd<SyncEvents>,
+    forwarder: Arc<Mutex<Forwarder>>,
+    speaker: Speaker,
+    changed: Arc<Notify>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    table_tx: watch::Sender<BulkStatus>,
+    report: Arc<std::sync::Mutex<SyncReport>>,
+    table: SyncTable,
+    own_local: Vec<Ipv4Addr>,
+    /// Each peer's FULLNAT local addresses, from its Hellos.
+    peer_local: BTreeMap<Ipv4Addr, Vec<Ipv4Addr>>,
+    /// The local addresses announced now (ours and the peers'), with
+    /// their metrics (routes.rs).
+    announced: BTreeMap<Ipv4Addr, u16>,
+    /// The kernel's view: whether every XDP interface (`arms`) is up.
+    host: watch::Receiver<Option<HostView>>,
+    arms: Vec<String>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let mut buf = vec![0u8; xlvs_sync::wire::MAX_DATAGRAM];
+        let mut drain = tokio::time::interval(RING_DRAIN);
+        let mut report = tokio::time::interval(REPORT_EVERY);
+        loop {
+            let wake = self
+                .core
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| tokio::time::Instant::now() + REPORT_EVERY);
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, SocketAddr::V4(from))) => {
+                        self.core.handle_datagram(Instant::now(), from, &buf[..n]);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sync: receiving failed"),
+                },
+                r = self.ring.readable_mut() => {
+                    if let Ok(mut guard) = r {
+                        guard.clear_ready();
+                    }
+                }
+                _ = drain.tick() => {}
+                _ = tokio::time::sleep_until(wake) => self.core.handle_timeout(Instant::now()),
+                // The follower never stops while we hold the receiver.
+                Ok(()) = self.host.changed() => {}
+                c = self.commands.recv() => match c {
+                    Some(Command::Peers(peers)) => self.core.set_peers(Instant::now(), peers),
+                    Some(Command::Leaving) => self.core.set_state(Instant::now(), NodeState::Leaving),
+                    None => return,
+                },
+                _ = report.tick() => {}
+            }
+            self.publish_reports();
+            self.apply_events().await;
+            self.local_routes().await;
+            self.transmit().await;
+            self.update_report();
+        }
+    }
+
+    /// The data plane's reports, published to the peers.
+    fn publish_reports(&mut self) {
+        let now = Instant::now();
+        let ring = self.ring.get_mut();
+        while let Some(ev) = ring.next_event() {
+            if let Some(entry) = translate::to_wire(&ev, self.me, Duration::ZERO) {
+                self.core.publish(now, entry);
+                self.table.published += 1;
+            }
+        }
+    }
+
+    async fn transmit(&mut self) {
+        while let Some(t) = self.core.poll_transmit(Instant::now()) {
+            if let Err(e) = self.socket.send_to(&t.bytes, t.to).await {
+                tracing::debug!(to = %t.to, error = %e, "sync: sending failed");
+            }
+        }
+    }
+
+    async fn apply_events(&mut self) {
+        let events: Vec<Event> = std::iter::from_fn(|| self.core.poll_event()).collect();
+        if events.is_empty() {
+            return;
+        }
+        let forwarder = self.forwarder.clone();
+        let mut f = forwarder.lock().await;
+        let services = f.sync_services();
+        for ev in events {
+            match ev {
+                Event::Install { entry, .. } | Event::Remove { entry, .. } => {
+                    let applied = f.apply_peer_entry(&services, &entry, self.me);
+                    self.count(applied);
+                }
+                Event::PeerUp {
+                    addr,
+                    name,
+                    state,
+                    local_addresses,
+                } => {
+                    tracing::info!(peer = %addr, %name, ?state, ?local_addresses, "sync peer up");
+                    self.learn_local(addr, local_addresses);
+                }
+                Event::PeerChanged {
+                    addr,
+                    state,
+                    local_addresses,
+                    ..
+                } => {
+                    tracing::info!(peer = %addr, ?state, ?local_addresses, "sync peer changed");
+                    self.learn_local(addr, local_addresses);
+                }
+                // Its local addresses stay announced here: from now on we
+                // (and the other survivors) answer for its flows.
+                Event::PeerDown {
+                    addr,
+                    local_addresses,
+                } => {
+                    tracing::warn!(peer = %addr, ?local_addresses, "sync peer down: its flows are forwarded from the synced entries");
+                }
+                Event::BulkRequested { from, transfer } => match f.sync_table(self.me) {
+                    Ok(entries) => {
+                        tracing::info!(peer = %from, entries = entries.len(), "sync: sending our table");
+                        self.core
+                            .serve_bulk(Instant::now(), from, transfer, entries);
+                    }
+                    Err(e) => {
+                        tracing::error!(peer = %from, error = %e, "sync: cannot read our table for a peer")
+                    }
+                },
+                Event::BulkFinished { from, entries } => {
+                    tracing::info!(peer = %from, entries, "sync: the cluster's table fetched");
+                    self.settled();
+                }
+                Event::BulkFailed { reason } => {
+                    tracing::warn!(
+                        ?reason,
+                        "sync: no table fetched; announcing with what we have"
+                    );
+                    self.settled();
+                }
+            }
+        }
+    }
+
+    fn settled(&mut self) {
+        self.core.set_state(Instant::now(), NodeState::Ready);
+        let _ = self.table_tx.send(self.core.bulk_status());
+        self.changed.notify_one();
+    }
+
+    fn count(&mut self, applied: Result<Applied, ForwarderError>) {
+        let t = &mut self.table;
+        match applied {
+            Ok(Applied::Installed) => t.installed += 1,
+            Ok(Applied::Refreshed) => t.refreshed += 1,
+            Ok(Applied::Removed) => t.removed += 1,
+            Ok(other) => {
+                let why = other.not_installed().unwrap_or("other");
+                *t.not_installed.entry(why.to_owned()).or_default() += 1;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "sync: a received entry was not installed");
+                *t.not_installed.entry("error".to_owned()).or_default() += 1;
+            }
+        }
+    }
+
+    /// A peer's FULLNAT local addresses, from its Hello. One of ours
+    /// claimed by a peer is a configuration mistake: logged, not taken.
+    fn learn_local(&mut self, peer: Ipv4Addr, addrs: Vec<Ipv4Addr>) {
+        for a in addrs.iter().filter(|a| self.own_local.contains(a)) {
+            tracing::error!(%peer, address = %a, "a sync peer claims one of our FULLNAT local addresses: each director needs its own");
+        }
+        self.peer_local.insert(peer, addrs);
+    }
+
+    /// Announces and withdraws local addresses as routes.rs says; a
+    /// failure is logged and tried again on the next turn.
+    async fn local_routes(&mut self) {
+        let arms_up = {
+            let view = self.host.borrow();
+            view.as_ref().is_some_and(|v| {
+                let links = v.links();
+                let up = |name: &String| links.by_name(name).is_some_and(|(_, l)| l.running);
+                self.arms.iter().all(up)
+            })
+        };
+        let peers = self.peer_local.values().flatten().copied();
+        let want = routes::local_routes(arms_up, &self.own_local, peers);
+        if want == self.announced {
+            return;
+        }
+        if !arms_up {
+            tracing::warn!(interfaces = ?self.arms, "an XDP interface is down: the FULLNAT local addresses are left to the peers");
+        }
+        let gone: Vec<Ipv4Addr> = self
+            .announced
+            .keys()
+            .filter(|a| !want.contains_key(a))
+            .copied()
+            .collect();
+        for a in gone {
+            match self.speaker.withdraw(a).await {
+                Ok(()) => {
+                    self.announced.remove(&a);
+                }
+                Err(e) => {
+                    tracing::error!(address = %a, error = %e, "withdrawing a local address failed")
+                }
+            }
+        }
+        for (&a, &metric) in &want {
+            if self.announced.get(&a) == Some(&metric) {
+                continue;
+            }
+            match self.speaker.announce(a, metric).await {
+                Ok(()) => {
+                    self.announced.insert(a, metric);
+                }
+                Err(e) => {
+                    tracing::error!(address = %a, error = %e, "announcing a local address failed")
+                }
+            }
+        }
+    }
+
+    fn update_report(&mut self) {
+        let now = Instant::now();
+        let _ = self.table_tx.send_if_modified(|s| {
+            let new = self.core.bulk_status();
+            (new != *s).then(|| *s = new).is_some()
+        });
+        let mut r = self.report.lock().expect("sync report lock");
+        r.protocol = self.core.stats(now);
+        r.table = self.table.clone();
+        r.peer_local_addresses = self
+            .announced
+            .keys()
+            .filter(|a| !self.own_local.contains(a))
+            .copied()
+            .collect();
+    }
+}
