@@ -27,8 +27,6 @@ pub use lsa_network::NetworkLsa;
 pub use lsa_router::{LinkType, RouterLink, RouterLsa};
 pub use packet::{Body, Packet};
 
-use std::net::Ipv4Addr;
-
 /// Why bytes are not a valid OSPF packet or LSA.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
@@ -61,72 +59,14 @@ pub enum WireError {
     },
 }
 
-/// A bounds-checked reader over a byte slice.
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-    what: &'static str,
-}
+pub(crate) use xlvs_wire::{Put, Reader};
 
-impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8], what: &'static str) -> Self {
-        Reader { buf, what }
-    }
-
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        if self.buf.len() < n {
-            return Err(WireError::Truncated {
-                what: self.what,
-                need: n,
-                have: self.buf.len(),
-            });
+impl From<xlvs_wire::Truncated> for WireError {
+    fn from(t: xlvs_wire::Truncated) -> WireError {
+        WireError::Truncated {
+            what: t.what,
+            need: t.need,
+            have: t.have,
         }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-
-    pub fn u8(&mut self) -> Result<u8, WireError> {
-        Ok(self.take(1)?[0])
-    }
-
-    pub fn u16(&mut self) -> Result<u16, WireError> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    pub fn u32(&mut self) -> Result<u32, WireError> {
-        let b = self.take(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    pub fn addr(&mut self) -> Result<Ipv4Addr, WireError> {
-        self.u32().map(Ipv4Addr::from)
-    }
-
-    pub fn rest(&self) -> &'a [u8] {
-        self.buf
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-}
-
-/// Big-endian writers for emit.
-pub(crate) trait Put {
-    fn put_u16(&mut self, v: u16);
-    fn put_u32(&mut self, v: u32);
-    fn put_addr(&mut self, a: Ipv4Addr);
-}
-
-impl Put for Vec<u8> {
-    fn put_u16(&mut self, v: u16) {
-        self.extend_from_slice(&v.to_be_bytes());
-    }
-    fn put_u32(&mut self, v: u32) {
-        self.extend_from_slice(&v.to_be_bytes());
-    }
-    fn put_addr(&mut self, a: Ipv4Addr) {
-        self.extend_from_slice(&a.octets());
     }
 }

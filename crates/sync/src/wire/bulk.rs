@@ -8,7 +8,7 @@
 //! BulkEnd      0 total entries 4 transfer id      (8 bytes)
 //! ```
 
-use super::{Put, Reader, WireError};
+use super::{Checks, Put, Reader, WireError};
 
 /// The end of a transfer: how many entries the server sent in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,9 @@
 
 use super::entry::ENTRY_LEN;
 use super::header::HEADER_LEN;
-use super::{BulkEnd, Entry, Header, Hello, Key, Kind, Op, Put, Reader, WireError, TAG_LEN};
+use super::{
+    BulkEnd, Checks, Entry, Header, Hello, Key, Kind, Op, Put, Reader, WireError, TAG_LEN,
+};
 use std::net::Ipv4Addr;
 
 /// The fixed cost of a datagram: header and tag.

@@ -8,7 +8,7 @@
 //! 32 idle seconds  34 flags
 //! ```
 
-use super::{Put, Reader, WireError};
+use super::{Checks, Put, Reader, WireError};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 

@@ -9,7 +9,7 @@
 //! ```
 
 use super::entry::ENTRY_LEN;
-use super::{Put, Reader, WireError, MAX_DATAGRAM, TAG_LEN};
+use super::{Checks, Put, Reader, WireError, MAX_DATAGRAM, TAG_LEN};
 use std::net::Ipv4Addr;
 
 pub const HEADER_LEN: usize = 32;

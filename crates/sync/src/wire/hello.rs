@@ -8,7 +8,7 @@
 //! 4+4n name length (m, at most 64)      5+4n name, m bytes of UTF-8
 //! ```
 
-use super::{Put, Reader, WireError};
+use super::{Checks, Put, Reader, WireError};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 

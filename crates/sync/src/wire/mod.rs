@@ -18,7 +18,6 @@ pub use header::{Header, Kind, HEADER_LEN, MAGIC, VERSION};
 pub use hello::{Hello, NodeState, MAX_NAME_LEN};
 
 use crate::stats::DropReason;
-use std::net::Ipv4Addr;
 
 /// The largest datagram accepted or sent: a jumbo frame's payload. Larger
 /// input is refused before anything else is looked at.
@@ -83,93 +82,41 @@ impl WireError {
     }
 }
 
-/// A bounds-checked reader over a byte slice.
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-    what: &'static str,
+pub(crate) use xlvs_wire::{Put, Reader};
+
+impl From<xlvs_wire::Truncated> for WireError {
+    fn from(t: xlvs_wire::Truncated) -> WireError {
+        WireError::Truncated {
+            what: t.what,
+            need: t.need,
+            have: t.have,
+        }
+    }
 }
 
-impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8], what: &'static str) -> Self {
-        Reader { buf, what }
-    }
-
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        if self.buf.len() < n {
-            return Err(WireError::Truncated {
-                what: self.what,
-                need: n,
-                have: self.buf.len(),
-            });
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-
-    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
-        Ok(self.take(N)?.try_into().expect("took N bytes"))
-    }
-
-    pub fn u8(&mut self) -> Result<u8, WireError> {
-        Ok(self.take(1)?[0])
-    }
-
-    pub fn u16(&mut self) -> Result<u16, WireError> {
-        self.array().map(u16::from_be_bytes)
-    }
-
-    pub fn u32(&mut self) -> Result<u32, WireError> {
-        self.array().map(u32::from_be_bytes)
-    }
-
-    pub fn u64(&mut self) -> Result<u64, WireError> {
-        self.array().map(u64::from_be_bytes)
-    }
-
-    pub fn addr(&mut self) -> Result<Ipv4Addr, WireError> {
-        self.u32().map(Ipv4Addr::from)
-    }
-
+/// Version 1's checks on top of the reader.
+pub(crate) trait Checks {
     /// A field that must be zero in version 1.
-    pub fn zero_u16(&mut self, what: &'static str) -> Result<(), WireError> {
+    fn zero_u16(&mut self, what: &'static str) -> Result<(), WireError>;
+    /// Everything read: leftover bytes are an error, not padding.
+    fn finish(&self) -> Result<(), WireError>;
+}
+
+impl Checks for Reader<'_> {
+    fn zero_u16(&mut self, what: &'static str) -> Result<(), WireError> {
         match self.u16()? {
             0 => Ok(()),
             value => Err(WireError::NonZero { what, value }),
         }
     }
 
-    /// Everything read: leftover bytes are an error, not padding.
-    pub fn finish(&self) -> Result<(), WireError> {
-        match self.buf.len() {
-            0 => Ok(()),
-            _ => Err(WireError::Malformed {
-                what: self.what,
+    fn finish(&self) -> Result<(), WireError> {
+        match self.is_empty() {
+            true => Ok(()),
+            false => Err(WireError::Malformed {
+                what: self.what(),
                 why: "trailing bytes",
             }),
         }
-    }
-}
-
-/// Big-endian writers for emit.
-pub(crate) trait Put {
-    fn put_u16(&mut self, v: u16);
-    fn put_u32(&mut self, v: u32);
-    fn put_u64(&mut self, v: u64);
-    fn put_addr(&mut self, a: Ipv4Addr);
-}
-
-impl Put for Vec<u8> {
-    fn put_u16(&mut self, v: u16) {
-        self.extend_from_slice(&v.to_be_bytes());
-    }
-    fn put_u32(&mut self, v: u32) {
-        self.extend_from_slice(&v.to_be_bytes());
-    }
-    fn put_u64(&mut self, v: u64) {
-        self.extend_from_slice(&v.to_be_bytes());
-    }
-    fn put_addr(&mut self, a: Ipv4Addr) {
-        self.extend_from_slice(&a.octets());
     }
 }
