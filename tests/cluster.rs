@@ -30,6 +30,34 @@ pub struct Cluster {
     pub reals: &'static [(&'static str, &'static str)],
 }
 
+/// labs/ecmp8-dr: eight DR directors (10.0.1.11-18), four reals, a
+/// client with nine addresses.
+pub const ECMP8_DR: Cluster = Cluster {
+    lab: "ecmp8-dr",
+    vip: "192.0.2.10",
+    router: "r1",
+    directors: 8,
+    socket_prefix: "/run/xlvs/ecmp8-",
+    pin_prefix: "/run/xlvs/bpf/ecmp8-",
+    sources: &[
+        "10.0.0.2",
+        "10.0.0.3",
+        "10.0.0.4",
+        "10.0.0.5",
+        "10.0.0.6",
+        "10.0.0.7",
+        "10.0.0.8",
+        "10.0.0.9",
+        "10.0.0.10",
+    ],
+    reals: &[
+        ("web1", "10.0.1.21"),
+        ("web2", "10.0.1.22"),
+        ("web3", "10.0.1.23"),
+        ("web4", "10.0.1.24"),
+    ],
+};
+
 impl Cluster {
     pub fn socket(&self, lb: &str) -> PathBuf {
         PathBuf::from(format!("{}{lb}.sock", self.socket_prefix))

@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use xlvs_tests::cluster::{Cluster, StreamReport};
+use xlvs_tests::cluster::{Cluster, StreamReport, ECMP8_DR};
 use xlvs_tests::{lab_copy, signal, text, wait_until, workspace, Lab};
 
 /// A survival lab: the cluster, and how its spare director lb9 (link
@@ -31,31 +31,7 @@ struct Survival {
 }
 
 const DR: Survival = Survival {
-    cluster: Cluster {
-        lab: "ecmp8-dr",
-        vip: "192.0.2.10",
-        router: "r1",
-        directors: 8,
-        socket_prefix: "/run/xlvs/ecmp8-",
-        pin_prefix: "/run/xlvs/bpf/ecmp8-",
-        sources: &[
-            "10.0.0.2",
-            "10.0.0.3",
-            "10.0.0.4",
-            "10.0.0.5",
-            "10.0.0.6",
-            "10.0.0.7",
-            "10.0.0.8",
-            "10.0.0.9",
-            "10.0.0.10",
-        ],
-        reals: &[
-            ("web1", "10.0.1.21"),
-            ("web2", "10.0.1.22"),
-            ("web3", "10.0.1.23"),
-            ("web4", "10.0.1.24"),
-        ],
-    },
+    cluster: ECMP8_DR,
     join: "ip link set eth1 up",
 };
 

@@ -224,7 +224,10 @@ struct Task {
 
 impl Task {
     async fn run(mut self) {
-        let mut buf = vec![0u8; xlvs_sync::wire::MAX_DATAGRAM];
+        // One byte over the largest datagram accepted: recv_from cuts a
+        // datagram to the buffer, so a longer one must still arrive longer
+        // than the limit, to be refused as oversized (not as truncated).
+        let mut buf = vec![0u8; xlvs_sync::wire::MAX_DATAGRAM + 1];
         let mut drain = tokio::time::interval(RING_DRAIN);
         let mut report = tokio::time::interval(REPORT_EVERY);
         loop {
