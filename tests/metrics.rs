@@ -1,13 +1,14 @@
-//! The Prometheus endpoint of xlvsd (docs/metrics.md) on labs/quickstart:
-//! real FRR, real nginx reals, client traffic through the VIP. Every scrape
-//! is parsed whole by a strict exposition-format parser, and its values are
-//! checked against what the control socket says; the endpoint refuses what
-//! it should and keeps serving.
+//! The Prometheus endpoint of xlvsd (docs/metrics.md) on labs/quickstart,
+//! with flow sync (`[cluster]`) between its two directors: real FRR, real
+//! nginx reals, client traffic through the VIP. Every scrape is parsed
+//! whole by a strict exposition-format parser, and its values are checked
+//! against what the control socket says; the endpoint refuses what it
+//! should and keeps serving.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use xlvs_tests::{control, text, wait_until, workspace, Lab};
+use xlvs_tests::{control, text, wait_until, Lab};
 
 const VIP: &str = "192.0.2.10";
 const URL: &str = "http://127.0.0.1:9478/metrics";
@@ -299,9 +300,164 @@ fn around(lab: &Lab, lb: &str, command: &str) -> (Vec<Sample>, Around) {
     (samples, Around { before, after })
 }
 
+/// The quickstart's directors sync their flows (DR entries) with each
+/// other: `[cluster]` added to a copy of the lab. Started together, each
+/// waits `bulk_timeout` for a Ready peer before it announces the VIP.
+fn quickstart_with_cluster() -> tempfile::TempDir {
+    let dir = xlvs_tests::quickstart_copy();
+    for (lb, peer) in [("lb1", "10.0.1.12"), ("lb2", "10.0.1.11")] {
+        let config = dir.path().join(format!("quickstart/{lb}.toml"));
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!(
+            "\n[cluster]\ninterface = \"eth1\"\npeers = [\"{peer}\"]\n\
+             key = \"quickstart-metrics-sync-key\"\nbulk_timeout = \"2s\"\n"
+        ));
+        std::fs::write(&config, text).unwrap();
+    }
+    dir
+}
+
+/// The other director of the quickstart: its name and sync address.
+fn peer_of(lb: &str) -> (&'static str, &'static str) {
+    match lb {
+        "lb1" => ("lb2", "10.0.1.12"),
+        _ => ("lb1", "10.0.1.11"),
+    }
+}
+
+/// The sync families against `xlvsadm sync` (the control socket's `sync`)
+/// read around the scrape. Returns (published, installed) as scraped.
+fn check_sync(lab: &Lab, lb: &str) -> (f64, f64) {
+    let (m, sync) = around(lab, lb, "sync");
+    let (name, addr) = peer_of(lb);
+    let peer = [("peer", addr)];
+    assert_eq!(
+        value(&m, "xlvs_sync_peer_up", &[("peer", addr), ("name", name)]),
+        1.0,
+        "{lb}: {name} up"
+    );
+    let heard = value(&m, "xlvs_sync_peer_last_heard_seconds", &peer);
+    assert!(
+        (0.0..3.0).contains(&heard),
+        "{lb}: {name} heard {heard} s ago"
+    );
+    let p = |r: &serde_json::Value| r["protocol"].clone();
+    all_between(
+        lb,
+        &m,
+        &[],
+        (&p(&sync.before), &p(&sync.after)),
+        &[
+            ("xlvs_sync_datagrams_sent_total", "datagrams_sent"),
+            ("xlvs_sync_entries_sent_total", "entries_sent"),
+        ],
+    );
+    let counters = |r: &serde_json::Value| r["protocol"]["peers"][0]["counters"].clone();
+    assert_eq!(sync.after["protocol"]["peers"][0]["addr"], addr);
+    all_between(
+        &format!("{lb} from {name}"),
+        &m,
+        &peer,
+        (&counters(&sync.before), &counters(&sync.after)),
+        &[
+            ("xlvs_sync_datagrams_received_total", "datagrams_received"),
+            ("xlvs_sync_entries_received_total", "entries_received"),
+        ],
+    );
+    // Every reason, for the peer and for unknown senders.
+    let drops = |r: &serde_json::Value| counters(r)["drops"].clone();
+    let reasons: Vec<String> = drops(&sync.after)
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        values(&m, "xlvs_sync_drops_total", &[]).len(),
+        2 * reasons.len()
+    );
+    for reason in &reasons {
+        let labels = [("peer", addr), ("reason", reason.as_str())];
+        let (before, after) = (drops(&sync.before), drops(&sync.after));
+        let v = value(&m, "xlvs_sync_drops_total", &labels);
+        between(
+            &format!("{lb} drops {reason}"),
+            before[reason].as_u64().unwrap(),
+            v,
+            after[reason].as_u64().unwrap(),
+        );
+        let unknown =
+            |r: &serde_json::Value| r["protocol"]["unknown_drops"][reason].as_u64().unwrap();
+        let v = value(
+            &m,
+            "xlvs_sync_drops_total",
+            &[("peer", "unknown"), ("reason", reason)],
+        );
+        between(
+            &format!("{lb} unknown drops {reason}"),
+            unknown(&sync.before),
+            v,
+            unknown(&sync.after),
+        );
+    }
+    let table = |r: &serde_json::Value| r["table"].clone();
+    let (before, after) = (table(&sync.before), table(&sync.after));
+    for result in ["installed", "refreshed", "removed"] {
+        let v = value(&m, "xlvs_sync_entries_total", &[("result", result)]);
+        let n = |t: &serde_json::Value| t[result].as_u64().unwrap();
+        between(&format!("{lb} {result}"), n(&before), v, n(&after));
+    }
+    for (why, n) in after["not_installed"].as_object().unwrap() {
+        // A reason first counted after the scrape has no series in it.
+        let v = values(&m, "xlvs_sync_entries_total", &[("result", why)]);
+        let v = v.first().copied().unwrap_or(0.0);
+        let was = before["not_installed"][why].as_u64().unwrap_or(0);
+        between(
+            &format!("{lb} not installed {why}"),
+            was,
+            v,
+            n.as_u64().unwrap(),
+        );
+    }
+    all_between(
+        lb,
+        &m,
+        &[],
+        (&before, &after),
+        &[
+            ("xlvs_sync_published_total", "published"),
+            ("xlvs_sync_ring_full_total", "ring_full"),
+        ],
+    );
+    // Started together: each gave up waiting for a Ready peer (alone),
+    // or one fetched the other's table.
+    let status = sync.after["protocol"]["bulk"]["status"].as_str().unwrap();
+    assert!(["alone", "done"].contains(&status), "{lb}: {status}");
+    let current: Vec<&str> = m
+        .iter()
+        .filter(|s| s.name == "xlvs_sync_table_transfer" && s.value == 1.0)
+        .map(|s| s.labels["status"].as_str())
+        .collect();
+    assert_eq!(current, [status], "{lb}");
+    assert_eq!(values(&m, "xlvs_sync_table_transfer", &[]).len(), 6);
+    let fetched = sync.after["protocol"]["bulk"]["entries"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(
+        value(&m, "xlvs_sync_table_entries", &[]),
+        fetched as f64,
+        "{lb}"
+    );
+    (
+        value(&m, "xlvs_sync_published_total", &[]),
+        value(&m, "xlvs_sync_entries_total", &[("result", "installed")]),
+    )
+}
+
 #[test]
 fn metrics_endpoint_parses_and_matches_the_control_socket() {
-    let lab = Lab::up(&workspace().join("labs/quickstart.clab.yml"));
+    let dir = quickstart_with_cluster();
+    let lab = Lab::up(&dir.path().join("quickstart.clab.yml"));
     lab.wait_nexthops(
         "r1",
         VIP,
@@ -325,7 +481,13 @@ fn metrics_endpoint_parses_and_matches_the_control_socket() {
     }
 
     let (mut conns, mut packets) = (0.0, 0.0);
+    let (mut published, mut installed) = (0.0, 0.0);
     for lb in ["lb1", "lb2"] {
+        // Flow sync, against xlvsadm sync.
+        let (p, i) = check_sync(&lab, lb);
+        published += p;
+        installed += i;
+
         // Services and reals, against ipvs.list (xlvsadm -L -n --stats).
         let (m, table) = around(&lab, lb, "ipvs.list");
         for (i, svc) in table.after["services"]
@@ -462,6 +624,15 @@ fn metrics_endpoint_parses_and_matches_the_control_socket() {
     }
     // ECMP may give one director every flow: the sum counts.
     assert!(packets > 0.0, "no packet counted");
+    // Every connection's entry was published by the director that made it
+    // and installed by the other (the health checks' flows are not for a
+    // VIP and are not synced).
+    assert!(
+        published >= (REQUESTS + 1) as f64,
+        "{published} entries published for {} connections",
+        REQUESTS + 1
+    );
+    assert!(installed >= 1.0, "no entry installed from a peer");
     assert!(
         conns >= (REQUESTS + 1) as f64,
         "{conns} HTTP connections counted for {} requests",

@@ -46,6 +46,40 @@ pub enum BulkStatus {
     TimedOut,
 }
 
+impl BulkStatus {
+    /// Every status's name, in the order a fetch goes through them.
+    pub const NAMES: [&'static str; 6] = [
+        "not_started",
+        "waiting_for_peer",
+        "fetching",
+        "done",
+        "alone",
+        "timed_out",
+    ];
+
+    /// The name in metrics, as serialized (`status`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            BulkStatus::NotStarted => "not_started",
+            BulkStatus::WaitingForPeer => "waiting_for_peer",
+            BulkStatus::Fetching { .. } => "fetching",
+            BulkStatus::Done { .. } => "done",
+            BulkStatus::Alone => "alone",
+            BulkStatus::TimedOut => "timed_out",
+        }
+    }
+
+    /// Entries received from the peer: so far in this request while
+    /// fetching, all of them once done; 0 otherwise.
+    pub fn entries(&self) -> u32 {
+        match *self {
+            BulkStatus::Fetching { received, .. } => received,
+            BulkStatus::Done { entries, .. } => entries,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct BulkClient {
     status: BulkStatus,
@@ -295,5 +329,36 @@ impl FlowSync {
         if let Some(p) = self.peers.get_mut(&from) {
             p.counters.bulk_ignored += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BulkStatus;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn names_are_the_serialized_ones() {
+        let peer = Ipv4Addr::new(10, 0, 0, 2);
+        let all = [
+            BulkStatus::NotStarted,
+            BulkStatus::WaitingForPeer,
+            BulkStatus::Fetching {
+                peer,
+                transfer: 1,
+                received: 5,
+                total: None,
+            },
+            BulkStatus::Done { peer, entries: 7 },
+            BulkStatus::Alone,
+            BulkStatus::TimedOut,
+        ];
+        for (status, name) in all.iter().zip(BulkStatus::NAMES) {
+            assert_eq!(status.name(), name);
+            let json = serde_json::to_value(status).unwrap();
+            assert_eq!(json["status"], name);
+        }
+        let entries: Vec<u32> = all.iter().map(BulkStatus::entries).collect();
+        assert_eq!(entries, [0, 0, 5, 7, 0, 0]);
     }
 }

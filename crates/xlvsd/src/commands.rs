@@ -149,8 +149,7 @@ impl Node {
         let sync = self.sync.as_ref().ok_or(CommandError::NoCluster)?;
         let mut report = sync.report();
         let stats = self.forwarder.lock().await.stats()?;
-        let ring_full = stats.iter().find(|(name, _)| *name == "sync_ring_full");
-        report.table.ring_full = ring_full.map_or(0, |(_, n)| *n);
+        report.table.ring_full = crate::sync::ring_full(&stats);
         Ok(to_json(report))
     }
 

@@ -5,7 +5,9 @@ use super::snapshot::{Ospf, RealMetrics, Snapshot};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use xlvs_api::ipvs::{RealEntry, ServiceEntry};
+use xlvs_api::reply::SyncReport;
 use xlvs_ospf::InterfaceInfo;
+use xlvs_sync::{BulkStatus, DropReason, Drops};
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -23,12 +25,14 @@ struct Exposition {
 type Labels = Vec<(&'static str, String)>;
 
 impl Exposition {
-    fn family(
+    /// A family and its samples; values are counts (`u64`) or seconds
+    /// (`f64`).
+    fn family<V: std::fmt::Display>(
         &mut self,
         name: &str,
         kind: Kind,
         help: &str,
-        samples: impl IntoIterator<Item = (Labels, u64)>,
+        samples: impl IntoIterator<Item = (Labels, V)>,
     ) {
         let kind = match kind {
             Kind::Counter => "counter",
@@ -257,7 +261,126 @@ pub fn render(s: &Snapshot) -> String {
                 .map(|(name, v)| (vec![("reason", name.to_string())], *v)),
         );
     }
+    if let Some(sync) = &s.sync {
+        render_sync(&mut e, sync, s.dataplane.is_some());
+    }
     e.out
+}
+
+/// Flow sync (`[cluster]`): the report `xlvsadm sync` shows.
+/// `ring_full_read`: whether `table.ring_full` was read from the data
+/// plane this scrape.
+fn render_sync(e: &mut Exposition, r: &SyncReport, ring_full_read: bool) {
+    use Kind::*;
+    let p = &r.protocol;
+    let peer = |addr: &Ipv4Addr| vec![("peer", addr.to_string())];
+    e.family(
+        "xlvs_sync_peer_up",
+        Gauge,
+        "1 while the sync peer is up (a valid Hello within the hold time it announces), 0 while it is down; name is the one its Hellos give (empty before the first).",
+        p.peers.iter().map(|x| {
+            let mut labels = peer(&x.addr);
+            labels.push(("name", x.name.clone()));
+            (labels, bit(x.up))
+        }),
+    );
+    e.family(
+        "xlvs_sync_peer_last_heard_seconds",
+        Gauge,
+        "Seconds since the last authenticated datagram from the sync peer (none before the first).",
+        p.peers.iter().filter_map(|x| {
+            let ms = x.last_heard_ms_ago?;
+            Some((peer(&x.addr), ms as f64 / 1000.0))
+        }),
+    );
+    e.family(
+        "xlvs_sync_datagrams_sent_total",
+        Counter,
+        "Sync datagrams sent: Hellos, entries, table transfers; each unicast copy counts.",
+        [(vec![], p.datagrams_sent)],
+    );
+    e.family(
+        "xlvs_sync_entries_sent_total",
+        Counter,
+        "Entry records in the sync datagrams sent (live and table transfers; each unicast copy counts).",
+        [(vec![], p.entries_sent)],
+    );
+    e.family(
+        "xlvs_sync_datagrams_received_total",
+        Counter,
+        "Authenticated sync datagrams accepted from the peer.",
+        p.peers
+            .iter()
+            .map(|x| (peer(&x.addr), x.counters.datagrams_received)),
+    );
+    e.family(
+        "xlvs_sync_entries_received_total",
+        Counter,
+        "Entry records in the sync datagrams accepted from the peer (live and table transfers).",
+        p.peers
+            .iter()
+            .map(|x| (peer(&x.addr), x.counters.entries_received)),
+    );
+    let drops = |who: String, d: &Drops| {
+        DropReason::ALL
+            .into_iter()
+            .map(move |reason| {
+                let labels = vec![("peer", who.clone()), ("reason", reason.name().to_string())];
+                (labels, d.get(reason))
+            })
+            .collect::<Vec<_>>()
+    };
+    e.family(
+        "xlvs_sync_drops_total",
+        Counter,
+        "Sync datagrams dropped, by sender (peer=\"unknown\": not a peer, or a header that could not be read) and reason.",
+        p.peers
+            .iter()
+            .flat_map(|x| drops(x.addr.to_string(), &x.counters.drops))
+            .chain(drops("unknown".to_string(), &p.unknown_drops)),
+    );
+    let t = &r.table;
+    let result = |name: &str, n: u64| (vec![("result", name.to_string())], n);
+    e.family(
+        "xlvs_sync_entries_total",
+        Counter,
+        "Entries received from the peers, by what the connection table did with them: installed, refreshed, removed, or the reason it left them out.",
+        [
+            result("installed", t.installed),
+            result("refreshed", t.refreshed),
+            result("removed", t.removed),
+        ]
+        .into_iter()
+        .chain(t.not_installed.iter().map(|(why, n)| result(why, *n))),
+    );
+    e.family(
+        "xlvs_sync_published_total",
+        Counter,
+        "Entries the data plane reported (new, refreshed, closing) and this director published to its peers.",
+        [(vec![], t.published)],
+    );
+    if ring_full_read {
+        e.family(
+            "xlvs_sync_ring_full_total",
+            Counter,
+            "Entry reports the data plane could not put in its sync ring (full): those entries did not reach the peers.",
+            [(vec![], t.ring_full)],
+        );
+    }
+    e.family(
+        "xlvs_sync_table_transfer",
+        Gauge,
+        "1 for the status of fetching the cluster's table at start (not_started, waiting_for_peer, fetching, done, alone, timed_out), 0 for the others.",
+        BulkStatus::NAMES
+            .into_iter()
+            .map(|name| (vec![("status", name.to_string())], bit(p.bulk.name() == name))),
+    );
+    e.family(
+        "xlvs_sync_table_entries",
+        Gauge,
+        "Entries of the cluster's table fetched at start: so far while fetching, all of them once done.",
+        [(vec![], u64::from(p.bulk.entries()))],
+    );
 }
 
 fn render_ospf(e: &mut Exposition, o: &Ospf) {
@@ -415,6 +538,80 @@ mod tests {
                 stats,
             }),
             dataplane: Some(vec![("drop_no_real", 9), ("tx_dr", 100)]),
+            sync: Some(sync_report()),
+        }
+    }
+
+    /// Two peers: lb2 up and heard, 10.0.2.14 configured and never heard.
+    fn sync_report() -> SyncReport {
+        use xlvs_api::reply::SyncTable;
+        use xlvs_sync::{Counters, NodeState, PeerStats};
+        let mut drops = Drops::default();
+        drops.add(DropReason::Auth);
+        drops.add(DropReason::Auth);
+        drops.add(DropReason::Replay);
+        let mut unknown = Drops::default();
+        unknown.add(DropReason::UnknownPeer);
+        let lb2 = PeerStats {
+            addr: Ipv4Addr::new(10, 0, 2, 12),
+            configured: true,
+            up: true,
+            state: Some(NodeState::Ready),
+            name: "lb2".into(),
+            local_addresses: vec![],
+            session: Some(1),
+            last_heard_ms_ago: Some(250),
+            counters: Counters {
+                datagrams_sent: 40,
+                entries_sent: 300,
+                datagrams_received: 31,
+                entries_received: 211,
+                installs: 200,
+                removes: 11,
+                bulk_ignored: 0,
+                drops,
+            },
+        };
+        let silent = PeerStats {
+            addr: Ipv4Addr::new(10, 0, 2, 14),
+            configured: true,
+            up: false,
+            state: None,
+            name: String::new(),
+            local_addresses: vec![],
+            session: None,
+            last_heard_ms_ago: None,
+            counters: Counters::default(),
+        };
+        let mut table = SyncTable {
+            published: 150,
+            ring_full: 3,
+            installed: 180,
+            refreshed: 15,
+            removed: 10,
+            ..Default::default()
+        };
+        table.not_installed.insert("ours_is_lower".into(), 4);
+        table.not_installed.insert("no_service".into(), 2);
+        SyncReport {
+            protocol: xlvs_sync::Stats {
+                address: Ipv4Addr::new(10, 0, 2, 11),
+                session: 1,
+                state: NodeState::Ready,
+                peers: vec![lb2, silent],
+                unknown_drops: unknown,
+                datagrams_sent: 80,
+                entries_sent: 600,
+                bulk: BulkStatus::Done {
+                    peer: Ipv4Addr::new(10, 0, 2, 12),
+                    entries: 1234,
+                },
+                queued_datagrams: 0,
+                pending_entries: 0,
+                serving_entries: 0,
+            },
+            table,
+            peer_local_addresses: vec![],
         }
     }
 
@@ -514,6 +711,128 @@ mod tests {
             samples(&text, "xlvs_vip_announced"),
             [r#"xlvs_vip_announced{vip="192.0.2.10"} 1"#]
         );
+    }
+
+    #[test]
+    fn sync_families_come_from_the_sync_report() {
+        let text = render(&snapshot());
+        assert_eq!(
+            samples(&text, "xlvs_sync_peer_up"),
+            [
+                r#"xlvs_sync_peer_up{peer="10.0.2.12",name="lb2"} 1"#,
+                r#"xlvs_sync_peer_up{peer="10.0.2.14",name=""} 0"#
+            ]
+        );
+        // Never heard: no series; milliseconds as a fraction of seconds.
+        assert_eq!(
+            samples(&text, "xlvs_sync_peer_last_heard_seconds"),
+            [r#"xlvs_sync_peer_last_heard_seconds{peer="10.0.2.12"} 0.25"#]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_datagrams_sent_total"),
+            ["xlvs_sync_datagrams_sent_total 80"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_entries_sent_total"),
+            ["xlvs_sync_entries_sent_total 600"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_datagrams_received_total"),
+            [
+                r#"xlvs_sync_datagrams_received_total{peer="10.0.2.12"} 31"#,
+                r#"xlvs_sync_datagrams_received_total{peer="10.0.2.14"} 0"#
+            ]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_entries_received_total")[0],
+            r#"xlvs_sync_entries_received_total{peer="10.0.2.12"} 211"#
+        );
+        // Every reason for every peer and for the unknown senders, so that
+        // rate() has a series from the start.
+        let drops = samples(&text, "xlvs_sync_drops_total");
+        assert_eq!(drops.len(), 3 * DropReason::ALL.len(), "{drops:#?}");
+        for line in [
+            r#"xlvs_sync_drops_total{peer="10.0.2.12",reason="auth"} 2"#,
+            r#"xlvs_sync_drops_total{peer="10.0.2.12",reason="replay"} 1"#,
+            r#"xlvs_sync_drops_total{peer="10.0.2.12",reason="truncated"} 0"#,
+            r#"xlvs_sync_drops_total{peer="10.0.2.14",reason="auth"} 0"#,
+            r#"xlvs_sync_drops_total{peer="unknown",reason="unknown_peer"} 1"#,
+        ] {
+            assert!(drops.contains(&line), "{line} not in {drops:#?}");
+        }
+        assert_eq!(
+            samples(&text, "xlvs_sync_entries_total"),
+            [
+                r#"xlvs_sync_entries_total{result="installed"} 180"#,
+                r#"xlvs_sync_entries_total{result="refreshed"} 15"#,
+                r#"xlvs_sync_entries_total{result="removed"} 10"#,
+                r#"xlvs_sync_entries_total{result="no_service"} 2"#,
+                r#"xlvs_sync_entries_total{result="ours_is_lower"} 4"#,
+            ]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_published_total"),
+            ["xlvs_sync_published_total 150"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_ring_full_total"),
+            ["xlvs_sync_ring_full_total 3"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_table_transfer"),
+            [
+                r#"xlvs_sync_table_transfer{status="not_started"} 0"#,
+                r#"xlvs_sync_table_transfer{status="waiting_for_peer"} 0"#,
+                r#"xlvs_sync_table_transfer{status="fetching"} 0"#,
+                r#"xlvs_sync_table_transfer{status="done"} 1"#,
+                r#"xlvs_sync_table_transfer{status="alone"} 0"#,
+                r#"xlvs_sync_table_transfer{status="timed_out"} 0"#,
+            ]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_table_entries"),
+            ["xlvs_sync_table_entries 1234"]
+        );
+    }
+
+    #[test]
+    fn a_fetch_under_way_shows_its_progress() {
+        let mut s = snapshot();
+        let report = s.sync.as_mut().unwrap();
+        report.protocol.bulk = BulkStatus::Fetching {
+            peer: Ipv4Addr::new(10, 0, 2, 12),
+            transfer: 9,
+            received: 78,
+            total: None,
+        };
+        let text = render(&s);
+        let current: Vec<&str> = samples(&text, "xlvs_sync_table_transfer")
+            .into_iter()
+            .filter(|l| l.ends_with(" 1"))
+            .collect();
+        assert_eq!(
+            current,
+            [r#"xlvs_sync_table_transfer{status="fetching"} 1"#]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_table_entries"),
+            ["xlvs_sync_table_entries 78"]
+        );
+    }
+
+    #[test]
+    fn without_a_cluster_there_is_no_sync_family() {
+        let mut s = snapshot();
+        s.sync = None;
+        let text = render(&s);
+        assert!(!text.contains("xlvs_sync_"), "{text}");
+        // Without the data plane's counters, the ring's is not made up.
+        let mut s = snapshot();
+        s.dataplane = None;
+        let text = render(&s);
+        assert!(samples(&text, "xlvs_sync_ring_full_total").is_empty());
+        assert!(!text.contains("# HELP xlvs_sync_ring_full_total"));
+        assert_eq!(samples(&text, "xlvs_sync_published_total").len(), 1);
     }
 
     #[test]

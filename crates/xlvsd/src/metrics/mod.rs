@@ -1,7 +1,7 @@
 //! The Prometheus endpoint (`[metrics]`, docs/metrics.md): `GET /metrics`
 //! answers in the text exposition format 0.0.4 with the counters and
-//! states `xlvsadm -L -n --stats`, `status`, `health`, `dataplane` and
-//! `ospf` show.
+//! states `xlvsadm -L -n --stats`, `status`, `health`, `dataplane`,
+//! `ospf` and `sync` show.
 //!
 //! - http.rs: a minimal HTTP/1.1 server, bounded so that a slow or hostile
 //!   client cannot stall it or the daemon;

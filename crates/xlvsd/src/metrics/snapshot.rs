@@ -5,6 +5,7 @@ use crate::node::Node;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use xlvs_api::ipvs::{RealEntry, ServiceEntry};
+use xlvs_api::reply::SyncReport;
 use xlvs_ospf::{InterfaceInfo, NeighborInfo};
 
 /// Everything one scrape shows, gathered before rendering.
@@ -18,6 +19,10 @@ pub struct Snapshot {
     pub ospf: Option<Ospf>,
     /// `None` when the counters could not be read.
     pub dataplane: Option<Vec<(&'static str, u64)>>,
+    /// Flow sync, as `xlvsadm sync` shows it: `None` without `[cluster]`.
+    /// `table.ring_full` is the data plane's `sync_ring_full`, read with
+    /// `dataplane` (0 when that could not be read).
+    pub sync: Option<SyncReport>,
 }
 
 pub struct ServiceMetrics {
@@ -115,10 +120,18 @@ pub async fn collect(node: &Node) -> Snapshot {
         .await
         .inspect_err(|e| tracing::warn!(error = %e, "metrics: OSPF speaker did not answer"))
         .ok();
+    let sync = node.sync.as_ref().map(|handle| {
+        let mut report = handle.report();
+        if let Some(stats) = &dataplane {
+            report.table.ring_full = crate::sync::ring_full(stats);
+        }
+        report
+    });
     Snapshot {
         services,
         vips,
         ospf,
         dataplane,
+        sync,
     }
 }

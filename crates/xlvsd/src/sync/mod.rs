@@ -21,3 +21,12 @@ mod socket;
 pub mod translate;
 
 pub use driver::{start, SyncError, SyncHandle};
+
+/// The data plane's `sync_ring_full` among its counters: reports the ring
+/// could not take (for `xlvsadm sync` and metrics).
+pub fn ring_full(dataplane_stats: &[(&'static str, u64)]) -> u64 {
+    dataplane_stats
+        .iter()
+        .find(|(name, _)| *name == "sync_ring_full")
+        .map_or(0, |(_, n)| *n)
+}
