@@ -7,7 +7,7 @@ use super::{Forwarder, ForwarderError};
 use crate::sync::translate::{self, LocalService, Unplaced};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
-use xlvs_dataplane::{Installed, PeerEntry, SyncEvents};
+use xlvs_dataplane::{Clock, Installed, PeerEntry, SyncEvents};
 use xlvs_sync::{decide, Decision, Entry, Existing, Op, Why};
 
 /// What became of one received entry.
@@ -60,12 +60,14 @@ impl Forwarder {
 
     /// Weighs a received entry against the table (`me`: our sync address)
     /// and installs, refreshes or removes it. `services` is
-    /// [`Forwarder::sync_services`], taken once per batch.
+    /// [`Forwarder::sync_services`] and `clock` the data plane's clock,
+    /// both taken once per batch (reading the clock runs the program).
     pub fn apply_peer_entry(
         &mut self,
         services: &[LocalService],
         e: &Entry,
         me: Ipv4Addr,
+        clock: Clock,
     ) -> Result<Applied, ForwarderError> {
         let key = translate::flow_key(&e.key);
         let existing = self.dp.connection(&key)?.and_then(|(conn, real)| {
@@ -93,7 +95,6 @@ impl Forwarder {
         let Some(real) = self.dp.real_slot(svc, addr, port) else {
             return Ok(Applied::Unplaced(Unplaced::NoReal));
         };
-        let clock = self.dp.clock()?;
         let idle = u64::from(e.idle_secs) * u64::from(clock.hz);
         let nat = (e.forward == xlvs_sync::Forward::FullNat)
             .then(|| SocketAddrV4::new(e.local_addr, e.local_port));

@@ -6,7 +6,7 @@ use super::socket::{self, SocketError};
 use super::{routes, translate};
 use crate::forwarder::{Applied, Forwarder, ForwarderError};
 use crate::host::HostView;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,6 +26,19 @@ const RING_DRAIN: Duration = Duration::from_millis(20);
 /// How often the report for `xlvsadm sync` and metrics is brought up to
 /// date when nothing else happens.
 const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// Per turn of the loop, at most this many datagrams are read, received
+/// entries applied and datagrams sent: a table transfer of a million
+/// entries interleaves with everything else instead of holding the loop
+/// (and the forwarder's lock) for seconds. Reading comes first and is
+/// cheap, so the socket's buffer never fills while entries wait to be
+/// installed (they wait in `pending`, in order).
+const READ_PER_TURN: usize = 4096;
+const APPLY_PER_TURN: usize = 512;
+const SEND_PER_TURN: usize = 64;
+/// A table we serve leaves [`SEND_PER_TURN`] datagrams per this pace (2.5
+/// million entries a second): a receiver gets it as a stream its buffer
+/// absorbs, not in one burst.
+const SEND_PACE: Duration = Duration::from_millis(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -155,6 +168,8 @@ pub fn start(
             .collect(),
         host,
         arms: config.dataplane.interfaces.clone(),
+        pending: VecDeque::new(),
+        more_to_send: false,
     };
     tokio::spawn(task.run());
     Ok(SyncHandle {
@@ -220,6 +235,10 @@ struct Task {
     /// The kernel's view: whether every XDP interface (`arms`) is up.
     host: watch::Receiver<Option<HostView>>,
     arms: Vec<String>,
+    /// Events taken from the core, not applied yet.
+    pending: VecDeque<Event>,
+    /// The last turn sent as many datagrams as it may: more are queued.
+    more_to_send: bool,
 }
 
 impl Task {
@@ -231,6 +250,10 @@ impl Task {
         let mut drain = tokio::time::interval(RING_DRAIN);
         let mut report = tokio::time::interval(REPORT_EVERY);
         loop {
+            // Entries left to apply from the last turn: take a turn at
+            // once; datagrams left to send: at the pace.
+            let busy = !self.pending.is_empty();
+            let send_more = self.more_to_send && !busy;
             let wake = self
                 .core
                 .poll_timeout()
@@ -259,8 +282,13 @@ impl Task {
                     None => return,
                 },
                 _ = report.tick() => {}
+                _ = std::future::ready(()), if busy => {}
+                _ = tokio::time::sleep(SEND_PACE), if send_more => {}
             }
+            self.receive_ready(&mut buf);
             self.publish_reports();
+            self.pending
+                .extend(std::iter::from_fn(|| self.core.poll_event()));
             self.apply_events().await;
             self.local_routes().await;
             self.transmit().await;
@@ -280,26 +308,59 @@ impl Task {
         }
     }
 
-    async fn transmit(&mut self) {
-        while let Some(t) = self.core.poll_transmit(Instant::now()) {
-            if let Err(e) = self.socket.send_to(&t.bytes, t.to).await {
-                tracing::debug!(to = %t.to, error = %e, "sync: sending failed");
+    /// Every datagram the socket holds (up to [`READ_PER_TURN`]), into the
+    /// core.
+    fn receive_ready(&mut self, buf: &mut [u8]) {
+        for _ in 0..READ_PER_TURN {
+            match self.socket.try_recv_from(buf) {
+                Ok((n, SocketAddr::V4(from))) => {
+                    self.core.handle_datagram(Instant::now(), from, &buf[..n]);
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync: receiving failed");
+                    return;
+                }
             }
         }
     }
 
+    async fn transmit(&mut self) {
+        self.more_to_send = false;
+        for _ in 0..SEND_PER_TURN {
+            let Some(t) = self.core.poll_transmit(Instant::now()) else {
+                return;
+            };
+            if let Err(e) = self.socket.send_to(&t.bytes, t.to).await {
+                tracing::debug!(to = %t.to, error = %e, "sync: sending failed");
+            }
+        }
+        self.more_to_send = true;
+    }
+
+    /// Applies up to [`APPLY_PER_TURN`] of the pending events, in order.
     async fn apply_events(&mut self) {
-        let events: Vec<Event> = std::iter::from_fn(|| self.core.poll_event()).collect();
-        if events.is_empty() {
+        if self.pending.is_empty() {
             return;
         }
         let forwarder = self.forwarder.clone();
         let mut f = forwarder.lock().await;
         let services = f.sync_services();
+        let clock = f.clock();
+        let take = self.pending.len().min(APPLY_PER_TURN);
+        let events: Vec<Event> = self.pending.drain(..take).collect();
         for ev in events {
             match ev {
                 Event::Install { entry, .. } | Event::Remove { entry, .. } => {
-                    let applied = f.apply_peer_entry(&services, &entry, self.me);
+                    let applied = match clock {
+                        Some(clock) => f.apply_peer_entry(&services, &entry, self.me, clock),
+                        None => Err(ForwarderError::Dataplane(
+                            xlvs_dataplane::DataplaneError::Clock(
+                                "the data plane's clock is unreadable",
+                            ),
+                        )),
+                    };
                     self.count(applied);
                 }
                 Event::PeerUp {
