@@ -46,33 +46,50 @@ fn directors_find_each_other_on_a_group_and_share_their_entries() {
 
     // Each learns the other from the group alone.
     for (lb, other) in [("lb1", "10.0.1.12"), ("lb2", "10.0.1.11")] {
-        wait_until("the other director up in sync", Duration::from_secs(30), || {
-            let r = control(Path::new(&socket(lb)), "sync", &[])?;
-            let peers = r["protocol"]["peers"].as_array().cloned().unwrap_or_default();
-            let up = peers.iter().any(|p| p["addr"] == other && p["up"] == true);
-            up.then_some(()).ok_or(format!("{lb}: {peers:?}"))
-        });
+        wait_until(
+            "the other director up in sync",
+            Duration::from_secs(30),
+            || {
+                let r = control(Path::new(&socket(lb)), "sync", &[])?;
+                let peers = r["protocol"]["peers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let up = peers.iter().any(|p| p["addr"] == other && p["up"] == true);
+                up.then_some(()).ok_or(format!("{lb}: {peers:?}"))
+            },
+        );
     }
     lab.wait_http("client", VIP);
     lab.http_answers("client", VIP, 10);
 
     // Every flow either director made is on the other too, with its owner.
-    wait_until("both directors hold every flow", Duration::from_secs(10), || {
-        let (one, two) = (flows("lb1"), flows("lb2"));
-        let own = |s: &BTreeSet<(String, String)>| -> BTreeSet<String> {
-            s.iter().filter(|(_, o)| o.is_empty()).map(|(f, _)| f.clone()).collect()
-        };
-        let all = |s: &BTreeSet<(String, String)>| -> BTreeSet<String> {
-            s.iter().map(|(f, _)| f.clone()).collect()
-        };
-        let made: BTreeSet<String> = own(&one).union(&own(&two)).cloned().collect();
-        let ok = made.len() >= 10
-            && own(&one).iter().all(|f| two.contains(&(f.clone(), "10.0.1.11".into())))
-            && own(&two).iter().all(|f| one.contains(&(f.clone(), "10.0.1.12".into())))
-            && all(&one) == all(&two);
-        ok.then_some(())
-            .ok_or(format!("lb1 {one:?}\nlb2 {two:?}"))
-    });
+    wait_until(
+        "both directors hold every flow",
+        Duration::from_secs(10),
+        || {
+            let (one, two) = (flows("lb1"), flows("lb2"));
+            let own = |s: &BTreeSet<(String, String)>| -> BTreeSet<String> {
+                s.iter()
+                    .filter(|(_, o)| o.is_empty())
+                    .map(|(f, _)| f.clone())
+                    .collect()
+            };
+            let all = |s: &BTreeSet<(String, String)>| -> BTreeSet<String> {
+                s.iter().map(|(f, _)| f.clone()).collect()
+            };
+            let made: BTreeSet<String> = own(&one).union(&own(&two)).cloned().collect();
+            let ok = made.len() >= 10
+                && own(&one)
+                    .iter()
+                    .all(|f| two.contains(&(f.clone(), "10.0.1.11".into())))
+                && own(&two)
+                    .iter()
+                    .all(|f| one.contains(&(f.clone(), "10.0.1.12".into())))
+                && all(&one) == all(&two);
+            ok.then_some(()).ok_or(format!("lb1 {one:?}\nlb2 {two:?}"))
+        },
+    );
     // Nothing was dropped on the way.
     for lb in ["lb1", "lb2"] {
         let r = control(Path::new(&socket(lb)), "sync", &[]).unwrap();
