@@ -20,4 +20,4 @@ mod routes;
 mod socket;
 pub mod translate;
 
-pub use driver::{start, SyncError, SyncHandle};
+pub use driver::{check, start, SyncError, SyncHandle};
