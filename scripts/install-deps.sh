@@ -20,6 +20,10 @@ packages=(
     nginx-light iperf3 wrk curl python3
     # inspection
     bpftool tcpdump
+    # the unit: `systemd-analyze verify` (tests/systemd_unit.rs), journald
+    # and journalctl, setpriv and unshare (tests/configs_start.rs); nothing
+    # is started or enabled on the host
+    systemd util-linux
 )
 
 missing=()

@@ -43,6 +43,24 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// configs/xlvsd@.service, as shipped.
+pub fn unit_file() -> String {
+    std::fs::read_to_string(workspace().join("configs/xlvsd@.service")).expect("the unit")
+}
+
+/// The capabilities the unit leaves xlvsd (`CapabilityBoundingSet=`), in
+/// setpriv's spelling: `net_admin`, `bpf`, ...
+pub fn unit_capabilities() -> Vec<String> {
+    let unit = unit_file();
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+        .expect("the unit has a CapabilityBoundingSet=");
+    line.split_whitespace()
+        .map(|c| c.trim_start_matches("CAP_").to_ascii_lowercase())
+        .collect()
+}
+
 /// Lab tests change the host's network namespaces: they need root, and
 /// they fail (not skip) without it so CI never passes by doing nothing.
 pub fn require_root() {

@@ -48,8 +48,11 @@ pub struct Node {
     /// forwarding once our routes are withdrawn, so routers move the flows
     /// to the other directors before XDP goes. Zero: exit at once.
     pub shutdown_grace: Duration,
-    /// How xlvsd writes its log lines (on stderr).
-    pub log_format: LogFormat,
+    /// How xlvsd writes its log; `None` when the file does not say: the
+    /// journal when stderr is connected to it (systemd), text otherwise.
+    pub log_format: Option<LogFormat>,
+    /// The least severe level logged, unless RUST_LOG says otherwise.
+    pub log_level: LogLevel,
 }
 
 /// The format of xlvsd's log (`[node] log_format`).
@@ -62,11 +65,35 @@ pub enum LogFormat {
     /// One JSON object per line, for log shippers: `timestamp`, `level`,
     /// `target` and `fields` (the `message` and the event's own fields).
     Json,
+    /// Straight to systemd's journal (native protocol): each event one
+    /// entry with its priority, its fields as journal fields.
+    Journald,
 }
 
 file_names!(LogFormat {
     Text => "text",
     Json => "json",
+    Journald => "journald",
+});
+
+/// The least severe level xlvsd logs (`[node] log_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+file_names!(LogLevel {
+    Error => "error",
+    Warn => "warn",
+    Info => "info",
+    Debug => "debug",
+    Trace => "trace",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -497,7 +524,9 @@ mod tests {
         use Scheduler::*;
         check(&[Mh, Sh, Dh, Rr, Wrr, Lc, Wlc, Sed, Nq]);
         check(&[Forward::Dr, Forward::Tun, Forward::Fullnat, Forward::Nat]);
-        check(&[LogFormat::Text, LogFormat::Json]);
+        check(&[LogFormat::Text, LogFormat::Json, LogFormat::Journald]);
+        use LogLevel::*;
+        check(&[Error, Warn, Info, Debug, Trace]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 
 use crate::duration;
-use crate::model::{AnnounceAs, LogFormat, NetworkType, SorryServer, XdpMode};
+use crate::model::{AnnounceAs, LogFormat, LogLevel, NetworkType, SorryServer, XdpMode};
 use crate::vocabulary::{Forward, Protocol, Scheduler};
 
 /// A sub-table that `load` deserializes on its own, so that a mistake in
@@ -80,7 +80,9 @@ pub(crate) struct RawNode {
     )]
     pub shutdown_grace: Duration,
     #[serde(default)]
-    pub log_format: LogFormat,
+    pub log_format: Option<LogFormat>,
+    #[serde(default)]
+    pub log_level: LogLevel,
 }
 
 /// Only a placeholder until `load` reads the real table.
@@ -91,7 +93,8 @@ impl Default for RawNode {
             router_id: Ipv4Addr::UNSPECIFIED,
             control_socket: None,
             shutdown_grace: defaults::shutdown_grace(),
-            log_format: LogFormat::default(),
+            log_format: None,
+            log_level: LogLevel::default(),
         }
     }
 }

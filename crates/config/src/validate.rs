@@ -186,6 +186,7 @@ impl Validator {
             control_socket: control_socket?,
             shutdown_grace: n.shutdown_grace,
             log_format: n.log_format,
+            log_level: n.log_level,
         })
     }
 

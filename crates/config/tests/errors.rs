@@ -796,20 +796,21 @@ fn real_health_port_settles_the_probe_port() {
 // --- node, OSPF, data plane ---
 
 #[test]
-fn log_format_text_or_json() {
-    assert_eq!(
-        parse(&web(), "t.toml").unwrap().node.log_format,
-        LogFormat::Text
-    );
-    let json = edit(
-        &web(),
-        "name = \"lb1\"",
-        "name = \"lb1\"\nlog_format = \"json\"",
-    );
-    assert_eq!(
-        parse(&json, "t.toml").unwrap().node.log_format,
-        LogFormat::Json
-    );
+fn log_format_text_json_or_journald() {
+    // Unset: xlvsd picks the journal under systemd, text elsewhere.
+    assert_eq!(parse(&web(), "t.toml").unwrap().node.log_format, None);
+    for (name, format) in [
+        ("text", LogFormat::Text),
+        ("json", LogFormat::Json),
+        ("journald", LogFormat::Journald),
+    ] {
+        let set = edit(
+            &web(),
+            "name = \"lb1\"",
+            &format!("name = \"lb1\"\nlog_format = \"{name}\""),
+        );
+        assert_eq!(parse(&set, "t.toml").unwrap().node.log_format, Some(format));
+    }
     let text = edit(
         &web(),
         "name = \"lb1\"",
@@ -818,7 +819,35 @@ fn log_format_text_or_json() {
     expect_error(
         &text,
         "node.log_format",
-        "unknown variant `logfmt`, expected `text` or `json`",
+        "unknown variant `logfmt`, expected one of `text`, `json`, `journald`",
+    );
+}
+
+#[test]
+fn log_level_is_one_of_five() {
+    assert_eq!(
+        parse(&web(), "t.toml").unwrap().node.log_level,
+        LogLevel::Info
+    );
+    let debug = edit(
+        &web(),
+        "name = \"lb1\"",
+        "name = \"lb1\"\nlog_level = \"debug\"",
+    );
+    assert_eq!(
+        parse(&debug, "t.toml").unwrap().node.log_level,
+        LogLevel::Debug
+    );
+    // A filter directive is RUST_LOG's business, not the file's.
+    let text = edit(
+        &web(),
+        "name = \"lb1\"",
+        "name = \"lb1\"\nlog_level = \"xlvsd=debug\" # <-",
+    );
+    expect_error(
+        &text,
+        "node.log_level",
+        "unknown variant `xlvsd=debug`, expected one of `error`, `warn`, `info`, `debug`, `trace`",
     );
 }
 

@@ -1,6 +1,7 @@
 //! `xlvsadm import-keepalived FILE [--node-template FILE]`: the TOML on
 //! stdout, what could not be carried over on stderr; the result is checked
-//! like `xlvsd --check-config` would.
+//! by the file's rules, as `xlvsd --check-config` checks them (schedulers
+//! the data plane refuses are warnings here).
 
 use std::io::Read;
 use std::path::Path;

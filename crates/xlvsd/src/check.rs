@@ -1,25 +1,157 @@
-//! Loading a node config and reporting its errors the way `--check-config`
-//! prints them.
+//! The one validation path for a config file: what `xlvsd --check-config`,
+//! the daemon at start and a reload refuse, before anything touches the
+//! host. The file's own rules come first (xlvs-config: syntax, schema,
+//! whole-file validation, each error with its position); then what the
+//! daemon's parts refuse of a valid file: the data plane (schedulers it
+//! does not run, what its maps cannot hold), the health checks, flow
+//! sync's settings. Only host state (interfaces, bpffs, sockets) is left
+//! for the start itself.
 
 use std::path::Path;
-use std::process::ExitCode;
 
-use xlvs_config::NodeConfig;
+use crate::forwarder::TranslateError;
+use xlvs_config::{ConfigErrors, NodeConfig};
 
-/// Exit status for a config that does not load.
-pub const INVALID: ExitCode = ExitCode::FAILURE;
+/// sysexits.h's EX_CONFIG: the exit status of `--check-config` and of the
+/// daemon for a config it refuses. The systemd unit does not restart on
+/// it (RestartPreventExitStatus=78): a bad file would only fail again.
+pub const EX_CONFIG: u8 = 78;
 
-/// Loads and validates `path`. On failure prints every error on stderr, one
-/// per line, then a count line `FILE: N errors`, and returns `None`.
-pub fn load(path: &Path) -> Option<NodeConfig> {
-    match xlvs_config::load(path) {
-        Ok(config) => Some(config),
-        Err(errors) => {
-            eprintln!("{errors}");
-            let n = errors.len();
-            let noun = if n == 1 { "error" } else { "errors" };
-            eprintln!("{}: {n} {noun}", path.display());
-            None
+/// A reason the daemon refuses a config that is valid as a file.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    DataPlane(#[from] TranslateError),
+    #[error("health check of {target}: {source}")]
+    HealthCheck {
+        target: xlvs_health::TargetId,
+        source: xlvs_health::SetupError,
+    },
+    #[error("[cluster]: {0}")]
+    Cluster(#[from] xlvs_sync::ConfigError),
+}
+
+/// Why a config cannot run, with every reason found.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The file does not read, parse or validate: each error is
+    /// `FILE:LINE:COLUMN: KEYPATH: message`.
+    #[error("{0}")]
+    Invalid(ConfigErrors),
+    /// A valid file the daemon would refuse: one reason a line.
+    #[error("{}", lines(.0))]
+    Refused(Vec<Refusal>),
+}
+
+fn lines(refusals: &[Refusal]) -> String {
+    let lines: Vec<String> = refusals.iter().map(|r| r.to_string()).collect();
+    lines.join("\n")
+}
+
+impl CheckError {
+    /// How many errors or reasons.
+    pub fn count(&self) -> usize {
+        match self {
+            CheckError::Invalid(errors) => errors.len(),
+            CheckError::Refused(refusals) => refusals.len(),
         }
+    }
+
+    /// The report `--check-config` prints: every error, one a line (a
+    /// refusal prefixed with the file, like the file's errors), then
+    /// `FILE: N errors`.
+    pub fn report(&self, path: &Path) -> String {
+        let file = path.display();
+        let body = match self {
+            CheckError::Invalid(errors) => errors.to_string(),
+            CheckError::Refused(refusals) => {
+                let lines: Vec<String> = refusals.iter().map(|r| format!("{file}: {r}")).collect();
+                lines.join("\n")
+            }
+        };
+        let n = self.count();
+        let noun = if n == 1 { "error" } else { "errors" };
+        format!("{body}\n{file}: {n} {noun}")
+    }
+}
+
+/// Everything the daemon's parts refuse of a valid config, all of it
+/// (not only the first), without touching the host.
+pub fn refusals(config: &NodeConfig) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    if let Err(e) = crate::forwarder::at_start(config) {
+        out.push(Refusal::DataPlane(e));
+    }
+    for (target, spec) in xlvs_health::config_targets(config) {
+        if let Err(source) = spec {
+            out.push(Refusal::HealthCheck { target, source });
+        }
+    }
+    if let Some(cluster) = &config.cluster {
+        if let Err(e) = crate::sync::check(config, cluster) {
+            out.push(Refusal::Cluster(e));
+        }
+    }
+    out
+}
+
+/// Loads `path` and checks it all the way: what the daemon runs, or
+/// every reason it would not.
+pub fn load(path: &Path) -> Result<NodeConfig, CheckError> {
+    let config = xlvs_config::load(path).map_err(CheckError::Invalid)?;
+    let refused = refusals(&config);
+    if !refused.is_empty() {
+        return Err(CheckError::Refused(refused));
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> NodeConfig {
+        let text = format!("{}{extra}", xlvs_config::EXAMPLE_NODE);
+        xlvs_config::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const WLC: &str = "[[service]]\nname = \"web\"\nvip = \"192.0.2.10\"\nports = [80]\n\
+                       scheduler = \"wlc\"\n[[service.real]]\naddress = \"10.0.1.21\"\n";
+
+    #[test]
+    fn a_scheduler_the_data_plane_does_not_run_is_refused_with_its_service() {
+        let refused = refusals(&config(WLC));
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        let report = CheckError::Refused(refused).report(Path::new("lb1.toml"));
+        assert_eq!(
+            report,
+            "lb1.toml: service `web`: scheduler \"wlc\" is not supported by the XDP data plane \
+             (use mh, sh or dh); see docs/dataplane.md\nlb1.toml: 1 error"
+        );
+    }
+
+    #[test]
+    fn every_reason_is_reported_not_only_the_first() {
+        // Flow sync carries the node name in its Hellos: at most 64 bytes,
+        // which the file's validation does not know.
+        let long = "n".repeat(65);
+        let text = format!(
+            "{}{WLC}[cluster]\ninterface = \"eth1\"\nkey = \"0123456789abcdef\"\npeers = [\"10.0.1.12\"]\n",
+            xlvs_config::EXAMPLE_NODE.replace("name = \"lb1\"", &format!("name = \"{long}\""))
+        );
+        let config = xlvs_config::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+        let refused: Vec<String> = refusals(&config).iter().map(|r| r.to_string()).collect();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].contains("\"wlc\""), "{refused:?}");
+        assert_eq!(
+            refused[1],
+            "[cluster]: node name of 65 bytes is longer than 64"
+        );
+    }
+
+    #[test]
+    fn a_config_the_daemon_runs_has_no_refusals() {
+        let mh = WLC.replace("wlc", "mh");
+        assert!(refusals(&config(&mh)).is_empty());
     }
 }

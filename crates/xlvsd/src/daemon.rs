@@ -124,7 +124,14 @@ pub async fn run(
         restart_now: Arc::default(),
         sync,
     };
-    let supervisor = tokio::spawn(supervise(node.clone(), checks, reload_rx, host_events));
+    let heartbeat = crate::watchdog::Heartbeat::new();
+    let supervisor = tokio::spawn(supervise(
+        node.clone(),
+        checks,
+        reload_rx,
+        host_events,
+        heartbeat.clone(),
+    ));
     tracing::info!(
         node = %config.node.name,
         router_id = %config.node.router_id,
@@ -136,7 +143,20 @@ pub async fn run(
         tokio::spawn(m.serve(node.clone()))
     });
     let server = tokio::spawn(control.serve(node.clone()));
-    crate::notify::notify("READY=1");
+    crate::notify::ready("running");
+    // Pings only while the parts answer (watchdog.rs).
+    let watchdog = crate::notify::watchdog_interval().map(|interval| {
+        let parts = crate::watchdog::Daemon {
+            speaker: speaker.clone(),
+            forwarder: forwarder.clone(),
+            heartbeat,
+        };
+        tokio::spawn(crate::watchdog::run(
+            parts,
+            interval,
+            crate::notify::watchdog,
+        ))
+    });
     let signal = loop {
         tokio::select! {
             _ = term.recv() => break "SIGTERM",
@@ -150,7 +170,12 @@ pub async fn run(
             }
         }
     };
-    crate::notify::notify("STOPPING=1");
+    crate::notify::stopping();
+    // Stopping is systemd's to time now (TimeoutStopSec), not the
+    // watchdog's: the speaker is about to go.
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     // From now on the supervisor keeps the data plane in line with the
     // health checks, but announces nothing.
     node.stopping.store(true, Ordering::Relaxed);
@@ -273,6 +298,7 @@ async fn supervise(
     checks: (Checker, UnboundedReceiver<HealthEvent>),
     mut reloads: UnboundedReceiver<NodeConfig>,
     mut host: watch::Receiver<Option<HostView>>,
+    heartbeat: crate::watchdog::Heartbeat,
 ) {
     // The checker runs while this task holds it.
     let (mut checker, mut events) = checks;
@@ -303,6 +329,8 @@ async fn supervise(
             }
             Some(ev) = events.recv() => health_event(&node, ev).await,
         }
+        // A turn done: the watchdog knows we are not stuck.
+        heartbeat.beat();
         if node.stopping.load(Ordering::Relaxed) {
             continue;
         }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
-use tracing_subscriber::EnvFilter;
 use xlvs_config::LogFormat;
 
 mod announcer;
@@ -17,7 +16,9 @@ mod graceful;
 mod health_report;
 mod host;
 mod ipvs;
+mod journal;
 mod listing;
+mod logging;
 mod metrics;
 mod node;
 mod notify;
@@ -25,12 +26,14 @@ mod ospf;
 mod readiness;
 mod reload;
 mod sync;
+mod watchdog;
 
 /// Layer-4 load-balancer director for OSPF-ECMP clusters.
 #[derive(Parser)]
 #[command(version, group(ArgGroup::new("mode").required(true).args(["check_config", "config"])))]
 struct Args {
-    /// Validate the node config FILE, print OK or every error, and exit.
+    /// Validate the node config FILE as the daemon would at start, print OK
+    /// or every error, and exit (78, EX_CONFIG, for a file it refuses).
     #[arg(long, value_name = "FILE")]
     check_config: Option<PathBuf>,
 
@@ -48,19 +51,31 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(path) = args.check_config {
         return match check::load(&path) {
-            Some(_) => {
+            Ok(_) => {
                 println!("OK");
                 ExitCode::SUCCESS
             }
-            None => check::INVALID,
+            Err(e) => {
+                eprintln!("{}", e.report(&path));
+                ExitCode::from(check::EX_CONFIG)
+            }
         };
     }
     if let Some(path) = args.config {
-        let Some(config) = check::load(&path) else {
-            return check::INVALID;
+        // The same check as --check-config: what it passes, we run.
+        let config = match check::load(&path) {
+            Ok(config) => config,
+            Err(e) => {
+                // Before the log is set up: the journal's error priority
+                // by hand, so `journalctl -p err` says why we stopped.
+                let prefix = logging::error_prefix();
+                for line in e.report(&path).lines() {
+                    eprintln!("{prefix}{line}");
+                }
+                return ExitCode::from(check::EX_CONFIG);
+            }
         };
-        let format = config.node.log_format;
-        init_logging(format);
+        let format = logging::init(&config.node);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -71,7 +86,9 @@ fn main() -> ExitCode {
             Err(e) => {
                 match format {
                     LogFormat::Text => eprintln!("xlvsd: {e}"),
-                    LogFormat::Json => tracing::error!(error = %e, "xlvsd stopped"),
+                    LogFormat::Json | LogFormat::Journald => {
+                        tracing::error!(error = %e, "xlvsd stopped")
+                    }
                 }
                 ExitCode::FAILURE
             }
@@ -79,26 +96,4 @@ fn main() -> ExitCode {
     }
     // clap requires one of the two flags.
     ExitCode::FAILURE
-}
-
-/// Logs go to stderr, filtered by RUST_LOG (default `info`): text lines
-/// (coloured on a terminal), or with `log_format = "json"` one JSON object
-/// per line, panics included, so that a log shipper never sees anything
-/// else.
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => logs
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        LogFormat::Json => {
-            logs.with_ansi(false).json().init();
-            std::panic::set_hook(Box::new(|panic| {
-                tracing::error!(%panic, "xlvsd panicked");
-            }));
-        }
-    }
 }

@@ -1,59 +1,56 @@
-//! systemd readiness (sd_notify): `READY=1` once XDP is attached and the
-//! speaker runs, `STOPPING=1` on shutdown. A plain datagram to
-//! $NOTIFY_SOCKET; without it (not under systemd) nothing happens.
+//! systemd's service protocol (sd_notify(3), through the sd-notify
+//! crate): `READY=1` once XDP is attached and the speaker runs,
+//! `RELOADING=1` with `MONOTONIC_USEC` when a reload starts and `READY=1`
+//! when it is over (put in force or refused), `WATCHDOG=1` from the
+//! watchdog (watchdog.rs), `STOPPING=1` on shutdown, and a `STATUS=` line
+//! for `systemctl status`. Without $NOTIFY_SOCKET (not under systemd)
+//! nothing is sent.
 
-use std::os::unix::net::UnixDatagram;
+use sd_notify::NotifyState;
+use std::time::Duration;
 
-/// Sends `state` to the socket systemd named, if any.
-pub fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    if let Err(e) = send(&path.to_string_lossy(), state) {
+/// Sends `states` in one datagram; a failure is logged, never fatal (the
+/// director forwards whether systemd hears it or not).
+fn send(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
         tracing::warn!(error = %e, "sd_notify failed");
     }
 }
 
-fn send(path: &str, state: &str) -> std::io::Result<()> {
-    let sock = UnixDatagram::unbound()?;
-    // '@' marks an abstract socket name.
-    if let Some(name) = path.strip_prefix('@') {
-        use std::os::linux::net::SocketAddrExt;
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
-        sock.send_to_addr(state.as_bytes(), &addr)?;
-    } else {
-        sock.send_to(state.as_bytes(), path)?;
-    }
-    Ok(())
+/// Started, or a reload is over: systemd counts the service (again) as
+/// running.
+pub fn ready(status: &str) {
+    send(&[NotifyState::Ready, NotifyState::Status(status)]);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sends_the_state_to_a_path_socket() {
-        let dir = std::env::temp_dir().join(format!("xlvsd-notify-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("notify.sock");
-        let _ = std::fs::remove_file(&path);
-        let rx = UnixDatagram::bind(&path).unwrap();
-        send(&path.to_string_lossy(), "READY=1").unwrap();
-        let mut buf = [0u8; 64];
-        let n = rx.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"READY=1");
-        std::fs::remove_dir_all(&dir).unwrap();
+/// A reload starts. MONOTONIC_USEC tells systemd when, so that (from
+/// systemd 253, `Type=notify-reload`) it matches this message to the
+/// reload it asked for; systemd 252 ignores the field.
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading CLOCK_MONOTONIC for sd_notify");
+            send(&[NotifyState::Reloading]);
+        }
     }
+}
 
-    #[test]
-    fn sends_to_an_abstract_socket() {
-        use std::os::linux::net::SocketAddrExt;
-        let name = format!("xlvsd-notify-test-{}", std::process::id());
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-        let rx = UnixDatagram::bind_addr(&addr).unwrap();
-        send(&format!("@{name}"), "STOPPING=1").unwrap();
-        let mut buf = [0u8; 64];
-        let n = rx.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"STOPPING=1");
-    }
+pub fn stopping() {
+    send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+}
+
+/// All is well (the watchdog decided so).
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
+}
+
+pub fn status(text: &str) {
+    send(&[NotifyState::Status(text)]);
+}
+
+/// systemd's `WatchdogSec=` for this process, if any: WATCHDOG=1 must
+/// come more often than that.
+pub fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled().filter(|d| !d.is_zero())
 }

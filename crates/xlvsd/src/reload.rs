@@ -5,22 +5,19 @@
 //! interfaces to add, the data plane's room. Then the data plane, the
 //! OSPF interfaces and the health checks change.
 
+use crate::check::CheckError;
 use crate::forwarder::{nat_entries, ForwarderError, TranslateError};
 use crate::node::Node;
 use crate::ospf::interface_specs;
 use std::path::PathBuf;
-use xlvs_config::{Cluster, ConfigErrors, NodeConfig, Peering};
+use xlvs_config::{Cluster, NodeConfig, Peering};
 use xlvs_ospf_driver::{link_info, DriverError, InterfaceChanges, LinkError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
-    #[error("{}: {} errors, nothing changed:\n{errors}", .path.display(), .errors.len())]
-    Invalid { path: PathBuf, errors: ConfigErrors },
-    #[error("health check of {target}: {source}; nothing changed")]
-    HealthCheck {
-        target: xlvs_health::TargetId,
-        source: xlvs_health::SetupError,
-    },
+    /// What `xlvsd --check-config` would say of the file (check.rs).
+    #[error("{}: {} errors, nothing changed:\n{error}", .path.display(), .error.count())]
+    Invalid { path: PathBuf, error: CheckError },
     #[error("{} cannot change at runtime: restart xlvsd (nothing was changed)", .fields.join(", "))]
     RestartOnly { fields: Vec<&'static str> },
     #[error("[[ospf.interface]]: {} (nothing was changed)", join(.missing))]
@@ -39,17 +36,26 @@ fn join(errors: &[LinkError]) -> String {
 }
 
 impl Node {
-    /// Re-reads the config file and applies it, all or nothing: an invalid
-    /// file, a change that needs a restart, or a health check that cannot
-    /// be set up leaves everything as it was.
+    /// Re-reads the config file and applies it, all or nothing: a file
+    /// `--check-config` refuses, or a change that needs a restart, leaves
+    /// everything as it was. systemd hears of it (RELOADING=1, then
+    /// READY=1 either way: the daemon runs on).
     pub async fn reload(&self) -> Result<serde_json::Value, ReloadError> {
-        let new = xlvs_config::load(&self.config_path).map_err(|errors| ReloadError::Invalid {
+        crate::notify::reloading();
+        let result = self.reload_file().await;
+        crate::notify::ready(match &result {
+            Ok(_) => "running: config reloaded",
+            Err(_) => "running: last reload refused, the config in force is unchanged",
+        });
+        result
+    }
+
+    async fn reload_file(&self) -> Result<serde_json::Value, ReloadError> {
+        // The same check as at start (check.rs).
+        let new = crate::check::load(&self.config_path).map_err(|error| ReloadError::Invalid {
             path: self.config_path.clone(),
-            errors,
+            error,
         })?;
-        for (target, spec) in xlvs_health::config_targets(&new) {
-            spec.map_err(|source| ReloadError::HealthCheck { target, source })?;
-        }
         let summary = self.apply(new).await?;
         tracing::info!(%summary, "config reloaded");
         Ok(
@@ -139,6 +145,7 @@ fn node_and_ospf(new: &NodeConfig, old: &NodeConfig) -> Vec<&'static str> {
         router_id,
         control_socket,
         log_format,
+        log_level,
         shutdown_grace: _,
     } = &old.node;
     // Interfaces change live (interface_plan).
@@ -153,6 +160,7 @@ fn node_and_ospf(new: &NodeConfig, old: &NodeConfig) -> Vec<&'static str> {
         (n.router_id != *router_id, "node.router_id"),
         (n.control_socket != *control_socket, "node.control_socket"),
         (n.log_format != *log_format, "node.log_format"),
+        (n.log_level != *log_level, "node.log_level"),
         (o.area != *area, "ospf.area"),
         (o.announce_as != *announce_as, "ospf.announce_as"),
     ]

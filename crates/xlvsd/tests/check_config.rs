@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// sysexits.h's EX_CONFIG: a config xlvsd refuses.
+const EX_CONFIG: i32 = 78;
+
 fn xlvsd(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xlvsd"))
         .args(args)
@@ -61,7 +64,7 @@ fn bad_config_lists_errors_and_fails() {
     let path = temp_config("bad.toml", &bad);
     let file = path.to_str().unwrap();
     let out = xlvsd(&["--check-config", file]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(EX_CONFIG));
     assert_eq!(text(&out.stdout), "");
     let stderr = text(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
@@ -76,7 +79,7 @@ fn bad_config_lists_errors_and_fails() {
 #[test]
 fn missing_file_is_an_error() {
     let out = xlvsd(&["--check-config", "/nonexistent/lb.toml"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(EX_CONFIG));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("/nonexistent/lb.toml: cannot read the file"),
@@ -89,12 +92,38 @@ fn missing_file_is_an_error() {
 }
 
 /// The daemon refuses an invalid config before doing anything (running
-/// it is covered by the lab tests in tests/).
+/// it is covered by the lab tests in tests/), with EX_CONFIG so systemd
+/// does not restart it (RestartPreventExitStatus=78).
 #[test]
 fn daemon_refuses_an_invalid_config() {
     let path = temp_config("daemon-bad.toml", "[node]\nname = 1\n");
     let out = xlvsd(&["--config", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(EX_CONFIG));
     assert!(text(&out.stderr).contains("node.name"));
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A valid file with a scheduler the XDP data plane does not run: the
+/// check refuses it exactly as the daemon's start does, same report, same
+/// status, before the daemon touches the host (no root needed here).
+#[test]
+fn check_and_start_refuse_the_same_scheduler() {
+    let good = std::fs::read_to_string(configs_dir().join("lb-dr.toml")).unwrap();
+    let wlc = good.replace("scheduler = \"mh\"", "scheduler = \"wlc\"");
+    assert_ne!(wlc, good);
+    let path = temp_config("wlc.toml", &wlc);
+    let file = path.to_str().unwrap();
+    let check = xlvsd(&["--check-config", file]);
+    let start = xlvsd(&["--config", file]);
+    for out in [&check, &start] {
+        assert_eq!(out.status.code(), Some(EX_CONFIG), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "{file}: service `web`: scheduler \"wlc\" is not supported by the XDP data plane \
+                 (use mh, sh or dh); see docs/dataplane.md\n{file}: 1 error\n"
+            )
+        );
+    }
     let _ = std::fs::remove_file(&path);
 }

@@ -44,7 +44,7 @@ pub use plan::{plan, Plan};
 #[cfg(test)]
 pub use quorum::Quorum;
 pub use real_state::{Check, RealId, RealStates};
-pub use translate::{nat_entries, TranslateError};
+pub use translate::{at_start, nat_entries, TranslateError};
 
 use crate::host::{self, Host};
 use policy::sorry_text;
@@ -111,8 +111,7 @@ impl Forwarder {
     /// Loads the program and programs every service, with what the
     /// kernel said in its first dump; not attached yet.
     pub fn load(config: &NodeConfig, host: Host) -> Result<Forwarder, ForwarderError> {
-        let entries = translate::entries(config)?;
-        let limits = translate::limits(config, entries.len());
+        let (entries, limits) = translate::at_start(config)?;
         let pins = &config.dataplane.pin_dir;
         host::ensure_bpffs(pins);
         let dp = Dataplane::load_pinned(limits, Some(pins))?;
@@ -395,6 +394,12 @@ impl Forwarder {
                 .find(|r| self.dp.real_slot(e.spec.id, r.addr, r.port) == Some(slot))
                 .map(|r| (r.addr, r.port))
         })
+    }
+
+    /// Whether the data plane's maps still answer (a read of its globals),
+    /// for the watchdog.
+    pub fn alive(&self) -> Result<(), ForwarderError> {
+        self.dp.globals().map(drop).map_err(ForwarderError::from)
     }
 
     pub fn globals(&self) -> xlvs_dataplane::abi::Globals {

@@ -22,6 +22,10 @@ pub enum TranslateError {
     TooManyServices { limit: u32 },
     #[error("{reals} real servers would exceed the limit of {limit}")]
     TooManyReals { reals: usize, limit: u32 },
+    #[error(
+        "[fullnat] local_addresses: {count} addresses, but the data plane holds at most {limit}"
+    )]
+    TooManyLocalAddresses { count: usize, limit: usize },
 }
 
 /// What Maglev hashes for a service. Persistence is Maglev over the
@@ -86,6 +90,26 @@ pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
         }
     }
     Ok(out)
+}
+
+/// The entries a starting daemon programs, checked against the maps it
+/// would load for them: everything the data plane refuses of a config
+/// without touching the host. Start (`Forwarder::load`) and
+/// `--check-config` both come here, so the check cannot pass a file the
+/// daemon refuses.
+pub fn at_start(config: &NodeConfig) -> Result<(Vec<Entry>, Limits), TranslateError> {
+    let entries = entries(config)?;
+    let limits = limits(config, entries.len());
+    let entries = keep_ids(&[], entries, &limits)?;
+    let count = config
+        .fullnat
+        .as_ref()
+        .map_or(0, |f| f.local_addresses.len());
+    let limit = xlvs_dataplane::abi::MAX_LOCAL_ADDRS;
+    if count > limit {
+        return Err(TranslateError::TooManyLocalAddresses { count, limit });
+    }
+    Ok((entries, limits))
 }
 
 /// Gives the entries of a reloaded config their ids: a (VIP, protocol,
@@ -208,6 +232,30 @@ mod tests {
             err.starts_with("service `web`: scheduler \"wlc\" is not supported"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn at_start_refuses_what_the_maps_cannot_hold() {
+        let c = config(&service("web", "192.0.2.10", "[80]", "scheduler = \"wlc\""));
+        assert!(matches!(
+            at_start(&c),
+            Err(TranslateError::Scheduler { .. })
+        ));
+        let lips: Vec<String> = (1..=65).map(|i| format!("\"10.9.0.{i}\"")).collect();
+        let c = config(&format!(
+            "[fullnat]\nlocal_addresses = [{}]\n{}",
+            lips.join(", "),
+            service("web", "192.0.2.10", "[80]", "forward = \"fullnat\"")
+        ));
+        let err = at_start(&c).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "[fullnat] local_addresses: 65 addresses, but the data plane holds at most 64"
+        );
+        let (entries, limits) =
+            at_start(&config(&service("a", "192.0.2.1", "[80, 81]", ""))).unwrap();
+        let ids: Vec<u32> = entries.iter().map(|e| e.spec.id).collect();
+        assert_eq!((ids, limits.services), (vec![0, 1], 64));
     }
 
     #[test]

@@ -179,6 +179,14 @@ pub fn start(
     })
 }
 
+/// The sync core's own checks of the `[cluster]` settings, without a
+/// socket: what [`start`] would refuse (the address is only known then,
+/// and no check depends on it).
+pub fn check(config: &NodeConfig, cluster: &Cluster) -> Result<(), xlvs_sync::ConfigError> {
+    let settings = core_config(config, cluster, Ipv4Addr::UNSPECIFIED);
+    FlowSync::new(settings, Instant::now(), 0).map(drop)
+}
+
 fn core_config(config: &NodeConfig, cluster: &Cluster, addr: Ipv4Addr) -> Config {
     let mode = match &cluster.peering {
         Peering::Peers(p) => Mode::Unicast(p.clone()),
