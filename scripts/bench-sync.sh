@@ -46,7 +46,7 @@ RATE=${RATE:-5000}
 lab=xsync
 vip=192.0.2.50
 [[ "$FLOWS" =~ ^[1-9][0-9]*$ && "$FLOWS" -le 5000 ]] || die "FLOWS must be 1..5000"
-[[ "$ENTRIES" =~ ^[1-9][0-9]*$ && "$ENTRIES" -le 500000 ]] || die "ENTRIES must be 1..500000"
+[[ "$ENTRIES" =~ ^[1-9][0-9]*$ && "$ENTRIES" -le 1000000 ]] || die "ENTRIES must be 1..1000000"
 [[ "$RATE" =~ ^[1-9][0-9]*$ ]] || die "RATE must be a number of SYNs a second"
 [ "$(uname -m)" = x86_64 ] || die "the probe calls bpf(2) by its x86_64 number"
 command -v python3 >/dev/null || die "needs python3"
