@@ -608,12 +608,20 @@ impl Drop for Child {
     }
 }
 
-/// Whether a pid still runs (a zombie counts as gone).
+/// Whether a pid still runs: any of its threads (a zombie whose threads
+/// are all gone counts as gone).
 pub fn pid_alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with(|c| c != 'Z')))
-        .unwrap_or(false)
+    // Any thread: a killed process's main thread turns zombie while its
+    // other threads may still be exiting, holding its sockets open.
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        std::fs::read_to_string(t.path().join("stat"))
+            .ok()
+            .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with(|c| c != 'Z')))
+            .unwrap_or(false)
+    })
 }
 
 /// One request to an xlvsd control socket (the protocol is crates/api);
