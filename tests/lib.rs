@@ -608,6 +608,16 @@ impl Drop for Child {
     }
 }
 
+/// A `[cluster]` table (docs/config.md) to append to a lab director's
+/// config: flow sync over `interface` with unicast `peers`.
+pub fn cluster_toml(interface: &str, peers: &[&str], key: &str) -> String {
+    let peers: Vec<String> = peers.iter().map(|p| format!("\"{p}\"")).collect();
+    format!(
+        "\n[cluster]\ninterface = \"{interface}\"\npeers = [{}]\nkey = \"{key}\"\n",
+        peers.join(", ")
+    )
+}
+
 /// Whether a pid still runs: any of its threads (a zombie whose threads
 /// are all gone counts as gone).
 pub fn pid_alive(pid: i32) -> bool {

@@ -308,10 +308,9 @@ fn quickstart_with_cluster() -> tempfile::TempDir {
     for (lb, peer) in [("lb1", "10.0.1.12"), ("lb2", "10.0.1.11")] {
         let config = dir.path().join(format!("quickstart/{lb}.toml"));
         let mut text = std::fs::read_to_string(&config).unwrap();
-        text.push_str(&format!(
-            "\n[cluster]\ninterface = \"eth1\"\npeers = [\"{peer}\"]\n\
-             key = \"quickstart-metrics-sync-key\"\nbulk_timeout = \"2s\"\n"
-        ));
+        let key = "quickstart-metrics-sync-key";
+        text.push_str(&xlvs_tests::cluster_toml("eth1", &[peer], key));
+        text.push_str("bulk_timeout = \"2s\"\n");
         std::fs::write(&config, text).unwrap();
     }
     dir

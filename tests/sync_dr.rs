@@ -102,12 +102,10 @@ fn prepare(sync: bool) -> (tempfile::TempDir, Vec<(String, String)>) {
         if sync {
             let peers: Vec<String> = (0..LBS.len())
                 .filter(|&j| j != i)
-                .map(|j| format!("\"10.0.1.1{}\"", j + 1))
+                .map(|j| format!("10.0.1.1{}", j + 1))
                 .collect();
-            text.push_str(&format!(
-                "\n[cluster]\ninterface = \"eth1\"\npeers = [{}]\nkey = \"{KEY}\"\n",
-                peers.join(", ")
-            ));
+            let peers: Vec<&str> = peers.iter().map(String::as_str).collect();
+            text.push_str(&xlvs_tests::cluster_toml("eth1", &peers, KEY));
         }
         std::fs::write(&path, text.replace(&web4, "")).unwrap();
         after.push((lb.to_string(), text));

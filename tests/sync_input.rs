@@ -55,11 +55,7 @@ fn add_cluster(labs: &Path) {
         let path = labs.join("quickstart").join(format!("{lb}.toml"));
         let mut config = std::fs::read_to_string(&path).unwrap();
         assert!(!config.contains("[cluster]"), "{}", path.display());
-        let peers: Vec<String> = peers.iter().map(|p| format!("\"{p}\"")).collect();
-        config.push_str(&format!(
-            "\n[cluster]\ninterface = \"eth1\"\npeers = [{}]\nkey = \"{KEY}\"\n",
-            peers.join(", ")
-        ));
+        config.push_str(&xlvs_tests::cluster_toml("eth1", peers, KEY));
         std::fs::write(&path, config).unwrap();
     }
 }
