@@ -183,7 +183,7 @@ impl Cluster {
     /// data plane stays) and waits until the process is gone.
     pub fn stop_xlvsd(&self, pid: i32) {
         signal(pid, libc::SIGTERM);
-        wait_until("xlvsd gone", Duration::from_secs(10), || {
+        wait_until("xlvsd gone", Duration::from_secs(20), || {
             (!crate::pid_alive(pid))
                 .then_some(())
                 .ok_or("running".into())

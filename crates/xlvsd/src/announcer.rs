@@ -56,6 +56,17 @@ impl Announcer {
         }
     }
 
+    /// Withdraws every VIP announced (the node leaves), with `reason` in
+    /// the log. A withdrawal that fails is logged; the flush that follows
+    /// takes the address anyway.
+    pub async fn withdraw_all(&mut self, reason: &str, speaker: &Speaker) {
+        let announced: Vec<Ipv4Addr> = self.announced.iter().copied().collect();
+        for vip in announced {
+            let reason = reason.to_owned();
+            self.run(Change::Withdraw { vip, reason }, speaker).await;
+        }
+    }
+
     async fn run(&mut self, change: Change, speaker: &Speaker) {
         let vip = change.vip();
         let action = match change {
@@ -182,6 +193,24 @@ mod tests {
             "no service uses it"
         );
         assert!(a.failures.is_empty());
+    }
+
+    #[tokio::test]
+    async fn leaving_withdraws_every_vip_and_only_them() {
+        let speaker = speaker();
+        let local = Ipv4Addr::new(10, 255, 1, 1);
+        speaker.announce(local, ANNOUNCE_METRIC).await.unwrap();
+        let mut a = Announcer::default();
+        a.apply(&ready(&[(VIP, true), (OTHER, true)]), &speaker)
+            .await;
+        assert_eq!(speaker.announced().await.unwrap().len(), 3);
+        a.withdraw_all("leaving", &speaker).await;
+        assert!(a.announced.is_empty());
+        assert_eq!(
+            speaker.announced().await.unwrap(),
+            [(local, ANNOUNCE_METRIC)],
+            "what the announcer did not announce stays"
+        );
     }
 
     #[tokio::test]

@@ -195,14 +195,33 @@ pub async fn run(
         );
         return Ok(Exit::GracefulRestart);
     }
+    let (grace, own_local) = {
+        let c = node.config.lock().await;
+        let own_local = c.fullnat.as_ref().map(|f| f.local_addresses.clone());
+        (c.node.shutdown_grace, own_local.unwrap_or_default())
+    };
+    // With sync the peers hold our translations: our local addresses stay
+    // ours until the grace period ends, answers still come here while the
+    // routers move the clients' flows away.
+    let keep_local = node.sync.is_some() && !own_local.is_empty();
+    let leave = crate::leave::plan(grace, cleanup, keep_local);
     if let Some(s) = &node.sync {
-        s.leaving();
+        // The peers hear that we leave; their local addresses go now.
+        s.leaving().await;
+    }
+    if let Some(wait) = leave.vips_first {
+        tracing::info!(signal, "withdrawing the VIPs first");
+        node.announcer
+            .lock()
+            .await
+            .withdraw_all(&format!("{signal}: leaving"), &speaker)
+            .await;
+        keep_forwarding(wait, &own_local, &mut term, &mut int).await;
     }
     tracing::info!(signal, "withdrawing every route");
     speaker.shutdown(FLUSH_LIMIT).await?;
-    if cleanup {
-        let grace = node.config.lock().await.node.shutdown_grace;
-        keep_forwarding(grace, &mut term, &mut int).await;
+    if let Some(wait) = leave.after_flush {
+        keep_forwarding(wait, &[], &mut term, &mut int).await;
     }
     supervisor.abort();
     if cleanup {
@@ -224,21 +243,16 @@ pub async fn run(
     Ok(Exit::Stopped)
 }
 
-/// With `--cleanup` the data plane goes when we exit: it forwards on for
-/// `grace` after the routes are withdrawn, so the routers move the flows
-/// to the other directors first. A second SIGTERM, or a SIGINT, ends the
-/// wait. (Without `--cleanup` the pinned data plane outlives the process:
-/// there is nothing to wait for.)
-async fn keep_forwarding(grace: Duration, term: &mut Signal, int: &mut Signal) {
-    if grace.is_zero() {
-        return;
+/// Forwards on for `wait` (leave.rs), the addresses in `kept` still
+/// announced. A second SIGTERM, or a SIGINT, ends the wait.
+async fn keep_forwarding(wait: Duration, kept: &[Ipv4Addr], term: &mut Signal, int: &mut Signal) {
+    if kept.is_empty() {
+        tracing::info!(?wait, "routes withdrawn; the data plane forwards on for the grace period (SIGTERM or SIGINT again: stop now)");
+    } else {
+        tracing::info!(?wait, local_addresses = ?kept, "VIPs withdrawn; the local addresses stay announced for the grace period (SIGTERM or SIGINT again: stop now)");
     }
-    tracing::info!(
-        ?grace,
-        "routes withdrawn; the data plane forwards on for the grace period (SIGTERM or SIGINT again: stop now)"
-    );
     tokio::select! {
-        _ = tokio::time::sleep(grace) => tracing::info!(?grace, "grace period over"),
+        _ = tokio::time::sleep(wait) => tracing::info!(?wait, "grace period over"),
         _ = term.recv() => tracing::warn!(signal = "SIGTERM", "grace period cut short"),
         _ = int.recv() => tracing::warn!(signal = "SIGINT", "grace period cut short"),
     }

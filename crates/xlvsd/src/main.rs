@@ -17,6 +17,7 @@ mod health_report;
 mod host;
 mod ipvs;
 mod journal;
+mod leave;
 mod listing;
 mod logging;
 mod metrics;

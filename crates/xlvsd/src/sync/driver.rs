@@ -56,7 +56,8 @@ pub enum SyncError {
 
 enum Command {
     Peers(Vec<Ipv4Addr>),
-    Leaving,
+    /// Answered once the peers' local addresses are withdrawn.
+    Leaving(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The daemon's hold on the sync task.
@@ -92,9 +93,18 @@ impl SyncHandle {
         let _ = self.commands.send(Command::Peers(peers));
     }
 
-    /// Shutting down: the peers hear that we leave.
-    pub fn leaving(&self) {
-        let _ = self.commands.send(Command::Leaving);
+    /// Shutting down: the peers hear that we leave, and the peers' local
+    /// addresses are withdrawn (ours stay until the flush, leave.rs).
+    /// Returns once done, or after a second if the sync task is stuck.
+    pub async fn leaving(&self) {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        if self.commands.send(Command::Leaving(done)).is_ok()
+            && tokio::time::timeout(Duration::from_secs(1), answer)
+                .await
+                .is_err()
+        {
+            tracing::warn!("sync: the peers' local addresses were not withdrawn within a second");
+        }
     }
 }
 
@@ -170,6 +180,7 @@ pub fn start(
         arms: config.dataplane.interfaces.clone(),
         pending: VecDeque::new(),
         more_to_send: false,
+        leaving: false,
     };
     tokio::spawn(task.run());
     Ok(SyncHandle {
@@ -247,6 +258,8 @@ struct Task {
     pending: VecDeque<Event>,
     /// The last turn sent as many datagrams as it may: more are queued.
     more_to_send: bool,
+    /// The node stops: the peers' local addresses are not ours to carry.
+    leaving: bool,
 }
 
 impl Task {
@@ -286,7 +299,12 @@ impl Task {
                 Ok(()) = self.host.changed() => {}
                 c = self.commands.recv() => match c {
                     Some(Command::Peers(peers)) => self.core.set_peers(Instant::now(), peers),
-                    Some(Command::Leaving) => self.core.set_state(Instant::now(), NodeState::Leaving),
+                    Some(Command::Leaving(done)) => {
+                        self.core.set_state(Instant::now(), NodeState::Leaving);
+                        self.leaving = true;
+                        self.local_routes().await;
+                        let _ = done.send(());
+                    }
                     None => return,
                 },
                 _ = report.tick() => {}
@@ -465,7 +483,7 @@ impl Task {
             })
         };
         let peers = self.peer_local.values().flatten().copied();
-        let want = routes::local_routes(arms_up, &self.own_local, peers);
+        let want = routes::local_routes(arms_up, self.leaving, &self.own_local, peers);
         if want == self.announced {
             return;
         }
