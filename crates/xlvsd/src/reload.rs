@@ -28,6 +28,8 @@ pub enum ReloadError {
     Forwarder(#[from] ForwarderError),
     #[error("OSPF interfaces: {0}")]
     Ospf(#[from] DriverError),
+    #[error("{0} (nothing was changed)")]
+    Sync(#[from] crate::sync::SyncError),
 }
 
 fn join(errors: &[LinkError]) -> String {
@@ -72,6 +74,9 @@ impl Node {
     pub async fn apply(&self, new: NodeConfig) -> Result<String, ReloadError> {
         let mut current = self.config.lock().await;
         let ospf = interface_plan(&new, &current)?;
+        if let (Some(sync), Some(c)) = (&self.sync, &new.cluster) {
+            crate::sync::peer_is_self(c, sync.address)?;
+        }
         let mut summary = {
             let mut f = self.forwarder.lock().await;
             let fields = restart_only(&new, &current, f.nat_capacity());

@@ -52,6 +52,20 @@ pub enum SyncError {
     Ring(std::io::Error),
     #[error("[cluster] interface {0} has no IPv4 address to sync from (waited 30 s)")]
     NoAddress(String),
+    #[error("[cluster] peers: {addr} is this node's own address on {interface} (the sync interface); peers are the other directors")]
+    PeerIsSelf { addr: Ipv4Addr, interface: String },
+}
+
+/// A peer that is this node's sync address: refused at start and reload
+/// (the core would only ignore it, and the operator meant something else).
+pub fn peer_is_self(cluster: &Cluster, addr: Ipv4Addr) -> Result<(), SyncError> {
+    match &cluster.peering {
+        Peering::Peers(peers) if peers.contains(&addr) => Err(SyncError::PeerIsSelf {
+            addr,
+            interface: cluster.interface.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 enum Command {
@@ -63,6 +77,8 @@ enum Command {
 /// The daemon's hold on the sync task.
 #[derive(Clone)]
 pub struct SyncHandle {
+    /// The address sync runs from (the `[cluster]` interface's).
+    pub address: Ipv4Addr,
     commands: mpsc::UnboundedSender<Command>,
     report: Arc<std::sync::Mutex<SyncReport>>,
     table: watch::Receiver<BulkStatus>,
@@ -122,6 +138,7 @@ pub fn start(
     host: watch::Receiver<Option<HostView>>,
     changed: Arc<Notify>,
 ) -> Result<SyncHandle, SyncError> {
+    peer_is_self(cluster, addr)?;
     let socket = socket::open(&cluster.peering, addr, cluster.port)?;
     let now = Instant::now();
     let mut core = FlowSync::new(core_config(config, cluster, addr), now, session())?;
@@ -184,6 +201,7 @@ pub fn start(
     };
     tokio::spawn(task.run());
     Ok(SyncHandle {
+        address: addr,
         commands,
         report,
         table,
@@ -536,5 +554,32 @@ impl Task {
             .filter(|a| !self.own_local.contains(a))
             .copied()
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xlvs_config::SyncKey;
+
+    #[test]
+    fn a_peer_that_is_our_own_sync_address_is_refused() {
+        let me: Ipv4Addr = "10.0.1.11".parse().unwrap();
+        let mut cluster = Cluster {
+            interface: "eth1".into(),
+            peering: Peering::Peers(vec!["10.0.1.12".parse().unwrap(), me]),
+            port: 8849,
+            key: SyncKey(b"sixteen bytes key".to_vec()),
+            bulk_timeout: Duration::from_secs(10),
+        };
+        let err = peer_is_self(&cluster, me).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "[cluster] peers: 10.0.1.11 is this node's own address on eth1 (the sync interface); peers are the other directors"
+        );
+        cluster.peering = Peering::Peers(vec!["10.0.1.12".parse().unwrap()]);
+        assert!(peer_is_self(&cluster, me).is_ok());
+        cluster.peering = Peering::Group("239.255.84.81".parse().unwrap());
+        assert!(peer_is_self(&cluster, me).is_ok());
     }
 }

@@ -20,7 +20,7 @@ mod routes;
 mod socket;
 pub mod translate;
 
-pub use driver::{check, start, SyncError, SyncHandle};
+pub use driver::{check, peer_is_self, start, SyncError, SyncHandle};
 
 /// The data plane's `sync_ring_full` among its counters: reports the ring
 /// could not take (for `xlvsadm sync` and metrics).
