@@ -9,6 +9,15 @@ namespace (the directors' pinned maps are on the host's bpffs, which
                                 (MAP: the pinned `conntrack` maps)
   burst COUNT RATE VIP PORT     COUNT SYNs of distinct flows, RATE a second
   count VIP MAP...              entries for VIP in each map
+  fill COUNT VIP OWNER OWN PEER...
+                                COUNT more entries for VIP written straight
+                                into the pinned maps, the way a synced
+                                cluster holds them: into OWN (the map of
+                                the director with sync address OWNER) as
+                                its own, into each PEER map as OWNER's
+                                (copied from an entry there that OWNER
+                                owns: that director's service and real
+                                slots)
 
 The SYNs are raw: sources 10.0.0.100-199, which no host in the lab has
 (the router finds no neighbour for the answers and drops them), and a TCP
@@ -16,7 +25,7 @@ checksum left wrong, so a real drops the SYN silently after the director
 forwarded it. Each creates a connection entry on the director the router
 picks, which that director reports to its peers. The maps are read with
 the bpf(2) system call directly (BPF_OBJ_GET, BPF_MAP_LOOKUP_ELEM,
-BPF_MAP_GET_NEXT_KEY): a lookup takes microseconds, where a bpftool
+BPF_MAP_LOOKUP_BATCH, BPF_MAP_UPDATE_BATCH): a lookup takes microseconds, where a bpftool
 process takes milliseconds to start.
 """
 
@@ -29,8 +38,10 @@ import time
 
 NR_BPF = 321  # x86_64
 BPF_MAP_LOOKUP_ELEM = 1
-BPF_MAP_GET_NEXT_KEY = 4
 BPF_OBJ_GET = 7
+BPF_MAP_LOOKUP_BATCH = 24
+BPF_MAP_UPDATE_BATCH = 26
+BATCH = 8192  # entries per batch call
 KEY_LEN = 16  # struct flow_key
 VALUE_LEN = 32  # struct conn; owner at offset 24
 # Sleep between polling rounds: the resolution, traded against the CPU
@@ -73,13 +84,44 @@ class Map:
         r, _ = bpf(BPF_MAP_LOOKUP_ELEM, self.attr)
         return self.value.raw if r == 0 else None
 
-    def keys(self):
-        struct.pack_into("=IIQQQ", self.attr, 0, self.fd, 0, 0, ctypes.addressof(self.next), 0)
-        while bpf(BPF_MAP_GET_NEXT_KEY, self.attr)[0] == 0:
-            k = self.next.raw
-            yield k
-            self.key.raw = k
-            struct.pack_into("=Q", self.attr, 8, ctypes.addressof(self.key))
+    def batches(self):
+        """Every key and value, BATCH at a time (BPF_MAP_LOOKUP_BATCH): a
+        million entries in about a second, where a call per key takes
+        tens."""
+        keys = ctypes.create_string_buffer(KEY_LEN * BATCH)
+        values = ctypes.create_string_buffer(VALUE_LEN * BATCH)
+        cursor_in = ctypes.create_string_buffer(8)
+        cursor_out = ctypes.create_string_buffer(8)
+        attr = (ctypes.c_uint8 * 56)()
+        first = True
+        while True:
+            struct.pack_into("=QQQQIIQQ", attr, 0,
+                             0 if first else ctypes.addressof(cursor_in),
+                             ctypes.addressof(cursor_out), ctypes.addressof(keys),
+                             ctypes.addressof(values), BATCH, self.fd, 0, 0)
+            r, err = bpf(BPF_MAP_LOOKUP_BATCH, attr)
+            n = struct.unpack_from("=I", attr, 32)[0]
+            if r != 0 and err != 2:  # ENOENT: the last batch
+                sys.exit(f"lookup batch: {os.strerror(err)}")
+            raw = keys.raw
+            yield [raw[i * KEY_LEN:(i + 1) * KEY_LEN] for i in range(n)], values.raw
+            if r != 0:
+                return
+            cursor_in.raw = cursor_out.raw
+            first = False
+
+    def update(self, pairs):
+        """Writes (key, value) pairs, BATCH at a time."""
+        attr = (ctypes.c_uint8 * 56)()
+        for at in range(0, len(pairs), BATCH):
+            chunk = pairs[at:at + BATCH]
+            keys = ctypes.create_string_buffer(b"".join(k for k, _ in chunk))
+            values = ctypes.create_string_buffer(b"".join(v for _, v in chunk))
+            struct.pack_into("=QQQQIIQQ", attr, 0, 0, 0, ctypes.addressof(keys),
+                             ctypes.addressof(values), len(chunk), self.fd, 0, 0)
+            r, err = bpf(BPF_MAP_UPDATE_BATCH, attr)
+            if r != 0:
+                sys.exit(f"update batch: {os.strerror(err)}")
 
 
 def flow_key(src, sport, vip, dport):
@@ -205,8 +247,44 @@ def count_entries(vip, paths):
     want = socket.inet_aton(vip)
     out = []
     for p in paths:
-        out.append(str(sum(1 for k in Map(p).keys() if k[4:8] == want)))
+        n = sum(sum(1 for k in keys if k[4:8] == want) for keys, _ in Map(p).batches())
+        out.append(str(n))
     print(" ".join(out))
+
+
+def fill_flow(i):
+    """The i-th filled flow: sources in 10.1.0.0/16 (not the probe's), 16
+    ports each."""
+    return f"10.1.{(i >> 12) & 255}.{(i >> 4) & 255}", 20000 + (i & 15)
+
+
+def template(m, vip, owner):
+    """The value of an entry for `vip` in map `m` owned by `owner` (4
+    bytes; zero: the director's own)."""
+    for keys, values in m.batches():
+        for i, k in enumerate(keys):
+            v = values[i * VALUE_LEN:(i + 1) * VALUE_LEN]
+            if k[4:8] == vip and v[24:28] == owner:
+                return v
+    sys.exit(f"no entry owned by {socket.inet_ntoa(owner)} to copy")
+
+
+def fill(count, vip, owner, own, peers):
+    vip_b, owner_b = socket.inet_aton(vip), socket.inet_aton(owner)
+    start = time.perf_counter()
+    for path, whose in [(own, bytes(4))] + [(p, owner_b) for p in peers]:
+        m = Map(path)
+        v = template(m, vip_b, whose)
+        pairs = []
+        for i in range(count):
+            src, sport = fill_flow(i)
+            # FULLNAT: a local port per flow (struct conn's nat_port, bytes
+            # 18-19), as far as they go; past 64,512 flows ports repeat on
+            # other keys, which the table transfer does not mind.
+            port = struct.pack("!H", 1024 + i % 64512)
+            pairs.append((flow_key(src, sport, vip, 80), v[:18] + port + v[20:]))
+        m.update(pairs)
+    print(f"{count} entries written into {1 + len(peers)} maps in {time.perf_counter() - start:.2f} s")
 
 
 def main():
@@ -217,6 +295,8 @@ def main():
         burst(int(args[0]), int(args[1]), args[2], int(args[3]))
     elif mode == "count":
         count_entries(args[0], args[1:])
+    elif mode == "fill":
+        fill(int(args[0]), args[1], args[2], args[3], args[4:])
     else:
         sys.exit(__doc__)
 

@@ -25,10 +25,18 @@
 #             dropped for a full receive buffer (UdpRcvbufErrors in its
 #             namespace).
 #
+#  FILL       (when set) before the restarts, FILL more entries written
+#             straight into the four pinned connection tables as a synced
+#             cluster holds them (lb1's own, the others' copies of lb1's),
+#             for transfers larger than live sync fills in a lab: the
+#             directors' tables are then sized for 2,097,152 entries and
+#             the restarted lb4's bulk_timeout is 120 s.
+#
 #   sudo scripts/bench-sync.sh
 #   sudo ENTRIES=100000 RATE=10000 ROUNDS=2 scripts/bench-sync.sh
+#   sudo FILL=1000000 ROUNDS=2 LIMIT=300 scripts/bench-sync.sh
 #
-# Environment: FLOWS (200), ENTRIES (50000), RATE (5000 SYNs a second),
+# Environment: FLOWS (200), ENTRIES (50000), RATE (5000 SYNs a second), FILL (0),
 # ROUNDS (3 restarts), BIN_DIR (target/debug of this checkout, built first
 # unless BUILD=0), LIMIT (seconds a step may take, 60), LOG_DIR (keeps
 # the probe's output and the directors' logs). Needs python3. Takes the
@@ -48,6 +56,8 @@ vip=192.0.2.50
 [[ "$FLOWS" =~ ^[1-9][0-9]*$ && "$FLOWS" -le 5000 ]] || die "FLOWS must be 1..5000"
 [[ "$ENTRIES" =~ ^[1-9][0-9]*$ && "$ENTRIES" -le 1000000 ]] || die "ENTRIES must be 1..1000000"
 [[ "$RATE" =~ ^[1-9][0-9]*$ ]] || die "RATE must be a number of SYNs a second"
+FILL=${FILL:-0}
+[[ "$FILL" =~ ^[0-9]+$ && "$FILL" -le 2000000 ]] || die "FILL must be 0..2000000"
 [ "$(uname -m)" = x86_64 ] || die "the probe calls bpf(2) by its x86_64 number"
 command -v python3 >/dev/null || die "needs python3"
 bench_start
@@ -77,6 +87,12 @@ mkdir -p "$work/labs"
 cp -r labs/ecmp-fullnat labs/quickstart "$work/labs/"
 sed 's/^name: ecmp-fullnat$/name: xsync/' labs/ecmp-fullnat.clab.yml >"$topo"
 cp scripts/bench-sync-probe.py "$work/"
+if [ "$FILL" -gt 0 ]; then
+    for f in "$work"/labs/ecmp-fullnat/lb[1-4].toml; do
+        sed -i 's/^\[dataplane\]$/[dataplane]\nconntrack_entries = 2097152/' "$f"
+        grep -q '^conntrack_entries = 2097152$' "$f" || die "$f: could not size the table for FILL"
+    done
+fi
 lbs=(lb1 lb2 lb3 lb4)
 # The directors' configs pin and listen under these names whatever the
 # lab is called.
@@ -156,8 +172,22 @@ all_held() {
 }
 wait_for "every director holding $want entries" all_held
 echo "every director held $want entries $(since "$t") s after the last SYN (before the burst: $before)"
+if [ "$FILL" -gt 0 ]; then
+    # lb1's entries, and its peers' copies of them (owner: lb1's sync
+    # address).
+    probe fill "$FILL" "$vip" 10.0.2.11 "${maps[@]}"
+    want=$((want + FILL))
+    wait_for "every director holding $want entries" all_held
+fi
 echo "  entries held: $(probe count "$vip" "${maps[@]}") (lb1 lb2 lb3 lb4)"
 
+if [ "$FILL" -gt 0 ]; then
+    # Read when lb4 starts again (at the cluster's cold start every
+    # director waits bulk_timeout for a Ready peer: kept short there).
+    f=$work/labs/ecmp-fullnat/lb4.toml
+    sed -i 's/^\[cluster\]$/[cluster]\nbulk_timeout = "120s"/' "$f"
+    grep -q '^bulk_timeout = "120s"$' "$f" || die "$f: could not set bulk_timeout"
+fi
 lb4_pid=$("$xlvs_lab" status "$topo" --json | python3 -c '
 import json, sys
 for n in json.load(sys.stdin)["nodes"]:
@@ -232,6 +262,7 @@ EOF
     printf "$cols" "$round" "$entries" "$requests" "$to_req" "$to_done" "$total" \
         "$srv" "$dgrams" "$records" "$best" "$drops" "$holds"
     rows+=("$to_req $to_done $total")
+    echo "  lb4 installed $(sync_field lb4 "r['table']['installed']"), left out $(sync_field lb4 "r['table']['not_installed']")"
     # lb4 announces again once its table is in: the next round starts
     # from four next hops.
     wait_for "lb4 back on r1" four_hops

@@ -14,6 +14,7 @@
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 
 pub mod abi;
+mod batch;
 mod clock;
 pub mod decap;
 mod loader;
@@ -27,7 +28,7 @@ pub use loader::{
     XDP_REDIRECT, XDP_TX,
 };
 pub use service::{HashOn, RealSpec, ServiceSpec};
-pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents};
+pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents, TableReader};
 /// The types of [`ServiceSpec`]'s fields, defined once for every crate.
 pub use xlvs_config::{Forward, Protocol};
 

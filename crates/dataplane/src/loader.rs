@@ -63,6 +63,11 @@ pub enum DataplaneError {
     Load(#[from] aya::EbpfError),
     #[error("XDP program: {0}")]
     Program(#[from] aya::programs::ProgramError),
+    #[error("map {map}: reading in batches: {source}")]
+    Batch {
+        map: &'static str,
+        source: std::io::Error,
+    },
     #[error("map {map}: {source}")]
     Map {
         map: &'static str,

@@ -5,11 +5,13 @@
 //! bulk transfer. The protocol between directors is not here.
 
 use crate::abi::{
-    self, Conn, FlowKey, NatBack, SvcKey, SvcVal, SyncEvent, CONN_F_PEER, CT_ACTIVE, CT_CLOSING,
-    SYNC_OP_REFRESH,
+    self, Conn, FlowKey, Globals, NatBack, SvcKey, SvcVal, SyncEvent, CONN_F_PEER, CT_ACTIVE,
+    CT_CLOSING, SYNC_OP_REFRESH,
 };
+use crate::batch::Walk;
 use crate::loader::{map_err, Dataplane, DataplaneError};
 use aya::maps::{MapData, MapError, RingBuf};
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
@@ -418,52 +420,124 @@ impl Dataplane {
     }
 
     /// Every live connection entry, ours and peers', with what a peer needs
-    /// to install it, for a bulk transfer. A snapshot taken while XDP runs:
-    /// entries made, changed or removed during the walk may be missed or
-    /// seen as they were; the ring reports those changes anyway. Entries
-    /// whose service or real is gone are left out.
-    pub fn sync_entries(&self) -> Result<impl Iterator<Item = SyncEntry> + '_, DataplaneError> {
-        let clock = self.clock()?;
-        let g = self.globals()?;
-        let hz = self.hz;
-        Ok(self
-            .conntrack
-            .iter()
-            .filter_map(Result::ok)
-            .filter_map(move |(key, conn)| {
-                let idle = clock.now.saturating_sub(conn.last);
-                if idle >= timeout_ticks(&g, hz, key.proto, conn.state) {
-                    return None;
+    /// to install it, for a bulk transfer: [`TableReader`] read to the end.
+    pub fn sync_entries(&self) -> Result<impl Iterator<Item = SyncEntry>, DataplaneError> {
+        let mut reader = self.table_reader()?;
+        let mut all = Vec::new();
+        while let Some(chunk) = reader.next_chunk(self, crate::batch::BATCH)? {
+            all.extend(chunk);
+        }
+        Ok(all.into_iter())
+    }
+
+    /// Starts reading the table for a bulk transfer.
+    pub fn table_reader(&self) -> Result<TableReader, DataplaneError> {
+        Ok(TableReader {
+            walk: Walk::default(),
+            clock: self.clock()?,
+            globals: self.globals()?,
+            keys: Vec::new(),
+            conns: Vec::new(),
+            services: HashMap::new(),
+            reals: HashMap::new(),
+        })
+    }
+}
+
+/// The connection table read for a bulk transfer a batch at a time, so
+/// the caller can do other work between batches (xlvsd's sync task goes
+/// on sending Hellos while it reads a million entries). A snapshot taken
+/// while XDP runs: entries made, changed or removed during the walk may be
+/// missed or seen as they were; the ring reports those changes anyway.
+/// Entries whose service or real is gone are left out. Each service and
+/// real is looked up once per read.
+pub struct TableReader {
+    walk: Walk,
+    clock: crate::Clock,
+    globals: Globals,
+    keys: Vec<FlowKey>,
+    conns: Vec<Conn>,
+    /// By the service key a flow's lookup reads (VIP, protocol, port):
+    /// the service's id and method.
+    services: HashMap<FlowKey, Option<(u32, Forward)>>,
+    /// By (real slot, service id, the flow's port).
+    reals: HashMap<(u32, u32, [u8; 2]), Option<SocketAddrV4>>,
+}
+
+impl TableReader {
+    /// The live, placeable entries among the next `max` of the table;
+    /// `None` once it has been read to the end.
+    pub fn next_chunk(
+        &mut self,
+        dp: &Dataplane,
+        max: u32,
+    ) -> Result<Option<Vec<SyncEntry>>, DataplaneError> {
+        if self.walk.done() {
+            return Ok(None);
+        }
+        let fd = dp.conntrack_fd();
+        self.walk
+            .next(fd, "conntrack", &mut self.keys, &mut self.conns, max)?;
+        let mut out = Vec::with_capacity(self.keys.len());
+        for (key, conn) in self.keys.iter().zip(&self.conns) {
+            let idle = self.clock.now.saturating_sub(conn.last);
+            if idle >= timeout_ticks(&self.globals, dp.hz, key.proto, conn.state) {
+                continue;
+            }
+            let svc_key = FlowKey {
+                dst: key.dst,
+                dport: key.dport,
+                proto: key.proto,
+                ..FlowKey::default()
+            };
+            let svc = match self.services.get(&svc_key) {
+                Some(s) => *s,
+                None => {
+                    let s = dp
+                        .service_of(key)?
+                        .and_then(|v| Some((v.id, fwd_of(v.forward)?)));
+                    self.services.insert(svc_key, s);
+                    s
                 }
-                let svc = self.service_of(&key).ok()??;
-                if svc.id != conn.svc {
-                    return None;
+            };
+            let Some((id, forward)) = svc.filter(|(id, _)| *id == conn.svc) else {
+                continue;
+            };
+            let real = match self.reals.get(&(conn.real, id, key.dport)) {
+                Some(r) => *r,
+                None => {
+                    let r = dp.real_of(conn.real, id, key)?;
+                    self.reals.insert((conn.real, id, key.dport), r);
+                    r
                 }
-                let forward = fwd_of(svc.forward)?;
-                let real = self.real_of(conn.real, conn.svc, &key).ok()??;
-                let back = match forward {
-                    Forward::Fullnat | Forward::Nat => {
-                        let nat = (forward == Forward::Fullnat).then(|| {
-                            SocketAddrV4::new(
-                                Ipv4Addr::from(conn.nat_addr),
-                                u16::from_be_bytes(conn.nat_port),
-                            )
-                        });
-                        self.nat_reverse
-                            .get(&way_back(&key, real, nat), 0)
-                            .ok()
-                            .filter(|b| leads_to(b, &key))
-                    }
-                    Forward::Dr | Forward::Tun => None,
-                };
-                Some(SyncEntry {
-                    key,
-                    conn,
-                    real,
-                    forward,
-                    back,
-                    idle: clock.since(conn.last),
-                })
-            }))
+            };
+            let Some(real) = real else {
+                continue;
+            };
+            let back = match forward {
+                Forward::Fullnat | Forward::Nat => {
+                    let nat = (forward == Forward::Fullnat).then(|| {
+                        SocketAddrV4::new(
+                            Ipv4Addr::from(conn.nat_addr),
+                            u16::from_be_bytes(conn.nat_port),
+                        )
+                    });
+                    dp.nat_reverse
+                        .get(&way_back(key, real, nat), 0)
+                        .ok()
+                        .filter(|b| leads_to(b, key))
+                }
+                Forward::Dr | Forward::Tun => None,
+            };
+            out.push(SyncEntry {
+                key: *key,
+                conn: *conn,
+                real,
+                forward,
+                back,
+                idle: self.clock.since(conn.last),
+            });
+        }
+        Ok(Some(out))
     }
 }

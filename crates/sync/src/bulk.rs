@@ -5,7 +5,8 @@
 //! Fetching: wait for a Ready peer (or take one already heard), send it a
 //! BulkRequest with a fresh transfer id, install what its BulkEntries
 //! carry, and compare the count with its BulkEnd's total. Fewer (UDP lost
-//! some), no progress for `bulk_timeout`, or the peer gone or restarted:
+//! some), nothing for `bulk_first_wait` after the request or no progress
+//! for `bulk_timeout` after that, or the peer gone or restarted:
 //! request again, preferring the peer asked least often, until the
 //! deadline. No Ready peer heard by then: we are alone (the first director
 //! of the cluster); Ready peers heard but nothing completed: timed out.
@@ -211,8 +212,9 @@ impl FlowSync {
         tracing::info!(%peer, transfer, "sync table requested");
         let request = self.datagram_to(peer, Body::BulkRequest { transfer });
         self.out.push_back(request);
+        // The peer reads its table before it sends anything.
         self.timers
-            .set(Timer::BulkStalled, now + self.config.bulk_timeout);
+            .set(Timer::BulkStalled, now + self.config.bulk_first_wait);
     }
 
     /// A peer's Hello: a Ready one may be what we wait for.

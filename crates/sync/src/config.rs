@@ -44,6 +44,10 @@ pub struct Config {
     /// A table transfer that makes no progress for this long is requested
     /// again (from the same or another peer).
     pub bulk_timeout: Duration,
+    /// How long the first datagram of a transfer may take after the
+    /// request: the peer reads its whole table first (a million entries:
+    /// seconds in a debug build), while its Hellos say it is alive.
+    pub bulk_first_wait: Duration,
     /// Shown to peers; at most 64 bytes.
     pub name: String,
     /// The FULLNAT local addresses we own, at most 255.
@@ -64,6 +68,7 @@ impl std::fmt::Debug for Config {
             .field("hold_time", &self.hold_time)
             .field("flush_delay", &self.flush_delay)
             .field("bulk_timeout", &self.bulk_timeout)
+            .field("bulk_first_wait", &self.bulk_first_wait)
             .field("name", &self.name)
             .field("local_addresses", &self.local_addresses)
             .field("state", &self.state)
@@ -74,7 +79,8 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// A config with the defaults: port 8849, 1472-byte datagrams, Hellos
     /// every second, a 3 s hold time, a 2 ms flush delay, a 1 s bulk
-    /// timeout, no name, no local addresses, Joining.
+    /// timeout (10 s for a transfer's first datagram), no name, no local
+    /// addresses, Joining.
     pub fn new(address: Ipv4Addr, mode: Mode, key: &[u8]) -> Config {
         Config {
             address,
@@ -86,6 +92,7 @@ impl Config {
             hold_time: Duration::from_secs(3),
             flush_delay: Duration::from_millis(2),
             bulk_timeout: Duration::from_secs(1),
+            bulk_first_wait: Duration::from_secs(10),
             name: String::new(),
             local_addresses: Vec::new(),
             state: NodeState::Joining,
@@ -109,7 +116,7 @@ impl Config {
         if self.hello_interval.is_zero() || self.hello_interval >= self.hold_time {
             return Err(ConfigError::HelloInterval(self.hello_interval));
         }
-        if self.bulk_timeout.is_zero() {
+        if self.bulk_timeout.is_zero() || self.bulk_first_wait.is_zero() {
             return Err(ConfigError::BulkTimeout);
         }
         check_local_addresses(&self.local_addresses, self.max_datagram)
@@ -150,7 +157,7 @@ pub enum ConfigError {
     HoldTime(Duration),
     #[error("hello interval {0:?} must be above zero and below the hold time")]
     HelloInterval(Duration),
-    #[error("bulk timeout must be above zero")]
+    #[error("the bulk timeouts must be above zero")]
     BulkTimeout,
     #[error("{0} local addresses do not fit one Hello")]
     TooManyLocalAddresses(usize),

@@ -7,7 +7,7 @@ use super::{Forwarder, ForwarderError};
 use crate::sync::translate::{self, LocalService, Unplaced};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
-use xlvs_dataplane::{Clock, Installed, PeerEntry, SyncEvents};
+use xlvs_dataplane::{Clock, Installed, PeerEntry, SyncEvents, TableReader};
 use xlvs_sync::{decide, Decision, Entry, Existing, Op, Why};
 
 /// What became of one received entry.
@@ -115,13 +115,25 @@ impl Forwarder {
         })
     }
 
-    /// Every live entry of the table as sync records, for a peer's bulk
-    /// transfer (`me`: the owner of the entries we made).
-    pub fn sync_table(&self, me: Ipv4Addr) -> Result<Vec<Entry>, ForwarderError> {
-        Ok(self
-            .dp
-            .sync_entries()?
-            .filter_map(|s| translate::to_wire(&s.event(), me, s.idle))
-            .collect())
+    /// Starts reading the table for a peer's bulk transfer.
+    pub fn table_reader(&self) -> Result<TableReader, ForwarderError> {
+        Ok(self.dp.table_reader()?)
+    }
+
+    /// The live entries among the next `max` of the table as sync records
+    /// (`me`: the owner of the entries we made); `None` once it is read.
+    pub fn read_table(
+        &self,
+        reader: &mut TableReader,
+        me: Ipv4Addr,
+        max: u32,
+    ) -> Result<Option<Vec<Entry>>, ForwarderError> {
+        let Some(chunk) = reader.next_chunk(&self.dp, max)? else {
+            return Ok(None);
+        };
+        let entries = chunk
+            .iter()
+            .filter_map(|s| translate::to_wire(&s.event(), me, s.idle));
+        Ok(Some(entries.collect()))
     }
 }

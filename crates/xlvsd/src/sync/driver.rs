@@ -35,6 +35,11 @@ const REPORT_EVERY: Duration = Duration::from_secs(1);
 const READ_PER_TURN: usize = 4096;
 const APPLY_PER_TURN: usize = 512;
 const SEND_PER_TURN: usize = 64;
+/// Entries of our table read per turn for a peer's transfer: a million are
+/// read in a few hundred turns, between which Hellos and live entries go
+/// on (read at once, the serving director fell silent for seconds and its
+/// peers took it for gone).
+const TABLE_READ_PER_TURN: u32 = 8192;
 /// A table we serve leaves [`SEND_PER_TURN`] datagrams per this pace (2.5
 /// million entries a second): a receiver gets it as a stream its buffer
 /// absorbs, not in one burst.
@@ -198,6 +203,7 @@ pub fn start(
         pending: VecDeque::new(),
         more_to_send: false,
         leaving: false,
+        serving: VecDeque::new(),
     };
     tokio::spawn(task.run());
     Ok(SyncHandle {
@@ -278,6 +284,17 @@ struct Task {
     more_to_send: bool,
     /// The node stops: the peers' local addresses are not ours to carry.
     leaving: bool,
+    /// Table transfers asked of us, read a part per turn, oldest first.
+    serving: VecDeque<TableRead>,
+}
+
+/// Our table being read for a peer's transfer.
+struct TableRead {
+    to: Ipv4Addr,
+    transfer: u32,
+    /// `None` until the first part is read.
+    reader: Option<xlvs_dataplane::TableReader>,
+    entries: Vec<xlvs_sync::Entry>,
 }
 
 impl Task {
@@ -291,7 +308,7 @@ impl Task {
         loop {
             // Entries left to apply from the last turn: take a turn at
             // once; datagrams left to send: at the pace.
-            let busy = !self.pending.is_empty();
+            let busy = !self.pending.is_empty() || !self.serving.is_empty();
             let send_more = self.more_to_send && !busy;
             let wake = self
                 .core
@@ -334,6 +351,7 @@ impl Task {
             self.pending
                 .extend(std::iter::from_fn(|| self.core.poll_event()));
             self.apply_events().await;
+            self.read_table().await;
             self.local_routes().await;
             self.transmit().await;
             self.update_report();
@@ -432,16 +450,16 @@ impl Task {
                 } => {
                     tracing::warn!(peer = %addr, ?local_addresses, "sync peer down: its flows are forwarded from the synced entries");
                 }
-                Event::BulkRequested { from, transfer } => match f.sync_table(self.me) {
-                    Ok(entries) => {
-                        tracing::info!(peer = %from, entries = entries.len(), "sync: sending our table");
-                        self.core
-                            .serve_bulk(Instant::now(), from, transfer, entries);
-                    }
-                    Err(e) => {
-                        tracing::error!(peer = %from, error = %e, "sync: cannot read our table for a peer")
-                    }
-                },
+                Event::BulkRequested { from, transfer } => {
+                    // A request again from the same peer replaces its last.
+                    self.serving.retain(|r| r.to != from);
+                    self.serving.push_back(TableRead {
+                        to: from,
+                        transfer,
+                        reader: None,
+                        entries: Vec::new(),
+                    });
+                }
                 Event::BulkFinished { from, entries } => {
                     tracing::info!(peer = %from, entries, "sync: the cluster's table fetched");
                     self.settled();
@@ -453,6 +471,40 @@ impl Task {
                     );
                     self.settled();
                 }
+            }
+        }
+    }
+
+    /// Reads the next part of the table the oldest transfer asked of us
+    /// needs, and serves it once read to the end.
+    async fn read_table(&mut self) {
+        let Some(read) = self.serving.front_mut() else {
+            return;
+        };
+        let f = self.forwarder.lock().await;
+        let reader = match &mut read.reader {
+            Some(r) => r,
+            None => match f.table_reader() {
+                Ok(r) => read.reader.insert(r),
+                Err(e) => {
+                    tracing::error!(peer = %read.to, error = %e, "sync: cannot read our table for a peer");
+                    self.serving.pop_front();
+                    return;
+                }
+            },
+        };
+        match f.read_table(reader, self.me, TABLE_READ_PER_TURN) {
+            Ok(Some(part)) => read.entries.extend(part),
+            Ok(None) => {
+                drop(f);
+                let read = self.serving.pop_front().expect("the front one");
+                tracing::info!(peer = %read.to, entries = read.entries.len(), "sync: sending our table");
+                self.core
+                    .serve_bulk(Instant::now(), read.to, read.transfer, read.entries);
+            }
+            Err(e) => {
+                tracing::error!(peer = %read.to, error = %e, "sync: cannot read our table for a peer");
+                self.serving.pop_front();
             }
         }
     }
