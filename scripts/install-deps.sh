@@ -18,6 +18,8 @@ packages=(
     ethtool
     # real servers and clients used by tests and benchmarks
     nginx-light iperf3 wrk curl python3
+    # tests/metrics.rs parses the endpoint with the Prometheus client library's parser
+    python3-prometheus-client
     # inspection
     bpftool tcpdump
     # the unit: `systemd-analyze verify` (tests/systemd_unit.rs), journald

@@ -300,6 +300,128 @@ fn around(lab: &Lab, lb: &str, command: &str) -> (Vec<Sample>, Around) {
     (samples, Around { before, after })
 }
 
+/// Where docs/metrics.md puts a counter of the data plane: its family and
+/// labels.
+fn dataplane_series(counter: &str) -> (&'static str, Vec<(&'static str, &str)>) {
+    let action = ["pass", "drop", "tx", "redirect"]
+        .into_iter()
+        .find(|a| counter.starts_with(&format!("{a}_")));
+    if let Some(action) = action {
+        return (
+            "xlvs_dataplane_packets_total",
+            vec![("action", action), ("reason", counter)],
+        );
+    }
+    match counter {
+        "conntrack_hit" => (
+            "xlvs_dataplane_connection_lookups_total",
+            vec![("result", "hit")],
+        ),
+        "conntrack_new" => (
+            "xlvs_dataplane_connection_lookups_total",
+            vec![("result", "new")],
+        ),
+        "flow_cache_hit" => ("xlvs_dataplane_flow_cache_hits_total", vec![]),
+        "icmp_to_real" => (
+            "xlvs_dataplane_icmp_errors_total",
+            vec![("direction", "to_real")],
+        ),
+        "icmp_to_client" => (
+            "xlvs_dataplane_icmp_errors_total",
+            vec![("direction", "to_client")],
+        ),
+        "syn_untracked" => ("xlvs_dataplane_syn_untracked_total", vec![]),
+        "sync_ring_full" => ("xlvs_sync_ring_full_total", vec![]),
+        other => panic!("{other}: not in docs/metrics.md"),
+    }
+}
+
+/// Every family docs/metrics.md's tables name, with the labels they give
+/// ("service" and "real" stand for those label sets). Names with a `*`
+/// are left out.
+fn documented_families() -> BTreeMap<String, BTreeSet<String>> {
+    let doc = std::fs::read_to_string(xlvs_tests::workspace().join("docs/metrics.md")).unwrap();
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut out = BTreeMap::new();
+    for row in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // The IPVS table starts with node_exporter's name.
+        let (names, labels) = if cells[1].starts_with("`node_") {
+            (cells[2], cells[4])
+        } else {
+            (cells[1], cells[3])
+        };
+        // Parentheses say more of a label (its values): left out.
+        let mut depth = 0;
+        let labels: String = labels
+            .chars()
+            .filter(|c| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => return depth == 0,
+                }
+                false
+            })
+            .collect();
+        let labels = labels.trim();
+        let mut set: BTreeSet<String> = match labels {
+            "service" => ["service", "vip", "port", "proto"].map(String::from).into(),
+            "real" => ["service", "vip", "port", "proto", "real", "real_port"]
+                .map(String::from)
+                .into(),
+            l => ticked(l).into_iter().collect(),
+        };
+        set.retain(|l| !l.is_empty());
+        for name in ticked(names).into_iter().filter(|n| !n.contains('*')) {
+            out.insert(name, set.clone());
+        }
+    }
+    out
+}
+
+/// Parses a scrape with the Prometheus client library's own parser
+/// (python3-prometheus-client) in the director's namespace: each sample
+/// name with the label names its series carry.
+fn parsed_by_prometheus(lab: &Lab, lb: &str) -> BTreeMap<String, BTreeSet<BTreeSet<String>>> {
+    const PARSE: &str = r#"
+import json, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+body = urllib.request.urlopen("http://127.0.0.1:9478/metrics", timeout=10).read().decode()
+out = {}
+for f in text_string_to_metric_families(body):
+    # The library names a counter's family without its _total.
+    name = f.name + ("_total" if f.type == "counter" else "")
+    out.setdefault(name, [])
+    for s in f.samples:
+        out.setdefault(s.name, []).append(sorted(s.labels))
+print(json.dumps(out))
+"#;
+    // Debian's python3, which has the library (another python3 may come
+    // first on PATH).
+    let out = lab.exec(lb, &["/usr/bin/python3", "-c", PARSE]);
+    assert!(
+        out.status.success(),
+        "{lb}: the parser refused the scrape: {}",
+        text(&out)
+    );
+    let parsed: BTreeMap<String, Vec<Vec<String>>> =
+        serde_json::from_slice(&out.stdout).expect("the parser's JSON");
+    parsed
+        .into_iter()
+        .map(|(name, sets)| {
+            let sets = sets.into_iter().map(|s| s.into_iter().collect()).collect();
+            (name, sets)
+        })
+        .collect()
+}
+
 /// The quickstart's directors sync their flows (DR entries) with each
 /// other: `[cluster]` added to a copy of the lab. Started together, each
 /// waits `bulk_timeout` for a Ready peer before it announces the VIP.
@@ -556,23 +678,78 @@ fn metrics_endpoint_parses_and_matches_the_control_socket() {
             assert_eq!(value(&m, "xlvs_scrape_collector_success", &c), 1.0);
         }
 
-        // Every data plane counter, against dataplane.stats.
+        // Every data plane counter, against dataplane.stats, in the family
+        // docs/metrics.md puts it in.
         let (m, stats) = around(&lab, lb, "dataplane.stats");
         let counters = stats.after.as_object().unwrap();
+        let outcomes = counters.keys().filter(|c| {
+            ["pass_", "drop_", "tx_", "redirect_"]
+                .iter()
+                .any(|p| c.starts_with(p))
+        });
         assert_eq!(
             values(&m, "xlvs_dataplane_packets_total", &[]).len(),
-            counters.len()
+            outcomes.count()
         );
-        for (reason, after) in counters {
-            let v = value(&m, "xlvs_dataplane_packets_total", &[("reason", reason)]);
-            let before = stats.before[reason].as_u64().unwrap();
+        for (counter, after) in counters {
+            let (metric, labels) = dataplane_series(counter);
+            let v = value(&m, metric, &labels);
+            let before = stats.before[counter].as_u64().unwrap();
             between(
-                &format!("{lb} {reason}"),
+                &format!("{lb} {counter}"),
                 before,
                 v,
                 after.as_u64().unwrap(),
             );
         }
+        // node_exporter's ipvs families say what ours say.
+        let ipvs = values(&m, "xlvs_ipvs_backend_connections_active", &[]);
+        assert_eq!(ipvs.len(), 4, "two reals on two ports: {ipvs:?}");
+        for real in ["10.0.1.21", "10.0.1.22"] {
+            for port in ["80", "7"] {
+                let ours = [("real", real), ("port", port)];
+                let theirs = [
+                    ("local_address", VIP),
+                    ("local_port", port),
+                    ("remote_address", real),
+                    ("remote_port", port),
+                    ("proto", "TCP"),
+                    ("local_mark", ""),
+                ];
+                assert_eq!(
+                    value(&m, "xlvs_ipvs_backend_weight", &theirs),
+                    value(&m, "xlvs_real_weight", &ours)
+                );
+                let active = value(&m, "xlvs_ipvs_backend_connections_active", &theirs);
+                let inactive = value(&m, "xlvs_ipvs_backend_connections_inactive", &theirs);
+                assert_eq!(active, value(&m, "xlvs_real_connections_active", &ours));
+                assert_eq!(inactive, value(&m, "xlvs_real_connections_inactive", &ours));
+            }
+        }
+        let sum = |metric: &str| values(&m, metric, &[]).iter().sum::<f64>();
+        assert_eq!(
+            value(&m, "xlvs_ipvs_incoming_packets_total", &[]),
+            sum("xlvs_service_packets_in_total")
+        );
+        assert_eq!(
+            value(&m, "xlvs_ipvs_connections_total", &[]),
+            sum("xlvs_service_connections_total")
+        );
+        // The connection table: the listing's size, and entries for the
+        // connections just made.
+        let table = control(&socket(lb), "ipvs.list", &[]).unwrap();
+        assert_eq!(
+            value(&m, "xlvs_conntrack_capacity", &[]),
+            table["conn_table_size"].as_f64().unwrap()
+        );
+        let entries = value(&m, "xlvs_conntrack_entries", &[]);
+        let live = value(&m, "xlvs_conntrack_entries_live", &[]);
+        assert!(
+            entries >= live && live >= 1.0,
+            "{lb}: {entries} entries, {live} live"
+        );
+        assert!(value(&m, "process_resident_memory_bytes", &[]) > 1e6);
+        assert!(value(&m, "process_open_fds", &[]) >= 3.0);
 
         // OSPF: r1 is Full; the neighbors and counters are the speaker's.
         let (m, ospf) = around(&lab, lb, "ospf.stats");
@@ -621,6 +798,50 @@ fn metrics_endpoint_parses_and_matches_the_control_socket() {
             ) >= 1.0
         );
     }
+    // Every family the docs name is served, with the labels they give,
+    // as Prometheus's own parser reads the scrape.
+    let documented = documented_families();
+    assert!(documented.len() > 40, "{documented:?}");
+    for lb in ["lb1", "lb2"] {
+        let parsed = parsed_by_prometheus(&lab, lb);
+        for (family, labels) in &documented {
+            let served = parsed
+                .get(family)
+                .unwrap_or_else(|| panic!("{lb}: {family} is documented, not served"));
+            for set in served {
+                assert_eq!(set, labels, "{lb}: {family}'s labels");
+            }
+        }
+        println!(
+            "{lb}: the {} documented families are served as documented",
+            documented.len()
+        );
+    }
+
+    // A refused reload shows, and the next good one clears it.
+    let config = dir.path().join("quickstart/lb1.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    let loaded = value(
+        &scrape(&lab, "lb1"),
+        "xlvs_config_last_reload_success_timestamp_seconds",
+        &[],
+    );
+    std::fs::write(&config, format!("{good}\n[oops\n")).unwrap();
+    let refused = control(&socket("lb1"), "reload", &[]);
+    // Put back at once: xlvs-lab (exec, down) checks the lab's files.
+    std::fs::write(&config, &good).unwrap();
+    refused.expect_err("a broken file");
+    let m = scrape(&lab, "lb1");
+    assert_eq!(value(&m, "xlvs_config_last_reload_successful", &[]), 0.0);
+    assert_eq!(
+        value(&m, "xlvs_config_last_reload_success_timestamp_seconds", &[]),
+        loaded
+    );
+    control(&socket("lb1"), "reload", &[]).expect("the file again");
+    let m = scrape(&lab, "lb1");
+    assert_eq!(value(&m, "xlvs_config_last_reload_successful", &[]), 1.0);
+    assert!(value(&m, "xlvs_config_last_reload_success_timestamp_seconds", &[]) > loaded);
+
     // ECMP may give one director every flow: the sum counts.
     assert!(packets > 0.0, "no packet counted");
     // Every connection's entry was published by the director that made it

@@ -123,6 +123,7 @@ pub async fn run(
         restart_prepared: Arc::default(),
         restart_now: Arc::default(),
         sync,
+        reload_status: Arc::default(),
     };
     let heartbeat = crate::watchdog::Heartbeat::new();
     let supervisor = tokio::spawn(supervise(

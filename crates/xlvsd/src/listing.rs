@@ -15,9 +15,6 @@ use xlvs_dataplane::{Clock, RealSpec};
 
 /// Most connection-table entries one listing shows.
 const MAX_CONNECTIONS: usize = 10_000;
-/// Most entries read to count active and inactive connections per real
-/// (each costs a syscall; past this the counts are partial).
-const MAX_COUNTED: usize = 100_000;
 
 /// Counters at one moment, for rates.
 #[derive(Default)]
@@ -90,6 +87,16 @@ impl Samples {
 }
 
 pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTable {
+    table_and_census(f, samples, with_connections).0
+}
+
+/// The listing, and what its walk of the connection table counted (`None`
+/// when the table could not be read).
+pub fn table_and_census(
+    f: &Forwarder,
+    samples: &Samples,
+    with_connections: bool,
+) -> (IpvsTable, Option<Census>) {
     let g = f.globals();
     let timeouts = Timeouts {
         tcp_s: g.tcp_timeout_s,
@@ -98,9 +105,8 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
     };
     // Without the data plane's clock no entry can be aged: none is counted.
     let clock = f.clock();
-    let counts = clock
-        .map(|c| conn_counts(f, &timeouts, &c))
-        .unwrap_or_default();
+    let census = clock.and_then(|c| census(f, &timeouts, &c));
+    let counts = census.as_ref().map(|c| &c.per_real);
     let mut services = Vec::new();
     for e in f.entries() {
         let spec = &e.spec;
@@ -112,7 +118,7 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
             let traffic = slot
                 .and_then(|s| f.real_traffic(s).ok())
                 .unwrap_or_default();
-            let conns = slot.and_then(|s| counts.get(&s)).copied();
+            let conns = slot.and_then(|s| counts?.get(&s)).copied();
             RealEntry {
                 address: r.addr,
                 port: if r.port == 0 { port } else { r.port },
@@ -157,13 +163,14 @@ pub fn table(f: &Forwarder, samples: &Samples, with_connections: bool) -> IpvsTa
         Some(c) if with_connections => connections(f, &timeouts, &c),
         _ => Vec::new(),
     };
-    IpvsTable {
+    let table = IpvsTable {
         version: format!("xlvs {}", env!("CARGO_PKG_VERSION")),
         conn_table_size: u64::from(f.conntrack_size()),
         timeouts,
         services,
         connections,
-    }
+    };
+    (table, census)
 }
 
 /// Whether a connection-table entry is still alive; its timeout and age.
@@ -183,22 +190,44 @@ fn live(
     (age_s < u64::from(timeout_s)).then(|| timeout_s - age_s as u32)
 }
 
-/// Per real slot: (active, inactive) connections, like ip_vs counts them:
-/// established TCP is active, everything else inactive.
-fn conn_counts(f: &Forwarder, t: &Timeouts, clock: &Clock) -> BTreeMap<u32, (u64, u64)> {
-    let mut out: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
-    for (k, c) in f.connections(MAX_COUNTED) {
-        if live(&k, &c, t, clock).is_none() {
-            continue;
+/// One walk of the connection table.
+#[derive(Debug, Default)]
+pub struct Census {
+    /// Per real slot: (active, inactive) connections, like ip_vs counts
+    /// them: established TCP is active, everything else inactive.
+    pub per_real: BTreeMap<u32, (u64, u64)>,
+    /// Entries the table holds, expired ones waiting for eviction included.
+    pub entries: u64,
+    /// Of which alive.
+    pub live: u64,
+}
+
+/// Counts the whole table (read in batches: a million entries in a
+/// fraction of a second). `None`, logged, if it cannot be read.
+fn census(f: &Forwarder, t: &Timeouts, clock: &Clock) -> Option<Census> {
+    let mut out = Census::default();
+    let walked = f.for_each_connection(|k, c| {
+        if live(k, c, t, clock).is_none() {
+            return;
         }
-        let e = out.entry(c.real).or_default();
+        out.live += 1;
+        let e = out.per_real.entry(c.real).or_default();
         if Protocol::from_number(k.proto) == Some(Protocol::Tcp) && c.state != CT_CLOSING {
             e.0 += 1;
         } else {
             e.1 += 1;
         }
+    });
+    match walked {
+        Ok(entries) => {
+            out.entries = entries;
+            Some(out)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "counting the connection table");
+            None
+        }
     }
-    out
 }
 
 fn connections(f: &Forwarder, t: &Timeouts, clock: &Clock) -> Vec<Connection> {

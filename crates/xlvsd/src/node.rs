@@ -39,4 +39,23 @@ pub struct Node {
     pub restart_now: Arc<Notify>,
     /// Flow-state sync with the other directors, with `[cluster]`.
     pub sync: Option<crate::sync::SyncHandle>,
+    /// How the last reload went (metrics).
+    pub reload_status: Arc<std::sync::Mutex<ReloadStatus>>,
+}
+
+/// The outcome of the last `xlvsadm reload` or SIGHUP; the start counts
+/// as the first success.
+#[derive(Debug, Clone, Copy)]
+pub struct ReloadStatus {
+    pub last_ok: bool,
+    pub last_success: std::time::SystemTime,
+}
+
+impl Default for ReloadStatus {
+    fn default() -> ReloadStatus {
+        ReloadStatus {
+            last_ok: true,
+            last_success: std::time::SystemTime::now(),
+        }
+    }
 }

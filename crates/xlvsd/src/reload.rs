@@ -45,6 +45,12 @@ impl Node {
     pub async fn reload(&self) -> Result<serde_json::Value, ReloadError> {
         crate::notify::reloading();
         let result = self.reload_file().await;
+        if let Ok(mut status) = self.reload_status.lock() {
+            status.last_ok = result.is_ok();
+            if result.is_ok() {
+                status.last_success = std::time::SystemTime::now();
+            }
+        }
         crate::notify::ready(match &result {
             Ok(_) => "running: config reloaded",
             Err(_) => "running: last reload refused, the config in force is unchanged",

@@ -419,6 +419,14 @@ impl Forwarder {
         self.dp.limits().conntrack
     }
 
+    /// Every connection-table entry, read in batches; how many there are.
+    pub fn for_each_connection(
+        &self,
+        each: impl FnMut(&xlvs_dataplane::abi::FlowKey, &xlvs_dataplane::abi::Conn),
+    ) -> Result<u64, xlvs_dataplane::DataplaneError> {
+        self.dp.for_each_connection(each)
+    }
+
     pub fn connections(
         &self,
         limit: usize,

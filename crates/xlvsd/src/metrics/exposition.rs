@@ -10,7 +10,7 @@ use xlvs_ospf::InterfaceInfo;
 use xlvs_sync::{BulkStatus, DropReason, Drops};
 
 #[derive(Clone, Copy)]
-enum Kind {
+pub(super) enum Kind {
     Counter,
     Gauge,
 }
@@ -18,16 +18,16 @@ enum Kind {
 /// The text exposition format: each family's HELP and TYPE, then its
 /// samples.
 #[derive(Default)]
-struct Exposition {
+pub(super) struct Exposition {
     out: String,
 }
 
-type Labels = Vec<(&'static str, String)>;
+pub(super) type Labels = Vec<(&'static str, String)>;
 
 impl Exposition {
     /// A family and its samples; values are counts (`u64`) or seconds
     /// (`f64`).
-    fn family<V: std::fmt::Display>(
+    pub(super) fn family<V: std::fmt::Display>(
         &mut self,
         name: &str,
         kind: Kind,
@@ -252,19 +252,159 @@ pub fn render(s: &Snapshot) -> String {
         render_ospf(&mut e, o);
     }
     if let Some(stats) = &s.dataplane {
-        e.family(
-            "xlvs_dataplane_packets_total",
-            Counter,
-            "Packets seen by the XDP program, by outcome as xlvsadm dataplane names it (pass_*: to the kernel, drop_*: dropped, tx_*/redirect_*: forwarded, conntrack_*: connection-table lookups).",
-            stats
-                .iter()
-                .map(|(name, v)| (vec![("reason", name.to_string())], *v)),
-        );
+        render_dataplane(&mut e, stats);
+    }
+    super::ipvs_compat::render(&mut e, &s.services);
+    if let Some(c) = &s.conntrack {
+        for (name, help, v) in [
+            (
+                "xlvs_conntrack_entries",
+                "Entries in the connection table, expired ones waiting for eviction included.",
+                c.entries,
+            ),
+            (
+                "xlvs_conntrack_entries_live",
+                "Entries in the connection table whose flow has not timed out.",
+                c.live,
+            ),
+            (
+                "xlvs_conntrack_capacity",
+                "Entries the connection table can hold ([dataplane] conntrack_entries); past it the least recently used go first.",
+                c.capacity,
+            ),
+        ] {
+            e.family(name, Gauge, help, [(vec![], v)]);
+        }
+    }
+    e.family(
+        "xlvs_config_last_reload_successful",
+        Gauge,
+        "1 if the last reload (xlvsadm reload, SIGHUP) put the file in force, 0 if it was refused (the previous config runs on).",
+        [(vec![], bit(s.reload.last_ok))],
+    );
+    e.family(
+        "xlvs_config_last_reload_success_timestamp_seconds",
+        Gauge,
+        "When the config in force was loaded (start or last successful reload), in seconds since the epoch.",
+        [(vec![], super::process::unix_seconds(s.reload.last_success))],
+    );
+    if let Some(p) = &s.process {
+        render_process(&mut e, p);
     }
     if let Some(sync) = &s.sync {
         render_sync(&mut e, sync, s.dataplane.is_some());
     }
     e.out
+}
+
+/// The XDP program's counters, in families whose sums mean something
+/// (dataplane.rs).
+fn render_dataplane(e: &mut Exposition, stats: &[(&'static str, u64)]) {
+    use super::dataplane::{family, Family};
+    use Kind::*;
+    let of = |want: fn(Family) -> Option<Labels>| {
+        stats
+            .iter()
+            .filter_map(move |(name, v)| Some((want(family(name))?, *v)))
+            .collect::<Vec<_>>()
+    };
+    let packets = stats.iter().filter_map(|(name, v)| match family(name) {
+        Family::Packets { action } => Some((
+            vec![("action", action.to_string()), ("reason", name.to_string())],
+            *v,
+        )),
+        _ => None,
+    });
+    e.family(
+        "xlvs_dataplane_packets_total",
+        Counter,
+        "Packets the XDP program handled, each counted once by what became of it: action pass (to the kernel), drop, tx or redirect (forwarded); reason as xlvsadm dataplane names it.",
+        packets.collect::<Vec<_>>(),
+    );
+    e.family(
+        "xlvs_dataplane_connection_lookups_total",
+        Counter,
+        "Forwarded packets by what the connection table said: hit (a known flow, flow-cache hits included) or new (scheduled now).",
+        of(|f| match f {
+            Family::Lookups { result } => Some(vec![("result", result.to_string())]),
+            _ => None,
+        }),
+    );
+    e.family(
+        "xlvs_dataplane_flow_cache_hits_total",
+        Counter,
+        "Packets forwarded from the flow cache without a service, connection or route lookup.",
+        of(|f| (f == Family::FlowCacheHits).then(Vec::new)),
+    );
+    e.family(
+        "xlvs_dataplane_icmp_errors_total",
+        Counter,
+        "ICMP errors about a flow forwarded along it: to_real (from the client side) or to_client (from a real, NAT and FULLNAT).",
+        of(|f| match f {
+            Family::IcmpErrors { direction } => Some(vec![("direction", direction.to_string())]),
+            _ => None,
+        }),
+    );
+    e.family(
+        "xlvs_dataplane_syn_untracked_total",
+        Counter,
+        "DR and TUN SYNs forwarded without a connection entry: over the SYN flood threshold of their CPU.",
+        of(|f| (f == Family::SynUntracked).then(Vec::new)),
+    );
+    let other = of(|f| (f == Family::Other).then(Vec::new));
+    if !other.is_empty() {
+        e.family(
+            "xlvs_dataplane_other_total",
+            Counter,
+            "Counters of the data plane this xlvsd does not sort yet, by name.",
+            stats
+                .iter()
+                .filter(|(name, _)| family(name) == Family::Other)
+                .map(|(name, v)| (vec![("counter", name.to_string())], *v))
+                .collect::<Vec<_>>(),
+        );
+    }
+}
+
+/// The process families every Prometheus client library exports.
+fn render_process(e: &mut Exposition, p: &super::process::Process) {
+    use Kind::*;
+    e.family(
+        "process_resident_memory_bytes",
+        Gauge,
+        "Resident memory size in bytes.",
+        [(vec![], p.resident_bytes)],
+    );
+    e.family(
+        "process_virtual_memory_bytes",
+        Gauge,
+        "Virtual memory size in bytes.",
+        [(vec![], p.virtual_bytes)],
+    );
+    e.family(
+        "process_cpu_seconds_total",
+        Counter,
+        "Total user and system CPU time spent in seconds.",
+        [(vec![], p.cpu_seconds)],
+    );
+    e.family(
+        "process_open_fds",
+        Gauge,
+        "Number of open file descriptors.",
+        [(vec![], p.open_fds)],
+    );
+    e.family(
+        "process_max_fds",
+        Gauge,
+        "Maximum number of open file descriptors.",
+        [(vec![], p.max_fds)],
+    );
+    e.family(
+        "process_start_time_seconds",
+        Gauge,
+        "Start time of the process since unix epoch in seconds.",
+        [(vec![], p.start_time)],
+    );
 }
 
 /// Flow sync (`[cluster]`): the report `xlvsadm sync` shows.
@@ -537,8 +677,33 @@ mod tests {
                 interfaces: vec![],
                 stats,
             }),
-            dataplane: Some(vec![("drop_no_real", 9), ("tx_dr", 100)]),
+            dataplane: Some(vec![
+                ("drop_no_real", 9),
+                ("tx_dr", 100),
+                ("conntrack_hit", 80),
+                ("conntrack_new", 20),
+                ("flow_cache_hit", 70),
+                ("icmp_to_real", 1),
+                ("a_future_counter", 5),
+            ]),
             sync: Some(sync_report()),
+            conntrack: Some(super::super::snapshot::Occupancy {
+                entries: 120,
+                live: 100,
+                capacity: 1 << 20,
+            }),
+            reload: crate::node::ReloadStatus {
+                last_ok: false,
+                last_success: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_900_000),
+            },
+            process: Some(super::super::process::Process {
+                resident_bytes: 1 << 24,
+                virtual_bytes: 1 << 30,
+                cpu_seconds: 1.5,
+                open_fds: 12,
+                max_fds: 1024,
+                start_time: 1_764_899_000.25,
+            }),
         }
     }
 
@@ -657,7 +822,8 @@ mod tests {
                 let valid = name.chars().enumerate().all(|(i, c)| {
                     c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
                 });
-                assert!(valid && name.starts_with("xlvs_"), "{name}");
+                let ours = name.starts_with("xlvs_") || name.starts_with("process_");
+                assert!(valid && ours, "{name}");
                 let value = line.rsplit(' ').next().unwrap();
                 value.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
             }
@@ -703,10 +869,65 @@ mod tests {
         assert_eq!(
             samples(&text, "xlvs_dataplane_packets_total"),
             [
-                r#"xlvs_dataplane_packets_total{reason="drop_no_real"} 9"#,
-                r#"xlvs_dataplane_packets_total{reason="tx_dr"} 100"#
+                r#"xlvs_dataplane_packets_total{action="drop",reason="drop_no_real"} 9"#,
+                r#"xlvs_dataplane_packets_total{action="tx",reason="tx_dr"} 100"#
             ]
         );
+        // The counters about packets already counted, in their own families.
+        assert_eq!(
+            samples(&text, "xlvs_dataplane_connection_lookups_total"),
+            [
+                r#"xlvs_dataplane_connection_lookups_total{result="hit"} 80"#,
+                r#"xlvs_dataplane_connection_lookups_total{result="new"} 20"#
+            ]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_dataplane_flow_cache_hits_total"),
+            ["xlvs_dataplane_flow_cache_hits_total 70"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_dataplane_icmp_errors_total"),
+            [r#"xlvs_dataplane_icmp_errors_total{direction="to_real"} 1"#]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_dataplane_other_total"),
+            [r#"xlvs_dataplane_other_total{counter="a_future_counter"} 5"#]
+        );
+        // node_exporter's ipvs families: totals, and one series per real.
+        assert_eq!(
+            samples(&text, "xlvs_ipvs_incoming_packets_total"),
+            ["xlvs_ipvs_incoming_packets_total 120"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_ipvs_backend_weight"),
+            [
+                r#"xlvs_ipvs_backend_weight{local_address="192.0.2.10",local_port="80",remote_address="10.0.1.21",remote_port="80",proto="TCP",local_mark=""} 2"#,
+                r#"xlvs_ipvs_backend_weight{local_address="192.0.2.10",local_port="80",remote_address="10.0.1.22",remote_port="80",proto="TCP",local_mark=""} 0"#
+            ]
+        );
+        assert!(samples(&text, "xlvs_ipvs_backend_connections_active")[0].ends_with(" 3"));
+        assert!(samples(&text, "xlvs_ipvs_backend_connections_inactive")[0].ends_with(" 4"));
+        assert_eq!(
+            samples(&text, "xlvs_conntrack_entries"),
+            ["xlvs_conntrack_entries 120"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_conntrack_capacity"),
+            ["xlvs_conntrack_capacity 1048576"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_config_last_reload_successful"),
+            ["xlvs_config_last_reload_successful 0"]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_config_last_reload_success_timestamp_seconds"),
+            ["xlvs_config_last_reload_success_timestamp_seconds 1764900000"]
+        );
+        assert_eq!(
+            samples(&text, "process_start_time_seconds"),
+            ["process_start_time_seconds 1764899000.25"]
+        );
+        assert_eq!(samples(&text, "process_open_fds"), ["process_open_fds 12"]);
         assert_eq!(
             samples(&text, "xlvs_vip_announced"),
             [r#"xlvs_vip_announced{vip="192.0.2.10"} 1"#]

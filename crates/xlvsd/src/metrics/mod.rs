@@ -6,10 +6,16 @@
 //! - http.rs: a minimal HTTP/1.1 server, bounded so that a slow or hostile
 //!   client cannot stall it or the daemon;
 //! - snapshot.rs: everything one scrape shows, read from the node;
-//! - exposition.rs: a snapshot in the text format.
+//! - exposition.rs: a snapshot in the text format, with
+//!   dataplane.rs (the XDP counters sorted into families),
+//!   ipvs_compat.rs (node_exporter's ipvs families) and process.rs (the
+//!   process_* families).
 
+mod dataplane;
 mod exposition;
 mod http;
+mod ipvs_compat;
+mod process;
 mod snapshot;
 
 pub use http::{Endpoint, MetricsError};

@@ -1,7 +1,8 @@
 //! Everything one scrape shows, read from the node before rendering.
 
+use super::process::Process;
 use crate::forwarder::Check;
-use crate::node::Node;
+use crate::node::{Node, ReloadStatus};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use xlvs_api::ipvs::{RealEntry, ServiceEntry};
@@ -23,6 +24,19 @@ pub struct Snapshot {
     /// `table.ring_full` is the data plane's `sync_ring_full`, read with
     /// `dataplane` (0 when that could not be read).
     pub sync: Option<SyncReport>,
+    /// `None` when the connection table could not be read.
+    pub conntrack: Option<Occupancy>,
+    pub reload: ReloadStatus,
+    /// `None` when /proc could not be read.
+    pub process: Option<Process>,
+}
+
+/// How full the connection table is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Occupancy {
+    pub entries: u64,
+    pub live: u64,
+    pub capacity: u64,
 }
 
 pub struct ServiceMetrics {
@@ -48,10 +62,16 @@ pub struct Ospf {
 /// Reads everything for one scrape. The data plane lock is held only
 /// while its part is read.
 pub async fn collect(node: &Node) -> Snapshot {
-    let (services, ready, dataplane) = {
+    let (services, ready, dataplane, conntrack) = {
         let f = node.forwarder.lock().await;
         // Rates are not exported (Prometheus derives them): no samples.
-        let table = crate::listing::table(&f, &crate::listing::Samples::default(), false);
+        let samples = crate::listing::Samples::default();
+        let (table, census) = crate::listing::table_and_census(&f, &samples, false);
+        let conntrack = census.map(|c| Occupancy {
+            entries: c.entries,
+            live: c.live,
+            capacity: u64::from(f.conntrack_size()),
+        });
         // (VIP, protocol, port, real, real port) -> (weight, healthy)
         let mut state = BTreeMap::new();
         for e in f.entries() {
@@ -94,6 +114,7 @@ pub async fn collect(node: &Node) -> Snapshot {
             services,
             crate::readiness::of(&f, node.sync.as_ref()),
             dataplane,
+            conntrack,
         )
     };
     let speaker = &node.speaker;
@@ -127,11 +148,19 @@ pub async fn collect(node: &Node) -> Snapshot {
         }
         report
     });
+    let reload = node.reload_status.lock().map(|s| *s).unwrap_or_default();
+    let process = super::process::read();
+    if process.is_none() {
+        tracing::warn!("metrics: /proc/self unreadable: no process_* metrics");
+    }
     Snapshot {
         services,
         vips,
         ospf,
         dataplane,
         sync,
+        conntrack,
+        reload,
+        process,
     }
 }
