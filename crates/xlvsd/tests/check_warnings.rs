@@ -50,7 +50,10 @@ fn warning(file: &str, service: &str, scheduler: &str) -> String {
 #[test]
 fn a_per_director_scheduler_without_sync_is_ok_with_a_warning() {
     let dr = example("lb-dr.toml");
-    assert!(!dr.contains("[cluster]"), "lb-dr.toml is the node without sync");
+    assert!(
+        !dr.contains("[cluster]"),
+        "lb-dr.toml is the node without sync"
+    );
     let wlc = dr.replace("scheduler = \"mh\"", "scheduler = \"wlc\"");
     assert_ne!(wlc, dr);
     let path = temp_config("wlc.toml", &wlc);
