@@ -135,6 +135,13 @@ impl Scheduler {
         Scheduler::Twos,
     ];
 
+    /// Every name, in [`Scheduler::ALL`]'s order, for messages:
+    /// `rr, wrr, ..., twos`.
+    pub fn names() -> String {
+        let all: Vec<&str> = Scheduler::ALL.iter().map(|s| s.as_str()).collect();
+        all.join(", ")
+    }
+
     /// ipvsadm's default when `-s` is not given.
     pub const IPVSADM_DEFAULT: Scheduler = Scheduler::Wlc;
 
@@ -236,6 +243,10 @@ mod tests {
         }
         assert_eq!("fastest".parse::<Scheduler>(), Err(()));
         assert_eq!("WLC".parse::<Scheduler>(), Err(()), "names are lowercase");
+        assert_eq!(
+            Scheduler::names(),
+            "rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos"
+        );
     }
 
     #[derive(Debug, Deserialize)]

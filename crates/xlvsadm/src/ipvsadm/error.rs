@@ -39,7 +39,7 @@ pub enum UsageError {
     /// libipvs words it (ENOENT on adding or editing a service).
     #[error(
         "Scheduler or persistence engine not found ({option} {value}: the schedulers are {})",
-        known_schedulers()
+        xlvs_api::Scheduler::names()
     )]
     UnknownScheduler { option: String, value: String },
     /// ipvsadm's words for a timeout it cannot read (`-p`, `--set`).
@@ -85,13 +85,4 @@ impl UsageError {
             reason: reason.into(),
         }
     }
-}
-
-/// "rr, wrr, ..., twos": every scheduler, in ipvsadm's manual's order.
-fn known_schedulers() -> String {
-    let all: Vec<&str> = xlvs_api::Scheduler::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    all.join(", ")
 }

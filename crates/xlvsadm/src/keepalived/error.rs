@@ -13,18 +13,9 @@ pub enum ImportError {
     /// choice to carry over.
     #[error(
         "line {line}: {setting}: unknown scheduler (the schedulers are {})",
-        known_schedulers()
+        xlvs_api::Scheduler::names()
     )]
     UnknownScheduler { line: usize, setting: String },
-}
-
-/// "rr, wrr, ..., twos", in ipvsadm's manual's order.
-fn known_schedulers() -> String {
-    let all: Vec<&str> = xlvs_api::Scheduler::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    all.join(", ")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
