@@ -522,7 +522,9 @@ mod tests {
         check(&[XdpMode::Native, XdpMode::Generic]);
         check(&[Protocol::Tcp, Protocol::Udp]);
         use Scheduler::*;
-        check(&[Mh, Sh, Dh, Rr, Wrr, Lc, Wlc, Sed, Nq]);
+        check(&[
+            Mh, Sh, Dh, Rr, Wrr, Lc, Wlc, Sed, Nq, Lblc, Lblcr, Fo, Ovf, Twos,
+        ]);
         check(&[Forward::Dr, Forward::Tun, Forward::Fullnat, Forward::Nat]);
         check(&[LogFormat::Text, LogFormat::Json, LogFormat::Journald]);
         use LogLevel::*;

@@ -59,9 +59,8 @@ impl Protocol {
 }
 
 /// Real-server selection: every scheduler ipvsadm can name (`-s`), under
-/// the same names. The node config accepts the first nine; xlvsd's data
-/// plane runs only `mh`, `sh` and `dh` and refuses the others with the
-/// reason, which is why they exist at all.
+/// the same names, all of them accepted by the node config, xlvsadm and
+/// the data plane (docs/dataplane.md says how each one chooses).
 ///
 /// The declaration order is the order the config file's error message
 /// lists them in; [`Scheduler::ALL`] is ipvsadm's.
@@ -88,21 +87,15 @@ pub enum Scheduler {
     Sed,
     /// Never queue.
     Nq,
-    /// Locality-based least connections. Not in the node config.
-    #[serde(skip_deserializing)]
+    /// Locality-based least connections.
     Lblc,
-    /// Locality-based least connections with replication. Not in the
-    /// node config.
-    #[serde(skip_deserializing)]
+    /// Locality-based least connections with replication.
     Lblcr,
-    /// Weighted failover. Not in the node config.
-    #[serde(skip_deserializing)]
+    /// Weighted failover.
     Fo,
-    /// Weighted overflow. Not in the node config.
-    #[serde(skip_deserializing)]
+    /// Weighted overflow.
     Ovf,
-    /// Power of two choices. Not in the node config.
-    #[serde(skip_deserializing)]
+    /// Power of two choices.
     Twos,
 }
 
@@ -142,20 +135,24 @@ impl Scheduler {
         Scheduler::Twos,
     ];
 
+    /// Every name, in [`Scheduler::ALL`]'s order, for messages:
+    /// `rr, wrr, ..., twos`.
+    pub fn names() -> String {
+        let all: Vec<&str> = Scheduler::ALL.iter().map(|s| s.as_str()).collect();
+        all.join(", ")
+    }
+
     /// ipvsadm's default when `-s` is not given.
     pub const IPVSADM_DEFAULT: Scheduler = Scheduler::Wlc;
 
-    /// Whether xlvsd's XDP data plane can run it.
-    pub fn in_dataplane(self) -> bool {
+    /// Whether every director picks the same real for a flow on its own:
+    /// the hashing schedulers, whose choice depends only on the packet and
+    /// the reals. The others choose by this director's own state (its
+    /// turn, its connection counts, a random draw), so a flow that ECMP
+    /// moves to another director keeps its real only if flow sync
+    /// (`[cluster]`) carried its connection entry there.
+    pub fn same_on_every_director(self) -> bool {
         matches!(self, Scheduler::Mh | Scheduler::Sh | Scheduler::Dh)
-    }
-
-    /// Whether the node config file can name it.
-    pub fn in_node_config(self) -> bool {
-        !matches!(
-            self,
-            Scheduler::Lblc | Scheduler::Lblcr | Scheduler::Fo | Scheduler::Ovf | Scheduler::Twos
-        )
     }
 }
 
@@ -240,39 +237,52 @@ mod tests {
     }
 
     #[test]
-    fn every_scheduler_parses_by_its_name_and_only_nine_are_in_the_file() {
+    fn every_scheduler_parses_by_its_name() {
         for s in Scheduler::ALL {
             assert_eq!(s.as_str().parse::<Scheduler>(), Ok(s));
         }
         assert_eq!("fastest".parse::<Scheduler>(), Err(()));
-        let in_file: Vec<&str> = Scheduler::ALL
-            .iter()
-            .filter(|s| s.in_node_config())
-            .map(|s| s.as_str())
-            .collect();
+        assert_eq!("WLC".parse::<Scheduler>(), Err(()), "names are lowercase");
         assert_eq!(
-            in_file,
-            ["rr", "wrr", "lc", "wlc", "dh", "sh", "sed", "nq", "mh"]
+            Scheduler::names(),
+            "rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos"
         );
     }
 
-    /// The file refuses ipvsadm's other schedulers with the same message
-    /// as an unknown word, listing only the nine it takes.
+    #[derive(Debug, Deserialize)]
+    struct T {
+        scheduler: Scheduler,
+    }
+
+    /// Every name ipvsadm knows is a word of the file too.
     #[test]
-    fn the_file_refuses_schedulers_it_does_not_know() {
-        #[derive(Debug, Deserialize)]
-        #[allow(dead_code)]
-        struct T {
-            scheduler: Scheduler,
+    fn the_file_takes_every_scheduler() {
+        for s in Scheduler::ALL {
+            let t: T = toml::from_str(&format!("scheduler = \"{s}\"")).unwrap();
+            assert_eq!(t.scheduler, s);
         }
-        for word in ["lblc", "twos", "fastest"] {
-            let err = toml::from_str::<T>(&format!("scheduler = \"{word}\"")).unwrap_err();
-            assert!(
-                err.message().starts_with(&format!(
-                    "unknown variant `{word}`, expected one of `mh`, `sh`, `dh`, `rr`, `wrr`, `lc`, `wlc`, `sed`, `nq`"
-                )),
-                "{err}"
-            );
-        }
+    }
+
+    /// An unknown word is refused with every name the file takes.
+    #[test]
+    fn the_file_refuses_an_unknown_scheduler_listing_all() {
+        let err = toml::from_str::<T>("scheduler = \"fastest\"").unwrap_err();
+        assert!(
+            err.message().starts_with(
+                "unknown variant `fastest`, expected one of `mh`, `sh`, `dh`, `rr`, `wrr`, \
+                 `lc`, `wlc`, `sed`, `nq`, `lblc`, `lblcr`, `fo`, `ovf`, `twos`"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_the_hashing_schedulers_choose_alike_on_every_director() {
+        let alike: Vec<&str> = Scheduler::ALL
+            .iter()
+            .filter(|s| s.same_on_every_director())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(alike, ["dh", "sh", "mh"]);
     }
 }

@@ -74,6 +74,39 @@ fn baseline_is_valid() {
     assert_eq!(itf.cost, 10);
 }
 
+/// Every scheduler ipvsadm names is valid, with persistence and a mask
+/// or without (persistence does not depend on the scheduler).
+#[test]
+fn every_scheduler_with_and_without_persistence() {
+    for sched in Scheduler::ALL {
+        let plain = edit(
+            &web(),
+            "ports = [80]",
+            &format!("ports = [80]\nscheduler = \"{sched}\""),
+        );
+        let c = parse(&plain, "t.toml").unwrap_or_else(|e| panic!("{sched}: {e}"));
+        assert_eq!(
+            (c.services[0].scheduler, c.services[0].persistence),
+            (sched, None)
+        );
+
+        let persistent = edit(
+            &plain,
+            "ports = [80]",
+            "ports = [80]\npersistence = \"120s\"\npersistence_mask = \"255.255.255.0\"",
+        );
+        let c = parse(&persistent, "t.toml").unwrap_or_else(|e| panic!("{sched}: {e}"));
+        assert_eq!(
+            c.services[0].persistence,
+            Some(Persistence {
+                timeout: Duration::from_secs(120),
+                mask: "255.255.255.0".parse().unwrap(),
+            }),
+            "{sched}"
+        );
+    }
+}
+
 // --- display and positions ---
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use xlvs_config::{
     Forward, HealthCheck, HttpCheck, NodeConfig, Ports, Protocol, Scheduler, Service, TlsCheck,
 };
-use xlvsadm::keepalived::{import, Import, NodeTemplate, SyntaxError};
+use xlvsadm::keepalived::{import, Import, ImportError, NodeTemplate, SyntaxError};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -115,9 +115,16 @@ fn seed_003_dr_http_get() {
         ],
     );
     assert_eq!(result.notes.not_carried.len(), 5);
-    assert_warned(
-        &result,
-        "scheduler rr: xlvsd's data plane runs only mh, sh and dh",
+    // The per-director warning is xlvsd --check-config's, which knows
+    // whether the node has [cluster] flow sync.
+    assert!(
+        !result
+            .notes
+            .warnings
+            .iter()
+            .any(|w| w.contains("scheduler")),
+        "{:?}",
+        result.notes.warnings
     );
     assert!(result.toml.contains("rise = 1"));
     assert!(result.toml.contains("# placeholder"));
@@ -184,7 +191,6 @@ fn nat_with_port_mapping_and_several_services() {
         "{:?}",
         result.notes.not_carried
     );
-    assert_warned(&result, "198.51.100.80 443: scheduler wlc");
 }
 
 #[test]
@@ -317,7 +323,7 @@ fn fullnat_granularity_with_a_node_template() {
         ]
     );
     let plain = &cfg.services[1];
-    assert_eq!(plain.scheduler, Scheduler::Mh);
+    assert_eq!(plain.scheduler, Scheduler::Lblc);
     assert_eq!(plain.health.check, HealthCheck::None);
     assert_not_carried(
         &result,
@@ -326,7 +332,6 @@ fn fullnat_granularity_with_a_node_template() {
             "virtual_server 192.0.2.60 80: laddr_group_name laddr_g1 (",
             "virtual_server 192.0.2.60 80: syn_proxy (",
             "real_server 10.50.0.1 8080: TCP_CHECK: delay_before_retry 2 (",
-            "virtual_server 192.0.2.61 8000: lb_algo lblc (the node config has no such scheduler",
             "virtual_server fwmark 7 (firewall marks: use a service with several ports in the node config)",
             "virtual_server group SHOP (",
         ],
@@ -524,10 +529,10 @@ fn syntax_errors() {
     let err = |t: &str| import(t, None).unwrap_err();
     assert_eq!(
         err("global_defs {\n}\ninclude /etc/keepalived/conf.d/*.conf\n"),
-        SyntaxError::Include {
+        ImportError::Syntax(SyntaxError::Include {
             line: 3,
             pattern: "/etc/keepalived/conf.d/*.conf".into()
-        }
+        })
     );
     assert_eq!(
         err("virtual_server 192.0.2.1 80 {\n real_server 10.0.0.1 80 {\n}\n").to_string(),
@@ -540,6 +545,66 @@ fn syntax_errors() {
     assert!(err("include x.conf\n")
         .to_string()
         .contains("included files are not read"));
+}
+
+/// One virtual_server with `settings`, for the lb_algo tests.
+fn with_settings(settings: &str) -> String {
+    format!(
+        "virtual_server 192.0.2.7 80 {{\n{settings}\n    lb_kind DR\n    \
+         real_server 10.0.0.1 80 {{\n        weight 1\n    }}\n}}\n"
+    )
+}
+
+/// Every scheduler keepalived can name (its lb_algo, or lvs_sched) is
+/// carried, with its persistence.
+#[test]
+fn every_lb_algo_is_carried_with_its_persistence() {
+    for sched in Scheduler::ALL {
+        for keyword in ["lb_algo", "lvs_sched"] {
+            let text = with_settings(&format!(
+                "    {keyword} {sched}\n    persistence_timeout 120\n    \
+                 persistence_granularity 255.255.255.0"
+            ));
+            let (result, cfg) = convert_text(&text, None);
+            let s = &cfg.services[0];
+            assert_eq!(s.scheduler, sched, "{keyword} {sched}");
+            let p = s.persistence.unwrap();
+            assert_eq!((p.timeout, p.mask), (secs(120), addr("255.255.255.0")));
+            let line = result.toml.lines().find(|l| l.starts_with("scheduler ="));
+            assert!(
+                line.is_some_and(|l| l.ends_with(&format!("# {keyword} {sched}"))),
+                "{line:?}"
+            );
+        }
+    }
+}
+
+/// A name no kernel has a scheduler for: keepalived's service never ran,
+/// so the conversion stops at its line rather than pick one.
+#[test]
+fn an_unknown_lb_algo_is_an_error_at_its_line() {
+    let text = format!(
+        "global_defs {{\n}}\n{}",
+        with_settings("    lb_algo loadbalance")
+    );
+    let err = import(&text, None).unwrap_err();
+    assert_eq!(
+        err,
+        ImportError::UnknownScheduler {
+            line: 4,
+            setting: "lb_algo loadbalance".into()
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "line 4: lb_algo loadbalance: unknown scheduler (the schedulers are rr, wrr, lc, wlc, \
+         lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos)"
+    );
+    let upper = import(&with_settings("    lb_algo WRR"), None).unwrap_err();
+    assert!(
+        matches!(upper, ImportError::UnknownScheduler { line: 2, .. }),
+        "{upper}"
+    );
 }
 
 #[test]

@@ -6,11 +6,16 @@
 //! does not run, what its maps cannot hold), the health checks, flow
 //! sync's settings. Only host state (interfaces, bpffs, sockets) is left
 //! for the start itself.
+//!
+//! A config that runs may still earn [`Warning`]s: what it does is allowed
+//! but likely not what the operator expects. `--check-config` prints them,
+//! start and reload log them.
 
+use std::fmt;
 use std::path::Path;
 
 use crate::forwarder::TranslateError;
-use xlvs_config::{ConfigErrors, NodeConfig};
+use xlvs_config::{ConfigErrors, NodeConfig, Scheduler};
 
 /// sysexits.h's EX_CONFIG: the exit status of `--check-config` and of the
 /// daemon for a config it refuses. The systemd unit does not restart on
@@ -95,15 +100,100 @@ pub fn refusals(config: &NodeConfig) -> Vec<Refusal> {
     out
 }
 
-/// Loads `path` and checks it all the way: what the daemon runs, or
-/// every reason it would not.
-pub fn load(path: &Path) -> Result<NodeConfig, CheckError> {
+/// What a config that runs does that its operator may not expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A scheduler that chooses by this director's own state, on a node
+    /// without flow sync: a flow that ECMP moves here from another
+    /// director (one left, joined, or the hash changed) finds no
+    /// connection entry and is scheduled anew, most likely to another
+    /// real, which resets it.
+    Rescheduled {
+        service: String,
+        scheduler: Scheduler,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Rescheduled { service, scheduler } => write!(
+                f,
+                "service `{service}`: scheduler \"{scheduler}\" chooses on each director and \
+                 there is no [cluster] flow sync: connections moved between directors will be \
+                 rescheduled (mh, sh and dh choose alike on every director)"
+            ),
+        }
+    }
+}
+
+impl Warning {
+    /// Into the log, with the service and scheduler as fields.
+    pub fn log(&self) {
+        match self {
+            Warning::Rescheduled { service, scheduler } => tracing::warn!(
+                service = %service,
+                scheduler = %scheduler,
+                "connections moved between directors will be rescheduled: the scheduler \
+                 chooses on each director and there is no [cluster] flow sync"
+            ),
+        }
+    }
+}
+
+/// Every warning `config` earns, in service order.
+pub fn warnings(config: &NodeConfig) -> Vec<Warning> {
+    // With flow sync, a moved flow finds its synced entry and keeps its
+    // real whatever the scheduler.
+    if config.cluster.is_some() {
+        return Vec::new();
+    }
+    config
+        .services
+        .iter()
+        .filter(|s| !s.scheduler.same_on_every_director())
+        .map(|s| Warning::Rescheduled {
+            service: s.name.clone(),
+            scheduler: s.scheduler,
+        })
+        .collect()
+}
+
+/// The warnings of `after` that `before` did not earn: what a runtime
+/// change brought, so each ipvsadm line does not repeat the others'.
+pub fn new_warnings(before: &[Warning], after: Vec<Warning>) -> Vec<Warning> {
+    after.into_iter().filter(|w| !before.contains(w)).collect()
+}
+
+/// A config the daemon runs, with what it warns about.
+#[derive(Debug)]
+pub struct Checked {
+    pub config: NodeConfig,
+    pub warnings: Vec<Warning>,
+}
+
+impl Checked {
+    /// What `--check-config` prints of the warnings, one a line, each
+    /// prefixed with the file like an error (empty without warnings).
+    pub fn report(&self, path: &Path) -> String {
+        let file = path.display();
+        self.warnings
+            .iter()
+            .map(|w| format!("{file}: warning: {w}\n"))
+            .collect()
+    }
+}
+
+/// Loads `path` and checks it all the way: what the daemon runs (and its
+/// warnings), or every reason it would not.
+pub fn load(path: &Path) -> Result<Checked, CheckError> {
     let config = xlvs_config::load(path).map_err(CheckError::Invalid)?;
     let refused = refusals(&config);
     if !refused.is_empty() {
         return Err(CheckError::Refused(refused));
     }
-    Ok(config)
+    let warnings = warnings(&config);
+    Ok(Checked { config, warnings })
 }
 
 #[cfg(test)]
@@ -153,5 +243,87 @@ mod tests {
     fn a_config_the_daemon_runs_has_no_refusals() {
         let mh = WLC.replace("wlc", "mh");
         assert!(refusals(&config(&mh)).is_empty());
+    }
+
+    // --- warnings ---
+
+    const CLUSTER: &str =
+        "[cluster]\ninterface = \"eth1\"\nkey = \"0123456789abcdef\"\npeers = [\"10.0.1.12\"]\n";
+
+    fn with_scheduler(s: Scheduler) -> String {
+        WLC.replace("\"wlc\"", &format!("\"{s}\""))
+    }
+
+    #[test]
+    fn a_per_director_scheduler_without_sync_is_warned_of_by_service() {
+        for s in Scheduler::ALL {
+            let found = warnings(&config(&with_scheduler(s)));
+            let expected = match s {
+                Scheduler::Mh | Scheduler::Sh | Scheduler::Dh => vec![],
+                _ => vec![Warning::Rescheduled {
+                    service: "web".into(),
+                    scheduler: s,
+                }],
+            };
+            assert_eq!(found, expected, "{s}");
+        }
+    }
+
+    #[test]
+    fn flow_sync_keeps_moved_connections_so_no_warning() {
+        for s in Scheduler::ALL {
+            let text = format!("{}{CLUSTER}", with_scheduler(s));
+            assert_eq!(warnings(&config(&text)), [], "{s}");
+        }
+    }
+
+    #[test]
+    fn check_config_prints_each_warning_with_the_file() {
+        let two = format!(
+            "{WLC}{}",
+            WLC.replace("\"web\"", "\"db\"")
+                .replace("[80]", "[3306]")
+                .replace("wlc", "rr")
+        );
+        let checked = Checked {
+            warnings: warnings(&config(&two)),
+            config: config(&two),
+        };
+        assert_eq!(
+            checked.report(Path::new("lb1.toml")),
+            "lb1.toml: warning: service `web`: scheduler \"wlc\" chooses on each director and \
+             there is no [cluster] flow sync: connections moved between directors will be \
+             rescheduled (mh, sh and dh choose alike on every director)\n\
+             lb1.toml: warning: service `db`: scheduler \"rr\" chooses on each director and \
+             there is no [cluster] flow sync: connections moved between directors will be \
+             rescheduled (mh, sh and dh choose alike on every director)\n"
+        );
+        let mh = config(&with_scheduler(Scheduler::Mh));
+        let quiet = Checked {
+            warnings: warnings(&mh),
+            config: mh,
+        };
+        assert_eq!(quiet.report(Path::new("lb1.toml")), "");
+    }
+
+    /// An ipvsadm change logs only what it brought, not every service's.
+    #[test]
+    fn a_change_warns_only_of_what_it_brought() {
+        let rr = |name: &str| Warning::Rescheduled {
+            service: name.into(),
+            scheduler: Scheduler::Rr,
+        };
+        let before = [rr("web")];
+        assert_eq!(new_warnings(&before, vec![rr("web"), rr("db")]), [rr("db")]);
+        assert_eq!(new_warnings(&before, vec![rr("web")]), []);
+        let edited = Warning::Rescheduled {
+            service: "web".into(),
+            scheduler: Scheduler::Wlc,
+        };
+        assert_eq!(
+            new_warnings(&before, vec![edited.clone()]),
+            [edited],
+            "a new scheduler for the same service is news"
+        );
     }
 }

@@ -110,9 +110,18 @@ impl Node {
                 f.set_timeouts(t.tcp_s, t.tcpfin_s, t.udp_s)?;
             }
             _ => {
-                let new = crate::ipvs::apply(&op, &*self.config.lock().await)?;
+                let (new, warnings) = {
+                    let current = self.config.lock().await;
+                    let new = crate::ipvs::apply(&op, &current)?;
+                    let before = crate::check::warnings(&current);
+                    let brought = crate::check::new_warnings(&before, crate::check::warnings(&new));
+                    (new, brought)
+                };
                 let summary = self.apply(new).await?;
                 tracing::info!(?op, %summary, "ipvsadm change applied (not written to the config file)");
+                for w in &warnings {
+                    w.log();
+                }
             }
         }
         Ok(Value::Null)

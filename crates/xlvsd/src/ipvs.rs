@@ -10,16 +10,12 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_api::ipvs::{self, IpvsOp, RealSpec, ServiceKey, ServiceSpec};
-use xlvs_config::{
-    Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Real, Scheduler, Service,
-};
+use xlvs_config::{Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Real, Service};
 
 /// Why an ipvsadm change is refused; ipvsadm's own words where it has
 /// them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IpvsError {
-    #[error("scheduler \"{0}\" is not supported by xlvs (use mh, sh or dh)")]
-    Scheduler(Scheduler),
     #[error("Service not defined: {0}")]
     ServiceNotDefined(ServiceKey),
     #[error("Service already exists: {0}")]
@@ -32,16 +28,6 @@ pub enum IpvsError {
     ForwardPerService(Forward),
     #[error("not a change of services")]
     NotAChange,
-}
-
-/// A scheduler a config service can have. The data plane refuses more
-/// (forwarder/translate.rs); these the config cannot even hold.
-fn scheduler(s: Scheduler) -> Result<Scheduler, IpvsError> {
-    if s.in_node_config() {
-        Ok(s)
-    } else {
-        Err(IpvsError::Scheduler(s))
-    }
 }
 
 fn persistence(p: Option<ipvs::Persistence>) -> Option<Persistence> {
@@ -92,9 +78,9 @@ fn real_port(real: &RealSpec, svc: &ServiceKey) -> Option<u16> {
     (real.port != svc.port && real.port != 0).then_some(real.port)
 }
 
-fn new_service(spec: &ServiceSpec) -> Result<Service, IpvsError> {
+fn new_service(spec: &ServiceSpec) -> Service {
     let key = &spec.service;
-    Ok(Service {
+    Service {
         // As the config file spells the protocol: `tcp-192.0.2.10-80`.
         name: format!("{}-{}-{}", key.protocol.as_str(), key.vip, key.port),
         vip: key.vip,
@@ -104,7 +90,8 @@ fn new_service(spec: &ServiceSpec) -> Result<Service, IpvsError> {
         } else {
             Ports::List(vec![key.port])
         },
-        scheduler: scheduler(spec.scheduler)?,
+        // Every scheduler ipvsadm names is one a config service can have.
+        scheduler: spec.scheduler,
         forward: Forward::Dr,
         persistence: persistence(spec.persistence),
         quorum: 1,
@@ -123,7 +110,7 @@ fn new_service(spec: &ServiceSpec) -> Result<Service, IpvsError> {
             alpha: false,
         },
         reals: Vec::new(),
-    })
+    }
 }
 
 /// The config after `op`, or the error ipvsadm would give.
@@ -134,11 +121,11 @@ pub fn apply(op: &IpvsOp, config: &NodeConfig) -> Result<NodeConfig, IpvsError> 
             if service_index(&mut c.clone(), &spec.service).is_ok() {
                 return Err(IpvsError::ServiceExists(spec.service));
             }
-            c.services.push(new_service(spec)?);
+            c.services.push(new_service(spec));
         }
         IpvsOp::EditService(spec) => {
             let i = service_index(&mut c, &spec.service)?;
-            c.services[i].scheduler = scheduler(spec.scheduler)?;
+            c.services[i].scheduler = spec.scheduler;
             c.services[i].persistence = persistence(spec.persistence);
         }
         IpvsOp::DeleteService { service } => {
@@ -220,7 +207,7 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
     use xlvs_api::ipvs::RealKey;
-    use xlvs_config::Protocol;
+    use xlvs_config::{Protocol, Scheduler};
 
     const SERVICES: &str = r#"
 [[service]]
@@ -392,5 +379,40 @@ address = "10.0.1.22"
             .unwrap_err()
             .to_string();
         assert!(err.contains("Service not defined"), "{err}");
+    }
+
+    /// `-A` and `-E` take every scheduler ipvsadm names, with persistence
+    /// or without; `-E` replaces both.
+    #[test]
+    fn every_scheduler_is_taken_by_add_and_edit() {
+        let p = ipvs::Persistence {
+            timeout_s: 120,
+            netmask: Ipv4Addr::new(255, 255, 255, 0),
+        };
+        for scheduler in Scheduler::ALL {
+            let add = IpvsOp::AddService(ServiceSpec {
+                service: key(8080),
+                scheduler,
+                persistence: Some(p),
+            });
+            let c = apply(&add, &config()).unwrap();
+            let s = c.services.last().unwrap();
+            assert_eq!(s.scheduler, scheduler);
+            assert_eq!(
+                s.persistence,
+                Some(Persistence {
+                    timeout: Duration::from_secs(120),
+                    mask: p.netmask
+                })
+            );
+            let edit = IpvsOp::EditService(ServiceSpec {
+                service: key(443),
+                scheduler,
+                persistence: None,
+            });
+            let c = apply(&edit, &c).unwrap();
+            let s = c.services.iter().find(|s| s.name == "web:443").unwrap();
+            assert_eq!((s.scheduler, s.persistence), (scheduler, None));
+        }
     }
 }

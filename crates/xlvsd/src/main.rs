@@ -52,7 +52,9 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(path) = args.check_config {
         return match check::load(&path) {
-            Ok(_) => {
+            Ok(checked) => {
+                // Warnings do not fail the check: the daemon runs the file.
+                eprint!("{}", checked.report(&path));
                 println!("OK");
                 ExitCode::SUCCESS
             }
@@ -64,8 +66,8 @@ fn main() -> ExitCode {
     }
     if let Some(path) = args.config {
         // The same check as --check-config: what it passes, we run.
-        let config = match check::load(&path) {
-            Ok(config) => config,
+        let checked = match check::load(&path) {
+            Ok(checked) => checked,
             Err(e) => {
                 // Before the log is set up: the journal's error priority
                 // by hand, so `journalctl -p err` says why we stopped.
@@ -76,7 +78,11 @@ fn main() -> ExitCode {
                 return ExitCode::from(check::EX_CONFIG);
             }
         };
+        let config = checked.config;
         let format = logging::init(&config.node);
+        for w in &checked.warnings {
+            w.log();
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

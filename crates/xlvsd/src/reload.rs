@@ -60,12 +60,16 @@ impl Node {
 
     async fn reload_file(&self) -> Result<serde_json::Value, ReloadError> {
         // The same check as at start (check.rs).
-        let new = crate::check::load(&self.config_path).map_err(|error| ReloadError::Invalid {
-            path: self.config_path.clone(),
-            error,
-        })?;
-        let summary = self.apply(new).await?;
+        let checked =
+            crate::check::load(&self.config_path).map_err(|error| ReloadError::Invalid {
+                path: self.config_path.clone(),
+                error,
+            })?;
+        let summary = self.apply(checked.config).await?;
         tracing::info!(%summary, "config reloaded");
+        for w in &checked.warnings {
+            w.log();
+        }
         Ok(
             serde_json::to_value(xlvs_api::reply::Reloaded { reloaded: summary })
                 .expect("replies serialize"),

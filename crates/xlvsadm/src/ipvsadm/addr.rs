@@ -92,18 +92,27 @@ fn port_problem(p: &str) -> String {
 /// `-M`: a dotted netmask whose one bits are contiguous, since persistence
 /// masks the client address by prefix.
 pub fn netmask(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
-    let mask = ipv4(value).ok_or_else(|| {
-        UsageError::bad(
-            option,
-            value,
-            "not a netmask (write it dotted, e.g. 255.255.255.0)",
-        )
-    })?;
+    let bad = |reason| UsageError::BadNetmask {
+        option: option.to_string(),
+        value: value.to_string(),
+        reason,
+    };
+    let mask = ipv4(value).ok_or_else(|| bad("write it dotted, e.g. 255.255.255.0"))?;
     let bits = u32::from(mask);
     if bits.leading_ones() + bits.trailing_zeros() != 32 {
-        return Err(UsageError::bad(option, value, "not a contiguous netmask"));
+        return Err(bad("not a contiguous netmask"));
     }
     Ok(mask)
+}
+
+/// A timeout in seconds, `min..=max` (`-p`, `--set`).
+pub fn timeout(option: &str, value: &str, min: u32, max: u32) -> Result<u32, UsageError> {
+    number(option, value, min, max).map_err(|_| UsageError::BadTimeout {
+        option: option.to_string(),
+        value: value.to_string(),
+        min,
+        max,
+    })
 }
 
 /// A decimal number in `min..=max`.
@@ -180,9 +189,27 @@ mod tests {
         assert_eq!(netmask("-M", "0.0.0.0").unwrap(), Ipv4Addr::UNSPECIFIED);
         assert_eq!(
             netmask("-M", "255.0.255.0").unwrap_err().to_string(),
-            "-M 255.0.255.0: not a contiguous netmask"
+            "illegal virtual server persistent mask specified \
+             (-M 255.0.255.0: not a contiguous netmask)"
         );
-        assert!(netmask("-M", "24").is_err());
+        assert_eq!(
+            netmask("--netmask", "24").unwrap_err().to_string(),
+            "illegal virtual server persistent mask specified \
+             (--netmask 24: write it dotted, e.g. 255.255.255.0)"
+        );
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(timeout("-p", "60", 1, 2678400), Ok(60));
+        assert_eq!(
+            timeout("-p", "0", 1, 2678400).unwrap_err().to_string(),
+            "invalid timeout value `0' specified (-p takes 1..=2678400 seconds)"
+        );
+        assert_eq!(
+            timeout("--set", "x", 0, 9).unwrap_err().to_string(),
+            "invalid timeout value `x' specified (--set takes 0..=9 seconds)"
+        );
     }
 
     #[test]

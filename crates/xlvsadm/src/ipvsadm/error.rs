@@ -35,6 +35,29 @@ pub enum UsageError {
         value: String,
         reason: String,
     },
+    /// ipvsadm leaves the name to the kernel, whose refusal it prints as
+    /// libipvs words it (ENOENT on adding or editing a service).
+    #[error(
+        "Scheduler or persistence engine not found ({option} {value}: the schedulers are {})",
+        xlvs_api::Scheduler::names()
+    )]
+    UnknownScheduler { option: String, value: String },
+    /// ipvsadm's words for a timeout it cannot read (`-p`, `--set`).
+    #[error("invalid timeout value `{value}' specified ({option} takes {min}..={max} seconds)")]
+    BadTimeout {
+        option: String,
+        value: String,
+        min: u32,
+        max: u32,
+    },
+    /// ipvsadm's words for a `-M` it cannot read; xlvs also refuses a
+    /// mask whose one bits are not contiguous, since it masks by prefix.
+    #[error("illegal virtual server persistent mask specified ({option} {value}: {reason})")]
+    BadNetmask {
+        option: String,
+        value: String,
+        reason: &'static str,
+    },
     #[error(
         "{option} {value}: firewall marks: use a service with several ports in the node config"
     )]

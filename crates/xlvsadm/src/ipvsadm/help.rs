@@ -50,8 +50,8 @@ Options:
                                  PORT means 0, every port (needs -p)
   --udp-service   -u VIP[:PORT]  a UDP service
   --scheduler     -s SCHED       rr wrr lc wlc lblc lblcr dh sh sed nq mh fo
-                                 ovf twos; default wlc. xlvsd's data plane
-                                 runs mh, sh and dh only, refuses the others
+                                 ovf twos; default wlc. All but mh, sh and dh
+                                 choose per director: see [cluster] sync
   --persistent    -p [TIMEOUT]   persistent service, TIMEOUT seconds (300)
   --netmask       -M NETMASK     persistence granularity, e.g. 255.255.255.0
   --real-server   -r RIP[:PORT]  a real server; PORT defaults to the

@@ -121,7 +121,7 @@ const fn opt(short: Option<char>, long: &'static str, takes: Takes, id: Id) -> S
     }
 }
 
-const NO_SYNC: &str = "xlvs has no connection sync daemon: every director makes the same Maglev choice, so there is nothing to synchronise";
+const NO_SYNC: &str = "xlvs syncs connections between directors through [cluster] in the node config, not a daemon started by ipvsadm";
 const NO_THRESHOLDS: &str = "connection thresholds are not supported";
 const NO_LADDR: &str =
     "FULLNAT local addresses come from [fullnat] local_addresses in the node config";

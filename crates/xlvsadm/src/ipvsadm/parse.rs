@@ -290,28 +290,26 @@ impl Line {
             None => Scheduler::IPVSADM_DEFAULT,
             Some(g) => {
                 let v = g.value.as_deref().unwrap_or_default();
-                v.parse().map_err(|()| {
-                    let all: Vec<&str> = Scheduler::ALL.iter().map(|s| s.as_str()).collect();
-                    UsageError::bad(
-                        &g.spelled,
-                        v,
-                        format!("unknown scheduler (one of {})", all.join(", ")),
-                    )
+                v.parse().map_err(|()| UsageError::UnknownScheduler {
+                    option: g.spelled.clone(),
+                    value: v.to_string(),
                 })?
             }
         };
-        // Like ipvsadm, -M without -p is accepted and means nothing.
+        // Like ipvsadm, -M is read (and refused if bad) even without -p,
+        // where it then means nothing.
+        let netmask = match self.get(Class::Netmask) {
+            None => Ipv4Addr::BROADCAST,
+            Some(m) => addr::netmask(&m.spelled, m.value.as_deref().unwrap_or_default())?,
+        };
         let persistence = match self.get(Class::Persistent) {
             None => None,
             Some(p) => Some(Persistence {
                 timeout_s: match &p.value {
                     None => Persistence::DEFAULT_TIMEOUT_S,
-                    Some(v) => addr::number(&p.spelled, v, 1, Persistence::MAX_TIMEOUT_S)?,
+                    Some(v) => addr::timeout(&p.spelled, v, 1, Persistence::MAX_TIMEOUT_S)?,
                 },
-                netmask: match self.get(Class::Netmask) {
-                    None => Ipv4Addr::BROADCAST,
-                    Some(m) => addr::netmask(&m.spelled, m.value.as_deref().unwrap_or_default())?,
-                },
+                netmask,
             }),
         };
         if service.port == 0 && persistence.is_none() {
@@ -397,7 +395,7 @@ impl Line {
             return Err(UsageError::Unexpected { arg: extra.clone() });
         }
         let t =
-            |i: usize| addr::number(&self.spelled, &positional[i], 0, Persistence::MAX_TIMEOUT_S);
+            |i: usize| addr::timeout(&self.spelled, &positional[i], 0, Persistence::MAX_TIMEOUT_S);
         Ok(IpvsCommand::Op(IpvsOp::SetTimeouts(Timeouts {
             tcp_s: t(0)?,
             tcpfin_s: t(1)?,

@@ -181,6 +181,7 @@ const ACCEPTED: &[(&str, &str)] = &[
         "-E -t 192.0.2.10:80 -p 60",
         "-E -t 192.0.2.10:80 -s wlc -p 60",
     ),
+    ("-E -t 192.0.2.10:80", "-E -t 192.0.2.10:80 -s wlc"),
     ("-D -t 192.0.2.10:80", "-D -t 192.0.2.10:80"),
     ("-D -u 203.0.113.53:53", "-D -u 203.0.113.53:53"),
     (
@@ -369,24 +370,44 @@ const REFUSED: &[(&str, &str)] = &[
     ("-L -n extra", "extra: unexpected argument"),
     ("-C now", "now: unexpected argument"),
     // values
+    // ipvsadm's own words first: the kernel's refusal of a scheduler as
+    // libipvs prints it, and ipvsadm's for -p, --set and -M
     (
         "-A -t 192.0.2.10:80 -s foo",
-        "-s foo: unknown scheduler (one of rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos)",
+        "Scheduler or persistence engine not found (-s foo: the schedulers are rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos)",
     ),
-    ("-A -t 192.0.2.10:80 -p 0", "-p 0: out of range 1..=2678400"),
-    ("-A -t 192.0.2.10:80 -p 2678401", "-p 2678401: out of range 1..=2678400"),
-    ("-A -t 192.0.2.10:80 --persistent=x", "--persistent x: not a number (1..=2678400)"),
-    ("-A -t 192.0.2.10:80 -p 60 -M 255.0.255.0", "-M 255.0.255.0: not a contiguous netmask"),
+    (
+        "-E -t 192.0.2.10:80 --scheduler=WLC",
+        "Scheduler or persistence engine not found (--scheduler WLC: the schedulers are rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos)",
+    ),
+    ("-A -t 192.0.2.10:80 -p 0", "invalid timeout value `0' specified (-p takes 1..=2678400 seconds)"),
+    (
+        "-A -t 192.0.2.10:80 -p 2678401",
+        "invalid timeout value `2678401' specified (-p takes 1..=2678400 seconds)",
+    ),
+    (
+        "-A -t 192.0.2.10:80 --persistent=x",
+        "invalid timeout value `x' specified (--persistent takes 1..=2678400 seconds)",
+    ),
+    (
+        "-A -t 192.0.2.10:80 -p 60 -M 255.0.255.0",
+        "illegal virtual server persistent mask specified (-M 255.0.255.0: not a contiguous netmask)",
+    ),
     (
         "-A -t 192.0.2.10:80 -p 60 -M 24",
-        "-M 24: not a netmask (write it dotted, e.g. 255.255.255.0)",
+        "illegal virtual server persistent mask specified (-M 24: write it dotted, e.g. 255.255.255.0)",
+    ),
+    // ipvsadm reads -M even without -p
+    (
+        "-A -t 192.0.2.10:80 -M 255.255.0.x",
+        "illegal virtual server persistent mask specified (-M 255.255.0.x: write it dotted, e.g. 255.255.255.0)",
     ),
     ("-a -t 192.0.2.10:80 -r 10.0.1.21 -w 65536", "-w 65536: out of range 0..=65535"),
     ("-a -t 192.0.2.10:80 -r 10.0.1.21 -w -1", "-w -1: not a number (0..=65535)"),
     ("-a -t 192.0.2.10:80 -r 10.0.1.21 --weight", "--weight: needs a value"),
     ("--set 30 5", "--set: needs three timeouts, tcp tcpfin udp (in seconds)"),
     ("--set 30 5 60 70", "70: unexpected argument"),
-    ("--set 30 x 60", "--set x: not a number (0..=2678400)"),
+    ("--set 30 x 60", "invalid timeout value `x' specified (--set takes 0..=2678400 seconds)"),
     (
         "-A -t [2001:db8::1]:80",
         "-t [2001:db8::1]:80: IPv6 is not supported (xlvs is IPv4-only)",
@@ -406,8 +427,8 @@ const REFUSED: &[(&str, &str)] = &[
     ("-L -6", "-6: IPv6 is not supported (xlvs is IPv4-only)"),
     ("-a -t 192.0.2.10:80 -r 10.0.1.21 -x 100", "-x: connection thresholds are not supported"),
     ("-L --thresholds", "--thresholds: connection thresholds are not supported"),
-    ("--start-daemon master --mcast-interface eth0", "--start-daemon: xlvs has no connection sync daemon: every director makes the same Maglev choice, so there is nothing to synchronise"),
-    ("-L --daemon", "--daemon: xlvs has no connection sync daemon: every director makes the same Maglev choice, so there is nothing to synchronise"),
+    ("--start-daemon master --mcast-interface eth0", "--start-daemon: xlvs syncs connections between directors through [cluster] in the node config, not a daemon started by ipvsadm"),
+    ("-L --daemon", "--daemon: xlvs syncs connections between directors through [cluster] in the node config, not a daemon started by ipvsadm"),
     ("-A -u 192.0.2.53:53 -s sh --ops", "--ops: one-packet scheduling is not supported"),
     (
         "-A -t 192.0.2.10:80 -s mh -b mh-port",

@@ -381,6 +381,65 @@ fn the_sorry_server_is_listed_but_not_saved() {
     assert_eq!(flags, [false, false, false, true]);
 }
 
+/// Every scheduler ipvsadm knows is listed under its name, with the
+/// persistence flags after it, and -S writes a line -R reads back.
+#[test]
+fn every_scheduler_lists_and_round_trips_by_name() {
+    let mut t = table();
+    t.services = Scheduler::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let vip = format!("192.0.2.{}", 101 + i);
+            let real = real("10.0.9.1", 80, Forward::Dr, 1, 0, 0, Z, Z);
+            let persistent = match i % 3 {
+                0 => None,
+                1 => Some((120, "255.255.255.255")),
+                _ => Some((3600, "255.255.0.0")),
+            };
+            service(None, Protocol::Tcp, &vip, 80, s, persistent, vec![real])
+        })
+        .collect();
+    let opts = ListOptions {
+        what: ListWhat::Services(None),
+        format: ListFormat::Plain,
+        numeric: true,
+        exact: false,
+        sort: true,
+    };
+    let listed = list(&t, &opts).unwrap();
+    let heads: Vec<&str> = listed.lines().filter(|l| l.starts_with("TCP")).collect();
+    assert_eq!(
+        heads,
+        [
+            "TCP  192.0.2.101:80 rr",
+            "TCP  192.0.2.102:80 wrr persistent 120",
+            "TCP  192.0.2.103:80 lc persistent 3600 mask 255.255.0.0",
+            "TCP  192.0.2.104:80 wlc",
+            "TCP  192.0.2.105:80 lblc persistent 120",
+            "TCP  192.0.2.106:80 lblcr persistent 3600 mask 255.255.0.0",
+            "TCP  192.0.2.107:80 dh",
+            "TCP  192.0.2.108:80 sh persistent 120",
+            "TCP  192.0.2.109:80 sed persistent 3600 mask 255.255.0.0",
+            "TCP  192.0.2.110:80 nq",
+            "TCP  192.0.2.111:80 mh persistent 120",
+            "TCP  192.0.2.112:80 fo persistent 3600 mask 255.255.0.0",
+            "TCP  192.0.2.113:80 ovf",
+            "TCP  192.0.2.114:80 twos persistent 120",
+        ]
+    );
+    let saved = save::render(&t);
+    let adds: Vec<&str> = saved.lines().filter(|l| l.starts_with("-A")).collect();
+    assert_eq!(adds[2], "-A -t 192.0.2.103:80 -s lc -p 3600 -M 255.255.0.0");
+    assert_eq!(adds[13], "-A -t 192.0.2.114:80 -s twos -p 120");
+    let restored: Vec<_> = parse_lines(&saved)
+        .unwrap()
+        .into_iter()
+        .map(|(_, op)| op)
+        .collect();
+    assert_eq!(restored, save::ops(&t));
+}
+
 const PLAIN: &[&str] = &[
     "IP Virtual Server version xlvs 0.1.0 (size=1048576)",
     "Prot LocalAddress:Port Scheduler Flags",

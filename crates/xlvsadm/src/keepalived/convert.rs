@@ -5,6 +5,7 @@
 //! timers in `health`) the value is written out explicitly.
 
 use super::checker::{self, Checker};
+use super::error::ImportError;
 use super::health;
 use super::notes::Notes;
 use super::toml_out::{Table, Value};
@@ -27,12 +28,12 @@ pub struct Service {
 }
 
 /// Every virtual_server of the file; other top-level blocks are noted.
-pub fn convert(tree: &[Stmt], notes: &mut Notes) -> Vec<Service> {
+pub fn convert(tree: &[Stmt], notes: &mut Notes) -> Result<Vec<Service>, ImportError> {
     let mut out = Vec::new();
     for s in tree {
         let why = match s.keyword.as_str() {
             "virtual_server" => {
-                out.extend(VirtualServer::read(s, notes).and_then(|vs| vs.service(notes)));
+                out.extend(VirtualServer::read(s, notes)?.and_then(|vs| vs.service(notes)));
                 continue;
             }
             k if k.starts_with("vrrp_") => "xlvs announces VIPs over OSPF instead of VRRP",
@@ -47,7 +48,7 @@ pub fn convert(tree: &[Stmt], notes: &mut Notes) -> Vec<Service> {
             .not_carried
             .push(format!("{} (line {}: {why})", s.text(), s.line));
     }
-    out
+    Ok(out)
 }
 
 pub(super) struct Real {
@@ -70,9 +71,11 @@ pub(super) struct VirtualServer {
     pub(super) vip: Option<Ipv4Addr>,
     pub(super) port: u16,
     pub(super) interval: Option<(Duration, String)>,
-    pub(super) scheduler: Option<(&'static str, String)>,
+    pub(super) scheduler: Option<(Scheduler, String)>,
     /// lb_algo was given, even if it could not be carried.
     pub(super) scheduler_given: bool,
+    /// An lb_algo naming no scheduler: the file cannot be converted.
+    pub(super) unknown_scheduler: Option<ImportError>,
     pub(super) forward: Option<(&'static str, String)>,
     pub(super) persistence: Option<(u32, String)>,
     pub(super) mask: Option<(Ipv4Addr, String)>,
@@ -102,11 +105,13 @@ fn forward_of(v: &str) -> Option<&'static str> {
 }
 
 impl VirtualServer {
-    fn read(s: &Stmt, notes: &mut Notes) -> Option<VirtualServer> {
+    /// The virtual_server `s`, or `None` when it cannot be carried over
+    /// (noted); an error when it names an unknown scheduler.
+    fn read(s: &Stmt, notes: &mut Notes) -> Result<Option<VirtualServer>, ImportError> {
         let header = s.text();
         let skip = |notes: &mut Notes, why: &str| {
             notes.not_carried.push(format!("{header} ({why})"));
-            None
+            Ok(None)
         };
         match s.values.first().map(String::as_str) {
             Some("fwmark") => {
@@ -139,13 +144,16 @@ impl VirtualServer {
         for c in s.children() {
             vs.setting(c, notes);
         }
+        if let Some(e) = vs.unknown_scheduler.take() {
+            return Err(e);
+        }
         if let Some(why) = vs.skip {
             return skip(notes, why);
         }
         if vs.reals.is_empty() {
             return skip(notes, "no real_server: a service needs at least one");
         }
-        Some(vs)
+        Ok(Some(vs))
     }
 
     fn setting(&mut self, s: &Stmt, notes: &mut Notes) {
@@ -158,16 +166,15 @@ impl VirtualServer {
                 let Some(v) = single(s, &ctx, notes) else {
                     return;
                 };
-                // The node config's schedulers are a subset of ipvsadm's.
+                // The node config has every scheduler keepalived can use.
                 match v.parse::<Scheduler>() {
-                    Ok(sched) if sched.in_node_config() => {
-                        self.scheduler = Some((sched.as_str(), s.text()))
+                    Ok(sched) => self.scheduler = Some((sched, s.text())),
+                    Err(()) => {
+                        self.unknown_scheduler = Some(ImportError::UnknownScheduler {
+                            line: s.line,
+                            setting: s.text(),
+                        })
                     }
-                    Ok(_) => drop(
-                        notes,
-                        "the node config has no such scheduler; its default mh is used",
-                    ),
-                    Err(()) => drop(notes, "unknown scheduler; the default mh is used"),
                 }
             }
             "lb_kind" | "lvs_method" => match single(s, &ctx, notes).map(forward_of) {
@@ -356,20 +363,11 @@ impl VirtualServer {
         if self.port == 0 {
             ports.note("every port of the VIP");
         }
-        if let Some((name, text)) = &self.scheduler {
-            let e = svc.set("scheduler", Value::str(*name));
-            let refused = !name.parse::<Scheduler>().is_ok_and(|s| s.in_dataplane());
-            if refused {
-                e.note(format!(
-                    "{text}; xlvsd refuses it: the data plane runs mh, sh and dh"
-                ));
-                notes.warn(
-                    ctx,
-                    &format!("scheduler {name}: xlvsd's data plane runs only mh, sh and dh and refuses this service until it is changed (mh keeps each flow on the same real on every director)"),
-                );
-            } else {
-                e.note(text.clone());
-            }
+        if let Some((sched, text)) = &self.scheduler {
+            // Whether the node has flow sync is its own business: xlvsd
+            // --check-config warns of a per-director scheduler without it.
+            svc.set("scheduler", Value::str(sched.as_str()))
+                .note(text.clone());
         } else if !self.scheduler_given {
             notes.warn(
                 ctx,

@@ -1,6 +1,22 @@
-//! Why a keepalived.conf could not be read at all. Settings that are read
-//! but cannot be carried over are not errors: they are listed in the output
-//! (see `notes`).
+//! Why a keepalived.conf could not be converted at all: it does not read,
+//! or it names what neither keepalived nor xlvs could run. Settings that
+//! are read but cannot be carried over are not errors: they are listed in
+//! the output (see `notes`).
+
+/// Why a file could not be converted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    /// keepalived hands the name to the kernel, which refuses a scheduler
+    /// it has no module for; a config with one never ran, so there is no
+    /// choice to carry over.
+    #[error(
+        "line {line}: {setting}: unknown scheduler (the schedulers are {})",
+        xlvs_api::Scheduler::names()
+    )]
+    UnknownScheduler { line: usize, setting: String },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyntaxError {

@@ -17,7 +17,7 @@ mod toml_out;
 mod tree;
 mod values;
 
-pub use error::SyntaxError;
+pub use error::{ImportError, SyntaxError};
 pub use notes::Notes;
 
 use std::collections::BTreeSet;
@@ -42,10 +42,10 @@ pub struct NodeTemplate<'a> {
     pub text: &'a str,
 }
 
-pub fn import(text: &str, template: Option<NodeTemplate<'_>>) -> Result<Import, SyntaxError> {
+pub fn import(text: &str, template: Option<NodeTemplate<'_>>) -> Result<Import, ImportError> {
     let tree = tree::parse(text)?;
     let mut notes = Notes::default();
-    let mut services = convert::convert(&tree, &mut notes);
+    let mut services = convert::convert(&tree, &mut notes)?;
     unique_names(&mut services);
     if services.is_empty() {
         notes
