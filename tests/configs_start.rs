@@ -288,6 +288,8 @@ fn runs(e: &Example, dir: &Path) {
     notify.clear();
     let out = xlvsadm_reload(&socket);
     assert!(out.status.success(), "{}: {}", e.node, text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("reloaded: "), "{}: {said}", e.node);
     let reloading = notify.wait_for("RELOADING=1");
     assert!(
         reloading.iter().any(|l| l

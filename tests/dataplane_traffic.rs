@@ -134,6 +134,20 @@ fn health_checks_drive_forwarding_and_announcements() {
             .all(|r| r["usable"] == false && r["why"] == "failing its health check"),
         "{health:#}"
     );
+    // The same as xlvsadm prints it: a line per real and port, since when.
+    let out = std::process::Command::new(xlvs_tests::bin("xlvsadm"))
+        .args(["--socket", "/run/xlvs/lb1.sock", "health"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("10.0.1.21")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for l in lines {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        assert_eq!(words[3..6], ["NO", "0", "failing"], "{text}");
+        assert!(words[6].ends_with('s') && words[7] == "ago", "{text}");
+    }
 
     lab.stop_nginx("web2");
     routed(&[], 15);

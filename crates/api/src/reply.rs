@@ -52,6 +52,15 @@ pub struct HealthRow {
     pub weight: u32,
     /// Why not usable, or what limits it; empty when nothing does.
     pub why: String,
+    /// The health check's verdict: `passing`, `failing`, or `awaiting`
+    /// (alpha: before its first pass); `serving` or `standby` for a sorry
+    /// server.
+    #[serde(default)]
+    pub check: String,
+    /// Seconds since that verdict last changed; `None` when it has not
+    /// since xlvsd started or the real was added.
+    #[serde(default)]
+    pub changed_s_ago: Option<u64>,
 }
 
 /// `drain` and `undrain`: the services concerned.

@@ -1,6 +1,6 @@
 //! xlvsadm's own subcommands (everything that is not an ipvsadm line).
 
-use crate::{import, ospf};
+use crate::{answers, import, ospf};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 use std::net::Ipv4Addr;
@@ -128,15 +128,17 @@ pub fn run(args: &[String]) -> ExitCode {
             Command::Drain {
                 service: service.clone(),
             },
-            |v| Ok(generic(v)),
+            |v| Ok(answers::drained(&reply::parse(v.clone())?)),
         ),
         Cmd::Undrain { service } => (
             Command::Undrain {
                 service: service.clone(),
             },
-            |v| Ok(generic(v)),
+            |v| Ok(answers::drained(&reply::parse(v.clone())?)),
         ),
-        Cmd::Reload => (Command::Reload, |v| Ok(generic(v))),
+        Cmd::Reload => (Command::Reload, |v| {
+            Ok(answers::reloaded(&reply::parse(v.clone())?))
+        }),
         Cmd::Restart { grace_period, .. } => (
             Command::RestartGraceful {
                 grace_period_s: Some(*grace_period),
@@ -154,15 +156,17 @@ pub fn run(args: &[String]) -> ExitCode {
             Command::Health {
                 service: service.clone(),
             },
-            |v| Ok(generic(v)),
+            |v| {
+                Ok(answers::health(&reply::parse::<Vec<reply::HealthRow>>(
+                    v.clone(),
+                )?))
+            },
         ),
         Cmd::Ospf { what } => match what {
             OspfCmd::Neighbors => (Command::OspfNeighbors, |v| Ok(ospf::neighbors(v))),
             OspfCmd::Database => (Command::OspfDatabase, |v| Ok(ospf::database(v))),
             OspfCmd::Interfaces => (Command::OspfInterfaces, |v| Ok(ospf::interfaces(v))),
-            OspfCmd::Stats => (Command::OspfStats, |v| {
-                Ok(serde_json::to_string_pretty(v).expect("JSON") + "\n")
-            }),
+            OspfCmd::Stats => (Command::OspfStats, answers::ospf_stats),
             OspfCmd::Graceful => (Command::OspfGraceful, |v| Ok(ospf::graceful(v))),
             OspfCmd::Announce { address: a } => match address(a) {
                 Ok(a) => (Command::OspfAnnounce(a), |v| {
@@ -201,14 +205,4 @@ pub fn run(args: &[String]) -> ExitCode {
 fn failure(e: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("xlvsadm: {e}");
     ExitCode::FAILURE
-}
-
-/// For answers whose shape is the daemon's business: a message as is,
-/// anything else as JSON.
-fn generic(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => format!("{s}\n"),
-        other => serde_json::to_string_pretty(other).expect("JSON") + "\n",
-    }
 }

@@ -4,6 +4,7 @@
 //! `--json`) are ipvsadm's: `xlvsadm -A -t 192.0.2.10:80 -s mh`. The others
 //! are subcommands: `xlvsadm status`, `xlvsadm ospf neighbors`, ...
 
+mod answers;
 mod cli;
 mod import;
 mod ospf;

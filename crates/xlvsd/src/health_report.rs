@@ -3,12 +3,13 @@
 //! whether it takes the new flows. Read from the forwarder's state.
 
 use crate::forwarder::usable::{self, SorryRole};
-use crate::forwarder::{of_service, Entry, Facts, Forwarder, RealStates, UnknownService};
+use crate::forwarder::{of_service, Check, Entry, Facts, Forwarder, RealStates, UnknownService};
+use std::time::Instant;
 use xlvs_api::reply::HealthRow;
 
 /// The rows for the named service, or every service.
 pub fn of(f: &Forwarder, service: Option<&str>) -> Result<Vec<HealthRow>, UnknownService> {
-    rows(f.entries(), f.reals(), f.facts(), service)
+    rows(f.entries(), f.reals(), f.facts(), service, Instant::now())
 }
 
 pub fn rows(
@@ -16,6 +17,7 @@ pub fn rows(
     reals: &RealStates,
     facts: &Facts,
     service: Option<&str>,
+    now: Instant,
 ) -> Result<Vec<HealthRow>, UnknownService> {
     let mut out = Vec::new();
     for e in of_service(entries, service)? {
@@ -23,7 +25,16 @@ pub fn rows(
         let sorry = usable::sorry(e, quorum, facts);
         let sorry_serves = matches!(sorry, Some((_, SorryRole::Serving)));
         for r in &e.spec.reals {
-            let state = usable::real(e.spec.forward, r, &reals.get(&e.real_id(r)), facts);
+            let id = e.real_id(r);
+            let check = match reals.get(&id).check {
+                Check::Passing => "passing",
+                Check::Failing => "failing",
+                Check::Awaiting => "awaiting",
+            };
+            let changed_s_ago = reals
+                .changed_at(&id)
+                .map(|at| now.saturating_duration_since(at).as_secs());
+            let state = usable::real(e.spec.forward, r, &reals.get(&id), facts);
             let weight = e.programmed_weight(r);
             let why = match state {
                 Err(why) => why.to_string(),
@@ -43,6 +54,8 @@ pub fn rows(
                 usable: state.is_ok(),
                 weight,
                 why,
+                check: check.to_string(),
+                changed_s_ago,
             });
         }
         if let Some((s, role)) = sorry {
@@ -55,6 +68,8 @@ pub fn rows(
                 usable: serves,
                 weight: u32::from(serves),
                 why: role.describe(s),
+                check: if serves { "serving" } else { "standby" }.to_string(),
+                changed_s_ago: None,
             });
         }
     }
@@ -114,7 +129,8 @@ mod tests {
         reals.record(web_real(21), false, true, now);
         reals.record(web_real(21), true, true, now);
         program(&mut entries, &reals, &facts, now + Duration::from_secs(5));
-        let rows = rows(&entries, &reals, &facts, Some("web")).unwrap();
+        let later = now + Duration::from_secs(12);
+        let rows = rows(&entries, &reals, &facts, Some("web"), later).unwrap();
         assert_eq!(
             summary(&rows),
             [
@@ -127,6 +143,21 @@ mod tests {
         );
         assert!(rows[4].sorry_server);
         assert!(!rows[0].sorry_server);
+        // The verdicts, and how long each has held.
+        let checks: Vec<(&str, Option<u64>)> = rows
+            .iter()
+            .map(|r| (r.check.as_str(), r.changed_s_ago))
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                ("passing", Some(12)),
+                ("failing", Some(12)),
+                ("passing", None),
+                ("passing", None),
+                ("standby", None),
+            ]
+        );
         assert_eq!((rows[0].service.as_str(), rows[0].port), ("web", 80));
     }
 
@@ -139,7 +170,7 @@ mod tests {
         program(&mut entries, &reals, &facts, now);
         reals.record(web_real(22), false, false, now);
         program(&mut entries, &reals, &facts, now);
-        let rows = rows(&entries, &reals, &facts, None).unwrap();
+        let rows = rows(&entries, &reals, &facts, None, now).unwrap();
         assert_eq!(
             summary(&rows),
             [
@@ -169,7 +200,7 @@ mod tests {
         let (mut entries, reals) = start(&c);
         let facts = reachable(&entries);
         program(&mut entries, &reals, &facts, Instant::now());
-        let rows = rows(&entries, &reals, &facts, None).unwrap();
+        let rows = rows(&entries, &reals, &facts, None, Instant::now()).unwrap();
         assert_eq!(
             summary(&rows),
             [(
@@ -179,7 +210,7 @@ mod tests {
                 "waiting for its first passing check (alpha)".into()
             )]
         );
-        let err = super::rows(&entries, &reals, &facts, Some("nope")).unwrap_err();
+        let err = super::rows(&entries, &reals, &facts, Some("nope"), Instant::now()).unwrap_err();
         assert_eq!(err.to_string(), "no service named \"nope\"");
     }
 }

@@ -65,6 +65,9 @@ impl RealState {
 #[derive(Debug, Default)]
 pub struct RealStates {
     states: BTreeMap<RealId, RealState>,
+    /// When each verdict last changed (none: as it was when xlvsd started
+    /// or the real was added), for `xlvsadm health`.
+    changed: BTreeMap<RealId, Instant>,
 }
 
 /// Every real of a config, with its service.
@@ -95,7 +98,10 @@ impl RealStates {
                 (id, state)
             })
             .collect();
-        RealStates { states }
+        RealStates {
+            states,
+            changed: BTreeMap::new(),
+        }
     }
 
     /// A real's state; one nobody reported on passes.
@@ -106,7 +112,7 @@ impl RealStates {
     /// A check result. Returns whether the verdict changed: a real that
     /// comes up (or passes its first check) starts ramping if `slow_start`.
     pub fn record(&mut self, id: RealId, up: bool, slow_start: bool, now: Instant) -> bool {
-        let state = self.states.entry(id).or_default();
+        let state = self.states.entry(id.clone()).or_default();
         let check = if up { Check::Passing } else { Check::Failing };
         if state.check == check {
             return false;
@@ -115,7 +121,14 @@ impl RealStates {
             check,
             ramp_since: (up && slow_start).then_some(now),
         };
+        self.changed.insert(id, now);
         true
+    }
+
+    /// When the real's verdict last changed; `None` if it has not since
+    /// xlvsd started or the real was added.
+    pub fn changed_at(&self, id: &RealId) -> Option<Instant> {
+        self.changed.get(id).copied()
     }
 
     /// The states for a reloaded config: reals that stay keep theirs, the
@@ -127,6 +140,7 @@ impl RealStates {
         let before: BTreeSet<RealId> = config_reals(old).map(|(id, _)| id).collect();
         let after: BTreeSet<RealId> = config_reals(new).map(|(id, _)| id).collect();
         self.states.retain(|id, _| after.contains(id));
+        self.changed.retain(|id, _| after.contains(id));
         for (id, s) in config_reals(new).filter(|(id, _)| !before.contains(id)) {
             let state = if s.health.alpha {
                 RealState {
@@ -187,8 +201,10 @@ mod tests {
         let now = Instant::now();
         let mut s = RealStates::at_start(&config(false, "10s", &[21]));
         assert!(!s.record(id(21), true, true, now), "already passing");
+        assert_eq!(s.changed_at(&id(21)), None, "as at start");
         assert!(s.record(id(21), false, true, now));
         assert!(!s.record(id(21), false, true, now));
+        assert_eq!(s.changed_at(&id(21)), Some(now));
         assert_eq!(s.get(&id(21)).check, Check::Failing);
         let later = now + Duration::from_secs(1);
         assert!(s.record(id(21), true, true, later));
