@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 use xlvs_dataplane::abi::{Conn, FlowKey};
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec, MIN_NAT_ENTRIES, XDP_TX,
+    Dataplane, Forward, HashOn, Limits, Scheduling, Protocol, RealSpec, ServiceSpec, MIN_NAT_ENTRIES, XDP_TX,
 };
 
 const VIP: &str = "192.0.2.10";
@@ -141,7 +141,8 @@ fn measure(size: u32) -> Result<Figures, String> {
         protocol: Protocol::Tcp,
         ports: vec![80],
         forward: Forward::Dr,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals: vec![real],
     })
     .map_err(|e| format!("service: {e}"))?;

@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec};
+use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Scheduling, Protocol, RealSpec, ServiceSpec};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The MAC test frames are addressed to (d0's, for the program).
@@ -175,7 +175,8 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         protocol: Protocol::Tcp,
         ports: vec![port],
         forward,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals: reals.clone(),
     };
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();
