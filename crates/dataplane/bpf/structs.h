@@ -97,7 +97,7 @@ struct dst_reals {
 
 /* The same for lblc and lblcr. */
 struct locality_walk {
-    /* first: counts.h clears only this part */
+    /* wlc over every real; first: counts.h clears only this part */
     struct walk all;
     __u32 members[LBLCR_SET];
     __u32 nmembers;

@@ -143,6 +143,21 @@ impl Dataplane {
                 limit: self.limits.reals,
             });
         }
+        // Refused before anything is written.
+        let weights: Vec<u32> = spec.reals.iter().map(|r| r.weight).collect();
+        match spec.scheduler {
+            Scheduling::Sequence(kind) => {
+                sched_model::sequence(kind, &weights, self.limits.table_size.get())?;
+            }
+            Scheduling::Counts(_) | Scheduling::Locality { .. } => {
+                let count = weights.iter().filter(|&&w| w > 0).count();
+                if count > abi::MAX_DESTS {
+                    let limit = abi::MAX_DESTS;
+                    return Err(DataplaneError::TooManyDests { count, limit });
+                }
+            }
+            Scheduling::Maglev(_) => {}
+        }
         // Reals first: the table about to point at them must find them.
         let mut slot_of = Vec::with_capacity(spec.reals.len());
         for r in &spec.reals {
@@ -320,13 +335,8 @@ impl Dataplane {
         spec: &ServiceSpec,
         slot_of: &[((Ipv4Addr, u16), u32)],
     ) -> Result<(), DataplaneError> {
+        // (at most MAX_DESTS: checked by set_service)
         let weighted: Vec<&RealSpec> = spec.reals.iter().filter(|r| r.weight > 0).collect();
-        if weighted.len() > abi::MAX_DESTS {
-            return Err(DataplaneError::TooManyDests {
-                count: weighted.len(),
-                limit: abi::MAX_DESTS,
-            });
-        }
         let mut list = SchedDests::default();
         for (d, r) in list.dest.iter_mut().zip(&weighted) {
             *d = SchedDest {
