@@ -107,10 +107,11 @@ static __always_inline int real_in_use(__u32 idx)
 
 /* The SYN flood guard: whether this CPU has made more connection entries
  * for SYNs in the current second than the threshold allows. Over it, a
- * DR or TUN SYN to a Maglev service is forwarded by Maglev alone: a spoofed SYN never comes
- * back, so it costs no entry (nor an established flow its entry, evicted
- * from the LRU); a real client's next packet (the handshake's ACK) finds
- * no entry, is scheduled by the same hash and makes one. */
+ * DR or TUN SYN to a Maglev service is forwarded by Maglev alone: a
+ * spoofed SYN never comes back, so it costs no entry (nor an established
+ * flow its entry, evicted from the LRU); a real client's next packet (the
+ * handshake's ACK) finds no entry, is scheduled by the same hash and
+ * makes one. */
 static __always_inline int syn_flood(struct globals *g, __u64 now)
 {
     __u32 limit = g->syn_flood_threshold;
@@ -131,8 +132,8 @@ static __always_inline int syn_flood(struct globals *g, __u64 now)
  * its real; an unknown flow in mid-stream (it moved here from another
  * director) is scheduled again, never dropped: by the same hash under
  * Maglev, afresh by the others (a SYN sent again keeps its entry under
- * every scheduler). An ICMP error
- * follows its flow but never creates or refreshes an entry. For FULLNAT,
+ * every scheduler). An ICMP error follows its flow but never creates or
+ * refreshes an entry. For FULLNAT,
  * `nat` gets the flow's local address and port (0 when it has none).
  * `tracked` says whether the flow now has a fresh connection entry.
  * With G_F_SYNC the entries it writes, refreshes and closes are reported

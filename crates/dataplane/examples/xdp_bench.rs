@@ -14,7 +14,10 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Scheduling, Protocol, RealSpec, ServiceSpec};
+use xlvs_dataplane::sched_model::{CountKind, SequenceKind};
+use xlvs_dataplane::{
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Scheduling, ServiceSpec,
+};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The MAC test frames are addressed to (d0's, for the program).
@@ -183,6 +186,20 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     dp.set_service(&service(2, 443, Forward::Tun)).unwrap();
     dp.set_service(&service(3, 8443, Forward::Fullnat)).unwrap();
     dp.set_service(&service(4, 8080, Forward::Nat)).unwrap();
+    // New DR flows under the per-director schedulers, each a service of
+    // its own with the same reals as the mh row (port 80).
+    for (id, port, scheduler) in [
+        (7, 9001, Scheduling::Sequence(SequenceKind::Rr)),
+        (8, 9002, Scheduling::Sequence(SequenceKind::Wrr)),
+        (9, 9003, Scheduling::Counts(CountKind::Lc)),
+        (10, 9004, Scheduling::Counts(CountKind::Wlc)),
+    ] {
+        dp.set_service(&ServiceSpec {
+            scheduler,
+            ..service(id, port, Forward::Dr)
+        })
+        .unwrap();
+    }
     // FULLNAT's new flows with sync on: a service of their own, so the
     // flows of the row without sync leave its local ports free (a port is
     // taken per local address, real and real port).
@@ -264,6 +281,30 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             "dr, new flow (SYN)",
             "xlvs",
             Mode::Once(new_flow(80)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), rr",
+            "xlvs",
+            Mode::Once(new_flow(9001)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), wrr",
+            "xlvs",
+            Mode::Once(new_flow(9002)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), lc",
+            "xlvs",
+            Mode::Once(new_flow(9003)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), wlc",
+            "xlvs",
+            Mode::Once(new_flow(9004)),
             false,
         ),
         (

@@ -18,9 +18,9 @@
 
 pub mod abi;
 mod clock;
+mod counts;
 pub mod decap;
 mod loader;
-mod counts;
 mod reals;
 pub mod sched_model;
 mod service;
@@ -28,11 +28,11 @@ mod sync;
 mod templates;
 
 pub use clock::Clock;
+pub use counts::Recount;
 pub use loader::{
     locality_entries, template_entries, Dataplane, DataplaneError, Limits, Run, DEFAULT_SYNC_RING,
     MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
 };
-pub use counts::Recount;
 pub use service::{HashOn, Persistence, RealSpec, Scheduling, ServiceSpec};
 pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents};
 /// The types of [`ServiceSpec`]'s fields, defined once for every crate.

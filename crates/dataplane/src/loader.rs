@@ -2,8 +2,8 @@
 //! handles on its maps.
 
 use crate::abi::{
-    Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, SchedDests,
-    SvcKey, SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS,
+    Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, SchedDests, SvcKey,
+    SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS,
     STAT_NAMES,
 };
 use crate::clock::Clock;

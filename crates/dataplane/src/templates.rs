@@ -52,8 +52,6 @@ impl Dataplane {
             svc,
             dst: dst.octets(),
         };
-        self.locality
-            .insert(key, e, 0)
-            .map_err(map_err("locality"))
+        self.locality.insert(key, e, 0).map_err(map_err("locality"))
     }
 }

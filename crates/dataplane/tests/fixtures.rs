@@ -8,7 +8,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, Scheduling, Protocol, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Scheduling, ServiceSpec, XDP_DROP,
+    XDP_PASS, XDP_TX,
 };
 use xlvs_maglev::TableSize;
 

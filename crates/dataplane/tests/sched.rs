@@ -76,11 +76,8 @@ fn a_sequence_goes_on_where_it_was_after_a_change() {
     let mut dp = loaded(Scheduling::Sequence(SequenceKind::Rr), &dp_weights);
     assert_eq!(new_flows(&dp, 40000..40002), [0, 1]);
     // a fourth real: the cursor (at 2) goes on
-    dp.set_service(&spec(
-        Scheduling::Sequence(SequenceKind::Rr),
-        &[1, 1, 1, 1],
-    ))
-    .unwrap();
+    dp.set_service(&spec(Scheduling::Sequence(SequenceKind::Rr), &[1, 1, 1, 1]))
+        .unwrap();
     assert_eq!(new_flows(&dp, 40002..40008), [2, 3, 0, 1, 2, 3]);
     // a shorter sequence: a cursor past its end starts over
     dp.set_service(&spec(Scheduling::Sequence(SequenceKind::Rr), &[1, 0, 1, 0]))
@@ -269,7 +266,10 @@ fn weight_zero_empty_services_one_real_and_256_reals() {
     let err = dp
         .set_service(&many(257, Scheduling::Counts(CountKind::Wlc)))
         .unwrap_err();
-    assert!(matches!(err, DataplaneError::TooManyDests { count: 257, .. }), "{err}");
+    assert!(
+        matches!(err, DataplaneError::TooManyDests { count: 257, .. }),
+        "{err}"
+    );
 }
 
 fn small_with_reals(reals: u32) -> Dataplane {
@@ -365,9 +365,17 @@ fn persistence_keeps_a_client_on_its_real_for_its_timeout_with_every_scheduler()
         dp.set_template(key, old).unwrap();
         let c = send_from(&dp, "203.0.113.7", 41000, SYN).unwrap();
         let now = dp.template(1, "203.0.113.0".parse().unwrap()).unwrap();
-        assert_eq!(now.real_addr, real(21 + c as u8, 1).addr.octets(), "{sched:?}");
+        assert_eq!(
+            now.real_addr,
+            real(21 + c as u8, 1).addr.octets(),
+            "{sched:?}"
+        );
         assert!(now.last > old.last, "{sched:?}");
-        assert_eq!(send_from(&dp, "203.0.113.5", 41001, SYN), Some(c), "{sched:?}");
+        assert_eq!(
+            send_from(&dp, "203.0.113.5", 41001, SYN),
+            Some(c),
+            "{sched:?}"
+        );
     }
 }
 
@@ -442,7 +450,10 @@ fn lblcr_grows_its_set_on_overload_and_shrinks_it_when_it_stays_unchanged() {
     dp.set_locality_entry(1, vip, old).unwrap();
     assert_eq!(send_from(&dp, CLIENT, 40006, SYN), Some(1));
     let e = dp.locality_entry(1, vip).unwrap();
-    assert_eq!((e.count, e.real[0]), (1, dp.real_slot(1, real(22, 1).addr, 0).unwrap()));
+    assert_eq!(
+        (e.count, e.real[0]),
+        (1, dp.real_slot(1, real(22, 1).addr, 0).unwrap())
+    );
 }
 
 #[test]
@@ -451,12 +462,30 @@ fn a_recount_sets_the_counts_from_the_live_entries() {
     assert_eq!(new_flows(&dp, 40000..40004), [0, 1, 0, 1]);
     assert_eq!(send_from(&dp, CLIENT, 40000, FIN | ACK), Some(0));
     // counts off by what XDP cannot see: the recount puts them right
-    set_loads(&mut dp, &[Load { active: 50, inactive: 50 }; 2]);
+    set_loads(
+        &mut dp,
+        &[Load {
+            active: 50,
+            inactive: 50,
+        }; 2],
+    );
     let r = dp.recount().unwrap();
     assert_eq!((r.read, r.counted, r.reals), (4, 4, 2));
     let counts = read_loads(&dp, 2);
-    assert_eq!(counts[0], Load { active: 1, inactive: 1 });
-    assert_eq!(counts[1], Load { active: 2, inactive: 0 });
+    assert_eq!(
+        counts[0],
+        Load {
+            active: 1,
+            inactive: 1
+        }
+    );
+    assert_eq!(
+        counts[1],
+        Load {
+            active: 2,
+            inactive: 0
+        }
+    );
     // expired entries are not counted
     set_timeouts(&mut dp, 1);
     std::thread::sleep(Duration::from_millis(1100));
@@ -470,10 +499,7 @@ fn a_recount_sets_the_counts_from_the_live_entries() {
 
 #[test]
 fn maglev_services_keep_no_counts_and_no_templates() {
-    let mut dp = loaded(
-        Scheduling::Maglev(xlvs_dataplane::HashOn::Flow),
-        &[1, 1],
-    );
+    let mut dp = loaded(Scheduling::Maglev(xlvs_dataplane::HashOn::Flow), &[1, 1]);
     dp.set_service(&persistent(
         Scheduling::Maglev(xlvs_dataplane::HashOn::Flow),
         &[1, 1],

@@ -5,7 +5,9 @@
 use super::netns::FibNs;
 use super::*;
 use std::net::Ipv4Addr;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Scheduling, Protocol, RealSpec, Run, ServiceSpec};
+use xlvs_dataplane::{
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Run, Scheduling, ServiceSpec,
+};
 
 pub const LOCAL: &str = "10.0.1.100";
 pub const ROUTER: &str = "198.51.100.1";

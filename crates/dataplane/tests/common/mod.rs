@@ -7,7 +7,9 @@ pub mod fib;
 pub mod netns;
 
 use std::net::Ipv4Addr;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Scheduling, Protocol, RealSpec, ServiceSpec};
+use xlvs_dataplane::{
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Scheduling, ServiceSpec,
+};
 use xlvs_maglev::TableSize;
 
 pub const DIRECTOR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];

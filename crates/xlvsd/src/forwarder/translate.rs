@@ -262,7 +262,10 @@ mod tests {
             let e = entries(&c).unwrap();
             assert_eq!(e[0].spec.scheduler, expected, "{name}");
             let p = e[0].spec.persistence.unwrap();
-            assert_eq!((p.timeout, p.mask), (Duration::from_secs(120), Ipv4Addr::BROADCAST));
+            assert_eq!(
+                (p.timeout, p.mask),
+                (Duration::from_secs(120), Ipv4Addr::BROADCAST)
+            );
         }
         // (the config cannot name the rest yet: mapped all the same)
         for s in Scheduler::ALL {
