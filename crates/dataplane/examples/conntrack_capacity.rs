@@ -38,6 +38,9 @@ struct MapInfo {
     value_size: u64,
     max_entries: u64,
     memlock: u64,
+    /// The kernel's id: the data plane holds the connection map twice
+    /// (its aya handle and a descriptor for batch reads).
+    map_id: u64,
 }
 
 fn parse_fdinfo(text: &str) -> Option<MapInfo> {
@@ -59,6 +62,7 @@ fn parse_fdinfo(text: &str) -> Option<MapInfo> {
             "value_size" => m.value_size = v,
             "max_entries" => m.max_entries = v,
             "memlock" => m.memlock = v,
+            "map_id" => m.map_id = v,
             _ => {}
         }
     }
@@ -70,7 +74,7 @@ fn parse_fdinfo(text: &str) -> Option<MapInfo> {
 /// descriptors (the NAT map is kept at its minimum to tell them apart).
 fn conntrack_memlock(size: u32) -> Result<u64, String> {
     let fds = std::fs::read_dir("/proc/self/fdinfo").map_err(|e| format!("fdinfo: {e}"))?;
-    let found: Vec<MapInfo> = fds
+    let mut found: Vec<MapInfo> = fds
         .filter_map(Result::ok)
         .filter_map(|e| std::fs::read_to_string(e.path()).ok())
         .filter_map(|t| parse_fdinfo(&t))
@@ -81,6 +85,8 @@ fn conntrack_memlock(size: u32) -> Result<u64, String> {
                 && m.max_entries == u64::from(size)
         })
         .collect();
+    found.sort_by_key(|m| m.map_id);
+    found.dedup_by_key(|m| m.map_id);
     match found.as_slice() {
         [m] => Ok(m.memlock),
         other => Err(format!(

@@ -422,32 +422,34 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         if !wanted(name, prog) {
             continue;
         }
-        // A row with sync on is measured round for round with its twin
-        // without: each new flow adds an entry to the table, and a row
-        // measured after another would pay for a fuller table.
-        let twin = paths
+        // The variants of a new-flow row (", sync on", ", rr", ...) are
+        // measured round for round with it: each new flow adds an entry
+        // to the table, and a row measured after another would pay for a
+        // fuller table.
+        let twins: Vec<_> = paths
             .iter()
-            .find(|(n, p, _, s)| !sync && *s && *n == format!("{name}, sync on") && wanted(n, p));
+            .filter(|(n, p, ..)| n.starts_with(&format!("{name}, ")) && wanted(n, p))
+            .collect();
         let done = measured.iter().position(|(n, _)| n == name);
         let (best, action) = if let Some(i) = done {
             measured.remove(i).1
         } else {
             // Take the best of five runs: the machine's noise only adds
             // time.
-            let mut best = [f64::MAX; 2];
-            let mut action = [0; 2];
+            let mut best = vec![f64::MAX; twins.len() + 1];
+            let mut action = vec![0; twins.len() + 1];
             for round in 0..5u32 {
                 let (ns, act) = measure(&mut dp, prog, mode, *sync, round);
                 best[0] = best[0].min(ns);
                 action[0] = act;
-                if let Some((_, p, m, _)) = twin {
-                    let (ns, act) = measure(&mut dp, p, m, true, round);
-                    best[1] = best[1].min(ns);
-                    action[1] = act;
+                for (t, (_, p, m, s)) in twins.iter().enumerate() {
+                    let (ns, act) = measure(&mut dp, p, m, *s, round);
+                    best[t + 1] = best[t + 1].min(ns);
+                    action[t + 1] = act;
                 }
             }
-            if let Some((n, ..)) = twin {
-                measured.push((n, (best[1], action[1])));
+            for (t, (n, ..)) in twins.iter().enumerate() {
+                measured.push((n, (best[t + 1], action[t + 1])));
             }
             (best[0], action[0])
         };

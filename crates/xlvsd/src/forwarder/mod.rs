@@ -96,8 +96,9 @@ pub struct Forwarder {
     drained: BTreeSet<String>,
     /// XDP interfaces; the first one's address is the TUN outer source.
     interfaces: Vec<String>,
-    /// When the connection counts were last recounted (recount.rs).
-    recounted: Option<Instant>,
+    /// When the connection counts were last recounted, and how long it
+    /// took (recount.rs).
+    recounted: Option<(Instant, Duration)>,
 }
 
 /// An XDP interface as the program was attached to it.

@@ -7,16 +7,19 @@
 use super::Forwarder;
 use std::time::{Duration, Instant};
 
-/// How often the counts are recounted. A batch read of a full table of a
-/// million entries takes about a tenth of a second on a test VM
-/// (docs/benchmarks.md), under the forwarder's lock: every second keeps
-/// the counts of expired entries at most a second stale at a tenth of
-/// one core.
+/// How often the counts are recounted, at most. A recount reads the
+/// whole connection table in batches: 7 ms for 65,536 entries, a third
+/// of a second for a full table of a million on a 2-core test VM
+/// (docs/benchmarks.md), under the forwarder's lock. So the interval is
+/// a second or ten times the last recount's time, whichever is longer:
+/// a recount never takes more than a tenth of the forwarder's time, and
+/// counts of expired entries are at most a few seconds stale.
 pub const RECOUNT_EVERY: Duration = Duration::from_secs(1);
 
-/// Whether a recount is due at `now`, the last one having been at `last`.
-pub fn due(last: Option<Instant>, now: Instant) -> bool {
-    last.is_none_or(|l| now.duration_since(l) >= RECOUNT_EVERY)
+/// Whether a recount is due at `now`, the last one having been at `last`
+/// and taken `took`.
+pub fn due(last: Option<(Instant, Duration)>, now: Instant) -> bool {
+    last.is_none_or(|(at, took)| now.duration_since(at) >= RECOUNT_EVERY.max(took * 10))
 }
 
 impl Forwarder {
@@ -28,17 +31,23 @@ impl Forwarder {
         {
             return;
         }
-        self.recounted = Some(now);
-        match self.dp.recount() {
-            Ok(r) => tracing::debug!(
-                read = r.read,
-                counted = r.counted,
-                reals = r.reals,
-                took_ms = r.took.as_millis() as u64,
-                "connection counts recounted"
-            ),
-            Err(e) => tracing::warn!(error = %e, "recounting connections for the schedulers"),
-        }
+        let took = match self.dp.recount() {
+            Ok(r) => {
+                tracing::debug!(
+                    read = r.read,
+                    counted = r.counted,
+                    reals = r.reals,
+                    took_ms = r.took.as_millis() as u64,
+                    "connection counts recounted"
+                );
+                r.took
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "recounting connections for the schedulers");
+                Duration::ZERO
+            }
+        };
+        self.recounted = Some((now, took));
     }
 }
 
@@ -47,10 +56,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_recount_is_due_first_and_then_every_interval() {
+    fn a_recount_is_due_first_then_every_second_or_ten_times_its_time() {
         let t = Instant::now();
+        let ms = Duration::from_millis;
         assert!(due(None, t));
-        assert!(!due(Some(t), t + RECOUNT_EVERY / 2));
-        assert!(due(Some(t), t + RECOUNT_EVERY));
+        assert!(!due(Some((t, ms(7))), t + ms(500)));
+        assert!(due(Some((t, ms(7))), t + RECOUNT_EVERY));
+        // a full table's third of a second: every 3.3 s
+        assert!(!due(Some((t, ms(330))), t + ms(3000)));
+        assert!(due(Some((t, ms(330))), t + ms(3300)));
     }
 }
