@@ -84,19 +84,27 @@ static __always_inline struct locality_walk *scratch(__u32 size)
     return k;
 }
 
+/* Entry `i` of the walk's list: 1 with its real and weight, 0 for one at
+ * weight 0 (skipped), -1 past the end (the walk stops). */
+static __always_inline int walk_entry(struct walk_ctx *c, __u64 i, __u32 *real, __u64 *w)
+{
+    struct sched_dests *list = c->list;
+    if (!list || i >= MAX_DESTS || i >= list->count)
+        return -1;
+    *real = list->dest[i].real;
+    *w = list->dest[i].weight;
+    return *w > 0;
+}
+
 /* One real of the list (bpf_loop's callback): 0 to go on, 1 to stop. */
 static long count_step(__u64 i, void *ctx)
 {
     struct walk *k = ((struct walk_ctx *)ctx)->k;
-    struct sched_dests *list = ((struct walk_ctx *)ctx)->list;
-    if (!k)
-        return 1;
-    if (!list || i >= MAX_DESTS || i >= list->count)
-        return 1;
-    __u32 real = list->dest[i].real;
-    __u64 w = list->dest[i].weight;
-    if (!w)
-        return 0;
+    __u32 real;
+    __u64 w;
+    int e = walk_entry(ctx, i, &real, &w);
+    if (!k || e <= 0)
+        return !k || e < 0;
     if (k->sched == SCHED_TWOS) {
         /* The first real whose running weight passes each draw. */
         k->passed += w;

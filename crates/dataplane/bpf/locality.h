@@ -12,19 +12,16 @@
 #include "counts.h"
 #include "maps.h"
 
+/* One real of the list (bpf_loop's callback): the walk over every real
+ * (wlc) and over the set's members at once. */
 static long locality_step(__u64 i, void *ctx)
 {
     struct locality_walk *k = ((struct walk_ctx *)ctx)->lk;
-    struct sched_dests *list = ((struct walk_ctx *)ctx)->list;
-    if (!k)
-        return 1;
-    if (!list || i >= MAX_DESTS || i >= list->count)
-        return 1;
-    __u32 real = list->dest[i].real;
-    __u64 w = list->dest[i].weight;
-    if (!w)
-        return 0;
-    __u64 active, inactive;
+    __u32 real;
+    __u64 w, active, inactive;
+    int e = walk_entry(ctx, i, &real, &w);
+    if (!k || e <= 0)
+        return !k || e < 0;
     load_of(real, &active, &inactive);
     __u64 oh = overhead(active, inactive);
     if (active * 2 < w)

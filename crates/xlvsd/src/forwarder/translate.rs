@@ -11,18 +11,19 @@ use xlvs_config::{Forward, NodeConfig, Ports, Scheduler};
 use xlvs_dataplane::sched_model::{CountKind, LocalityKind, SequenceKind};
 use xlvs_dataplane::{HashOn, Limits, Persistence, RealSpec, Scheduling, ServiceSpec};
 
+/// What the data plane's maps, sized at start, cannot hold.
 #[derive(Debug, thiserror::Error)]
 pub enum TranslateError {
     #[error(
         "more than {limit} services (ports) would be needed; restart xlvsd to load larger maps"
     )]
-    TooManyServices { limit: u32 },
+    Services { limit: u32 },
     #[error("{reals} real servers would exceed the limit of {limit}")]
-    TooManyReals { reals: usize, limit: u32 },
+    Reals { reals: usize, limit: u32 },
     #[error(
         "[fullnat] local_addresses: {count} addresses, but the data plane holds at most {limit}"
     )]
-    TooManyLocalAddresses { count: usize, limit: usize },
+    LocalAddresses { count: usize, limit: usize },
 }
 
 /// How long lblc and lblcr remember a destination's real(s) unused, and
@@ -121,7 +122,7 @@ pub fn at_start(config: &NodeConfig) -> Result<(Vec<Entry>, Limits), TranslateEr
         .map_or(0, |f| f.local_addresses.len());
     let limit = xlvs_dataplane::abi::MAX_LOCAL_ADDRS;
     if count > limit {
-        return Err(TranslateError::TooManyLocalAddresses { count, limit });
+        return Err(TranslateError::LocalAddresses { count, limit });
     }
     Ok((entries, limits))
 }
@@ -148,7 +149,7 @@ pub fn keep_ids(
                     next_free += 1;
                 }
                 if next_free >= limits.services {
-                    return Err(TranslateError::TooManyServices {
+                    return Err(TranslateError::Services {
                         limit: limits.services,
                     });
                 }
@@ -159,7 +160,7 @@ pub fn keep_ids(
     }
     let reals: usize = new.iter().map(|e| e.spec.reals.len()).sum();
     if reals > limits.reals as usize {
-        return Err(TranslateError::TooManyReals {
+        return Err(TranslateError::Reals {
             reals,
             limit: limits.reals,
         });
