@@ -11,6 +11,25 @@
 /* svc_val.flags */
 #define SVC_F_HASH_SRC (1 << 0) /* Maglev over the (masked) source address only */
 #define SVC_F_HASH_DST (1 << 1) /* Maglev over the destination address (dh) */
+#define SVC_F_COUNTS (1 << 2)   /* keep real_load up to date (counts.h) */
+#define SVC_F_PERSIST (1 << 3)  /* persistence templates (persist.h) */
+
+/* svc_val.sched: how a new flow's real is chosen. */
+#define SCHED_MAGLEV 0 /* mh, sh, dh: the flags say what is hashed */
+#define SCHED_SEQ 1    /* rr, wrr, fo: the sequence in the service's table */
+#define SCHED_LC 2
+#define SCHED_WLC 3
+#define SCHED_SED 4
+#define SCHED_NQ 5
+#define SCHED_OVF 6
+#define SCHED_TWOS 7
+#define SCHED_LBLC 8
+#define SCHED_LBLCR 9
+
+/* Reals in a service's destination list (sched_dests). */
+#define MAX_DESTS 256
+/* lblcr: reals kept for one destination address. */
+#define LBLCR_SET 8
 
 /* globals.flags */
 #define G_F_NAT (1 << 0)   /* some service uses NAT or FULLNAT: look for replies */

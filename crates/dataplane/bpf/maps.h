@@ -12,6 +12,8 @@
 #define DEFAULT_CONNS 1048576
 #define DEFAULT_FLOW_CACHE 16384
 #define DEFAULT_SYNC_RING (4 << 20) /* bytes: a power of two of pages */
+#define DEFAULT_TEMPLATES 262144
+#define DEFAULT_LOCALITY 65536
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -52,6 +54,60 @@ struct {
     __type(key, struct flow_key);
     __type(value, struct conn);
 } conntrack SEC(".maps");
+
+/* rr, wrr, fo: each CPU's place in its services' sequences (sequence.h).
+ * Not pinned: a restart starts the rotation over. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DEFAULT_SERVICES);
+    __type(key, __u32);
+    __type(value, __u32);
+} sched_cursor SEC(".maps");
+
+/* Connection-count and locality schedulers: each service's reals and
+ * weights, by service id (counts.h). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DEFAULT_SERVICES);
+    __type(key, __u32);
+    __type(value, struct sched_dests);
+} sched_dests SEC(".maps");
+
+/* Each real's connections, by real index: shared by every CPU (one
+ * atomic add when an entry is made or closes). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DEFAULT_REALS);
+    __type(key, __u32);
+    __type(value, struct real_load);
+} real_load SEC(".maps");
+
+/* A scheduler's walk over its reals (counts.h, locality.h), which is
+ * too big for the program's stack. Per CPU: XDP never runs twice at once
+ * on one CPU. Not pinned. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct locality_walk);
+} walk_scratch SEC(".maps");
+
+/* Persistence templates of non-hash schedulers (persist.h); sized from
+ * the connection table by the loader. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DEFAULT_TEMPLATES);
+    __type(key, struct tmpl_key);
+    __type(value, struct tmpl);
+} templates SEC(".maps");
+
+/* lblc, lblcr: destination address -> real(s) (locality.h). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DEFAULT_LOCALITY);
+    __type(key, struct dst_key);
+    __type(value, struct dst_reals);
+} locality SEC(".maps");
 
 /* NAT and FULLNAT replies: the flow as the real sends it -> the client's.
  * Sized like the connection table by the loader. */

@@ -1,13 +1,19 @@
-/* Choosing the real server: the service, the connection table, Maglev. */
+/* Choosing the real server: the service, the connection table, then the
+ * service's scheduler for a new flow (Maglev here; the others in
+ * sequence.h, counts.h, locality.h; persistence in persist.h). */
 #pragma once
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "consts.h"
+#include "counts.h"
 #include "hash.h"
+#include "locality.h"
 #include "maps.h"
 #include "nat.h"
 #include "parse.h"
+#include "persist.h"
+#include "sequence.h"
 #include "sync.h"
 
 /* The service of a packet: (VIP, protocol, port), else (VIP, protocol, 0)
@@ -39,15 +45,15 @@ static __always_inline __u64 timeout_ticks(struct globals *g, __u8 proto, __u8 s
 }
 
 /* Maglev: the real for this flow from the service's table. */
-static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
+static __always_inline __u32 maglev_pick(struct flow_key *flow, __u32 hash, struct svc_val *svc)
 {
     __u32 h;
     if (svc->flags & SVC_F_HASH_SRC)
-        h = source_hash(bpf_ntohl(p->key.src & svc->src_mask));
+        h = source_hash(bpf_ntohl(flow->src & svc->src_mask));
     else if (svc->flags & SVC_F_HASH_DST)
-        h = source_hash(bpf_ntohl(p->key.dst));
+        h = source_hash(bpf_ntohl(flow->dst));
     else
-        h = p->hash;
+        h = hash;
     __u32 id = svc->id;
     void *table = bpf_map_lookup_elem(&maglev, &id);
     if (!table || svc->table_size == 0)
@@ -57,12 +63,55 @@ static __always_inline __u32 maglev_pick(struct pkt *p, struct svc_val *svc)
     return real ? *real : NO_REAL;
 }
 
+/* The real for a new flow by the service's scheduler (`hash`: the flow's
+ * hash, for mh). A persistent service (not Maglev: that hashes the
+ * masked client) asks the client's template first, and stores the
+ * choice in one when `commit` (a packet that makes a connection entry).
+ * A function of its own (global, not inlined): the verifier checks it
+ * once, rather than once for every path of the program that reaches it. */
+__attribute__((noinline)) __u32 schedule(struct flow_key *flow, __u32 hash, struct svc_val *svc, __u64 now,
+                                         int commit)
+{
+    __u32 zero = 0;
+    struct globals *g = bpf_map_lookup_elem(&globals, &zero);
+    if (!flow || !svc || !g)
+        return NO_REAL;
+    if (svc->sched == SCHED_MAGLEV)
+        return maglev_pick(flow, hash, svc);
+    struct tmpl_key tk;
+    int persist = svc->flags & SVC_F_PERSIST;
+    if (persist) {
+        template_key(&tk, flow, svc);
+        __u32 idx = template_real(&tk, svc, g, now);
+        if (idx != NO_REAL)
+            return idx;
+    }
+    __u32 idx;
+    if (svc->sched == SCHED_SEQ)
+        idx = sequence_pick(svc);
+    else if (svc->sched == SCHED_LBLC || svc->sched == SCHED_LBLCR)
+        idx = locality_pick(flow, svc, g, now);
+    else
+        idx = counts_pick(svc);
+    if (persist && commit && idx != NO_REAL)
+        template_store(&tk, idx, now);
+    return idx;
+}
+
+/* Whether real `idx` is in use (listed by its service, at any weight). */
+static __always_inline int real_in_use(__u32 idx)
+{
+    struct real *r = bpf_map_lookup_elem(&reals, &idx);
+    return r && r->flags;
+}
+
 /* The SYN flood guard: whether this CPU has made more connection entries
  * for SYNs in the current second than the threshold allows. Over it, a
- * DR or TUN SYN is forwarded by Maglev alone: a spoofed SYN never comes
- * back, so it costs no entry (nor an established flow its entry, evicted
- * from the LRU); a real client's next packet (the handshake's ACK) finds
- * no entry, is scheduled by the same hash and makes one. */
+ * DR or TUN SYN to a Maglev service is forwarded by Maglev alone: a
+ * spoofed SYN never comes back, so it costs no entry (nor an established
+ * flow its entry, evicted from the LRU); a real client's next packet (the
+ * handshake's ACK) finds no entry, is scheduled by the same hash and
+ * makes one. */
 static __always_inline int syn_flood(struct globals *g, __u64 now)
 {
     __u32 limit = g->syn_flood_threshold;
@@ -81,8 +130,10 @@ static __always_inline int syn_flood(struct globals *g, __u64 now)
 
 /* The real for a packet: a TCP SYN is scheduled afresh; a known flow keeps
  * its real; an unknown flow in mid-stream (it moved here from another
- * director) is scheduled by the same hash, never dropped. An ICMP error
- * follows its flow but never creates or refreshes an entry. For FULLNAT,
+ * director) is scheduled again, never dropped: by the same hash under
+ * Maglev, afresh by the others (a SYN sent again keeps its entry under
+ * every scheduler). An ICMP error follows its flow but never creates or
+ * refreshes an entry. For FULLNAT,
  * `nat` gets the flow's local address and port (0 when it has none).
  * `tracked` says whether the flow now has a fresh connection entry.
  * With G_F_SYNC the entries it writes, refreshes and closes are reported
@@ -110,6 +161,10 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
                 ct->last = now;
                 if (closing)
                     ct->state = CT_CLOSING;
+                if (turned_closing && (svc->flags & SVC_F_COUNTS))
+                    load_closing(idx);
+                if (svc->sched != SCHED_MAGLEV && (svc->flags & SVC_F_PERSIST))
+                    template_touch(p, svc, idx, now);
                 *tracked = 1;
                 if (g->flags & G_F_SYNC)
                     sync_known(p, svc, g, ct, r, turned_closing, (__u32)now);
@@ -120,11 +175,18 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
             return idx;
         }
     }
-    __u32 idx = maglev_pick(p, svc);
+    /* An ICMP error or an RST for a flow we do not know needs no entry. */
+    int entryless = p->icmp || (tcp && (p->tcp_flags & TCP_RST));
+    __u32 idx;
+    /* A SYN sent again keeps its real: Maglev gives it the same one anyway,
+     * the other schedulers would choose afresh. */
+    if (syn && known && ct->state == CT_ACTIVE && svc->sched != SCHED_MAGLEV && real_in_use(ct->real))
+        idx = ct->real;
+    else
+        idx = schedule(&p->key, p->hash, svc, now, !entryless);
     if (idx == NO_REAL)
         return NO_REAL;
-    /* An ICMP error or an RST for a flow we do not know needs no entry. */
-    if (p->icmp || (tcp && (p->tcp_flags & TCP_RST)))
+    if (entryless)
         return idx;
     /* A SYN sent again while the flow is being set up keeps its entry
      * (and FULLNAT local port): the real sees one connection. */
@@ -144,7 +206,10 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
     }
     /* (A flow with a live entry is rescheduled into it even so: left
      * alone, the entry would send the flow's next packet elsewhere.) */
-    if (syn && !known && (svc->forward == FWD_DR || svc->forward == FWD_TUN) && syn_flood(g, now)) {
+    /* Only Maglev services: without an entry, the handshake's ACK would be
+     * scheduled again, and only a hash gives it the same real. */
+    if (syn && !known && svc->sched == SCHED_MAGLEV && (svc->forward == FWD_DR || svc->forward == FWD_TUN) &&
+        syn_flood(g, now)) {
         count(STAT_SYN_UNTRACKED);
         *new_conn = 1;
         return idx;
@@ -163,6 +228,8 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
         nat->sport = c.nat_port;
     }
     *tracked = bpf_map_update_elem(&conntrack, &p->key, &c, BPF_ANY) == 0;
+    if (*tracked && (svc->flags & SVC_F_COUNTS))
+        load_new(idx, c.state);
     /* From the flow's first packet: a flow ECMP moves a moment later
      * finds its entry on the other directors. */
     if (*tracked && (g->flags & G_F_SYNC)) {

@@ -2,6 +2,7 @@
  * the sizes): addresses and ports in network byte order, as in packets. */
 #pragma once
 #include <linux/types.h>
+#include "consts.h"
 
 /* A service: (VIP, protocol, port); port 0 takes every port of the VIP. */
 struct svc_key {
@@ -12,12 +13,101 @@ struct svc_key {
 };
 
 struct svc_val {
-    __u32 id;          /* index of its Maglev table and counters */
+    __u32 id;          /* index of its table, lists and counters */
     __u8 forward;      /* FWD_* */
     __u8 flags;        /* SVC_F_* */
-    __u16 pad;
-    __u32 table_size;  /* M, the Maglev table size */
-    __be32 src_mask;   /* SVC_F_HASH_SRC: client address mask (ipvsadm -M) */
+    __u8 sched;        /* SCHED_* */
+    __u8 pad;
+    __u32 table_size;  /* Maglev: M; SCHED_SEQ: the sequence's length */
+    __be32 src_mask;   /* SVC_F_HASH_SRC, SVC_F_PERSIST: client address
+                          mask (ipvsadm -M) */
+    __u32 persist_s;   /* SVC_F_PERSIST: a template lives this long after
+                          the last packet of a flow it placed (ipvsadm -p) */
+    __u32 locality_s;  /* lblc, lblcr: a destination's real(s) are
+                          forgotten after this long unused; lblcr drops
+                          its most loaded one after this long unchanged */
+};
+
+/* A real of a service's destination list, with its weight (> 0: reals at
+ * weight 0 are not listed). */
+struct sched_dest {
+    __u32 real;        /* index into reals */
+    __u32 weight;
+};
+
+/* The reals the connection-count and locality schedulers choose from,
+ * in config order (ties go to the first). */
+struct sched_dests {
+    __u32 count;       /* entries of dest in use */
+    __u32 total;       /* the sum of their weights */
+    struct sched_dest dest[MAX_DESTS];
+};
+
+/* A real's connections (SVC_F_COUNTS services): set by the daemon's
+ * recount, moved by XDP as entries are made and close. Read as signed:
+ * a decrement may cross a recount that already counted it. */
+struct real_load {
+    __u32 active;      /* entries CT_ACTIVE */
+    __u32 inactive;    /* entries CT_CLOSING */
+};
+
+/* The state of a walk over a destination list. */
+struct walk {
+    __u32 sched;
+    __u32 best;       /* index into list->dest of the choice so far */
+    __u64 best_oh;    /* its overhead, as its scheduler counts it */
+    __u64 best_w;     /* its weight */
+    int found;
+    /* twos: the two weighted draws, the weight passed so far, the second
+     * choice */
+    __u32 draw1, draw2, passed;
+    int found2;
+    __u32 second;
+};
+
+
+/* A persistence template: a client (masked) of a service stays on a real. */
+struct tmpl_key {
+    __u32 svc;
+    __be32 client;     /* the client's address & svc_val.src_mask */
+};
+
+struct tmpl {
+    __u64 last;        /* jiffies of the last packet of a flow it placed */
+    __u32 real;        /* index into reals */
+    __be32 real_addr;  /* the real, as a peer director would name it: */
+    __be16 real_port;  /* also tells a reused slot from the real */
+    __u8 pad[6];
+};
+
+/* lblc and lblcr: a destination address of a service... */
+struct dst_key {
+    __u32 svc;
+    __be32 dst;
+};
+
+/* ...and the real (lblc) or reals (lblcr) that serve it. */
+struct dst_reals {
+    __u64 last;        /* jiffies of its last use */
+    __u64 changed;     /* lblcr: jiffies of the last change of the set */
+    __u32 count;       /* reals in use in real[] (lblc: 1) */
+    __u32 real[LBLCR_SET];
+    __u32 pad;
+};
+
+/* The same for lblc and lblcr. */
+struct locality_walk {
+    /* wlc over every real; first: counts.h clears only this part */
+    struct walk all;
+    __u32 members[LBLCR_SET];
+    __u32 nmembers;
+    /* the set's members still listed: the least loaded (wlc's measure) and
+     * the most loaded */
+    int found_min, found_max;
+    __u32 min, max; /* reals */
+    __u64 min_oh, min_w, min_active, max_oh, max_w;
+    int half; /* some real has fewer active connections than half its weight */
+    struct dst_reals fresh; /* room for a new entry */
 };
 
 /* A real server (index into the reals map). */

@@ -14,7 +14,10 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec};
+use xlvs_dataplane::sched_model::{CountKind, SequenceKind};
+use xlvs_dataplane::{
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Scheduling, ServiceSpec,
+};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The MAC test frames are addressed to (d0's, for the program).
@@ -175,13 +178,28 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         protocol: Protocol::Tcp,
         ports: vec![port],
         forward,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals: reals.clone(),
     };
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();
     dp.set_service(&service(2, 443, Forward::Tun)).unwrap();
     dp.set_service(&service(3, 8443, Forward::Fullnat)).unwrap();
     dp.set_service(&service(4, 8080, Forward::Nat)).unwrap();
+    // New DR flows under the per-director schedulers, each a service of
+    // its own with the same reals as the mh row (port 80).
+    for (id, port, scheduler) in [
+        (7, 9001, Scheduling::Sequence(SequenceKind::Rr)),
+        (8, 9002, Scheduling::Sequence(SequenceKind::Wrr)),
+        (9, 9003, Scheduling::Counts(CountKind::Lc)),
+        (10, 9004, Scheduling::Counts(CountKind::Wlc)),
+    ] {
+        dp.set_service(&ServiceSpec {
+            scheduler,
+            ..service(id, port, Forward::Dr)
+        })
+        .unwrap();
+    }
     // FULLNAT's new flows with sync on: a service of their own, so the
     // flows of the row without sync leave its local ports free (a port is
     // taken per local address, real and real port).
@@ -263,6 +281,30 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             "dr, new flow (SYN)",
             "xlvs",
             Mode::Once(new_flow(80)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), rr",
+            "xlvs",
+            Mode::Once(new_flow(9001)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), wrr",
+            "xlvs",
+            Mode::Once(new_flow(9002)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), lc",
+            "xlvs",
+            Mode::Once(new_flow(9003)),
+            false,
+        ),
+        (
+            "dr, new flow (SYN), wlc",
+            "xlvs",
+            Mode::Once(new_flow(9004)),
             false,
         ),
         (
@@ -380,32 +422,34 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         if !wanted(name, prog) {
             continue;
         }
-        // A row with sync on is measured round for round with its twin
-        // without: each new flow adds an entry to the table, and a row
-        // measured after another would pay for a fuller table.
-        let twin = paths
+        // The variants of a new-flow row (", sync on", ", rr", ...) are
+        // measured round for round with it: each new flow adds an entry
+        // to the table, and a row measured after another would pay for a
+        // fuller table.
+        let twins: Vec<_> = paths
             .iter()
-            .find(|(n, p, _, s)| !sync && *s && *n == format!("{name}, sync on") && wanted(n, p));
+            .filter(|(n, p, ..)| n.starts_with(&format!("{name}, ")) && wanted(n, p))
+            .collect();
         let done = measured.iter().position(|(n, _)| n == name);
         let (best, action) = if let Some(i) = done {
             measured.remove(i).1
         } else {
             // Take the best of five runs: the machine's noise only adds
             // time.
-            let mut best = [f64::MAX; 2];
-            let mut action = [0; 2];
+            let mut best = vec![f64::MAX; twins.len() + 1];
+            let mut action = vec![0; twins.len() + 1];
             for round in 0..5u32 {
                 let (ns, act) = measure(&mut dp, prog, mode, *sync, round);
                 best[0] = best[0].min(ns);
                 action[0] = act;
-                if let Some((_, p, m, _)) = twin {
-                    let (ns, act) = measure(&mut dp, p, m, true, round);
-                    best[1] = best[1].min(ns);
-                    action[1] = act;
+                for (t, (_, p, m, s)) in twins.iter().enumerate() {
+                    let (ns, act) = measure(&mut dp, p, m, *s, round);
+                    best[t + 1] = best[t + 1].min(ns);
+                    action[t + 1] = act;
                 }
             }
-            if let Some((n, ..)) = twin {
-                measured.push((n, (best[1], action[1])));
+            for (t, (n, ..)) in twins.iter().enumerate() {
+                measured.push((n, (best[t + 1], action[t + 1])));
             }
             (best[0], action[0])
         };

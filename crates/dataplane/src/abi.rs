@@ -12,7 +12,28 @@ pub const FWD_NAT: u8 = 4;
 
 pub const SVC_F_HASH_SRC: u8 = 1;
 pub const SVC_F_HASH_DST: u8 = 2;
+/// XDP keeps `real_load` up to date for the service's new and closing
+/// entries (a connection-count or locality scheduler).
+pub const SVC_F_COUNTS: u8 = 4;
+/// Persistence templates (a non-hash scheduler with ipvsadm -p).
+pub const SVC_F_PERSIST: u8 = 8;
 pub const NO_REAL: u32 = u32::MAX;
+
+/// svc_val.sched: how a new flow's real is chosen (bpf/consts.h SCHED_*).
+pub const SCHED_MAGLEV: u8 = 0;
+pub const SCHED_SEQ: u8 = 1;
+pub const SCHED_LC: u8 = 2;
+pub const SCHED_WLC: u8 = 3;
+pub const SCHED_SED: u8 = 4;
+pub const SCHED_NQ: u8 = 5;
+pub const SCHED_OVF: u8 = 6;
+pub const SCHED_TWOS: u8 = 7;
+pub const SCHED_LBLC: u8 = 8;
+pub const SCHED_LBLCR: u8 = 9;
+/// Reals in a service's destination list.
+pub const MAX_DESTS: usize = 256;
+/// lblcr: reals kept per destination address.
+pub const LBLCR_SET: usize = 8;
 
 /// Global counters, indexed as `enum stat` in bpf/consts.h.
 pub const STAT_NAMES: &[&str] = &[
@@ -74,10 +95,101 @@ pub struct SvcVal {
     pub id: u32,
     pub forward: u8,
     pub flags: u8,
-    pub pad: u16,
+    /// SCHED_*
+    pub sched: u8,
+    pub pad: u8,
+    /// Maglev: the table size M; SCHED_SEQ: the sequence's length.
     pub table_size: u32,
-    /// With SVC_F_HASH_SRC: the client address mask (ipvsadm -M).
+    /// With SVC_F_HASH_SRC or SVC_F_PERSIST: the client address mask
+    /// (ipvsadm -M).
     pub src_mask: [u8; 4],
+    /// With SVC_F_PERSIST: seconds a template lives after the last packet
+    /// of a flow it placed (ipvsadm -p).
+    pub persist_s: u32,
+    /// lblc, lblcr: seconds after which a destination's reals are
+    /// forgotten unused (lblcr: its most loaded is dropped unchanged).
+    pub locality_s: u32,
+}
+
+/// A real of a service's destination list (`sched_dests`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchedDest {
+    pub real: u32,
+    pub weight: u32,
+}
+
+/// The reals a connection-count or locality scheduler chooses from, in
+/// config order, weight > 0 only.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedDests {
+    pub count: u32,
+    /// The sum of their weights.
+    pub total: u32,
+    pub dest: [SchedDest; MAX_DESTS],
+}
+
+impl Default for SchedDests {
+    fn default() -> SchedDests {
+        SchedDests {
+            count: 0,
+            total: 0,
+            dest: [SchedDest::default(); MAX_DESTS],
+        }
+    }
+}
+
+/// A real's connections (`real_load`): the daemon's recount, moved by XDP
+/// since. XDP reads them as signed (a decrement may cross a recount).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RealLoad {
+    pub active: u32,
+    pub inactive: u32,
+}
+
+/// A persistence template's key: the service and the masked client.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TmplKey {
+    pub svc: u32,
+    pub client: [u8; 4],
+}
+
+/// A persistence template: the real a client's new flows go to.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tmpl {
+    /// Jiffies of the last packet of a flow it placed.
+    pub last: u64,
+    /// The real's slot here.
+    pub real: u32,
+    /// The real by address and port (as a peer would name it).
+    pub real_addr: [u8; 4],
+    pub real_port: [u8; 2],
+    pub pad: [u8; 6],
+}
+
+/// lblc, lblcr: a destination address of a service...
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DstKey {
+    pub svc: u32,
+    pub dst: [u8; 4],
+}
+
+/// ...and the real(s) that serve it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DstReals {
+    /// Jiffies of its last use.
+    pub last: u64,
+    /// lblcr: jiffies of the set's last change.
+    pub changed: u64,
+    pub count: u32,
+    pub real: [u32; LBLCR_SET],
+    pub pad: u32,
 }
 
 #[repr(C)]
@@ -331,9 +443,22 @@ unsafe impl Pod for IfMac {}
 unsafe impl Pod for IfSlot {}
 unsafe impl Pod for NatBack {}
 unsafe impl Pod for SyncEvent {}
+unsafe impl Pod for SchedDest {}
+unsafe impl Pod for SchedDests {}
+unsafe impl Pod for RealLoad {}
+unsafe impl Pod for TmplKey {}
+unsafe impl Pod for Tmpl {}
+unsafe impl Pod for DstKey {}
+unsafe impl Pod for DstReals {}
 
 const _: () = assert!(std::mem::size_of::<SvcKey>() == 8);
-const _: () = assert!(std::mem::size_of::<SvcVal>() == 16);
+const _: () = assert!(std::mem::size_of::<SvcVal>() == 24);
+const _: () = assert!(std::mem::size_of::<SchedDests>() == 8 + 8 * MAX_DESTS);
+const _: () = assert!(std::mem::size_of::<RealLoad>() == 8);
+const _: () = assert!(std::mem::size_of::<TmplKey>() == 8);
+const _: () = assert!(std::mem::size_of::<Tmpl>() == 24);
+const _: () = assert!(std::mem::size_of::<DstKey>() == 8);
+const _: () = assert!(std::mem::size_of::<DstReals>() == 56);
 const _: () = assert!(std::mem::size_of::<Real>() == 16);
 const _: () = assert!(std::mem::size_of::<Globals>() == 52);
 const _: () = assert!(std::mem::size_of::<Traffic>() == 40);

@@ -10,24 +10,31 @@
 //!   data plane's half (`bpf/sync.h`): entries reported as XDP makes,
 //!   refreshes and closes them, peers' entries installed, the whole table
 //!   for a bulk transfer.
+//! - [`sched_model`]: the per-director schedulers' rules in Rust (the
+//!   sequences written for rr, wrr and fo; the reference for the others);
+//!   [`Dataplane::recount`] sets the reals' connection counts they read.
 //! - [`decap`]: IPIP decapsulation in XDP for TUN real servers without an
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 
 pub mod abi;
 mod batch;
 mod clock;
+mod counts;
 pub mod decap;
 mod loader;
 mod reals;
+pub mod sched_model;
 mod service;
 mod sync;
+mod templates;
 
 pub use clock::Clock;
+pub use counts::Recount;
 pub use loader::{
-    Dataplane, DataplaneError, Limits, Run, DEFAULT_SYNC_RING, MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS,
-    XDP_REDIRECT, XDP_TX,
+    locality_entries, template_entries, Dataplane, DataplaneError, Limits, Run, DEFAULT_SYNC_RING,
+    MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
 };
-pub use service::{HashOn, RealSpec, ServiceSpec};
+pub use service::{HashOn, Persistence, RealSpec, Scheduling, ServiceSpec};
 pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents, TableReader};
 /// The types of [`ServiceSpec`]'s fields, defined once for every crate.
 pub use xlvs_config::{Forward, Protocol};

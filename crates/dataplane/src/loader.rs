@@ -2,8 +2,9 @@
 //! handles on its maps.
 
 use crate::abi::{
-    Conn, FlowKey, Globals, IfMac, IfSlot, NatBack, SvcKey, SvcVal, Traffic, G_F_FLOW_CACHE,
-    G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS, STAT_NAMES,
+    Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, SchedDests, SvcKey,
+    SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS,
+    STAT_NAMES,
 };
 use crate::clock::Clock;
 use crate::reals::RealSlots;
@@ -12,6 +13,7 @@ use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::xdp::XdpLink;
 use aya::programs::{TestRun, TestRunOptions, Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use xlvs_maglev::TableSize;
 
@@ -91,6 +93,10 @@ pub enum DataplaneError {
     PeerEntry { flow: String, why: &'static str },
     #[error("Maglev: {0}")]
     Maglev(#[from] xlvs_maglev::MaglevError),
+    #[error("sequence: {0}")]
+    Sequence(#[from] crate::sched_model::TooLong),
+    #[error("{count} reals with a weight, but a connection-count or locality scheduler takes at most {limit}")]
+    TooManyDests { count: usize, limit: usize },
     #[error("pin directory {path}: {why}")]
     Pins { path: String, why: String },
     #[error(
@@ -123,6 +129,12 @@ pub struct Dataplane {
     globals: Array<MapData, Globals>,
     pub(crate) conntrack: HashMap<MapData, FlowKey, Conn>,
     pub(crate) nat_reverse: HashMap<MapData, FlowKey, NatBack>,
+    pub(crate) sched_dests: Array<MapData, SchedDests>,
+    pub(crate) real_load: Array<MapData, RealLoad>,
+    pub(crate) templates: HashMap<MapData, TmplKey, Tmpl>,
+    pub(crate) locality: HashMap<MapData, DstKey, DstReals>,
+    /// Services whose reals' connections XDP counts (`SVC_F_COUNTS`).
+    pub(crate) counted: BTreeSet<u32>,
     local_addrs: Array<MapData, [u8; 4]>,
     if_macs: HashMap<MapData, u32, IfMac>,
     if_slots: Array<MapData, IfSlot>,
@@ -167,8 +179,24 @@ fn default_sync_refresh_ticks(g: &Globals, hz: u32) -> u32 {
 /// The smallest NAT table (an LRU map wants room on every CPU).
 pub const MIN_NAT_ENTRIES: u32 = 256;
 
-/// Every map of the program but the flow cache, the SYN window and the
-/// sync ring, pinned under the pin directory by name. Each program load
+/// Persistence templates: one per client (masked) and service, and a
+/// client usually has several connections, so a quarter of the
+/// connection table (at least 256): 262,144 for a million connections,
+/// about 24 MB. When full, the least recently used go first: those of
+/// idle clients.
+pub fn template_entries(conntrack: u32) -> u32 {
+    (conntrack / 4).max(256)
+}
+
+/// lblc and lblcr: one entry per destination address and service; a
+/// sixteenth of the connection table (at least 256).
+pub fn locality_entries(conntrack: u32) -> u32 {
+    (conntrack / 16).max(256)
+}
+
+/// Every map of the program but the flow cache, the SYN window, the sync
+/// ring, the rr/wrr/fo cursors and the schedulers' scratch room, pinned
+/// under the pin directory by name. Each program load
 /// starts with an empty flow cache of its own size: entries are a
 /// moment's shortcut, not state. The sync ring is not pinned either: it
 /// holds events on their way to the daemon that reads it, and a new
@@ -183,6 +211,10 @@ const MAPS: &[&str] = &[
     "maglev",
     "conntrack",
     "nat_reverse",
+    "sched_dests",
+    "real_load",
+    "templates",
+    "locality",
     "local_addrs",
     "globals",
     "stats",
@@ -270,6 +302,11 @@ impl Dataplane {
             .map_max_entries("real_stats", limits.reals)
             .map_max_entries("conntrack", limits.conntrack)
             .map_max_entries("nat_reverse", limits.nat.max(MIN_NAT_ENTRIES))
+            .map_max_entries("sched_cursor", limits.services)
+            .map_max_entries("sched_dests", limits.services)
+            .map_max_entries("real_load", limits.reals)
+            .map_max_entries("templates", template_entries(limits.conntrack))
+            .map_max_entries("locality", locality_entries(limits.conntrack))
             .map_max_entries("flow_cache", fc.max(1))
             .map_max_entries("sync_events", ring)
             .load(crate::OBJECT)?;
@@ -295,6 +332,11 @@ impl Dataplane {
             globals: take(&mut ebpf, "globals")?,
             conntrack: take(&mut ebpf, "conntrack")?,
             nat_reverse: take(&mut ebpf, "nat_reverse")?,
+            sched_dests: take(&mut ebpf, "sched_dests")?,
+            real_load: take(&mut ebpf, "real_load")?,
+            templates: take(&mut ebpf, "templates")?,
+            locality: take(&mut ebpf, "locality")?,
+            counted: BTreeSet::new(),
             local_addrs: take(&mut ebpf, "local_addrs")?,
             if_macs: take(&mut ebpf, "if_macs")?,
             if_slots: take(&mut ebpf, "if_slots")?,

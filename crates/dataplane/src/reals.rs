@@ -36,6 +36,15 @@ impl RealSlots {
         s
     }
 
+    /// The slots of service `svc`.
+    pub fn of_service(&self, svc: u32) -> Vec<u32> {
+        self.used
+            .iter()
+            .filter(|((s, ..), _)| *s == svc)
+            .map(|(_, slot)| *slot)
+            .collect()
+    }
+
     pub fn free_count(&self) -> usize {
         self.free.len()
     }

@@ -191,7 +191,7 @@ fn leads_to(b: &NatBack, k: &FlowKey) -> bool {
 
 /// The jiffies an entry of protocol `proto` in `state` lives idle, as
 /// bpf/sched.h timeout_ticks counts them.
-fn timeout_ticks(g: &abi::Globals, hz: u32, proto: u8, state: u8) -> u64 {
+pub(crate) fn timeout_ticks(g: &abi::Globals, hz: u32, proto: u8, state: u8) -> u64 {
     let s = if proto == xlvs_config::Protocol::Udp.number() {
         g.udp_timeout_s
     } else if state == CT_CLOSING {

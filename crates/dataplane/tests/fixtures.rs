@@ -8,7 +8,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec, XDP_DROP, XDP_PASS, XDP_TX,
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Scheduling, ServiceSpec, XDP_DROP,
+    XDP_PASS, XDP_TX,
 };
 use xlvs_maglev::TableSize;
 
@@ -318,7 +319,8 @@ fn limits_are_errors_not_truncation() {
         protocol: Protocol::Tcp,
         ports: vec![80],
         forward: Forward::Dr,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals: vec![real(21, 1)],
     };
     assert!(dp
@@ -355,7 +357,8 @@ fn tun_encapsulates_in_ipip_with_a_valid_header() {
         protocol: Protocol::Udp,
         ports: vec![53],
         forward: Forward::Tun,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals: vec![real(21, 1)],
     };
     dp.set_service(&spec).unwrap();
@@ -452,7 +455,7 @@ fn hashed_service(hash: HashOn) -> (Dataplane, impl Fn(Ipv4Addr) -> u8) {
     let mut dp = small();
     let reals: Vec<RealSpec> = (1..=8).map(|n| real(n, 1)).collect();
     let spec = ServiceSpec {
-        hash,
+        scheduler: Scheduling::Maglev(hash),
         ..dr_service(&mut dp, reals.clone())
     };
     dp.set_service(&spec).unwrap();
@@ -662,7 +665,8 @@ fn a_port_zero_service_takes_every_port_and_an_exact_port_wins() {
         protocol: Protocol::Tcp,
         ports: vec![0],
         forward: Forward::Dr,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals: vec![real(22, 1)],
     })
     .unwrap();

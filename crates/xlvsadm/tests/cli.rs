@@ -105,7 +105,10 @@ fn answer(request: &Value) -> Value {
         Some("ipvs") if request["args"][0].as_str().unwrap().contains("10.0.1.99") => {
             json!({"ok": false, "error": "no such real server"})
         }
-        Some("drain") => json!({"ok": true, "data": "draining web"}),
+        Some("drain") => json!({"ok": true, "data": {"services": ["web"], "drained": true}}),
+        Some("undrain") => json!({"ok": true, "data": {"services": ["web"], "drained": false}}),
+        Some("reload") => json!({"ok": true, "data": {"reloaded": "nothing changed"}}),
+        Some("health") => json!({"ok": true, "data": []}),
         _ => json!({"ok": true, "data": null}),
     }
 }
@@ -196,13 +199,15 @@ fn subcommands_still_route_to_clap() {
     let d = FakeDaemon::start("sub", answer);
     let o = xlvsadm(&["--socket", d.socket(), "drain", "web"], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "draining web\n");
+    assert_eq!(stdout(&o), "drained: web\n");
     let o = xlvsadm(&["--socket", d.socket(), "--json", "reload"], "");
-    assert_eq!(stdout(&o), "null\n");
+    assert_eq!(stdout(&o), "{\n  \"reloaded\": \"nothing changed\"\n}\n");
     let o = xlvsadm(&["--socket", d.socket(), "health"], "");
     assert!(o.status.success());
+    assert_eq!(stdout(&o), "no services\n");
     let o = xlvsadm(&["--socket", d.socket(), "undrain"], "");
     assert!(o.status.success());
+    assert_eq!(stdout(&o), "undrained: web\n");
     let commands: Vec<Value> = d
         .requests()
         .iter()

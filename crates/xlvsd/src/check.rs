@@ -208,16 +208,25 @@ mod tests {
     const WLC: &str = "[[service]]\nname = \"web\"\nvip = \"192.0.2.10\"\nports = [80]\n\
                        scheduler = \"wlc\"\n[[service.real]]\naddress = \"10.0.1.21\"\n";
 
+    /// More FULLNAT local addresses than the data plane holds: valid as a
+    /// file, refused by the data plane.
+    fn too_many_local_addresses() -> String {
+        let lips: Vec<String> = (1..=65).map(|i| format!("\"10.9.0.{i}\"")).collect();
+        format!("[fullnat]\nlocal_addresses = [{}]\n", lips.join(", "))
+    }
+
     #[test]
-    fn a_scheduler_the_data_plane_does_not_run_is_refused_with_its_service() {
-        let refused = refusals(&config(WLC));
+    fn what_the_data_plane_cannot_hold_is_refused() {
+        let refused = refusals(&config(&too_many_local_addresses()));
         assert_eq!(refused.len(), 1, "{refused:?}");
         let report = CheckError::Refused(refused).report(Path::new("lb1.toml"));
         assert_eq!(
             report,
-            "lb1.toml: service `web`: scheduler \"wlc\" is not supported by the XDP data plane \
-             (use mh, sh or dh); see docs/dataplane.md\nlb1.toml: 1 error"
+            "lb1.toml: [fullnat] local_addresses: 65 addresses, but the data plane holds at most 64\n\
+             lb1.toml: 1 error"
         );
+        // every scheduler runs now: wlc (ipvsadm's default) too
+        assert!(refusals(&config(WLC)).is_empty());
     }
 
     #[test]
@@ -226,13 +235,14 @@ mod tests {
         // which the file's validation does not know.
         let long = "n".repeat(65);
         let text = format!(
-            "{}{WLC}[cluster]\ninterface = \"eth1\"\nkey = \"0123456789abcdef\"\npeers = [\"10.0.1.12\"]\n",
-            xlvs_config::EXAMPLE_NODE.replace("name = \"lb1\"", &format!("name = \"{long}\""))
+            "{}{}[cluster]\ninterface = \"eth1\"\nkey = \"0123456789abcdef\"\npeers = [\"10.0.1.12\"]\n",
+            xlvs_config::EXAMPLE_NODE.replace("name = \"lb1\"", &format!("name = \"{long}\"")),
+            too_many_local_addresses()
         );
         let config = xlvs_config::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
         let refused: Vec<String> = refusals(&config).iter().map(|r| r.to_string()).collect();
         assert_eq!(refused.len(), 2, "{refused:?}");
-        assert!(refused[0].contains("\"wlc\""), "{refused:?}");
+        assert!(refused[0].contains("local_addresses"), "{refused:?}");
         assert_eq!(
             refused[1],
             "[cluster]: node name of 65 bytes is longer than 64"

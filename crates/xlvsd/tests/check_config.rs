@@ -103,15 +103,20 @@ fn daemon_refuses_an_invalid_config() {
     let _ = std::fs::remove_file(&path);
 }
 
-/// A valid file with a scheduler the XDP data plane does not run: the
-/// check refuses it exactly as the daemon's start does, same report, same
-/// status, before the daemon touches the host (no root needed here).
+/// A valid file the data plane cannot hold (more FULLNAT local addresses
+/// than it takes): the check refuses it exactly as the daemon's start
+/// does, same report, same status, before the daemon touches the host (no
+/// root needed here). Every scheduler runs: wlc passes.
 #[test]
-fn check_and_start_refuse_the_same_scheduler() {
-    let good = std::fs::read_to_string(configs_dir().join("lb-dr.toml")).unwrap();
-    let wlc = good.replace("scheduler = \"mh\"", "scheduler = \"wlc\"");
-    assert_ne!(wlc, good);
-    let path = temp_config("wlc.toml", &wlc);
+fn check_and_start_refuse_the_same_config() {
+    let good = std::fs::read_to_string(configs_dir().join("lb-fullnat.toml")).unwrap();
+    let lips: Vec<String> = (1..=65).map(|i| format!("\"10.9.0.{i}\"")).collect();
+    let line = good
+        .lines()
+        .find(|l| l.starts_with("local_addresses"))
+        .unwrap();
+    let many = good.replace(line, &format!("local_addresses = [{}]", lips.join(", ")));
+    let path = temp_config("lips.toml", &many);
     let file = path.to_str().unwrap();
     let check = xlvsd(&["--check-config", file]);
     let start = xlvsd(&["--config", file]);
@@ -120,10 +125,16 @@ fn check_and_start_refuse_the_same_scheduler() {
         assert_eq!(
             text(&out.stderr),
             format!(
-                "{file}: service `web`: scheduler \"wlc\" is not supported by the XDP data plane \
-                 (use mh, sh or dh); see docs/dataplane.md\n{file}: 1 error\n"
+                "{file}: [fullnat] local_addresses: 65 addresses, but the data plane holds at \
+                 most 64\n{file}: 1 error\n"
             )
         );
     }
+    let _ = std::fs::remove_file(&path);
+    let wlc = good.replace("scheduler = \"mh\"", "scheduler = \"wlc\"");
+    assert_ne!(wlc, good);
+    let path = temp_config("wlc.toml", &wlc);
+    let check = xlvsd(&["--check-config", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     let _ = std::fs::remove_file(&path);
 }

@@ -5,7 +5,9 @@
 use super::netns::FibNs;
 use super::*;
 use std::net::Ipv4Addr;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Run, ServiceSpec};
+use xlvs_dataplane::{
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Run, Scheduling, ServiceSpec,
+};
 
 pub const LOCAL: &str = "10.0.1.100";
 pub const ROUTER: &str = "198.51.100.1";
@@ -47,7 +49,8 @@ pub fn load_with(limits: Limits, forward: Forward, real_port: u16, proto: u8) ->
         protocol: Protocol::from_number(proto).expect("TCP or UDP"),
         ports: vec![80],
         forward,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals: vec![real(21)],
     })
     .unwrap();

@@ -7,7 +7,9 @@ pub mod fib;
 pub mod netns;
 
 use std::net::Ipv4Addr;
-use xlvs_dataplane::{Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, ServiceSpec};
+use xlvs_dataplane::{
+    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Scheduling, ServiceSpec,
+};
 use xlvs_maglev::TableSize;
 
 pub const DIRECTOR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -38,7 +40,8 @@ pub fn dr_spec(reals: Vec<RealSpec>) -> ServiceSpec {
         protocol: Protocol::Tcp,
         ports: vec![80],
         forward: Forward::Dr,
-        hash: HashOn::Flow,
+        scheduler: Scheduling::Maglev(HashOn::Flow),
+        persistence: None,
         reals,
     }
 }

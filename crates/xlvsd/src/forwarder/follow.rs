@@ -59,6 +59,7 @@ impl Forwarder {
             self.follow_interfaces();
         }
         self.refresh(false)?;
+        self.recount_when_due(Instant::now());
         for real in expired {
             self.unresolved.insert(real);
             tracing::warn!(%real, "real server not resolved again: no new flows to it until it answers ARP");

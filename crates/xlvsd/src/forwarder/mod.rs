@@ -17,7 +17,8 @@
 //! - facts.rs: MACs and the TUN source, as learned from the host, and
 //!   how a DR backend's MAC follows its neighbour entry;
 //! - usable.rs: whether a backend can take new flows, and why not;
-//! - plan.rs: what to program for an entry.
+//! - plan.rs: what to program for an entry;
+//! - recount.rs: when the schedulers' connection counts are recounted.
 //!
 //! Following the kernel's events (interfaces, MACs, the flow cache) is
 //! I/O like this file, in follow.rs. Whether a VIP is announced is
@@ -31,6 +32,7 @@ mod plan;
 mod policy;
 mod quorum;
 mod real_state;
+mod recount;
 mod translate;
 pub mod usable;
 
@@ -94,6 +96,9 @@ pub struct Forwarder {
     drained: BTreeSet<String>,
     /// XDP interfaces; the first one's address is the TUN outer source.
     interfaces: Vec<String>,
+    /// When the connection counts were last recounted, and how long it
+    /// took (recount.rs).
+    recounted: Option<(Instant, Duration)>,
 }
 
 /// An XDP interface as the program was attached to it.
@@ -130,6 +135,7 @@ impl Forwarder {
             tun_source_configured: config.dataplane.tun_source.is_some(),
             drained: BTreeSet::new(),
             interfaces: config.dataplane.interfaces.clone(),
+            recounted: None,
         };
         f.set_addresses(config)?;
         f.set_syn_flood_threshold(config)?;

@@ -1,58 +1,69 @@
 //! From the node config to data plane entries: one per port of each
-//! service, with the hash its scheduler and persistence mean, ids that
-//! stay the same across reloads, and the sizes of the data plane's maps.
+//! service, with its scheduler and persistence, ids that stay the same
+//! across reloads, and the sizes of the data plane's maps.
 
 use super::entry::{Entry, Programmed};
 use super::policy::Policy;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use xlvs_config::{Forward, NodeConfig, Ports, Scheduler, Service};
-use xlvs_dataplane::{HashOn, Limits, RealSpec, ServiceSpec};
+use std::time::Duration;
+use xlvs_config::{Forward, NodeConfig, Ports, Scheduler};
+use xlvs_dataplane::sched_model::{CountKind, LocalityKind, SequenceKind};
+use xlvs_dataplane::{HashOn, Limits, Persistence, RealSpec, Scheduling, ServiceSpec};
 
+/// What the data plane's maps, sized at start, cannot hold.
 #[derive(Debug, thiserror::Error)]
 pub enum TranslateError {
-    #[error("service `{service}`: scheduler \"{scheduler}\" is not supported by the XDP data plane (use mh, sh or dh); see docs/dataplane.md")]
-    Scheduler {
-        service: String,
-        scheduler: Scheduler,
-    },
     #[error(
         "more than {limit} services (ports) would be needed; restart xlvsd to load larger maps"
     )]
-    TooManyServices { limit: u32 },
+    Services { limit: u32 },
     #[error("{reals} real servers would exceed the limit of {limit}")]
-    TooManyReals { reals: usize, limit: u32 },
+    Reals { reals: usize, limit: u32 },
     #[error(
         "[fullnat] local_addresses: {count} addresses, but the data plane holds at most {limit}"
     )]
-    TooManyLocalAddresses { count: usize, limit: usize },
+    LocalAddresses { count: usize, limit: usize },
 }
 
-/// What Maglev hashes for a service. Persistence is Maglev over the
-/// (masked) client address: every director agrees without sharing state.
-/// `sh` is the same, unmasked; `dh` hashes the destination address.
-/// Schedulers the XDP program does not run are refused, rather than
-/// scheduled some other way.
-fn hash_of(s: &Service) -> Result<HashOn, TranslateError> {
-    Ok(match (s.scheduler, &s.persistence) {
-        (Scheduler::Mh | Scheduler::Sh | Scheduler::Dh, Some(p)) => HashOn::Source(p.mask),
-        (Scheduler::Sh, None) => HashOn::Source(Ipv4Addr::BROADCAST),
-        (Scheduler::Dh, None) => HashOn::Destination,
-        (Scheduler::Mh, None) => HashOn::Flow,
-        (other, _) => {
-            return Err(TranslateError::Scheduler {
-                service: s.name.clone(),
-                scheduler: other,
-            })
-        }
-    })
+/// How long lblc and lblcr remember a destination's real(s) unused, and
+/// keep lblcr's set unchanged before it shrinks: IPVS's default (its
+/// lblc_expiration and lblcr_expiration sysctls), 24 hours.
+const LOCALITY_EXPIRY: Duration = Duration::from_secs(24 * 3600);
+
+/// The data plane's scheduler for a config scheduler. mh, sh and dh are
+/// Maglev (sh over the whole client address, dh over the destination);
+/// with persistence the data plane hashes the masked client for those,
+/// and keeps templates for the others.
+fn scheduling(s: Scheduler) -> Scheduling {
+    match s {
+        Scheduler::Mh => Scheduling::Maglev(HashOn::Flow),
+        Scheduler::Sh => Scheduling::Maglev(HashOn::Source(Ipv4Addr::BROADCAST)),
+        Scheduler::Dh => Scheduling::Maglev(HashOn::Destination),
+        Scheduler::Rr => Scheduling::Sequence(SequenceKind::Rr),
+        Scheduler::Wrr => Scheduling::Sequence(SequenceKind::Wrr),
+        Scheduler::Fo => Scheduling::Sequence(SequenceKind::Fo),
+        Scheduler::Lc => Scheduling::Counts(CountKind::Lc),
+        Scheduler::Wlc => Scheduling::Counts(CountKind::Wlc),
+        Scheduler::Sed => Scheduling::Counts(CountKind::Sed),
+        Scheduler::Nq => Scheduling::Counts(CountKind::Nq),
+        Scheduler::Ovf => Scheduling::Counts(CountKind::Ovf),
+        Scheduler::Twos => Scheduling::Counts(CountKind::Twos),
+        Scheduler::Lblc => Scheduling::Locality {
+            kind: LocalityKind::Lblc,
+            expiry: LOCALITY_EXPIRY,
+        },
+        Scheduler::Lblcr => Scheduling::Locality {
+            kind: LocalityKind::Lblcr,
+            expiry: LOCALITY_EXPIRY,
+        },
+    }
 }
 
 /// The entries of a config, numbered from 0 in config order.
 pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
     let mut out = Vec::new();
     for s in &config.services {
-        let hash = hash_of(s)?;
         let ports = match &s.ports {
             Ports::All => vec![0],
             Ports::List(p) => p.clone(),
@@ -64,7 +75,11 @@ pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
                 protocol: s.protocol,
                 ports: vec![port],
                 forward: s.forward,
-                hash,
+                scheduler: scheduling(s.scheduler),
+                persistence: s.persistence.as_ref().map(|p| Persistence {
+                    timeout: p.timeout,
+                    mask: p.mask,
+                }),
                 reals: s
                     .reals
                     .iter()
@@ -107,7 +122,7 @@ pub fn at_start(config: &NodeConfig) -> Result<(Vec<Entry>, Limits), TranslateEr
         .map_or(0, |f| f.local_addresses.len());
     let limit = xlvs_dataplane::abi::MAX_LOCAL_ADDRS;
     if count > limit {
-        return Err(TranslateError::TooManyLocalAddresses { count, limit });
+        return Err(TranslateError::LocalAddresses { count, limit });
     }
     Ok((entries, limits))
 }
@@ -134,7 +149,7 @@ pub fn keep_ids(
                     next_free += 1;
                 }
                 if next_free >= limits.services {
-                    return Err(TranslateError::TooManyServices {
+                    return Err(TranslateError::Services {
                         limit: limits.services,
                     });
                 }
@@ -145,7 +160,7 @@ pub fn keep_ids(
     }
     let reals: usize = new.iter().map(|e| e.spec.reals.len()).sum();
     if reals > limits.reals as usize {
-        return Err(TranslateError::TooManyReals {
+        return Err(TranslateError::Reals {
             reals,
             limit: limits.reals,
         });
@@ -211,10 +226,18 @@ mod tests {
             .map(|e| (e.spec.id, e.name.as_str(), e.port()))
             .collect();
         assert_eq!(ids, [(0, "web", 80), (1, "web", 443), (2, "dns", 53)]);
-        assert_eq!(e[0].spec.hash, HashOn::Flow);
+        assert_eq!(e[0].spec.scheduler, Scheduling::Maglev(HashOn::Flow));
+        assert_eq!(e[0].spec.persistence, None);
         assert_eq!(
-            e[2].spec.hash,
-            HashOn::Source(Ipv4Addr::new(255, 255, 255, 0))
+            e[2].spec.scheduler,
+            Scheduling::Maglev(HashOn::Source(Ipv4Addr::BROADCAST))
+        );
+        assert_eq!(
+            e[2].spec.persistence,
+            Some(Persistence {
+                timeout: Duration::from_secs(60),
+                mask: Ipv4Addr::new(255, 255, 255, 0)
+            })
         );
         assert_eq!(
             e[2].persistence,
@@ -225,22 +248,41 @@ mod tests {
     }
 
     #[test]
-    fn a_scheduler_the_data_plane_does_not_run_is_refused() {
-        let c = config(&service("web", "192.0.2.10", "[80]", "scheduler = \"wlc\""));
-        let err = entries(&c).unwrap_err().to_string();
-        assert!(
-            err.starts_with("service `web`: scheduler \"wlc\" is not supported"),
-            "{err}"
-        );
+    fn every_scheduler_the_config_names_runs() {
+        for (name, expected) in [
+            ("rr", Scheduling::Sequence(SequenceKind::Rr)),
+            ("wrr", Scheduling::Sequence(SequenceKind::Wrr)),
+            ("lc", Scheduling::Counts(CountKind::Lc)),
+            ("wlc", Scheduling::Counts(CountKind::Wlc)),
+            ("sed", Scheduling::Counts(CountKind::Sed)),
+            ("nq", Scheduling::Counts(CountKind::Nq)),
+            ("dh", Scheduling::Maglev(HashOn::Destination)),
+        ] {
+            let extra = format!("scheduler = \"{name}\"\npersistence = \"120s\"");
+            let c = config(&service("web", "192.0.2.10", "[80]", &extra));
+            let e = entries(&c).unwrap();
+            assert_eq!(e[0].spec.scheduler, expected, "{name}");
+            let p = e[0].spec.persistence.unwrap();
+            assert_eq!(
+                (p.timeout, p.mask),
+                (Duration::from_secs(120), Ipv4Addr::BROADCAST)
+            );
+        }
+        // (the config cannot name the rest yet: mapped all the same)
+        for s in Scheduler::ALL {
+            let _ = scheduling(s);
+        }
+        assert!(matches!(
+            scheduling(Scheduler::Lblcr),
+            Scheduling::Locality {
+                kind: LocalityKind::Lblcr,
+                expiry: LOCALITY_EXPIRY
+            }
+        ));
     }
 
     #[test]
     fn at_start_refuses_what_the_maps_cannot_hold() {
-        let c = config(&service("web", "192.0.2.10", "[80]", "scheduler = \"wlc\""));
-        assert!(matches!(
-            at_start(&c),
-            Err(TranslateError::Scheduler { .. })
-        ));
         let lips: Vec<String> = (1..=65).map(|i| format!("\"10.9.0.{i}\"")).collect();
         let c = config(&format!(
             "[fullnat]\nlocal_addresses = [{}]\n{}",
