@@ -412,6 +412,86 @@ fn without_sync() -> Outcome {
     )
 }
 
+/// A per-director scheduler on every director, with sync: a director
+/// leaves, returns, dies. rr or wlc chooses another real on each
+/// director, so a moved flow keeps its real only through its synced entry.
+fn per_director(scheduler: &str, names: [&'static str; 3]) -> Vec<Outcome> {
+    let dir = xlvs_tests::lab_copy(FULLNAT.lab);
+    for lb in LBS {
+        let path = dir.path().join(FULLNAT.lab).join(format!("{lb}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("scheduler = \"mh\""),
+            "{lb}: the lab's scheduler"
+        );
+        let text = text.replace(
+            "scheduler = \"mh\"",
+            &format!("scheduler = \"{scheduler}\""),
+        );
+        std::fs::write(&path, text).unwrap();
+    }
+    let labs = dir.path().to_path_buf();
+    let lab = cluster(&labs);
+    let restarted: RefCell<Vec<Child>> = RefCell::new(Vec::new());
+    let mut outcomes = vec![case(
+        &lab,
+        names[0],
+        "lb3",
+        vec![step(&["lb1", "lb2", "lb4"], || {
+            FULLNAT.stop_xlvsd(FULLNAT.xlvsd_pid(&lab, "lb3"))
+        })],
+    )];
+    outcomes.push(case(
+        &lab,
+        names[1],
+        "lb3",
+        vec![step(&LBS, || {
+            restarted
+                .borrow_mut()
+                .push(FULLNAT.start_xlvsd(&labs, "lb3"))
+        })],
+    ));
+    let kill = || xlvs_tests::signal(FULLNAT.xlvsd_pid(&lab, "lb4"), libc::SIGKILL);
+    outcomes.push(case(
+        &lab,
+        names[2],
+        "lb4",
+        vec![step(&["lb1", "lb2", "lb3"], kill)],
+    ));
+    drop(lab);
+    drop(restarted);
+    outcomes
+}
+
+#[test]
+fn per_director_schedulers_with_sync_lose_no_connection() {
+    let mut outcomes = per_director(
+        "rr",
+        ["SIGTERM lb3, rr", "lb3 returns, rr", "kill -9 lb4, rr"],
+    );
+    outcomes.extend(per_director(
+        "wlc",
+        ["SIGTERM lb3, wlc", "lb3 returns, wlc", "kill -9 lb4, wlc"],
+    ));
+    println!("\nFULLNAT with rr and wlc, {STREAMS} connections per case:");
+    for o in &outcomes {
+        println!(
+            "| {} | {} of {STREAMS} | {} of {} | {} | {} | {:.1?} |",
+            o.case,
+            o.lost,
+            o.affected_lost,
+            o.affected_owned,
+            o.moved_lost,
+            o.moved_kept,
+            o.converged
+        );
+    }
+    for o in &outcomes {
+        assert!(o.misread.is_empty(), "{}: {:?}", o.case, o.misread);
+        assert_eq!(o.lost, 0, "{} with sync: {}", o.case, o.summary);
+    }
+}
+
 #[test]
 fn fullnat_cluster_with_sync_loses_no_connection() {
     let mut outcomes = with_sync();
