@@ -51,6 +51,13 @@ pub(crate) struct Origin {
 /// MinLSInterval does not hold the second change back 5 s.
 pub const LINK_DOWN_HOLD: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// How long origination waits after an announcement or withdrawal for the
+/// others made with it: a node that leaves withdraws its VIPs and its
+/// peers' addresses one call each, and a node that starts announces its
+/// addresses so; originated apart, MinLSInterval would hold all but the
+/// first back 5 s.
+pub const CHANGE_COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
+
 impl Origin {
     pub fn new(mode: VipMode) -> Origin {
         Origin {
@@ -80,12 +87,24 @@ impl Origin {
         self.hold_until = Some(until);
         self.pending = Some(self.pending.map_or(until, |p| p.max(until)));
     }
+
+    /// Holds originations back [`CHANGE_COALESCE`] from `now`, unless a
+    /// hold is on already (changes that keep coming do not postpone it).
+    fn coalesce(&mut self, now: Instant) {
+        if self.hold_until.is_some_and(|h| h > now) {
+            return;
+        }
+        let until = now + CHANGE_COALESCE;
+        self.hold_until = Some(until);
+        self.pending = Some(self.pending.map_or(until, |p| p.max(until)));
+    }
 }
 
 impl Instance {
     pub fn announce(&mut self, now: Instant, addr: Ipv4Addr, metric: u16) {
         if self.origin.announced.insert(addr, metric) != Some(metric) {
             tracing::info!(address = %addr, metric, "announcing over OSPF");
+            self.origin.coalesce(now);
             self.originate(now);
             self.graceful_progress(now);
         }
@@ -94,6 +113,7 @@ impl Instance {
     pub fn withdraw(&mut self, now: Instant, addr: Ipv4Addr) {
         if self.origin.announced.remove(&addr).is_some() {
             tracing::info!(address = %addr, "withdrawing from OSPF");
+            self.origin.coalesce(now);
             self.originate(now);
         }
     }

@@ -241,3 +241,32 @@ fn what_follows_an_interface_down_at_once_goes_out_with_it_not_5_s_later() {
     let want = (vec![(ip(C), ip("10.0.1.0"), 10)], vec![ip("10.0.1.0")]);
     assert_eq!(links_seen_by(&s, 2), want, "c's copy within half a second");
 }
+
+#[test]
+fn changes_made_together_leave_in_one_lsa_not_5_s_apart() {
+    let mut s = network(true);
+    let (vip, local, peer) = (ip("192.0.2.50"), ip("10.255.1.1"), ip("10.255.2.1"));
+    for addr in [vip, local, peer] {
+        s.nodes[0].inst.announce(s.now, addr, 1);
+        s.run(Duration::from_millis(1));
+    }
+    s.run(Duration::from_millis(500));
+    let stubs = links_seen_by(&s, 2).1;
+    assert!(
+        [vip, local, peer].iter().all(|a| stubs.contains(a)),
+        "c learns the three within half a second: {stubs:?}"
+    );
+
+    // A node that leaves withdraws its VIP and its peers' addresses, one
+    // call each a moment apart (xlvsd's leave.rs): c sees both gone at
+    // once, MinLSInterval does not hold the second back.
+    s.run(secs(10));
+    s.nodes[0].inst.withdraw(s.now, peer);
+    s.run(Duration::from_millis(2));
+    s.nodes[0].inst.withdraw(s.now, vip);
+    s.run(Duration::from_millis(500));
+    assert_eq!(
+        links_seen_by(&s, 2).1,
+        [ip("10.0.0.0"), ip("10.0.1.0"), local]
+    );
+}
