@@ -66,7 +66,13 @@ fn run(cli: Cli) -> Result<ExitCode, LabError> {
             );
         }
         Cmd::Down { file } => {
-            let t = Topology::load(&file)?;
+            let (t, problems) = Topology::load_for_teardown(&file)?;
+            for p in problems {
+                eprintln!(
+                    "xlvs-lab: {}: {p} (taking the lab down anyway)",
+                    file.display()
+                );
+            }
             xlvs_lab::up::require_root()?;
             let r = xlvs_lab::teardown(&t.name, Some(&t))?;
             if r.netns.is_empty() && r.processes == 0 {

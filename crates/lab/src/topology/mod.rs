@@ -213,9 +213,42 @@ impl Topology {
         Self::parse(&text, &file)
     }
 
+    /// Reads a topology file to take its lab down: an xlvs node whose
+    /// config no longer validates (edited since the lab came up) must not
+    /// keep the lab up. Such nodes are taken as plain hosts (their
+    /// processes, namespaces and conventional pins go all the same); the
+    /// problems are returned to be shown. Any other problem is an error.
+    pub fn load_for_teardown(path: &Path) -> Result<(Topology, Vec<Problem>), TopologyErrors> {
+        let fail = |p| TopologyErrors {
+            file: path.to_path_buf(),
+            problems: vec![p],
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(Problem::Read(e.to_string())))?;
+        let file = std::path::absolute(path).map_err(|e| fail(Problem::Read(e.to_string())))?;
+        let (topo, problems) = Self::parse_all(&text, &file);
+        let only_configs = problems
+            .iter()
+            .all(|p| matches!(p, Problem::BadXlvsConfig { .. }));
+        match topo {
+            Some(t) if only_configs => Ok((t, problems)),
+            _ => Err(TopologyErrors { file, problems }),
+        }
+    }
+
     /// Validates `text` as if it were the file at `file` (binds resolve
     /// against its directory).
     pub fn parse(text: &str, file: &Path) -> Result<Topology, TopologyErrors> {
+        match Self::parse_all(text, file) {
+            (Some(t), problems) if problems.is_empty() => Ok(t),
+            (_, problems) => Err(TopologyErrors {
+                file: file.to_path_buf(),
+                problems,
+            }),
+        }
+    }
+
+    /// The topology as far as it could be built, and every problem.
+    fn parse_all(text: &str, file: &Path) -> (Option<Topology>, Vec<Problem>) {
         let mut problems = Vec::new();
         // YAML merge keys (`<<: *anchor`) are common in containerlab files.
         let raw = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).and_then(|mut v| {
@@ -229,13 +262,7 @@ impl Topology {
                 None
             }
         };
-        match topo {
-            Some(t) if problems.is_empty() => Ok(t),
-            _ => Err(TopologyErrors {
-                file: file.to_path_buf(),
-                problems,
-            }),
-        }
+        (topo, problems)
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {

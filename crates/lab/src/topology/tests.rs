@@ -196,6 +196,25 @@ fn an_invalid_xlvs_config_fails_the_lab() {
 }
 
 #[test]
+fn a_lab_whose_xlvs_config_broke_since_can_still_be_taken_down() {
+    let dir = LabDir::new();
+    let file = dir.0.path().join("lab.clab.yml");
+    std::fs::write(&file, GOOD).unwrap();
+    std::fs::write(dir.0.path().join("lb1.toml"), "[oops\n").unwrap();
+    assert!(Topology::load(&file).is_err(), "not good enough to build");
+    let (t, problems) = Topology::load_for_teardown(&file).expect("good enough to take down");
+    assert_eq!(t.name, "demo");
+    assert!(matches!(t.node("lb1").unwrap().role, Role::Host));
+    assert!(
+        matches!(problems.as_slice(), [Problem::BadXlvsConfig { node, .. }] if node == "lb1"),
+        "{problems:?}"
+    );
+    // Any other problem still refuses.
+    std::fs::write(&file, GOOD.replace("name: demo", "name: \"bad name\"")).unwrap();
+    assert!(Topology::load_for_teardown(&file).is_err());
+}
+
+#[test]
 fn unsupported_fields_are_named_and_harmless_ones_ignored() {
     let dir = LabDir::new();
     let p = dir.problems(&GOOD.replace(
