@@ -34,6 +34,7 @@ pub fn to_wire(ev: &SyncEvent, me: Ipv4Addr, idle: Duration) -> Option<Entry> {
     Some(Entry {
         op,
         key: FlowKey {
+            kind: xlvs_sync::FlowKind::Connection,
             proto: match k.proto {
                 6 => Proto::Tcp,
                 17 => Proto::Udp,
