@@ -95,12 +95,9 @@ impl Forwarder {
             }
             Decision::Install | Decision::Refresh => {}
         }
-        let (svc, (addr, port)) = match translate::place(services, e) {
+        let (svc, real) = match self.place(services, e) {
             Ok(p) => p,
             Err(u) => return Ok(Applied::Unplaced(u)),
-        };
-        let Some(real) = self.dp.real_slot(svc, addr, port) else {
-            return Ok(Applied::Unplaced(Unplaced::NoReal));
         };
         let idle = u64::from(e.idle_secs) * u64::from(clock.hz);
         let nat = (e.forward == xlvs_sync::Forward::FullNat)
@@ -120,6 +117,13 @@ impl Forwarder {
             Installed::Written if refresh => Applied::Refreshed,
             Installed::Written => Applied::Installed,
         })
+    }
+
+    /// The service id and real slot here of a received entry or template.
+    fn place(&self, services: &[LocalService], e: &Entry) -> Result<(u32, u32), Unplaced> {
+        let (svc, (addr, port)) = translate::place(services, e)?;
+        let real = self.dp.real_slot(svc, addr, port).ok_or(Unplaced::NoReal)?;
+        Ok((svc, real))
     }
 
     /// A received persistence template: weighed with the same rules as an
@@ -148,12 +152,9 @@ impl Forwarder {
             Decision::Refresh => true,
             Decision::Install => false,
         };
-        let (svc, (addr, port)) = match translate::place(services, e) {
+        let (svc, real) = match self.place(services, e) {
             Ok(p) => p,
             Err(u) => return Ok(Applied::Unplaced(u)),
-        };
-        let Some(real) = self.dp.real_slot(svc, addr, port) else {
-            return Ok(Applied::Unplaced(Unplaced::NoReal));
         };
         let idle = u64::from(e.idle_secs) * u64::from(clock.hz);
         self.dp.install_peer_template(&PeerTemplate {
