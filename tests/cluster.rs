@@ -30,6 +30,27 @@ pub struct Cluster {
     pub reals: &'static [(&'static str, &'static str)],
 }
 
+/// labs/ecmp-fullnat: four two-armed FULLNAT directors with [cluster]
+/// (10.0.1.11-14 outside), four reals, a client with eight addresses.
+pub const ECMP_FULLNAT: Cluster = Cluster {
+    lab: "ecmp-fullnat",
+    vip: "192.0.2.50",
+    router: "r1",
+    directors: 4,
+    socket_prefix: "/run/xlvs/ecmp-fullnat-",
+    pin_prefix: "/run/xlvs/bpf/ecmp-fullnat-",
+    sources: &[
+        "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8",
+        "10.0.0.9",
+    ],
+    reals: &[
+        ("web1", "10.0.3.21"),
+        ("web2", "10.0.3.22"),
+        ("web3", "10.0.3.23"),
+        ("web4", "10.0.3.24"),
+    ],
+};
+
 /// labs/ecmp8-dr: eight DR directors (10.0.1.11-18), four reals, a
 /// client with nine addresses.
 pub const ECMP8_DR: Cluster = Cluster {

@@ -18,24 +18,7 @@ use std::time::{Duration, Instant};
 use xlvs_tests::cluster::Cluster;
 use xlvs_tests::{control, text, workspace, Child, Lab};
 
-const FULLNAT: Cluster = Cluster {
-    lab: "ecmp-fullnat",
-    vip: "192.0.2.50",
-    router: "r1",
-    directors: 4,
-    socket_prefix: "/run/xlvs/ecmp-fullnat-",
-    pin_prefix: "/run/xlvs/bpf/ecmp-fullnat-",
-    sources: &[
-        "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8",
-        "10.0.0.9",
-    ],
-    reals: &[
-        ("web1", "10.0.3.21"),
-        ("web2", "10.0.3.22"),
-        ("web3", "10.0.3.23"),
-        ("web4", "10.0.3.24"),
-    ],
-};
+const FULLNAT: Cluster = xlvs_tests::cluster::ECMP_FULLNAT;
 const LBS: [&str; 4] = ["lb1", "lb2", "lb3", "lb4"];
 const STREAMS: usize = 200;
 /// The connections run until the case is done (this is only a bound).

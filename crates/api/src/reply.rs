@@ -164,4 +164,23 @@ pub struct SyncTable {
     /// `ours_is_lower`, `no_service`, `no_real`, `other_forward`,
     /// `error`, ...).
     pub not_installed: std::collections::BTreeMap<String, u64>,
+    /// Persistence templates, counted apart from connection entries.
+    #[serde(default)]
+    pub templates: SyncTemplates,
+}
+
+/// Persistence templates synced (docs/sync.md): the same counts as for
+/// connection entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncTemplates {
+    /// Templates the data plane reported (made, refreshed) and that were
+    /// published.
+    pub published: u64,
+    /// Received templates written into the templates map.
+    pub installed: u64,
+    /// Received templates that refreshed one already there (same owner
+    /// and real).
+    pub refreshed: u64,
+    /// Received templates left out, by reason (as for entries).
+    pub not_installed: std::collections::BTreeMap<String, u64>,
 }

@@ -62,6 +62,11 @@
 #define SYNC_OP_NEW 1     /* an entry was written: the flow's first packet here */
 #define SYNC_OP_REFRESH 2 /* a packet of a known flow, sync_refresh_ticks after the last report */
 #define SYNC_OP_CLOSING 3 /* the entry turned CT_CLOSING (FIN or RST) */
+/* A persistence template made or refreshed: key.src = the masked client,
+ * sport 0; real_port as configured (0: the client's destination port);
+ * state, flags, nat_* 0. An op of its own, not a flag: a reader that does
+ * not know it leaves it out instead of taking it for a connection. */
+#define SYNC_OP_TEMPLATE 4
 
 /* Helpers return an XDP action, or CONTINUE to go on processing. */
 #define CONTINUE -1

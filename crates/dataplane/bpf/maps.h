@@ -186,6 +186,16 @@ struct {
     __type(value, __u32);
 } sync_wake SEC(".maps");
 
+/* Room for a template's sync event (sync.h sync_template), off the stack:
+ * schedule() and the main program are at the verifier's 512-byte limit
+ * together. Per CPU, written and sent within one run. Not pinned. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct sync_event);
+} sync_scratch SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, STAT_MAX);

@@ -8,6 +8,7 @@
 #include "consts.h"
 #include "maps.h"
 #include "parse.h"
+#include "sync.h"
 
 static __always_inline void template_key(struct tmpl_key *k, struct flow_key *flow, struct svc_val *svc)
 {
@@ -32,33 +33,51 @@ static __always_inline __u32 template_real(struct tmpl_key *k, struct svc_val *s
     return idx;
 }
 
-static __always_inline void template_store(struct tmpl_key *k, __u32 idx, __u64 now)
+/* A template of ours (owner 0) for real `idx`; whether it was written. */
+static __always_inline int template_store(struct tmpl_key *k, __u32 idx, __u64 now)
 {
     struct real *r = bpf_map_lookup_elem(&reals, &idx);
     if (!r)
-        return;
+        return 0;
     struct tmpl t = {
         .last = now,
         .real = idx,
         .real_addr = r->addr,
         .real_port = r->port,
     };
-    bpf_map_update_elem(&templates, k, &t, BPF_ANY);
+    return bpf_map_update_elem(&templates, k, &t, BPF_ANY) == 0;
+}
+
+/* Reports the client's template to the peers (sync.h): `made` now, or
+ * used (refreshed) by a flow. One call site per program path: the
+ * event's room on the stack is counted once. */
+static __always_inline void template_sync(struct tmpl_key *k, struct flow_key *flow, struct svc_val *svc,
+                                          struct globals *g, int made, __u64 now)
+{
+    if (!(g->flags & G_F_SYNC))
+        return;
+    struct tmpl *t = bpf_map_lookup_elem(&templates, k);
+    if (t)
+        sync_template(k, flow, svc, g, t, made, (__u32)now);
 }
 
 /* A packet of a known flow: the template that placed it lives on. One
  * gone meanwhile (evicted, or expired under a flow quieter than the
  * persistence timeout) is made again for the flow's real; one naming
  * another real is left alone. */
-static __always_inline void template_touch(struct pkt *p, struct svc_val *svc, __u32 real, __u64 now)
+static __always_inline void template_touch(struct pkt *p, struct svc_val *svc, struct globals *g, __u32 real,
+                                           __u64 now)
 {
     struct tmpl_key k;
     template_key(&k, &p->key, svc);
     struct tmpl *t = bpf_map_lookup_elem(&templates, &k);
+    int made = 0;
     if (!t) {
-        template_store(&k, real, now);
+        made = template_store(&k, real, now);
+    } else if (t->real == real) {
+        t->last = now;
+    } else {
         return;
     }
-    if (t->real == real)
-        t->last = now;
+    template_sync(&k, &p->key, svc, g, made, now);
 }

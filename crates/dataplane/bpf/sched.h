@@ -80,21 +80,27 @@ __attribute__((noinline)) __u32 schedule(struct flow_key *flow, __u32 hash, stru
         return maglev_pick(flow, hash, svc);
     struct tmpl_key tk;
     int persist = svc->flags & SVC_F_PERSIST;
+    __u32 idx = NO_REAL;
+    int made = 0;
     if (persist) {
         template_key(&tk, flow, svc);
-        __u32 idx = template_real(&tk, svc, g, now);
-        if (idx != NO_REAL)
-            return idx;
+        idx = template_real(&tk, svc, g, now);
     }
-    __u32 idx;
-    if (svc->sched == SCHED_SEQ)
-        idx = sequence_pick(svc);
-    else if (svc->sched == SCHED_LBLC || svc->sched == SCHED_LBLCR)
-        idx = locality_pick(flow, svc, g, now);
-    else
-        idx = counts_pick(svc);
-    if (persist && commit && idx != NO_REAL)
-        template_store(&tk, idx, now);
+    if (idx == NO_REAL) {
+        if (svc->sched == SCHED_SEQ)
+            idx = sequence_pick(svc);
+        else if (svc->sched == SCHED_LBLC || svc->sched == SCHED_LBLCR)
+            idx = locality_pick(flow, svc, g, now);
+        else
+            idx = counts_pick(svc);
+        if (persist && commit && idx != NO_REAL)
+            made = template_store(&tk, idx, now);
+        if (!made)
+            persist = 0; /* no template to report */
+    }
+    /* The template made, or used: its peers' copies stay alive. */
+    if (persist)
+        template_sync(&tk, flow, svc, g, made, now);
     return idx;
 }
 
@@ -164,7 +170,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
                 if (turned_closing && (svc->flags & SVC_F_COUNTS))
                     load_closing(idx);
                 if (svc->sched != SCHED_MAGLEV && (svc->flags & SVC_F_PERSIST))
-                    template_touch(p, svc, idx, now);
+                    template_touch(p, svc, g, idx, now);
                 *tracked = 1;
                 if (g->flags & G_F_SYNC)
                     sync_known(p, svc, g, ct, r, turned_closing, (__u32)now);

@@ -77,7 +77,10 @@ struct tmpl {
     __u32 real;        /* index into reals */
     __be32 real_addr;  /* the real, as a peer director would name it: */
     __be16 real_port;  /* also tells a reused slot from the real */
-    __u8 pad[6];
+    __u8 pad[2];
+    __be32 owner;      /* the director that made it; 0: this one (sync) */
+    __u32 synced;      /* jiffies (low 32 bits) when last reported (sync.h) */
+    __u32 pad2;
 };
 
 /* lblc and lblcr: a destination address of a service... */
@@ -156,7 +159,7 @@ struct sync_event {
     __u8 forward;      /* FWD_* */
     __u8 state;        /* CT_* */
     __u8 op;           /* SYNC_OP_* */
-    __u8 flags;        /* conn.flags */
+    __u8 flags;        /* conn.flags (0 for SYNC_OP_TEMPLATE) */
     __u32 pad;
 };
 

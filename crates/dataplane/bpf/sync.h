@@ -70,3 +70,34 @@ static __always_inline void sync_known(struct pkt *p, struct svc_val *svc, struc
     ct->synced = now;
     sync_report(p, svc, ct, r, op, now);
 }
+
+/* Reports template `t` of service `svc` for the client of `flow`, whose
+ * key is `k`: made (`made`), or refreshed by a flow it placed once
+ * sync_refresh_ticks have passed since its last report, so the cluster's
+ * copies live as long as it does here. A peer's template keeps its owner.
+ * Only with G_F_SYNC. */
+static __always_inline void sync_template(struct tmpl_key *k, struct flow_key *flow, struct svc_val *svc,
+                                          struct globals *g, struct tmpl *t, int made, __u32 now)
+{
+    if (!(g->flags & G_F_SYNC))
+        return;
+    if (!made && now - t->synced < g->sync_refresh_ticks)
+        return;
+    t->synced = now;
+    __u32 zero = 0;
+    struct sync_event *e = bpf_map_lookup_elem(&sync_scratch, &zero);
+    if (!e)
+        return;
+    __builtin_memset(e, 0, sizeof(*e));
+    e->key.src = k->client;
+    e->key.dst = flow->dst;
+    e->key.dport = flow->dport;
+    e->key.proto = flow->proto;
+    e->real_addr = t->real_addr;
+    e->owner = t->owner;
+    e->real_port = t->real_port;
+    e->forward = svc->forward;
+    e->op = SYNC_OP_TEMPLATE;
+    if (bpf_ringbuf_output(&sync_events, e, sizeof(*e), sync_wakeup(now)) != 0)
+        count(STAT_SYNC_RING_FULL);
+}

@@ -167,8 +167,22 @@ pub struct Tmpl {
     pub real: u32,
     /// The real by address and port (as a peer would name it).
     pub real_addr: [u8; 4],
+    /// As configured (0: the client's destination port).
     pub real_port: [u8; 2],
-    pub pad: [u8; 6],
+    pub pad: [u8; 2],
+    /// The director that made it; 0 = this one (a peer's is installed by
+    /// `Dataplane::install_peer_template`).
+    pub owner: [u8; 4],
+    /// Jiffies (low 32 bits) when last reported to the peers.
+    pub synced: u32,
+    pub pad2: u32,
+}
+
+impl Tmpl {
+    /// The director that made it, or None if this one did.
+    pub fn owner(&self) -> Option<Ipv4Addr> {
+        (self.owner != [0; 4]).then(|| Ipv4Addr::from(self.owner))
+    }
 }
 
 /// lblc, lblcr: a destination address of a service...
@@ -305,6 +319,7 @@ impl Conn {
 pub const SYNC_OP_NEW: u8 = 1;
 pub const SYNC_OP_REFRESH: u8 = 2;
 pub const SYNC_OP_CLOSING: u8 = 3;
+pub const SYNC_OP_TEMPLATE: u8 = 4;
 
 /// Why a connection entry was reported (`SyncEvent::op`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -316,6 +331,10 @@ pub enum SyncOp {
     Refresh,
     /// The entry turned CT_CLOSING (a FIN or an RST); reported once.
     Closing,
+    /// A persistence template was made, or refreshed by a flow it placed
+    /// (`sync_refresh_ticks` after its last report): `key.src` is the
+    /// masked client, `key.sport` 0, `real_port` as configured.
+    Template,
 }
 
 impl SyncOp {
@@ -324,6 +343,7 @@ impl SyncOp {
             SYNC_OP_NEW => Some(SyncOp::New),
             SYNC_OP_REFRESH => Some(SyncOp::Refresh),
             SYNC_OP_CLOSING => Some(SyncOp::Closing),
+            SYNC_OP_TEMPLATE => Some(SyncOp::Template),
             _ => None,
         }
     }
@@ -333,6 +353,7 @@ impl SyncOp {
             SyncOp::New => SYNC_OP_NEW,
             SyncOp::Refresh => SYNC_OP_REFRESH,
             SyncOp::Closing => SYNC_OP_CLOSING,
+            SyncOp::Template => SYNC_OP_TEMPLATE,
         }
     }
 }
@@ -456,7 +477,7 @@ const _: () = assert!(std::mem::size_of::<SvcVal>() == 24);
 const _: () = assert!(std::mem::size_of::<SchedDests>() == 8 + 8 * MAX_DESTS);
 const _: () = assert!(std::mem::size_of::<RealLoad>() == 8);
 const _: () = assert!(std::mem::size_of::<TmplKey>() == 8);
-const _: () = assert!(std::mem::size_of::<Tmpl>() == 24);
+const _: () = assert!(std::mem::size_of::<Tmpl>() == 32);
 const _: () = assert!(std::mem::size_of::<DstKey>() == 8);
 const _: () = assert!(std::mem::size_of::<DstReals>() == 56);
 const _: () = assert!(std::mem::size_of::<Real>() == 16);

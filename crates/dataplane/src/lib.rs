@@ -36,6 +36,7 @@ pub use loader::{
 };
 pub use service::{HashOn, Persistence, RealSpec, Scheduling, ServiceSpec};
 pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents, TableReader};
+pub use templates::{PeerTemplate, SyncTemplate};
 /// The types of [`ServiceSpec`]'s fields, defined once for every crate.
 pub use xlvs_config::{Forward, Protocol};
 

@@ -10,6 +10,7 @@ use crate::abi::{
 };
 use crate::batch::Walk;
 use crate::loader::{map_err, Dataplane, DataplaneError};
+use crate::templates::{SyncTemplate, TemplateWalk};
 use aya::maps::{MapData, MapError, RingBuf};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -142,7 +143,7 @@ impl SyncEntry {
     }
 }
 
-fn fwd_raw(f: Forward) -> u8 {
+pub(crate) fn fwd_raw(f: Forward) -> u8 {
     match f {
         Forward::Dr => abi::FWD_DR,
         Forward::Tun => abi::FWD_TUN,
@@ -151,7 +152,7 @@ fn fwd_raw(f: Forward) -> u8 {
     }
 }
 
-fn fwd_of(raw: u8) -> Option<Forward> {
+pub(crate) fn fwd_of(raw: u8) -> Option<Forward> {
     match raw {
         abi::FWD_DR => Some(Forward::Dr),
         abi::FWD_TUN => Some(Forward::Tun),
@@ -232,7 +233,7 @@ impl Dataplane {
 
     /// The service of flow `k` (as the program finds it: its port, else
     /// port 0).
-    fn service_of(&self, k: &FlowKey) -> Result<Option<SvcVal>, DataplaneError> {
+    pub(crate) fn service_of(&self, k: &FlowKey) -> Result<Option<SvcVal>, DataplaneError> {
         let vip = Ipv4Addr::from(k.dst);
         for port in [u16::from_be_bytes(k.dport), 0] {
             match self.services.get(&SvcKey::new(vip, k.proto, port), 0) {
@@ -440,6 +441,7 @@ impl Dataplane {
             conns: Vec::new(),
             services: HashMap::new(),
             reals: HashMap::new(),
+            templates: TemplateWalk::default(),
         })
     }
 }
@@ -462,9 +464,22 @@ pub struct TableReader {
     services: HashMap<FlowKey, Option<(u32, Forward)>>,
     /// By (real slot, service id, the flow's port).
     reals: HashMap<(u32, u32, [u8; 2]), Option<SocketAddrV4>>,
+    /// The templates map, read after the connection table.
+    templates: TemplateWalk,
 }
 
 impl TableReader {
+    /// The live templates among the next `max` of the templates map,
+    /// once [`TableReader::next_chunk`] has read the connection table to
+    /// the end; `None` once they are read too.
+    pub fn next_templates(
+        &mut self,
+        dp: &Dataplane,
+        max: u32,
+    ) -> Result<Option<Vec<SyncTemplate>>, DataplaneError> {
+        self.templates.next_chunk(dp, self.clock, max)
+    }
+
     /// The live, placeable entries among the next `max` of the table;
     /// `None` once it has been read to the end.
     pub fn next_chunk(

@@ -58,6 +58,7 @@ fn entries(n: usize, owner: Ipv4Addr) -> Vec<Entry> {
             Entry {
                 op: Op::Upsert,
                 key: FlowKey {
+                    kind: xlvs_sync::FlowKind::Connection,
                     proto: Proto::Tcp,
                     client: Ipv4Addr::from(0xc633_0000 + (i >> 16)),
                     client_port: (i & 0xffff) as u16,

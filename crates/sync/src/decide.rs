@@ -14,6 +14,11 @@
 //! - A Delete removes only an entry with the same owner: a late Delete from
 //!   a former owner must not remove the entry of the director that took
 //!   the flow over.
+//!
+//! Persistence templates follow the same rules (a template's key has its
+//! own kind, so `existing` is always the template table's): the owner's
+//! template wins, and two directors that both made one for a client
+//! converge on the lower owner's real.
 
 use crate::wire::{Entry, Op};
 use std::net::Ipv4Addr;
@@ -106,6 +111,7 @@ mod tests {
         Entry {
             op,
             key: FlowKey {
+                kind: crate::wire::FlowKind::Connection,
                 proto: Proto::Tcp,
                 client: Ipv4Addr::new(198, 51, 100, 7),
                 client_port: 40000,

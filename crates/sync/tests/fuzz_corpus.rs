@@ -131,7 +131,17 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("bad-op", altered(one(), 32, &[9])),
         ("bad-proto", altered(one(), 33, &[1])),
         ("bad-forward", altered(one(), 34, &[0])),
-        ("record-flags-set", altered(one(), 32 + 34, &[0, 1])),
+        // 0x0001 is the template flag; every other bit is refused.
+        ("record-flags-set", altered(one(), 32 + 34, &[0, 2])),
+        ("valid-template", enc(Body::Entries(vec![template()]))),
+        (
+            "template-with-local-address",
+            altered(Body::Entries(vec![template()]), 32 + 24, &[10, 1, 0, 1]),
+        ),
+        (
+            "template-with-client-port",
+            altered(Body::Entries(vec![template()]), 32 + 8, &[0, 80]),
+        ),
         (
             "local-address-on-dr",
             altered(one(), 32 + 24, &[10, 1, 0, 1]),

@@ -65,6 +65,7 @@ fn entry_record_layout() {
     let e = Entry {
         op: Op::Closing,
         key: xlvs_sync::FlowKey {
+            kind: xlvs_sync::FlowKind::Connection,
             proto: xlvs_sync::Proto::Tcp,
             client: Ipv4Addr::new(198, 51, 100, 7),
             client_port: 0x1234,
@@ -235,8 +236,13 @@ fn bad_record_fields_are_refused_with_their_error() {
     assert_eq!(record_with(1, &[132]), Err(WireError::Proto(132)));
     assert_eq!(record_with(2, &[0]), Err(WireError::Forward(0)));
     assert_eq!(record_with(2, &[5]), Err(WireError::Forward(5)));
+    // 0x0001 is the template flag (entry.rs tests it); the rest is refused.
     assert!(matches!(
-        record_with(34, &[0, 1]),
+        record_with(34, &[0, 2]),
+        Err(WireError::NonZero { .. })
+    ));
+    assert!(matches!(
+        record_with(34, &[0x80, 0]),
         Err(WireError::NonZero { .. })
     ));
     // Entry 0 is DR: a local address or port has no place in it.

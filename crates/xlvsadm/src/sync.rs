@@ -50,6 +50,15 @@ pub fn report(r: &SyncReport) -> String {
     for (why, n) in &t.not_installed {
         let _ = writeln!(out, "  not installed, {why}: {n}");
     }
+    let x = &t.templates;
+    let _ = writeln!(
+        out,
+        "persistence templates: published {}; received: installed {}, refreshed {}",
+        x.published, x.installed, x.refreshed
+    );
+    for (why, n) in &x.not_installed {
+        let _ = writeln!(out, "  template not installed, {why}: {n}");
+    }
     if !r.peer_local_addresses.is_empty() {
         let addrs: Vec<String> = r
             .peer_local_addresses

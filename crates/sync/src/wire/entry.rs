@@ -7,12 +7,29 @@
 //! 20 real port     22 local port     24 local address   28 owner
 //! 32 idle seconds  34 flags
 //! ```
+//!
+//! Flag 0x0001 makes the record a persistence template (docs/sync.md):
+//! client = the masked client, client port 0, no state, no local address.
 
 use super::{Checks, Put, Reader, WireError};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
 pub const ENTRY_LEN: usize = 36;
+
+/// Record flag: the record is a persistence template, not a connection.
+pub const FLAG_TEMPLATE: u16 = 0x0001;
+/// Every flag bit version 1 knows; any other is refused.
+const KNOWN_FLAGS: u16 = FLAG_TEMPLATE;
+
+/// What a record names: a connection, or a persistence template (a
+/// client, masked, of a service stays on a real: ipvsadm -p). Part of the
+/// key, so the two never meet in one table or one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum FlowKind {
+    Connection,
+    Template,
+}
 
 /// What happened to the entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -79,9 +96,11 @@ impl Forward {
 }
 
 /// What identifies a flow in every director's table: the client side of
-/// the connection as the router delivers it.
+/// the connection as the router delivers it. A template's key is its
+/// service's (VIP, protocol, port) and the masked client, port 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FlowKey {
+    pub kind: FlowKind,
     pub proto: Proto,
     pub client: Ipv4Addr,
     pub client_port: u16,
@@ -134,18 +153,44 @@ impl Entry {
         let local_addr = r.addr()?;
         let owner = r.addr()?;
         let idle_secs = r.u16()?;
-        r.zero_u16("entry flags")?;
+        let flags = r.u16()?;
+        // Unknown bits refused, not ignored: they stay free for later
+        // versions, whose meaning an old receiver must not guess.
+        if flags & !KNOWN_FLAGS != 0 {
+            return Err(WireError::NonZero {
+                what: "entry flags (unknown bits)",
+                value: flags & !KNOWN_FLAGS,
+            });
+        }
+        let malformed = |why| WireError::Malformed { what: "entry", why };
         // Zero, not ignored: a non-FULLNAT record with a local address is
         // a sender's bug, and zero keeps the field free for later versions.
         if forward != Forward::FullNat && (!local_addr.is_unspecified() || local_port != 0) {
-            return Err(WireError::Malformed {
-                what: "entry",
-                why: "local address or port set on a non-FULLNAT entry",
-            });
+            return Err(malformed(
+                "local address or port set on a non-FULLNAT entry",
+            ));
+        }
+        let kind = match flags & FLAG_TEMPLATE {
+            0 => FlowKind::Connection,
+            _ => FlowKind::Template,
+        };
+        if kind == FlowKind::Template {
+            // A template has no connection's parts: refused rather than
+            // dropped, so a record is one thing or the other.
+            if !local_addr.is_unspecified() || local_port != 0 {
+                return Err(malformed("local address or port set on a template"));
+            }
+            if client_port != 0 || state != 0 {
+                return Err(malformed("client port or state set on a template"));
+            }
+            if op != Op::Upsert {
+                return Err(malformed("a template is only ever an Upsert"));
+            }
         }
         Ok(Entry {
             op,
             key: FlowKey {
+                kind,
                 proto,
                 client,
                 client_port,
@@ -164,18 +209,25 @@ impl Entry {
     }
 
     /// Writes the record. The local address and port are written only for
-    /// FULLNAT (zero otherwise), so what is emitted always parses.
+    /// FULLNAT connections (zero otherwise), and a template's client port
+    /// and state as zero, its op as Upsert, so what is emitted always
+    /// parses.
     pub fn emit(&self, out: &mut Vec<u8>) {
+        let template = self.key.kind == FlowKind::Template;
         let (local_addr, local_port) = match self.forward {
-            Forward::FullNat => (self.local_addr, self.local_port),
+            Forward::FullNat if !template => (self.local_addr, self.local_port),
             _ => (Ipv4Addr::UNSPECIFIED, 0),
         };
-        out.push(self.op as u8);
+        let (op, state, client_port, flags) = match template {
+            true => (Op::Upsert, 0, 0, FLAG_TEMPLATE),
+            false => (self.op, self.state, self.key.client_port, 0),
+        };
+        out.push(op as u8);
         out.push(self.key.proto as u8);
         out.push(self.forward as u8);
-        out.push(self.state);
+        out.push(state);
         out.put_addr(self.key.client);
-        out.put_u16(self.key.client_port);
+        out.put_u16(client_port);
         out.put_u16(self.key.vport);
         out.put_addr(self.key.vip);
         out.put_addr(self.real);
@@ -184,6 +236,93 @@ impl Entry {
         out.put_addr(local_addr);
         out.put_addr(self.owner);
         out.put_u16(self.idle_secs);
-        out.put_u16(0);
+        out.put_u16(flags);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template() -> Entry {
+        Entry {
+            op: Op::Upsert,
+            key: FlowKey {
+                kind: FlowKind::Template,
+                proto: Proto::Tcp,
+                client: Ipv4Addr::new(198, 51, 100, 0),
+                client_port: 0,
+                vip: Ipv4Addr::new(192, 0, 2, 50),
+                vport: 80,
+            },
+            forward: Forward::FullNat,
+            state: 0,
+            real: Ipv4Addr::new(10, 0, 3, 21),
+            real_port: 8080,
+            local_addr: Ipv4Addr::UNSPECIFIED,
+            local_port: 0,
+            owner: Ipv4Addr::new(10, 0, 2, 11),
+            idle_secs: 12,
+        }
+    }
+
+    fn bytes(e: &Entry) -> Vec<u8> {
+        let mut out = Vec::new();
+        e.emit(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_template_round_trips_with_flag_0x0001() {
+        let t = template();
+        let out = bytes(&t);
+        assert_eq!(out.len(), ENTRY_LEN);
+        assert_eq!(&out[34..36], &[0, 1]);
+        assert_eq!(Entry::parse(&out), Ok(t));
+        // The same bytes without the flag are a connection of client
+        // port 0: the kind is in the key, so the two never compare equal.
+        let mut conn = out.clone();
+        conn[35] = 0;
+        let c = Entry::parse(&conn).unwrap();
+        assert_eq!(c.key.kind, FlowKind::Connection);
+        assert_ne!(c.key, t.key);
+    }
+
+    #[test]
+    fn unknown_flag_bits_are_still_refused() {
+        for flags in [0x0002u16, 0x8000, 0x0003] {
+            let mut out = bytes(&template());
+            out[34..36].copy_from_slice(&flags.to_be_bytes());
+            assert!(
+                matches!(Entry::parse(&out), Err(WireError::NonZero { .. })),
+                "{flags:#06x}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_template_with_connection_parts_is_refused() {
+        let refused = |at: usize, value: &[u8]| {
+            let mut out = bytes(&template());
+            out[at..at + value.len()].copy_from_slice(value);
+            matches!(Entry::parse(&out), Err(WireError::Malformed { .. }))
+        };
+        assert!(refused(24, &[10, 255, 1, 1]), "local address");
+        assert!(refused(22, &[0, 9]), "local port");
+        assert!(refused(8, &[0x9c, 0x40]), "client port");
+        assert!(refused(3, &[1]), "state");
+        assert!(refused(0, &[Op::Closing as u8]), "closing");
+        assert!(refused(0, &[Op::Delete as u8]), "delete");
+    }
+
+    #[test]
+    fn emit_never_writes_connection_parts_into_a_template() {
+        let mut t = template();
+        t.local_addr = Ipv4Addr::new(10, 255, 1, 1);
+        t.local_port = 9;
+        t.key.client_port = 40000;
+        t.state = 3;
+        let parsed = Entry::parse(&bytes(&t)).unwrap();
+        assert_eq!(parsed, template());
     }
 }

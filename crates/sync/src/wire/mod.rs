@@ -13,7 +13,7 @@ pub mod hello;
 pub use auth::{Key, TAG_LEN};
 pub use bulk::BulkEnd;
 pub use datagram::{Body, Datagram};
-pub use entry::{Entry, FlowKey, Forward, Op, Proto, ENTRY_LEN};
+pub use entry::{Entry, FlowKey, FlowKind, Forward, Op, Proto, ENTRY_LEN, FLAG_TEMPLATE};
 pub use header::{Header, Kind, HEADER_LEN, MAGIC, VERSION};
 pub use hello::{Hello, NodeState, MAX_NAME_LEN};
 

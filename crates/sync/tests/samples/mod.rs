@@ -20,6 +20,7 @@ pub fn entry(i: u32, owner: Ipv4Addr) -> Entry {
     Entry {
         op: Op::Upsert,
         key: FlowKey {
+            kind: xlvs_sync::FlowKind::Connection,
             proto: if i & 1 == 0 { Proto::Tcp } else { Proto::Udp },
             client: Ipv4Addr::from(0xc633_0000 + (i >> 16)),
             client_port: (i & 0xffff) as u16,
@@ -43,6 +44,17 @@ pub fn entry(i: u32, owner: Ipv4Addr) -> Entry {
         owner,
         idle_secs: (i % 300) as u16,
     }
+}
+
+/// A persistence template (flag 0x0001) of a masked client, owned by the
+/// sender.
+pub fn template() -> Entry {
+    let mut t = entry(0, SENDER);
+    t.key.kind = xlvs_sync::FlowKind::Template;
+    t.key.client = Ipv4Addr::new(198, 51, 100, 0);
+    t.key.client_port = 0;
+    t.state = 0;
+    t
 }
 
 pub fn entries(n: u32, owner: Ipv4Addr) -> Vec<Entry> {

@@ -1,14 +1,15 @@
 //! The connection table's side of flow-state sync (sync/): reporting on,
-//! entries received from peers weighed and installed, and the whole table
-//! for a peer's bulk transfer. The rules are pure, elsewhere:
+//! entries and persistence templates received from peers weighed and
+//! installed, and the whole table (templates after it) for a peer's bulk
+//! transfer. The rules are pure, elsewhere:
 //! xlvs_sync::decide (which entry wins), sync/translate.rs (the terms).
 
 use super::{Forwarder, ForwarderError};
 use crate::sync::translate::{self, LocalService, Unplaced};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
-use xlvs_dataplane::{Clock, Installed, PeerEntry, SyncEvents, TableReader};
-use xlvs_sync::{decide, Decision, Entry, Existing, Op, Why};
+use xlvs_dataplane::{Clock, Installed, PeerEntry, PeerTemplate, SyncEvents, TableReader};
+use xlvs_sync::{decide, Decision, Entry, Existing, FlowKind, Op, Why};
 
 /// What became of one received entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub enum Applied {
     /// A live entry of ours saw a later packet (the data plane's rule).
     KeptOurs,
     Unplaced(Unplaced),
+    /// The tables could not be read or written (logged where it happened).
+    Error,
 }
 
 impl Applied {
@@ -33,6 +36,7 @@ impl Applied {
             Applied::Kept(Why::OtherOwner) => "other_owner",
             Applied::KeptOurs => "ours_is_newer",
             Applied::Unplaced(u) => u.name(),
+            Applied::Error => "error",
         })
     }
 }
@@ -69,6 +73,9 @@ impl Forwarder {
         me: Ipv4Addr,
         clock: Clock,
     ) -> Result<Applied, ForwarderError> {
+        if e.key.kind == FlowKind::Template {
+            return self.apply_peer_template(services, e, me, clock);
+        }
         let key = translate::flow_key(&e.key);
         let existing = self.dp.connection(&key)?.and_then(|(conn, real)| {
             let real = real?;
@@ -88,12 +95,9 @@ impl Forwarder {
             }
             Decision::Install | Decision::Refresh => {}
         }
-        let (svc, (addr, port)) = match translate::place(services, e) {
+        let (svc, real) = match self.place(services, e) {
             Ok(p) => p,
             Err(u) => return Ok(Applied::Unplaced(u)),
-        };
-        let Some(real) = self.dp.real_slot(svc, addr, port) else {
-            return Ok(Applied::Unplaced(Unplaced::NoReal));
         };
         let idle = u64::from(e.idle_secs) * u64::from(clock.hz);
         let nat = (e.forward == xlvs_sync::Forward::FullNat)
@@ -115,6 +119,57 @@ impl Forwarder {
         })
     }
 
+    /// The service id and real slot here of a received entry or template.
+    fn place(&self, services: &[LocalService], e: &Entry) -> Result<(u32, u32), Unplaced> {
+        let (svc, (addr, port)) = translate::place(services, e)?;
+        let real = self.dp.real_slot(svc, addr, port).ok_or(Unplaced::NoReal)?;
+        Ok((svc, real))
+    }
+
+    /// A received persistence template: weighed with the same rules as an
+    /// entry (the owner's view wins; of two directors that both made one,
+    /// the lower owner's), placed on the same service and real, written
+    /// into the templates map as the owner's.
+    fn apply_peer_template(
+        &mut self,
+        services: &[LocalService],
+        e: &Entry,
+        me: Ipv4Addr,
+        clock: Clock,
+    ) -> Result<Applied, ForwarderError> {
+        let key = translate::flow_key(&e.key);
+        let existing = self.dp.live_template(&key, clock.now)?.map(|t| Existing {
+            owner: t.owner().unwrap_or(me),
+            real: Ipv4Addr::from(t.real_addr),
+            real_port: u16::from_be_bytes(t.real_port),
+            local_addr: Ipv4Addr::UNSPECIFIED,
+            local_port: 0,
+        });
+        let refresh = match decide(existing, e, me) {
+            Decision::Keep(why) => return Ok(Applied::Kept(why)),
+            // Templates are never deleted (the wire refuses it): they expire.
+            Decision::Remove => return Ok(Applied::Kept(Why::NothingToDelete)),
+            Decision::Refresh => true,
+            Decision::Install => false,
+        };
+        let (svc, real) = match self.place(services, e) {
+            Ok(p) => p,
+            Err(u) => return Ok(Applied::Unplaced(u)),
+        };
+        let idle = u64::from(e.idle_secs) * u64::from(clock.hz);
+        self.dp.install_peer_template(&PeerTemplate {
+            key,
+            svc,
+            real,
+            owner: e.owner,
+            last: clock.now.saturating_sub(idle),
+        })?;
+        Ok(match refresh {
+            true => Applied::Refreshed,
+            false => Applied::Installed,
+        })
+    }
+
     /// Starts reading the table for a peer's bulk transfer.
     pub fn table_reader(&self) -> Result<TableReader, ForwarderError> {
         Ok(self.dp.table_reader()?)
@@ -128,12 +183,19 @@ impl Forwarder {
         me: Ipv4Addr,
         max: u32,
     ) -> Result<Option<Vec<Entry>>, ForwarderError> {
-        let Some(chunk) = reader.next_chunk(&self.dp, max)? else {
+        // The connection table, then the persistence templates.
+        if let Some(chunk) = reader.next_chunk(&self.dp, max)? {
+            let entries = chunk
+                .iter()
+                .filter_map(|s| translate::to_wire(&s.event(), me, s.idle));
+            return Ok(Some(entries.collect()));
+        }
+        let Some(chunk) = reader.next_templates(&self.dp, max)? else {
             return Ok(None);
         };
-        let entries = chunk
+        let templates = chunk
             .iter()
-            .filter_map(|s| translate::to_wire(&s.event(), me, s.idle));
-        Ok(Some(entries.collect()))
+            .filter_map(|t| translate::to_wire(&t.event(), me, t.idle));
+        Ok(Some(templates.collect()))
     }
 }

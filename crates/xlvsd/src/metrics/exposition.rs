@@ -499,6 +499,24 @@ fn render_sync(e: &mut Exposition, r: &SyncReport, ring_full_read: bool) {
         "Entries the data plane reported (new, refreshed, closing) and this director published to its peers.",
         [(vec![], t.published)],
     );
+    let x = &t.templates;
+    e.family(
+        "xlvs_sync_templates_total",
+        Counter,
+        "Persistence templates received from the peers, by what the templates map did with them: installed, refreshed, or the reason it left them out.",
+        [
+            result("installed", x.installed),
+            result("refreshed", x.refreshed),
+        ]
+        .into_iter()
+        .chain(x.not_installed.iter().map(|(why, n)| result(why, *n))),
+    );
+    e.family(
+        "xlvs_sync_templates_published_total",
+        Counter,
+        "Persistence templates the data plane reported (made, refreshed) and this director published to its peers.",
+        [(vec![], x.published)],
+    );
     if ring_full_read {
         e.family(
             "xlvs_sync_ring_full_total",
@@ -758,6 +776,9 @@ mod tests {
         };
         table.not_installed.insert("ours_is_lower".into(), 4);
         table.not_installed.insert("no_service".into(), 2);
+        table.templates.published = 7;
+        table.templates.installed = 5;
+        table.templates.not_installed.insert("no_real".into(), 1);
         SyncReport {
             protocol: xlvs_sync::Stats {
                 address: Ipv4Addr::new(10, 0, 2, 11),
@@ -994,6 +1015,19 @@ mod tests {
         assert_eq!(
             samples(&text, "xlvs_sync_published_total"),
             ["xlvs_sync_published_total 150"]
+        );
+        // Templates apart from entries.
+        assert_eq!(
+            samples(&text, "xlvs_sync_templates_total"),
+            [
+                r#"xlvs_sync_templates_total{result="installed"} 5"#,
+                r#"xlvs_sync_templates_total{result="refreshed"} 0"#,
+                r#"xlvs_sync_templates_total{result="no_real"} 1"#,
+            ]
+        );
+        assert_eq!(
+            samples(&text, "xlvs_sync_templates_published_total"),
+            ["xlvs_sync_templates_published_total 7"]
         );
         assert_eq!(
             samples(&text, "xlvs_sync_ring_full_total"),

@@ -18,7 +18,7 @@ use xlvs_api::reply::{SyncReport, SyncTable};
 use xlvs_config::{Cluster, NodeConfig, Peering};
 use xlvs_dataplane::SyncEvents;
 use xlvs_ospf_driver::Speaker;
-use xlvs_sync::{BulkStatus, Config, Event, FlowSync, Mode, NodeState};
+use xlvs_sync::{BulkStatus, Config, Event, FlowKind, FlowSync, Mode, NodeState};
 
 /// The data plane wakes the reader at most once a tick per CPU: events
 /// after a wakeup wait for the next one, or for this drain.
@@ -365,7 +365,10 @@ impl Task {
         while let Some(ev) = ring.next_event() {
             if let Some(entry) = translate::to_wire(&ev, self.me, Duration::ZERO) {
                 self.core.publish(now, entry);
-                self.table.published += 1;
+                match entry.key.kind {
+                    FlowKind::Connection => self.table.published += 1,
+                    FlowKind::Template => self.table.templates.published += 1,
+                }
             }
         }
     }
@@ -418,10 +421,10 @@ impl Task {
                     match clock {
                         Some(clock) => {
                             let applied = f.apply_peer_entry(&services, &entry, self.me, clock);
-                            self.count(applied);
+                            self.count(entry.key.kind, applied);
                         }
                         // Unreadable (the forwarder logged why): left out, counted.
-                        None => *self.table.not_installed.entry("error".into()).or_default() += 1,
+                        None => self.count(entry.key.kind, Ok(Applied::Error)),
                     }
                 }
                 Event::PeerUp {
@@ -515,19 +518,28 @@ impl Task {
         self.changed.notify_one();
     }
 
-    fn count(&mut self, applied: Result<Applied, ForwarderError>) {
+    /// Counts what became of a received record: entries and templates
+    /// apart (`xlvsadm sync`, the `xlvs_sync_*` metrics).
+    fn count(&mut self, kind: FlowKind, applied: Result<Applied, ForwarderError>) {
+        let applied = applied.unwrap_or_else(|e| {
+            tracing::debug!(error = %e, ?kind, "sync: a received record was not installed");
+            Applied::Error
+        });
         let t = &mut self.table;
-        match applied {
-            Ok(Applied::Installed) => t.installed += 1,
-            Ok(Applied::Refreshed) => t.refreshed += 1,
-            Ok(Applied::Removed) => t.removed += 1,
-            Ok(other) => {
-                let why = other.not_installed().unwrap_or("other");
-                *t.not_installed.entry(why.to_owned()).or_default() += 1;
+        let (installed, refreshed, not_installed) = match kind {
+            FlowKind::Connection => (&mut t.installed, &mut t.refreshed, &mut t.not_installed),
+            FlowKind::Template => {
+                let x = &mut t.templates;
+                (&mut x.installed, &mut x.refreshed, &mut x.not_installed)
             }
-            Err(e) => {
-                tracing::debug!(error = %e, "sync: a received entry was not installed");
-                *t.not_installed.entry("error".to_owned()).or_default() += 1;
+        };
+        match applied {
+            Applied::Installed => *installed += 1,
+            Applied::Refreshed => *refreshed += 1,
+            Applied::Removed => t.removed += 1,
+            other => {
+                let why = other.not_installed().unwrap_or("other");
+                *not_installed.entry(why.to_owned()).or_default() += 1;
             }
         }
     }

@@ -6,18 +6,24 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_config::{Forward, Protocol};
 use xlvs_dataplane::abi::{self, SyncEvent};
-use xlvs_sync::{Entry, FlowKey, Op, Proto};
+use xlvs_sync::{Entry, FlowKey, FlowKind, Op, Proto};
 
 /// A data plane report as a sync record. `me` is our sync address: the
 /// owner of the entries this director made (0 in the data plane). None for
 /// what the cluster does not carry (a protocol or forwarding method the
 /// wire has no number for).
+///
+/// A template report (SYNC_OP_TEMPLATE) becomes a template record: the
+/// masked client, client port 0, the real's port as configured, no state
+/// or local address.
 pub fn to_wire(ev: &SyncEvent, me: Ipv4Addr, idle: Duration) -> Option<Entry> {
-    let op = match ev.op {
-        abi::SYNC_OP_NEW | abi::SYNC_OP_REFRESH => Op::Upsert,
-        abi::SYNC_OP_CLOSING => Op::Closing,
+    let (op, kind) = match ev.op {
+        abi::SYNC_OP_NEW | abi::SYNC_OP_REFRESH => (Op::Upsert, FlowKind::Connection),
+        abi::SYNC_OP_CLOSING => (Op::Closing, FlowKind::Connection),
+        abi::SYNC_OP_TEMPLATE => (Op::Upsert, FlowKind::Template),
         _ => return None,
     };
+    let template = kind == FlowKind::Template;
     let forward = wire_forward(forward_of(ev.forward)?);
     let k = &ev.key;
     let owner = match Ipv4Addr::from(ev.owner) {
@@ -26,7 +32,7 @@ pub fn to_wire(ev: &SyncEvent, me: Ipv4Addr, idle: Duration) -> Option<Entry> {
     };
     // Only FULLNAT has a local address; the wire refuses one elsewhere.
     let (local_addr, local_port) = match forward {
-        xlvs_sync::Forward::FullNat => {
+        xlvs_sync::Forward::FullNat if !template => {
             (Ipv4Addr::from(ev.nat_addr), u16::from_be_bytes(ev.nat_port))
         }
         _ => (Ipv4Addr::UNSPECIFIED, 0),
@@ -34,18 +40,23 @@ pub fn to_wire(ev: &SyncEvent, me: Ipv4Addr, idle: Duration) -> Option<Entry> {
     Some(Entry {
         op,
         key: FlowKey {
+            kind,
             proto: match k.proto {
                 6 => Proto::Tcp,
                 17 => Proto::Udp,
                 _ => return None,
             },
             client: Ipv4Addr::from(k.src),
-            client_port: u16::from_be_bytes(k.sport),
+            client_port: if template {
+                0
+            } else {
+                u16::from_be_bytes(k.sport)
+            },
             vip: Ipv4Addr::from(k.dst),
             vport: u16::from_be_bytes(k.dport),
         },
         forward,
-        state: ev.state,
+        state: if template { 0 } else { ev.state },
         real: Ipv4Addr::from(ev.real_addr),
         real_port: u16::from_be_bytes(ev.real_port),
         local_addr,
@@ -205,6 +216,45 @@ mod tests {
         );
         closing.op = 42;
         assert!(to_wire(&closing, ME, Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn a_template_report_becomes_a_template_record_and_places_like_an_entry() {
+        let mut ev = event(abi::FWD_FULLNAT, [0; 4]);
+        ev.op = abi::SYNC_OP_TEMPLATE;
+        ev.key.src = [10, 0, 0, 0];
+        ev.key.sport = [0; 2];
+        ev.real_port = [0; 2];
+        let t = to_wire(&ev, ME, Duration::from_secs(3)).unwrap();
+        assert_eq!(
+            (t.key.kind, t.op, t.owner),
+            (FlowKind::Template, Op::Upsert, ME)
+        );
+        assert_eq!(
+            (t.key.client, t.key.client_port),
+            (Ipv4Addr::new(10, 0, 0, 0), 0)
+        );
+        // No local address even under FULLNAT: a template has none.
+        assert_eq!(
+            (t.local_addr, t.local_port, t.state),
+            (Ipv4Addr::UNSPECIFIED, 0, 0)
+        );
+        // A template of a real without a port places on that real.
+        let services = [LocalService {
+            vip: Ipv4Addr::new(192, 0, 2, 50),
+            protocol: Protocol::Tcp,
+            port: 80,
+            forward: Forward::Fullnat,
+            id: 3,
+            backends: vec![(Ipv4Addr::new(10, 0, 3, 21), 0)],
+        }];
+        assert_eq!(
+            place(&services, &t),
+            Ok((3, (Ipv4Addr::new(10, 0, 3, 21), 0)))
+        );
+        // The same key as a connection's is another flow.
+        let c = to_wire(&event(abi::FWD_FULLNAT, [0; 4]), ME, Duration::ZERO).unwrap();
+        assert_ne!(c.key.kind, t.key.kind);
     }
 
     #[test]
