@@ -137,7 +137,9 @@ impl Drop for Pair {
         let _ = run(Path::new("umount"), &[&self.bpffs.to_string_lossy()]);
         let _ = std::fs::remove_dir(&self.bpffs);
         let _ = std::fs::remove_dir_all(self.state_dir());
+        // Empty unless others (a lab's reals) have records there.
         let _ = std::fs::remove_dir(STATE_BASE);
+        let _ = std::fs::remove_dir(Path::new(STATE_BASE).parent().unwrap());
     }
 }
 
