@@ -11,7 +11,7 @@ pub mod state;
 
 use plan::{Decap, Mode, Request, XdpMode};
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -255,12 +255,11 @@ fn down(vip: &str, dir: &Option<PathBuf>) -> Result<(), RealserverError> {
         return Err(RealserverError::Undo(why));
     }
     state::remove(&path)?;
-    // A namespace's directory goes with its last record (remove_dir
-    // leaves a directory that is not empty).
-    if dir != Path::new(state::BASE) {
-        let _ = std::fs::remove_dir(&dir);
-        if let Some(parent) = dir.parent().filter(|p| p.ends_with("netns")) {
-            let _ = std::fs::remove_dir(parent);
+    // Directories go with their last record (remove_dir leaves one that
+    // is not empty); only ours, under BASE.
+    if dir.starts_with(state::BASE) {
+        for d in dir.ancestors().take_while(|d| d.starts_with(state::BASE)) {
+            let _ = std::fs::remove_dir(d);
         }
     }
     Ok(())
