@@ -301,8 +301,7 @@ fn tun_xdp_attaches_decap_and_down_detaches_it() {
     let before = pair.snapshot();
     let pin = pair.bpffs.join("decap");
     let pin_arg = pin.to_string_lossy().into_owned();
-    let up = [
-        "up",
+    let options = [
         "--vip",
         VIP,
         "--mode",
@@ -316,6 +315,7 @@ fn tun_xdp_attaches_decap_and_down_detaches_it() {
         "--pin",
         &pin_arg,
     ];
+    let up = [&["up"][..], &options].concat();
     assert!(pair.xlvsadm(&up).status.success());
     let link = pair.ok(&pair.real, &["ip", "link", "show", "eth1"]);
     assert!(
@@ -325,19 +325,7 @@ fn tun_xdp_attaches_decap_and_down_detaches_it() {
     );
     let stats = run(&bin("xlvs-decap"), &["stats", "--pin", &pin_arg]);
     assert!(stats.status.success(), "{}", text(&stats));
-    let status = [
-        "status",
-        "--vip",
-        VIP,
-        "--mode",
-        "tun",
-        "--decap",
-        "xdp",
-        "--interface",
-        "eth1",
-        "--pin",
-        &pin_arg,
-    ];
+    let status = [&["status"][..], &options].concat();
     assert_eq!(pair.xlvsadm(&status).status.code(), Some(0));
     // Without --mode, status takes what up recorded.
     assert_eq!(
