@@ -425,11 +425,22 @@ fn ipvsadm_changes_at_runtime() {
     let out = adm(&["-d", "-t", "192.0.2.10:80", "-r", "10.0.1.99"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("No such destination"), "{}", text(&out));
-    // a scheduler the data plane cannot run: refused, nothing changed
-    let out = adm(&["-A", "-t", "192.0.2.10:8080", "-s", "wlc"]);
+    // a scheduler ipvsadm does not know: its error text, nothing changed
+    let out = adm(&["-A", "-t", "192.0.2.10:8080", "-s", "fastest"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("wlc"), "{}", text(&out));
+    assert!(
+        text(&out).contains("Scheduler or persistence engine not found"),
+        "{}",
+        text(&out)
+    );
     assert!(!String::from_utf8_lossy(&adm(&["-L", "-n"]).stdout).contains(":8080"));
+    // every one it knows runs, wlc (its default) among them
+    let out = adm(&["-A", "-t", "192.0.2.10:8080", "-s", "wlc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&adm(&["-L", "-n"]).stdout).into_owned();
+    assert!(listing.contains("TCP  192.0.2.10:8080 wlc"), "{listing}");
+    let out = adm(&["-D", "-t", "192.0.2.10:8080"]);
+    assert!(out.status.success(), "{}", text(&out));
 
     let out = adm(&["--set", "100", "20", "30"]);
     assert!(out.status.success(), "{}", text(&out));

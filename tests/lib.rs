@@ -468,11 +468,17 @@ impl Drop for Lab {
 }
 
 /// Everything of lab `name` still on the host: namespaces and their
-/// mounts, FRR pathspace directories, the state directory.
+/// mounts, FRR pathspace directories, the records of `xlvsadm realserver`
+/// on its reals, the state directory.
 pub fn leftovers(name: &str) -> Vec<String> {
     let prefix = format!("clab-{name}-");
     let mut found = Vec::new();
-    for dir in ["/run/netns", "/etc/frr", "/var/run/frr"] {
+    for dir in [
+        "/run/netns",
+        "/etc/frr",
+        "/var/run/frr",
+        "/run/xlvs/realserver/netns",
+    ] {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let f = e.file_name().to_string_lossy().into_owned();
             if f.starts_with(&prefix) {

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 const GRACE: Duration = Duration::from_secs(3);
 
+/// Where `xlvsadm realserver up` (run by a real's `exec` line) records its
+/// changes, a directory per namespace: they go with the namespaces.
+const REALSERVER_RECORDS: &str = "/run/xlvs/realserver/netns";
+
 /// What `down` removed.
 #[derive(Debug, Default)]
 pub struct Teardown {
@@ -73,6 +77,12 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
             }
         }
     }
+    for ns in &netns {
+        let d = Path::new(REALSERVER_RECORDS).join(ns);
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
     netns.retain(|ns| netns_exists(ns));
 
     let mut procs: Vec<ProcId> = state.processes.iter().map(|p| p.id).collect();
@@ -116,6 +126,10 @@ pub fn teardown(lab: &str, topo: Option<&Topology>) -> Result<Teardown, LabError
             Err(e) => failures.push(format!("{}: {e}", d.display())),
         }
     }
+    // Emptied above, unless another lab's reals still have records there.
+    let records = Path::new(REALSERVER_RECORDS);
+    let _ = std::fs::remove_dir(records);
+    let _ = std::fs::remove_dir(records.parent().expect("has a parent"));
     let state_dir = lab_dir(lab);
     if state_dir.exists() {
         if let Err(e) = std::fs::remove_dir_all(&state_dir) {

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use xlvs_api::{reply, Command, CommandError};
-use xlvsadm::client;
+use xlvsadm::{client, realserver};
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +76,13 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         node_template: Option<PathBuf>,
     },
+    /// Set up (or undo) this host as a DR or TUN real server: the VIP on
+    /// lo, the ARP sysctls, TUN's decapsulation. Runs on the real, not
+    /// the director; needs no daemon.
+    Realserver {
+        #[command(subcommand)]
+        action: realserver::Action,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +118,7 @@ pub fn run(args: &[String]) -> ExitCode {
             file,
             node_template,
         } => return import::run(file, node_template.as_deref()),
+        Cmd::Realserver { action } => return realserver::run(action),
         Cmd::Status => (Command::Status, |v| {
             Ok(ospf::status(&reply::parse(v.clone())?))
         }),
