@@ -189,7 +189,9 @@ impl Bfd {
             d => self.by_discr.get(&d).copied(),
         };
         let Some(id) = id else {
-            return self.drop(DropReason::UnknownSession, None);
+            // Still shown on the source's session: a peer holding a stale
+            // discriminator of ours is worth seeing there.
+            return self.drop(DropReason::UnknownSession, by_source);
         };
         let s = self.sessions.get_mut(&id).expect("indexed sessions exist");
         if s.peer != from || !(s.local.is_unspecified() || s.local == to) {

@@ -85,8 +85,9 @@ impl Sim {
         self.nodes.iter().position(|n| n.addr == addr)
     }
 
-    /// Takes every packet and event the nodes have ready at `now`.
-    fn flush(&mut self) {
+    /// Takes every packet and event the nodes have ready at `now`, as a
+    /// driver does after each call into the core.
+    pub fn flush(&mut self) {
         for i in 0..self.nodes.len() {
             while let Some(t) = self.nodes[i].bfd.poll_transmit(self.now) {
                 assert_eq!(t.to.port(), 3784);
