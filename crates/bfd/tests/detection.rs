@@ -16,13 +16,7 @@ fn silent_peer_goes_down_after_the_detection_time_and_not_before() {
     sim.nodes[1].muted = true;
     sim.run_for(ms(1_000));
 
-    let last_arrival = sim
-        .sent_by(1, sim.start)
-        .into_iter()
-        .filter(|s| s.delivered)
-        .map(|s| s.at + sim.latency)
-        .max()
-        .unwrap();
+    let last_arrival = sim.last_arrival(1);
     assert!(last_arrival <= muted_at + sim.latency);
     let downs: Vec<_> = sim
         .events_of(0)
@@ -63,13 +57,7 @@ fn still_up_one_microsecond_before_the_deadline() {
     // Find the last delivered packet of B, then stop just short of its
     // arrival plus 4 x 50 ms.
     sim.run_for(ms(1));
-    let last_arrival = sim
-        .sent_by(1, sim.start)
-        .into_iter()
-        .filter(|s| s.delivered)
-        .map(|s| s.at + sim.latency)
-        .max()
-        .unwrap();
+    let last_arrival = sim.last_arrival(1);
     let deadline = last_arrival + ms(200);
     sim.run_until(deadline - std::time::Duration::from_micros(1));
     assert_eq!(sim.state(0, a), State::Up);

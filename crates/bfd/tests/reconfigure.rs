@@ -64,6 +64,41 @@ fn a_longer_interval_applies_after_the_final() {
 }
 
 #[test]
+fn a_longer_interval_waits_for_a_final_however_late() {
+    let (mut sim, a, b) = Sim::pair(config(100, 3), config(100, 3));
+    sim.settle(a, b);
+    // B's Finals are lost for a while: A's Poll Sequence goes on.
+    sim.lose = Some(Box::new(|from, p| from == 1 && p.fin));
+    let at = sim.now;
+    sim.nodes[0].bfd.set_config(at, a, config(300, 3)).unwrap();
+    sim.run_for(ms(1_000));
+    let during = sim.sent_by(0, at);
+    assert!(during.len() >= 10);
+    // Every periodic packet repeats the Poll, at the old cadence.
+    assert!(during.iter().all(|s| s.packet.poll));
+    let gaps = periodic_gaps(&during);
+    assert!(
+        gaps.iter().all(|g| *g >= ms(75) && *g <= ms(100)),
+        "{gaps:?}"
+    );
+    assert!(sim.both_up(a, b));
+    // B already waits for the slower rate A announced.
+    let ib = sim.nodes[1].bfd.session(b, sim.now).unwrap();
+    assert_eq!(ib.detection_time_us, Some(900_000));
+
+    sim.lose = None;
+    let healed = sim.now;
+    sim.run_for(ms(2_000));
+    let after = sim.sent_by(0, healed + ms(150));
+    assert!(after.iter().all(|s| !s.packet.poll));
+    let gaps = periodic_gaps(&after);
+    assert!(
+        gaps.iter().all(|g| *g >= ms(225) && *g <= ms(300)),
+        "{gaps:?}"
+    );
+}
+
+#[test]
 fn a_shorter_rx_keeps_the_old_detection_time_until_the_final() {
     // A is the slow side: B sends every 300 ms because A requires it.
     let (mut sim, a, b) = Sim::pair(config(300, 3), config(50, 3));

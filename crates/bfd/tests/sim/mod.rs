@@ -49,7 +49,11 @@ pub struct Sim {
     in_flight: Vec<(Instant, usize, Ipv4Addr, Ipv4Addr, u8, Vec<u8>)>,
     pub sent: Vec<Sent>,
     pub events: Vec<(Instant, usize, Event)>,
+    /// Packets (sender, packet) for which this returns true are lost.
+    pub lose: Option<Lose>,
 }
+
+pub type Lose = Box<dyn FnMut(usize, &ControlPacket) -> bool>;
 
 impl Sim {
     /// Two nodes, 10.0.0.1 and 10.0.0.2, each with a session to the other
@@ -63,6 +67,7 @@ impl Sim {
             in_flight: Vec::new(),
             sent: Vec::new(),
             events: Vec::new(),
+            lose: None,
         };
         sim.start = sim.now;
         for (seed, addr) in [(1, "10.0.0.1"), (2, "10.0.0.2")] {
@@ -94,7 +99,8 @@ impl Sim {
                 let packet = ControlPacket::parse(&t.bytes).expect("we send what we accept");
                 let node = &self.nodes[i];
                 let to = self.node_of(*t.to.ip());
-                let delivered = !node.muted && to.is_some();
+                let lost = self.lose.as_mut().is_some_and(|f| f(i, &packet));
+                let delivered = !node.muted && !lost && to.is_some();
                 if let (true, Some(to)) = (delivered, to) {
                     let at = self.now + self.latency;
                     self.in_flight
@@ -181,6 +187,16 @@ impl Sim {
             .filter(|s| s.from == from && s.at >= since)
             .cloned()
             .collect()
+    }
+
+    /// When the last packet node `from` sent that was delivered arrived.
+    pub fn last_arrival(&self, from: usize) -> Instant {
+        self.sent
+            .iter()
+            .filter(|s| s.from == from && s.delivered)
+            .map(|s| s.at + self.latency)
+            .max()
+            .expect("a delivered packet")
     }
 
     /// Node `node`'s events, with their time.
