@@ -37,17 +37,14 @@ pub fn transition(state: State, event: FsmEvent) -> Option<Step> {
     use State as S;
     let cleared = Some(Diag::None);
     match (state, event) {
-        // 6.8.16: "If signaling is received from outside BFD that the
-        // session should be put into AdminDown state: Set
-        // bfd.SessionState to AdminDown, bfd.LocalDiag to an appropriate
-        // value" (7, Administratively Down).
+        // 6.8.16, disabling: "Set bfd.SessionState to AdminDown, Set
+        // bfd.LocalDiag to an appropriate value" (7, Administratively Down).
         (S::AdminDown, E::AdminDown) => None,
         (S::Down | S::Init | S::Up, E::AdminDown) => {
             to(S::AdminDown, Some(Diag::AdministrativelyDown))
         }
-        // "If signaling is received ... that the session should be taken
-        // out of AdminDown state: Set bfd.SessionState to Down." The diag
-        // stays 7 until the session comes Up: it still says why.
+        // 6.8.16, enabling: "Set bfd.SessionState to Down." The diag stays
+        // 7 until the session comes Up: it still says why.
         (S::AdminDown, E::AdminUp) => to(S::Down, None),
         (S::Down | S::Init | S::Up, E::AdminUp) => None,
 

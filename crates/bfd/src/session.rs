@@ -150,8 +150,9 @@ impl Session {
             self.polling = false;
             self.active = self.sent;
         }
-        // "It has been received for purposes of the Detection Time
-        // expiration rules": restart the wait from now.
+        // "If the packet was not discarded, it has been received for
+        // purposes of the Detection Time expiration rules": restart the
+        // wait from now.
         self.last_rx = Some(cx.now);
         self.rearm_detect(cx);
         if self.tx_interval() != tx_before {
@@ -237,8 +238,9 @@ impl Session {
         }
     }
 
-    /// AdminDown runs no detection (6.8.16: it "MUST NOT" declare the
-    /// session down by itself).
+    /// AdminDown runs no detection: there is nothing left to declare down.
+    /// Its packets keep going (6.8.16: "for at least a Detection Time",
+    /// and "MAY be transmitted indefinitely").
     fn stop_detect(&mut self, cx: &mut Ctx<'_>) {
         cx.timers.clear(Timer::Detect(self.id));
     }
