@@ -192,7 +192,7 @@ const TABLE: &[Spec] = &[
         None,
         "persistent-conn",
         Nothing,
-        Id::Unsupported("xlvs keeps no persistence templates (persistence hashes the client address), so there is no PersistConn count"),
+        Id::Unsupported("the listing has no PersistConn column yet (templates per real); mh, sh and dh keep no templates, the other schedulers do: docs/dataplane.md"),
     ),
     opt(
         Some('6'),

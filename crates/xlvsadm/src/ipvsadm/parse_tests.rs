@@ -435,7 +435,7 @@ const REFUSED: &[(&str, &str)] = &[
         "-b: scheduler flags (e.g. mh-port, mh-fallback) are not supported; for FULLNAT (-b in Alibaba's ipvsadm) use --fullnat",
     ),
     ("-A -t 192.0.2.10:80 --pe sip", "--pe: persistence engines are not supported"),
-    ("-L --persistent-conn", "--persistent-conn: xlvs keeps no persistence templates (persistence hashes the client address), so there is no PersistConn count"),
+    ("-L --persistent-conn", "--persistent-conn: the listing has no PersistConn column yet (templates per real); mh, sh and dh keep no templates, the other schedulers do: docs/dataplane.md"),
     ("-P -t 192.0.2.10:80 -z 10.0.2.1", "-P: FULLNAT local addresses come from [fullnat] local_addresses in the node config"),
     ("-L --bogus", "--bogus: unknown option"),
     ("-Lq", "-q: unknown option (in -Lq)"),
