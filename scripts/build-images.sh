@@ -22,8 +22,11 @@
 #   BIN_DIR      the xlvsd, xlvsadm and xlvs-decap to put in the images
 #                (default target/release, built if missing)
 #   CACHE_DIR    where the base tarball is kept (default /var/cache/xlvs-images)
+#   TAG          the images' tag (default latest, what the lab files name)
 #   KEEP_IMAGES  1 (default): leave the images for containerlab; 0: remove
-#                them at the end (CI: its images hold debug binaries)
+#                what this run made at the end (CI, with TAG=ci: its images
+#                hold debug binaries, and a developer's :latest stay as
+#                they are)
 #
 # It installs mmdebstrap, buildah and podman if missing, changes no file
 # of the host's containers configuration, and removes the working
@@ -35,9 +38,11 @@ root=$PWD
 BIN_DIR=$(realpath -m "${BIN_DIR:-$root/target/release}")
 CACHE_DIR=${CACHE_DIR:-/var/cache/xlvs-images}
 KEEP_IMAGES=${KEEP_IMAGES:-1}
+TAG=${TAG:-latest}
 # Our own name for the base, so no image of the host's is replaced.
 BASE_IMAGE=localhost/xlvs-debian:12
-IMAGES=(xlvs:latest lab-host:latest lab-bird:latest)
+IMAGES=("xlvs:$TAG" "lab-host:$TAG" "lab-bird:$TAG")
+imported=0
 
 step=start
 say() { echo "build-images: $*"; }
@@ -62,7 +67,9 @@ cleanup() {
         buildah rm "$c" >/dev/null || echo "build-images: could not remove container $c" >&2
     done
     if [ "$KEEP_IMAGES" = 0 ]; then
-        for image in "${IMAGES[@]}" "$BASE_IMAGE"; do
+        local made=("${IMAGES[@]}")
+        [ "$imported" = 0 ] || made+=("$BASE_IMAGE")
+        for image in "${made[@]}"; do
             if buildah inspect --type image "$image" >/dev/null 2>&1; then
                 buildah rmi "$image" >/dev/null || echo "build-images: could not remove $image" >&2
             fi
@@ -103,8 +110,9 @@ fi
 mkdir "$work/bin"
 for b in "${bins[@]}"; do cp "$BIN_DIR/$b" "$work/bin/"; done
 
-# buildah's default ulimits for RUN steps (nproc=32768) cannot be set
-# where the hard limit is lower, which fails every RUN. Lower them in a
+# buildah's default ulimit for RUN steps, nproc=32768, cannot be set where
+# the hard limit is lower (the machine may not raise rlimits), and then
+# every RUN fails. Lower them in a
 # containers.conf of our own, read instead of the host's (which stays as
 # it is) through CONTAINERS_CONF.
 cat >"$work/containers.conf" <<'EOF'
@@ -146,6 +154,7 @@ if [ "$(buildah inspect --type image --format '{{index .OCIv1.Config.Labels "xlv
     say "base image: podman import -> $BASE_IMAGE"
     podman import --quiet --change "LABEL xlvs.base=$stamp" "$tarball" "$BASE_IMAGE" >/dev/null \
         || die "podman import $tarball failed"
+    imported=1
     [ -z "$old_base" ] || buildah rmi "$old_base" >/dev/null 2>&1 || true
 fi
 
@@ -170,15 +179,16 @@ bud() {
     fi
 }
 
-bud xlvs:latest
-bud lab-host:latest --target lab-host
-bud lab-bird:latest --target lab-bird
+bud "xlvs:$TAG"
+bud "lab-host:$TAG" --target lab-host
+bud "lab-bird:$TAG" --target lab-bird
 
 # A working container of IMAGE in $container (kept for cleanup), with an
 # empty /check for the files the checks need.
 container=
 new_container() {
-    container=$(buildah from --quiet --pull-never "$1") \
+    # buildah from has its own default nproc (32768): lowered as above.
+    container=$(buildah from --quiet --pull-never --ulimit nproc=4096:4096 "$1") \
         || die "buildah from $1 failed"
     containers+=("$container")
     buildah run --isolation chroot "$container" -- mkdir -p /check
@@ -199,11 +209,11 @@ run_in() {
         "$container" "$script" || die "inside the image: exit $?"
 }
 
-step="check xlvs:latest"
+step="check xlvs:$TAG"
 say "$step"
 bad=$work/broken.toml
 printf '[node]\nname = "broken"\nrouter_id = "not an address"\n' >"$bad"
-new_container xlvs:latest
+new_container "xlvs:$TAG"
 # The example configs, and the directors' configs the labs bind into
 # this image (as LAB-NODE.toml).
 for f in configs/*.toml labs/*/*.toml; do
@@ -233,9 +243,9 @@ xlvs-entrypoint xlvsd --version 2>/dev/null | grep -q "^xlvsd "
 echo "xlvs-entrypoint: runs its command"
 '
 
-step="check lab-host:latest"
+step="check lab-host:$TAG"
 say "$step"
-new_container lab-host:latest
+new_container "lab-host:$TAG"
 put labs/quickstart/web1/nginx.conf nginx.conf
 run_in '
 xlvs-decap --version
@@ -260,9 +270,9 @@ done
 kill $!
 '
 
-step="check lab-bird:latest"
+step="check lab-bird:$TAG"
 say "$step"
-new_container lab-bird:latest
+new_container "lab-bird:$TAG"
 put labs/bird-p2p/r1/bird.conf bird-p2p.conf
 put labs/bird-broadcast/r1/bird.conf bird-broadcast.conf
 run_in '
@@ -277,5 +287,5 @@ step="finish"
 if [ "$KEEP_IMAGES" = 0 ]; then
     say "all checks passed; removing the images (KEEP_IMAGES=0)"
 else
-    say "all checks passed; images: ${IMAGES[*]} (buildah images; podman save to hand them to Docker)"
+    say "all checks passed; images: ${IMAGES[*]} (buildah images lists them)"
 fi
