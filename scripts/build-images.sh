@@ -92,7 +92,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq || die "apt-get update failed: is the Debian mirror reachable?"
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$work/apt.log" 2>&1 \
-        || { cat "$work/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
+        || { cat "$work/apt.log" >&2; die "apt-get install ${missing[*]} failed: cannot reach the Debian mirror? (apt's output above)"; }
 fi
 
 step="release binaries"
@@ -138,7 +138,7 @@ else
     done
     [ ${#sources[@]} -gt 0 ] || die "no apt sources on this host to build the base from"
     # Into a temporary name first: an interrupted run leaves no half tarball.
-    if ! mmdebstrap --quiet --variant=minbase --format=tar bookworm "$tarball.new" "${sources[@]}" \
+    if ! mmdebstrap --variant=minbase --format=tar bookworm "$tarball.new" "${sources[@]}" \
         </dev/null >"$work/mmdebstrap.log" 2>&1; then
         tail -n 20 "$work/mmdebstrap.log" >&2
         rm -f "$tarball.new"
