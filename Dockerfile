@@ -23,7 +23,8 @@
 #               (default) compiles them in the build stage below;
 #               `host-bin` takes them from a build context named `bin`,
 #               a directory holding the three binaries built on the host
-#               (Debian 12's rustc is too old to build them in an image):
+#               (for where the Rust image cannot be pulled: Debian 12's
+#               own rustc is too old for xlvs):
 #
 #     docker build --build-arg BINARIES=host-bin \
 #         --build-context bin=target/release -t xlvs:latest .
