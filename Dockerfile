@@ -76,7 +76,8 @@ COPY labs/xlvs-entrypoint /usr/local/bin/xlvs-entrypoint
 ENTRYPOINT ["/usr/local/bin/xlvs-entrypoint"]
 
 # The clients and real servers of the labs (`image: lab-host:latest`):
-# nginx and xlvs-decap (TUN reals) besides the runtime. Build it with
+# nginx, xlvs-decap and xlvsadm (`xlvsadm realserver` sets up the reals)
+# besides the runtime. Build it with
 #
 #   docker build --target lab-host -t lab-host:latest .
 #
@@ -85,7 +86,7 @@ FROM runtime AS lab-host
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nginx procps \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=binaries /out/xlvs-decap /usr/local/bin/
+COPY --from=binaries /out/xlvs-decap /out/xlvsadm /usr/local/bin/
 CMD ["sleep", "infinity"]
 
 # The BIRD routers of the labs (`image: lab-bird:latest`): Debian's BIRD 2

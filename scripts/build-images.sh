@@ -7,7 +7,8 @@
 #                    a broken one), the entrypoint
 #   lab-host:latest  nginx -t; nginx and the echo server started as the
 #                    quickstart lab starts them, answering on loopback;
-#                    xlvs-decap --version
+#                    xlvs-decap --version, xlvsadm --help (the reals'
+#                    exec lines run `xlvsadm realserver`)
 #   lab-bird:latest  bird parses the BIRD labs' router configs
 #
 # How (Debian 12, as root): mmdebstrap makes a minbase Debian 12 tarball
@@ -249,6 +250,7 @@ new_container "lab-host:$TAG"
 put labs/quickstart/web1/nginx.conf nginx.conf
 run_in '
 xlvs-decap --version
+xlvsadm --help >/dev/null && echo "xlvsadm: runs"
 nginx -t 2>&1
 # As the quickstart lab starts its reals: nginx with its config, the echo
 # server on port 7; each must answer within 5 s.
