@@ -13,7 +13,29 @@
 # against Debian's x86_64-linux-gnu headers. FRR nodes use the FRR image,
 # BIRD nodes the lab-bird stage below.
 
+# Build arguments, for building without a registry or a Rust image (what
+# scripts/build-images.sh does with buildah; Docker users need none):
+#
+#   BASE        the Debian 12 image every runtime stage starts from
+#               (default debian:12-slim); e.g. a local image made by
+#               mmdebstrap and `podman import`.
+#   BINARIES    where xlvsd, xlvsadm and xlvs-decap come from: `build`
+#               (default) compiles them in the build stage below;
+#               `host-bin` takes them from a build context named `bin`,
+#               a directory holding the three binaries built on the host
+#               (for where the Rust image cannot be pulled: Debian 12's
+#               own rustc is too old for xlvs):
+#
+#     docker build --build-arg BINARIES=host-bin \
+#         --build-context bin=target/release -t xlvs:latest .
+#
+#               Stages that are not used are not built, so with host-bin
+#               the Rust image is never pulled.
+#   RUST_IMAGE  the build stage's image (default rust:1-bookworm).
+
 ARG RUST_IMAGE=rust:1-bookworm
+ARG BASE=debian:12-slim
+ARG BINARIES=build
 
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
@@ -28,38 +50,34 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && mkdir -p /out \
     && cp target/release/xlvsd target/release/xlvsadm target/release/xlvs-decap /out/
 
+# BINARIES=host-bin: the host's binaries, from the build context `bin`.
+FROM scratch AS host-bin
+COPY --from=bin xlvsd xlvsadm xlvs-decap /out/
+
+# The chosen source, as one stage the others copy /out from. The label is
+# only there so that the stage has an instruction: buildah leaves the
+# working container of an instruction-less stage behind.
+FROM ${BINARIES} AS binaries
+LABEL org.opencontainers.image.title="xlvs binaries"
+
 # What every lab node but the routers has: the tools the labs' exec lines
 # use (iproute2, ethtool), python3 for the echo server, curl to try a VIP,
 # and an entrypoint for running under containerlab.
-FROM debian:12-slim AS runtime
+FROM ${BASE} AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends iproute2 ethtool python3 curl ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY labs/quickstart/echo.py /usr/local/bin/echo.py
 
-# containerlab starts a node before it wires the data links, and says how
-# many there will be in CLAB_INTFS: wait for eth1..ethN (xlvsd attaches
-# XDP to them at start), at most 60 s. The lab configs pin under
-# /run/xlvs/bpf (where xlvs-lab mounts a bpf filesystem): mount one there
-# too, so the same files run in containers (containerlab runs linux nodes
-# privileged).
-COPY --chmod=755 <<'EOF' /usr/local/bin/xlvs-entrypoint
-#!/bin/sh
-want=${CLAB_INTFS:-0}
-tries=0
-while [ "$(ls /sys/class/net | grep -c '^eth[1-9]')" -lt "$want" ] && [ "$tries" -lt 600 ]; do
-    sleep 0.1
-    tries=$((tries + 1))
-done
-mkdir -p /run/xlvs/bpf
-mountpoint -q /run/xlvs/bpf || mount -t bpf bpf /run/xlvs/bpf \
-    || echo "xlvs-entrypoint: cannot mount a bpf filesystem at /run/xlvs/bpf (not privileged?)" >&2
-exec "$@"
-EOF
+# containerlab's entrypoint: waits for the links, mounts a bpf filesystem
+# at /run/xlvs/bpf (the script says why). A file, not a heredoc: Debian
+# 12's buildah reads no heredocs.
+COPY labs/xlvs-entrypoint /usr/local/bin/xlvs-entrypoint
 ENTRYPOINT ["/usr/local/bin/xlvs-entrypoint"]
 
 # The clients and real servers of the labs (`image: lab-host:latest`):
-# nginx and xlvs-decap (TUN reals) besides the runtime. Build it with
+# nginx, xlvs-decap and xlvsadm (`xlvsadm realserver` sets up the reals)
+# besides the runtime. Build it with
 #
 #   docker build --target lab-host -t lab-host:latest .
 #
@@ -68,7 +86,7 @@ FROM runtime AS lab-host
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nginx procps \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/xlvs-decap /usr/local/bin/
+COPY --from=binaries /out/xlvs-decap /out/xlvsadm /usr/local/bin/
 CMD ["sleep", "infinity"]
 
 # The BIRD routers of the labs (`image: lab-bird:latest`): Debian's BIRD 2
@@ -77,7 +95,7 @@ CMD ["sleep", "infinity"]
 # Build it with
 #
 #   docker build --target lab-bird -t lab-bird:latest .
-FROM debian:12-slim AS lab-bird
+FROM ${BASE} AS lab-bird
 RUN apt-get update \
     && apt-get install -y --no-install-recommends bird2 iproute2 \
     && rm -rf /var/lib/apt/lists/* \
@@ -86,5 +104,5 @@ CMD ["bird", "-f", "-c", "/etc/bird/bird.conf"]
 
 # The directors' image, the last stage: what a plain `docker build` makes.
 FROM runtime
-COPY --from=build /out/ /usr/local/bin/
+COPY --from=binaries /out/ /usr/local/bin/
 CMD ["xlvsd", "--config", "/etc/xlvs/xlvs.toml"]

@@ -1,7 +1,8 @@
-//! No Docker engine runs here, so the images cannot be built in CI; this
-//! checks what can be checked without one: every image the lab files name
-//! is FRR's or a stage of our Dockerfile, and every binary the Dockerfile
-//! copies out of the build is one the workspace builds.
+//! The Dockerfile's text: every image the lab files name is FRR's or a
+//! stage of our Dockerfile, and every binary the Dockerfile copies out of
+//! the build is one the workspace builds. The images themselves are built
+//! and checked inside by scripts/build-images.sh (buildah, no Docker
+//! engine), which scripts/test.sh runs.
 
 use std::collections::BTreeSet;
 use xlvs_tests::{bin_dir, workspace};
