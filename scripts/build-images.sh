@@ -250,7 +250,7 @@ new_container "lab-host:$TAG"
 put labs/quickstart/web1/nginx.conf nginx.conf
 run_in '
 xlvs-decap --version
-xlvsadm --help >/dev/null && echo "xlvsadm: runs"
+xlvsadm realserver --help >/dev/null && echo "xlvsadm realserver: runs"
 nginx -t 2>&1
 # As the quickstart lab starts its reals: nginx with its config, the echo
 # server on port 7; each must answer within 5 s.
