@@ -94,5 +94,24 @@ fn a_clients_connections_reach_one_real_whichever_director_ecmp_picks() {
         installed >= 3,
         "templates installed on the peers: {installed}"
     );
+    // ipvsadm's PersistConn column counts it on every director, its own
+    // template or a peer's, against that real.
+    let real = reals.iter().next().expect("one real");
+    let addr = format!("10.0.3.2{}", real.trim_start_matches("web"));
+    for lb in LBS {
+        let out = std::process::Command::new(xlvs_tests::bin("xlvsadm"))
+            .args(["--socket", &LAB.socket(lb).to_string_lossy()])
+            .args(["-L", "-n", "--persistent-conn"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{lb}: {text}");
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("{addr}:80 ")))
+            .unwrap_or_else(|| panic!("{lb}: no line for {addr}:80\n{text}"));
+        let persist: u64 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+        assert!(persist >= 1, "{lb}: PersistConn of {addr}: {line}");
+    }
     println!("done after {:.0?}", began.elapsed());
 }

@@ -5,7 +5,7 @@
 //! A snapshot taken while XDP runs: entries made or removed during the walk
 //! may be missed or seen; each entry is read whole.
 
-use crate::abi::{Conn, FlowKey, NatBack};
+use crate::abi::{Conn, FlowKey, NatBack, Tmpl, TmplKey};
 use crate::loader::{Dataplane, DataplaneError};
 use aya::maps::IterableMap;
 use aya::Pod;
@@ -135,6 +135,15 @@ impl Dataplane {
         each: impl FnMut(&FlowKey, &Conn),
     ) -> Result<u64, DataplaneError> {
         for_each(self.conntrack_fd(), "conntrack", each)
+    }
+
+    /// Every persistence template (`templates`), live or expired.
+    pub fn for_each_template(
+        &self,
+        each: impl FnMut(&TmplKey, &Tmpl),
+    ) -> Result<u64, DataplaneError> {
+        let fd = self.templates.map().fd().as_fd().as_raw_fd() as u32;
+        for_each(fd, "templates", each)
     }
 
     pub(crate) fn conntrack_fd(&self) -> u32 {

@@ -119,6 +119,10 @@ pub fn table_and_census(
                 .and_then(|s| f.real_traffic(s).ok())
                 .unwrap_or_default();
             let conns = slot.and_then(|s| counts?.get(&s)).copied();
+            let persist_conns = slot
+                .and_then(|s| census.as_ref()?.templates.get(&s))
+                .copied()
+                .unwrap_or(0);
             RealEntry {
                 address: r.addr,
                 port: if r.port == 0 { port } else { r.port },
@@ -128,6 +132,7 @@ pub fn table_and_census(
                 weight: e.programmed_weight(r).min(u32::from(u16::MAX)) as u16,
                 active_conns: conns.map_or(0, |c| c.0),
                 inactive_conns: conns.map_or(0, |c| c.1),
+                persist_conns,
                 stats: stats(traffic),
                 rate: slot.map(|s| samples.rate(Key::Real(s))).unwrap_or_default(),
                 sorry_server,
@@ -196,6 +201,8 @@ pub struct Census {
     /// Per real slot: (active, inactive) connections, like ip_vs counts
     /// them: established TCP is active, everything else inactive.
     pub per_real: BTreeMap<u32, (u64, u64)>,
+    /// Per real slot: live persistence templates (PersistConn).
+    pub templates: BTreeMap<u32, u64>,
     /// Entries the table holds, expired ones waiting for eviction included.
     pub entries: u64,
     /// Of which alive.
@@ -218,7 +225,21 @@ fn census(f: &Forwarder, t: &Timeouts, clock: &Clock) -> Option<Census> {
             e.1 += 1;
         }
     });
-    match walked {
+    // Templates live for their service's persistence timeout.
+    let persistence: BTreeMap<u32, u64> = f
+        .entries()
+        .iter()
+        .filter_map(|e| Some((e.spec.id, u64::from(e.persistence?.0))))
+        .collect();
+    let templates = f.for_each_template(|k, t| {
+        let live = persistence
+            .get(&k.svc)
+            .is_some_and(|&timeout| clock.since(t.last).as_secs() < timeout);
+        if live {
+            *out.templates.entry(t.real).or_default() += 1;
+        }
+    });
+    match walked.and_then(|entries| templates.map(|_| entries)) {
         Ok(entries) => {
             out.entries = entries;
             Some(out)

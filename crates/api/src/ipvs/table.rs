@@ -86,6 +86,10 @@ pub struct RealEntry {
     pub active_conns: u64,
     #[serde(default)]
     pub inactive_conns: u64,
+    /// Live persistence templates placing clients on this real (ipvsadm's
+    /// PersistConn); 0 under mh, sh and dh, which keep none.
+    #[serde(default)]
+    pub persist_conns: u64,
     #[serde(default)]
     pub stats: Stats,
     #[serde(default)]

@@ -51,4 +51,6 @@ pub enum ListFormat {
     Stats,
     /// `--rate`.
     Rate,
+    /// `--persistent-conn`: each real's persistence templates.
+    PersistentConn,
 }

@@ -44,6 +44,7 @@ pub(super) enum Class {
     Timeout,
     Stats,
     Rate,
+    PersistentConn,
     Exact,
     NoSort,
 }
@@ -64,6 +65,7 @@ impl Class {
             Class::Timeout => "timeout",
             Class::Stats => "stats",
             Class::Rate => "rate",
+            Class::PersistentConn => "persistent-conn",
             Class::Exact => "exact",
             Class::NoSort => "nosort",
         }
@@ -192,7 +194,7 @@ const TABLE: &[Spec] = &[
         None,
         "persistent-conn",
         Nothing,
-        Id::Unsupported("the listing has no PersistConn column yet (templates per real); mh, sh and dh keep no templates, the other schedulers do: docs/dataplane.md"),
+        Id::Other(Class::PersistentConn),
     ),
     opt(
         Some('6'),

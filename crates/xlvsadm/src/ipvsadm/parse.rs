@@ -142,7 +142,15 @@ fn allowed(cmd: Cmd) -> &'static [Class] {
         Cmd::AddServer | Cmd::EditServer => &[Service, Real, Forward, Weight],
         Cmd::DeleteServer => &[Service, Real],
         Cmd::List => &[
-            Numeric, Connection, Service, Timeout, Stats, Rate, Exact, NoSort,
+            Numeric,
+            Connection,
+            Service,
+            Timeout,
+            Stats,
+            Rate,
+            PersistentConn,
+            Exact,
+            NoSort,
         ],
         Cmd::Save => &[Numeric],
         Cmd::Zero => &[Service],
@@ -373,6 +381,8 @@ impl Line {
             ListFormat::Stats
         } else if self.has(Class::Rate) {
             ListFormat::Rate
+        } else if self.has(Class::PersistentConn) {
+            ListFormat::PersistentConn
         } else {
             ListFormat::Plain
         };

@@ -29,6 +29,7 @@ fn meaning(line: &str) -> String {
                 ListFormat::Plain => "",
                 ListFormat::Stats => " stats",
                 ListFormat::Rate => " rate",
+                ListFormat::PersistentConn => " persistent-conn",
             };
             let flag = |on: bool, name: &str| {
                 if on {
@@ -108,6 +109,10 @@ const ACCEPTED: &[(&str, &str)] = &[
     ("-L -n -c", "list connections numeric"),
     ("-L -n --stats", "list services stats numeric"),
     ("-L -n --rate", "list services rate numeric"),
+    (
+        "-L -n --persistent-conn",
+        "list services persistent-conn numeric",
+    ),
     ("-L -n --exact --stats", "list services stats numeric exact"),
     ("-Z -t 172.18.140.1:80", "-Z -t 172.18.140.1:80"),
     // seed 002 (start/stop script; `-set` there is a typo, see REFUSED)
@@ -435,7 +440,6 @@ const REFUSED: &[(&str, &str)] = &[
         "-b: scheduler flags (e.g. mh-port, mh-fallback) are not supported; for FULLNAT (-b in Alibaba's ipvsadm) use --fullnat",
     ),
     ("-A -t 192.0.2.10:80 --pe sip", "--pe: persistence engines are not supported"),
-    ("-L --persistent-conn", "--persistent-conn: the listing has no PersistConn column yet (templates per real); mh, sh and dh keep no templates, the other schedulers do: docs/dataplane.md"),
     ("-P -t 192.0.2.10:80 -z 10.0.2.1", "-P: FULLNAT local addresses come from [fullnat] local_addresses in the node config"),
     ("-L --bogus", "--bogus: unknown option"),
     ("-Lq", "-q: unknown option (in -Lq)"),

@@ -53,6 +53,15 @@ fn title(out: &mut String, format: ListFormat) {
             out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
             return;
         }
+        ListFormat::PersistentConn => {
+            let _ = writeln!(
+                out,
+                "{:<33} Weight    PersistConn ActiveConn InActConn",
+                "Prot LocalAddress:Port"
+            );
+            out.push_str("  -> RemoteAddress:Port\n");
+            return;
+        }
         ListFormat::Stats => ["Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"],
         ListFormat::Rate => ["CPS", "InPPS", "OutPPS", "InBPS", "OutBPS"],
     };
@@ -74,7 +83,7 @@ fn service(out: &mut String, s: &ServiceEntry, opts: &ListOptions) {
     let name = service_name(s);
     let num = |n: u64| largenum(n, opts.exact);
     match opts.format {
-        ListFormat::Plain => {
+        ListFormat::Plain | ListFormat::PersistentConn => {
             let _ = write!(out, "{name} {}", s.scheduler);
             if let Some(p) = &s.persistent {
                 let _ = write!(out, " persistent {}", p.timeout_s);
@@ -111,6 +120,13 @@ fn service(out: &mut String, s: &ServiceEntry, opts: &ListOptions) {
                     r.weight,
                     r.active_conns,
                     r.inactive_conns
+                );
+            }
+            ListFormat::PersistentConn => {
+                let _ = write!(
+                    out,
+                    "  -> {dest:<28} {:<9} {:<11} {:<10} {:<10}",
+                    r.weight, r.persist_conns, r.active_conns, r.inactive_conns
                 );
             }
             ListFormat::Stats => {

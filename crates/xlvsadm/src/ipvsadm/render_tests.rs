@@ -51,6 +51,7 @@ fn real(
         weight,
         active_conns: active,
         inactive_conns: inactive,
+        persist_conns: active / 2,
         stats: stats(st),
         rate: rate(rt),
         sorry_server: false,
@@ -259,6 +260,22 @@ fn list_stats_rate_exact() {
     assert_eq!(listing("-L -n --stats"), text(STATS));
     assert_eq!(listing("-L -n --stats --exact"), text(STATS_EXACT));
     assert_eq!(listing("-L -n --rate"), text(RATE));
+}
+
+#[test]
+fn list_persistent_conn_as_ipvsadm_lays_it_out() {
+    // persist_conns is active / 2 in table(): 12 -> 6, 1 -> 0.
+    let out = listing("-L -n --persistent-conn");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[1..5],
+        [
+            "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn",
+            "  -> RemoteAddress:Port",
+            "TCP  192.0.2.10:80 mh persistent 300",
+            "  -> 10.0.1.21:80                 100       6           12         3         ",
+        ]
+    );
 }
 
 #[test]

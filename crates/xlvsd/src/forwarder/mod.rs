@@ -425,6 +425,14 @@ impl Forwarder {
         self.dp.limits().conntrack
     }
 
+    /// Every persistence template, read in batches.
+    pub fn for_each_template(
+        &self,
+        each: impl FnMut(&xlvs_dataplane::abi::TmplKey, &xlvs_dataplane::abi::Tmpl),
+    ) -> Result<u64, xlvs_dataplane::DataplaneError> {
+        self.dp.for_each_template(each)
+    }
+
     /// Every connection-table entry, read in batches; how many there are.
     pub fn for_each_connection(
         &self,

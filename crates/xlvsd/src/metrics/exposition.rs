@@ -639,6 +639,7 @@ mod tests {
             weight,
             active_conns: 3,
             inactive_conns: 4,
+            persist_conns: 0,
             stats: stats(5, 60, 7000),
             rate: Rate::default(),
             sorry_server: false,
