@@ -395,6 +395,25 @@ fn without_sync() -> Outcome {
     )
 }
 
+/// The outcomes as docs/fullnat.md's table.
+fn print_table(title: &str, outcomes: &[Outcome]) {
+    println!("\n{title}, {STREAMS} connections per case:");
+    println!("| case | lost | the affected director's: lost of held | others' moved by r1, lost | moved and survived | r1 settled after |");
+    println!("|---|---|---|---|---|---|");
+    for o in outcomes {
+        println!(
+            "| {} | {} of {STREAMS} | {} of {} | {} | {} | {:.1?} |",
+            o.case,
+            o.lost,
+            o.affected_lost,
+            o.affected_owned,
+            o.moved_lost,
+            o.moved_kept,
+            o.converged
+        );
+    }
+}
+
 /// A per-director scheduler on every director, with sync: a director
 /// leaves, returns, dies. rr or wlc chooses another real on each
 /// director, so a moved flow keeps its real only through its synced entry.
@@ -456,19 +475,7 @@ fn per_director_schedulers_with_sync_lose_no_connection() {
         "wlc",
         ["SIGTERM lb3, wlc", "lb3 returns, wlc", "kill -9 lb4, wlc"],
     ));
-    println!("\nFULLNAT with rr and wlc, {STREAMS} connections per case:");
-    for o in &outcomes {
-        println!(
-            "| {} | {} of {STREAMS} | {} of {} | {} | {} | {:.1?} |",
-            o.case,
-            o.lost,
-            o.affected_lost,
-            o.affected_owned,
-            o.moved_lost,
-            o.moved_kept,
-            o.converged
-        );
-    }
+    print_table("FULLNAT with rr and wlc", &outcomes);
     for o in &outcomes {
         assert!(o.misread.is_empty(), "{}: {:?}", o.case, o.misread);
         assert_eq!(o.lost, 0, "{} with sync: {}", o.case, o.summary);
@@ -480,21 +487,7 @@ fn fullnat_cluster_with_sync_loses_no_connection() {
     let mut outcomes = with_sync();
     let unsynced = without_sync();
     outcomes.push(unsynced.clone());
-    println!("\nFULLNAT, {STREAMS} connections per case:");
-    println!("| case | lost | the affected director's: lost of held | others' moved by r1, lost | moved and survived | r1 settled after |");
-    println!("|---|---|---|---|---|---|");
-    for o in &outcomes {
-        println!(
-            "| {} | {} of {STREAMS} | {} of {} | {} | {} | {:.1?} |",
-            o.case,
-            o.lost,
-            o.affected_lost,
-            o.affected_owned,
-            o.moved_lost,
-            o.moved_kept,
-            o.converged
-        );
-    }
+    print_table("FULLNAT", &outcomes);
     for o in &outcomes {
         assert!(
             o.misread.is_empty(),
