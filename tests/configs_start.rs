@@ -303,15 +303,14 @@ fn runs(e: &Example, dir: &Path) {
     // A file the daemon refuses: `xlvsadm reload` (ExecReload) fails with
     // the reason, systemd hears the reload end, the daemon runs on.
     let good = std::fs::read_to_string(&config).unwrap();
-    let refused = good.replacen("scheduler = \"", "scheduler = \"wlc\" # \"", 1);
-    assert_ne!(refused, good, "{}: no scheduler to change", e.node);
+    let refused = format!("{good}\n[unclosed\n");
     std::fs::write(&config, refused).unwrap();
     notify.clear();
     let out = xlvsadm_reload(&socket);
     assert_eq!(out.status.code(), Some(1), "{}: {}", e.node, text(&out));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("\"wlc\" is not supported") && said.contains("nothing changed"),
+        said.contains("unclosed table") && said.contains("nothing changed"),
         "{said}"
     );
     notify.wait_for("READY=1");
@@ -436,22 +435,36 @@ xlvsd's stderr: {}",
 /// A config xlvsd refuses ends the start with 78 (not 1: the unit's
 /// RestartPreventExitStatus keeps systemd from restarting it), the
 /// reasons on stderr: a file that does not validate, and a valid file
-/// with a scheduler the data plane does not run. Under the unit's
-/// capabilities, before anything touches the host.
+/// the data plane cannot hold (more FULLNAT local addresses than it
+/// takes). Under the unit's capabilities, before anything touches the
+/// host.
 #[test]
 fn a_refused_config_exits_78_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let dr = std::fs::read_to_string(workspace().join("configs/lb-dr.toml")).unwrap();
+    let read = |f: &str| std::fs::read_to_string(workspace().join("configs").join(f)).unwrap();
+    let (dr, fullnat) = (read("lb-dr.toml"), read("lb-fullnat.toml"));
+    let lips: Vec<String> = (1..=65).map(|i| format!("\"10.9.0.{i}\"")).collect();
+    let line = fullnat
+        .lines()
+        .find(|l| l.starts_with("local_addresses"))
+        .expect("local_addresses in lb-fullnat.toml");
+    let many = fullnat.replace(line, &format!("local_addresses = [{}]", lips.join(", ")));
     let cases = [
-        ("invalid", dr.replace("cost = 10 ", "cost = 0 "), "cost"),
+        (
+            "invalid",
+            &dr,
+            dr.replace("cost = 10 ", "cost = 0 "),
+            "cost",
+        ),
         (
             "refused",
-            dr.replace("scheduler = \"mh\"", "scheduler = \"wlc\""),
-            "\"wlc\" is not supported",
+            &fullnat,
+            many,
+            "65 addresses, but the data plane holds at most 64",
         ),
     ];
-    for (name, text_, reason) in cases {
-        assert_ne!(text_, dr, "{name}: the edit applies");
+    for (name, original, text_, reason) in cases {
+        assert_ne!(&text_, original, "{name}: the edit applies");
         let config = dir.path().join(format!("{name}.toml"));
         std::fs::write(&config, text_).unwrap();
         let notify = NotifySocket::bind(dir.path().join(format!("{name}.notify")));
