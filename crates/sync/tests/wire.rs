@@ -5,7 +5,9 @@ mod samples;
 
 use samples::*;
 use std::net::Ipv4Addr;
-use xlvs_sync::wire::{Body, Datagram, Entry, Header, Hello, Key, Kind, WireError, MAX_DATAGRAM};
+use xlvs_sync::wire::{
+    Body, Datagram, Entry, Header, Hello, Key, Kind, Truncated, WireError, MAX_DATAGRAM,
+};
 use xlvs_sync::{DropReason, Forward, Op};
 
 fn encode(body: Body) -> Vec<u8> {
@@ -126,7 +128,7 @@ fn every_truncation_is_refused_as_truncated() {
         let bytes = encode(body);
         for len in 0..bytes.len() {
             let e = decode(&bytes[..len]).unwrap_err();
-            assert!(matches!(e, WireError::Truncated { .. }), "{len}: {e}");
+            assert!(matches!(e, WireError::Truncated(_)), "{len}: {e}");
             assert_eq!(e.reason(), DropReason::Truncated);
         }
     }
@@ -366,11 +368,11 @@ fn a_flipped_bit_anywhere_is_refused() {
 #[test]
 fn errors_read_as_sentences() {
     assert_eq!(
-        WireError::Truncated {
+        WireError::Truncated(Truncated {
             what: "datagram",
             need: 68,
             have: 40
-        }
+        })
         .to_string(),
         "datagram truncated: need 68 bytes, have 40"
     );

@@ -1,7 +1,7 @@
 //! The byte plumbing of the protocol crates' wire modules (OSPF, flow
 //! sync): a bounds-checked big-endian reader and writer. Each protocol
 //! keeps its typed views, parse and emit side by side, and its own error
-//! type, which takes [`Truncated`] through `From`.
+//! type, which holds [`Truncated`] as a variant (`#[from]`).
 
 use std::net::Ipv4Addr;
 
@@ -13,6 +13,15 @@ pub struct Truncated {
     pub need: usize,
     pub have: usize,
 }
+
+impl std::fmt::Display for Truncated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Truncated { what, need, have } = self;
+        write!(f, "{what} truncated: need {need} bytes, have {have}")
+    }
+}
+
+impl std::error::Error for Truncated {}
 
 /// A bounds-checked reader over a byte slice; `what` names the bytes in
 /// errors.

@@ -9,18 +9,16 @@ pub mod state;
 
 pub use control::{ControlPacket, CONTROL_LEN, VERSION};
 pub use state::{Diag, State};
+/// A read past the end of the bytes (the shared reader's error).
+pub use xlvs_wire::Truncated;
 
 use crate::stats::DropReason;
 
 /// Why bytes are not a BFD Control packet we accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
-    #[error("{what} truncated: need {need} bytes, have {have}")]
-    Truncated {
-        what: &'static str,
-        need: usize,
-        have: usize,
-    },
+    #[error(transparent)]
+    Truncated(#[from] Truncated),
     #[error("BFD version {0}, expected {VERSION}")]
     Version(u8),
     #[error("length field {declared} is below the minimum {min}")]
@@ -45,7 +43,7 @@ impl WireError {
     /// The drop counter this error increments.
     pub fn reason(&self) -> DropReason {
         match self {
-            WireError::Truncated { .. } | WireError::TooShort { .. } => DropReason::Truncated,
+            WireError::Truncated(_) | WireError::TooShort { .. } => DropReason::Truncated,
             WireError::BeyondDatagram { .. } => DropReason::BadLength,
             WireError::Version(_) => DropReason::BadVersion,
             WireError::ZeroMultiplier => DropReason::ZeroMultiplier,
@@ -54,16 +52,6 @@ impl WireError {
                 DropReason::ZeroDiscriminator
             }
             WireError::Authentication => DropReason::Authentication,
-        }
-    }
-}
-
-impl From<xlvs_wire::Truncated> for WireError {
-    fn from(t: xlvs_wire::Truncated) -> WireError {
-        WireError::Truncated {
-            what: t.what,
-            need: t.need,
-            have: t.have,
         }
     }
 }

@@ -176,7 +176,7 @@ fn truncated_and_padded_datagrams() {
     for n in 0..4 {
         assert!(matches!(
             ControlPacket::parse(&b[..n]),
-            Err(WireError::Truncated { .. })
+            Err(WireError::Truncated(_))
         ));
     }
     for n in 4..24 {

@@ -271,9 +271,6 @@ mod tests {
         bytes[19] = 12; // shorter than a header
         assert_eq!(Lsa::parse(&bytes), Err(WireError::LsaLength(12)));
         bytes[19] = 40; // longer than the buffer
-        assert!(matches!(
-            Lsa::parse(&bytes),
-            Err(WireError::Truncated { .. })
-        ));
+        assert!(matches!(Lsa::parse(&bytes), Err(WireError::Truncated(_))));
     }
 }

@@ -26,16 +26,14 @@ pub use lsa_grace::{GraceLsa, RestartReason, GRACE_LSA_ID};
 pub use lsa_network::NetworkLsa;
 pub use lsa_router::{LinkType, RouterLink, RouterLsa};
 pub use packet::{Body, Packet};
+/// A read past the end of the bytes (the shared reader's error).
+pub use xlvs_wire::Truncated;
 
 /// Why bytes are not a valid OSPF packet or LSA.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
-    #[error("{what} truncated: need {need} bytes, have {have}")]
-    Truncated {
-        what: &'static str,
-        need: usize,
-        have: usize,
-    },
+    #[error(transparent)]
+    Truncated(#[from] Truncated),
     #[error("OSPF version {0}, expected 2")]
     Version(u8),
     #[error("unknown packet type {0}")]
@@ -60,13 +58,3 @@ pub enum WireError {
 }
 
 pub(crate) use xlvs_wire::{Put, Reader};
-
-impl From<xlvs_wire::Truncated> for WireError {
-    fn from(t: xlvs_wire::Truncated) -> WireError {
-        WireError::Truncated {
-            what: t.what,
-            need: t.need,
-            have: t.have,
-        }
-    }
-}

@@ -56,11 +56,11 @@ impl Packet {
         match header.auth {
             AuthField::Md5 { .. } => {
                 if buf.len() < length + MD5_DIGEST_LEN {
-                    return Err(WireError::Truncated {
+                    return Err(WireError::Truncated(super::Truncated {
                         what: "MD5 digest",
                         need: length + MD5_DIGEST_LEN,
                         have: buf.len(),
-                    });
+                    }));
                 }
             }
             AuthField::Null | AuthField::Simple(_) => {

@@ -57,8 +57,8 @@ impl Body {
     /// was not cut on the way.
     pub fn parse(header: &Header, payload: &[u8]) -> Result<Body, WireError> {
         Body::parse_sized(header, payload).map_err(|e| match e {
-            WireError::Truncated { what, .. } => WireError::Malformed {
-                what,
+            WireError::Truncated(t) => WireError::Malformed {
+                what: t.what,
                 why: "payload ends inside a field",
             },
             e => e,
@@ -175,11 +175,12 @@ pub fn authenticate(buf: &[u8], header: &Header, key: &Key) -> Result<(), WireEr
 /// The payload of `buf` as `header` sizes it.
 fn payload<'a>(buf: &'a [u8], header: &Header) -> Result<&'a [u8], WireError> {
     let end = HEADER_LEN + header.payload_len as usize;
-    buf.get(HEADER_LEN..end).ok_or(WireError::Truncated {
-        what: "payload",
-        need: end,
-        have: buf.len(),
-    })
+    buf.get(HEADER_LEN..end)
+        .ok_or(WireError::Truncated(super::Truncated {
+            what: "payload",
+            need: end,
+            have: buf.len(),
+        }))
 }
 
 /// How many records an Entries datagram of at most `max_datagram` bytes

@@ -97,11 +97,11 @@ impl Header {
 
         let need = HEADER_LEN + payload_len as usize + TAG_LEN;
         if buf.len() < need {
-            return Err(WireError::Truncated {
+            return Err(WireError::Truncated(super::Truncated {
                 what: "datagram",
                 need,
                 have: buf.len(),
-            });
+            }));
         }
         if buf.len() > need {
             return Err(WireError::TrailingBytes {

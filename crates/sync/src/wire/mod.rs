@@ -16,6 +16,8 @@ pub use datagram::{Body, Datagram};
 pub use entry::{Entry, FlowKey, FlowKind, Forward, Op, Proto, ENTRY_LEN, FLAG_TEMPLATE};
 pub use header::{Header, Kind, HEADER_LEN, MAGIC, VERSION};
 pub use hello::{Hello, NodeState, MAX_NAME_LEN};
+/// A read past the end of the bytes (the shared reader's error).
+pub use xlvs_wire::Truncated;
 
 use crate::stats::DropReason;
 
@@ -26,12 +28,8 @@ pub const MAX_DATAGRAM: usize = 9000;
 /// Why bytes are not a valid sync datagram.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
-    #[error("{what} truncated: need {need} bytes, have {have}")]
-    Truncated {
-        what: &'static str,
-        need: usize,
-        have: usize,
-    },
+    #[error(transparent)]
+    Truncated(#[from] Truncated),
     #[error("datagram of {0} bytes exceeds the maximum of {MAX_DATAGRAM}")]
     Oversized(usize),
     #[error("bad magic {0:02x?}, expected \"XS\"")]
@@ -73,7 +71,7 @@ impl WireError {
     /// The drop counter this error increments.
     pub fn reason(&self) -> DropReason {
         match self {
-            WireError::Truncated { .. } => DropReason::Truncated,
+            WireError::Truncated(_) => DropReason::Truncated,
             WireError::Oversized(_) => DropReason::Oversized,
             WireError::Version(_) => DropReason::BadVersion,
             WireError::Auth => DropReason::Auth,
@@ -83,16 +81,6 @@ impl WireError {
 }
 
 pub(crate) use xlvs_wire::{Put, Reader};
-
-impl From<xlvs_wire::Truncated> for WireError {
-    fn from(t: xlvs_wire::Truncated) -> WireError {
-        WireError::Truncated {
-            what: t.what,
-            need: t.need,
-            have: t.have,
-        }
-    }
-}
 
 /// Version 1's checks on top of the reader.
 pub(crate) trait Checks {

@@ -3,7 +3,7 @@
 use super::*;
 use crate::wire::auth::md5_verify;
 use crate::wire::captures::{self, md5_key};
-use crate::wire::{ExternalLsa, LinkType, LsaType, NetworkLsa, RouterLsa};
+use crate::wire::{ExternalLsa, LinkType, LsaType, NetworkLsa, RouterLsa, Truncated};
 use std::net::Ipv4Addr;
 
 const ALL: [&str; 10] = [
@@ -140,10 +140,10 @@ fn md5_packets_verify_only_with_the_key() {
     // without its digest the packet is refused
     assert!(matches!(
         Packet::parse(&c.bytes[..len]),
-        Err(WireError::Truncated {
+        Err(WireError::Truncated(Truncated {
             what: "MD5 digest",
             ..
-        })
+        }))
     ));
 }
 
