@@ -5,9 +5,9 @@
 //! A snapshot taken while XDP runs: entries made or removed during the walk
 //! may be missed or seen; each entry is read whole.
 
-use crate::abi::{Conn, FlowKey, NatBack, Tmpl, TmplKey};
+use crate::abi::{Conn, FlowKey, Tmpl, TmplKey};
 use crate::loader::{Dataplane, DataplaneError};
-use aya::maps::IterableMap;
+use aya::maps::{HashMap, IterableMap, MapData};
 use aya::Pod;
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -126,6 +126,11 @@ fn for_each<K: Pod + Default, V: Pod + Default>(
     Ok(total)
 }
 
+/// The descriptor batch calls take, of a hash map aya holds.
+pub(crate) fn fd_of<K: Pod, V: Pod>(map: &HashMap<MapData, K, V>) -> u32 {
+    map.map().fd().as_fd().as_raw_fd() as u32
+}
+
 impl Dataplane {
     /// Calls `each` for every entry of the connection table, live or
     /// expired (expired ones wait for the LRU to evict them); returns how
@@ -134,7 +139,7 @@ impl Dataplane {
         &self,
         each: impl FnMut(&FlowKey, &Conn),
     ) -> Result<u64, DataplaneError> {
-        for_each(self.conntrack_fd(), "conntrack", each)
+        for_each(fd_of(&self.conntrack), "conntrack", each)
     }
 
     /// Every persistence template (`templates`), live or expired.
@@ -142,21 +147,6 @@ impl Dataplane {
         &self,
         each: impl FnMut(&TmplKey, &Tmpl),
     ) -> Result<u64, DataplaneError> {
-        let fd = self.templates.map().fd().as_fd().as_raw_fd() as u32;
-        for_each(fd, "templates", each)
-    }
-
-    pub(crate) fn conntrack_fd(&self) -> u32 {
-        self.conntrack.map().fd().as_fd().as_raw_fd() as u32
-    }
-
-    /// Every entry of the NAT way back (`nat_reverse`), keyed by the flow
-    /// as the real sends it.
-    pub fn for_each_nat_back(
-        &self,
-        each: impl FnMut(&FlowKey, &NatBack),
-    ) -> Result<u64, DataplaneError> {
-        let fd = self.nat_reverse.map().fd().as_fd().as_raw_fd() as u32;
-        for_each(fd, "nat_reverse", each)
+        for_each(fd_of(&self.templates), "templates", each)
     }
 }

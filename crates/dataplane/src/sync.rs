@@ -490,7 +490,7 @@ impl TableReader {
         if self.walk.done() {
             return Ok(None);
         }
-        let fd = dp.conntrack_fd();
+        let fd = crate::batch::fd_of(&dp.conntrack);
         self.walk
             .next(fd, "conntrack", &mut self.keys, &mut self.conns, max)?;
         let mut out = Vec::with_capacity(self.keys.len());

@@ -9,10 +9,9 @@ use crate::abi::{
 };
 use crate::batch::Walk;
 use crate::loader::{map_err, Dataplane, DataplaneError};
-use aya::maps::{IterableMap, MapError};
+use aya::maps::MapError;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 use xlvs_config::Forward;
 
@@ -93,7 +92,7 @@ impl TemplateWalk {
             Some(s) => s,
             None => self.services.insert(dp.services_by_id()),
         };
-        let fd = dp.templates.map().fd().as_fd().as_raw_fd() as u32;
+        let fd = crate::batch::fd_of(&dp.templates);
         self.walk
             .next(fd, "templates", &mut self.keys, &mut self.tmpls, max)?;
         let mut out = Vec::with_capacity(self.keys.len());
