@@ -12,6 +12,9 @@ pub const INF_TRANS_DELAY: u16 = 1;
 pub const MIN_LS_INTERVAL: Duration = Duration::from_secs(5);
 /// MinLSArrival: a newer copy arriving sooner than this is dropped.
 pub const MIN_LS_ARRIVAL: Duration = Duration::from_secs(1);
+/// How far apart we send two instances of an LSA of ours: MinLSArrival
+/// plus a margin for the receiver's clock granularity.
+pub const SENT_GAP: Duration = Duration::from_millis(1100);
 /// LSRefreshTime: re-originate our LSAs this often.
 pub const LS_REFRESH_TIME: Duration = Duration::from_secs(1800);
 /// Delayed acknowledgements go out within this (shorter than RxmtInterval).

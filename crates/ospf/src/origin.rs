@@ -3,7 +3,7 @@
 //! address; MinLSInterval, refresh, premature aging (14.1), and what to do
 //! when the network hands back an instance of ours (13.4).
 
-use crate::config::{VipMode, LS_REFRESH_TIME, MIN_LS_INTERVAL};
+use crate::config::{VipMode, LS_REFRESH_TIME, MIN_LS_INTERVAL, SENT_GAP};
 use crate::instance::Instance;
 use crate::interface::IfState;
 use crate::lsdb::Lsdb;
@@ -17,8 +17,6 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 const HOST_MASK: Ipv4Addr = Ipv4Addr::BROADCAST;
-/// MinLSArrival plus a margin for the receiver's clock granularity.
-const SENT_GAP: std::time::Duration = std::time::Duration::from_millis(1100);
 
 #[derive(Debug)]
 pub(crate) struct Origin {

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 /// A newer instance of an LSA that the routers received less than
 /// MinLSArrival (1 s, RFC 2328 13 step 5a) ago would be dropped: the flush
-/// waits this long after the VIPs' withdrawal at least.
-pub const MIN_LS_ARRIVAL: Duration = Duration::from_millis(1100);
+/// waits at least this long after the VIPs' withdrawal (the speaker's own
+/// gap between two instances of an LSA).
+pub const MIN_LS_ARRIVAL: Duration = xlvs_ospf::config::SENT_GAP;
 
 /// How long the data plane outlives the flush with `--cleanup` after a
 /// two-step leave: the routers move our local addresses to the peers.
