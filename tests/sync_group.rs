@@ -60,8 +60,16 @@ fn directors_find_each_other_on_a_group_and_share_their_entries() {
             },
         );
     }
+    // Both directors in the router's ECMP set before the flows start, or
+    // every flow may land on the one that was announced first.
+    lab.wait_nexthops(
+        "r1",
+        VIP,
+        &["10.0.1.11", "10.0.1.12"],
+        Duration::from_secs(30),
+    );
     lab.wait_http("client", VIP);
-    lab.http_answers("client", VIP, 10);
+    lab.http_answers("client", VIP, 20);
 
     // Every flow either director made is on the other too, with its owner.
     wait_until(
@@ -78,8 +86,10 @@ fn directors_find_each_other_on_a_group_and_share_their_entries() {
             let all = |s: &BTreeSet<(String, String)>| -> BTreeSet<String> {
                 s.iter().map(|(f, _)| f.clone()).collect()
             };
-            let made: BTreeSet<String> = own(&one).union(&own(&two)).cloned().collect();
-            let ok = made.len() >= 10
+            // 20 flows hashed over two next hops: both get some
+            // (all on one has odds of 2^-19).
+            let ok = !own(&one).is_empty()
+                && !own(&two).is_empty()
                 && own(&one)
                     .iter()
                     .all(|f| two.contains(&(f.clone(), "10.0.1.11".into())))
