@@ -175,6 +175,16 @@ pub struct Lab {
 impl Lab {
     /// `xlvs-lab up FILE`, asserting success.
     pub fn up(file: &Path) -> Lab {
+        let lab = Lab::take(file);
+        let out = lab.xlvs_lab(&["up"]);
+        assert!(out.status.success(), "xlvs-lab up failed: {}", text(&out));
+        lab
+    }
+
+    /// The lab of FILE as a guard, once the host is ours, without bringing
+    /// it up: for a test that has something else bring it up (a script).
+    /// Dropping it still brings down whatever is up.
+    pub fn take(file: &Path) -> Lab {
         require_root();
         let waited = Instant::now();
         let lock = HostLock::take();
@@ -187,14 +197,11 @@ impl Lab {
             );
         }
         let topo = xlvs_lab::Topology::load(file).unwrap_or_else(|e| panic!("{e}"));
-        let lab = Lab {
+        Lab {
             file: file.to_path_buf(),
             name: topo.name,
             _lock: lock,
-        };
-        let out = lab.xlvs_lab(&["up"]);
-        assert!(out.status.success(), "xlvs-lab up failed: {}", text(&out));
-        lab
+        }
     }
 
     pub fn xlvs_lab(&self, args: &[&str]) -> Output {
