@@ -46,6 +46,10 @@ const PATHS: &[(&str, &str)] = &[
     ("fullnat, new flow (SYN)", "TX"),
     ("fullnat, new flow (SYN), sync on", "TX"),
     ("fullnat, reply", "TX"),
+    ("dr, ACKs over 20,000 flows", "TX"),
+    ("dr, ACKs over 1,000,000 flows", "TX"),
+    ("tun, ACKs over 20,000 flows", "TX"),
+    ("tun, ACKs over 1,000,000 flows", "TX"),
     ("nat, known flow", "TX"),
     ("nat, reply", "TX"),
 ];
