@@ -17,8 +17,9 @@ use crate::keypath::KeyPath;
 use crate::model::*;
 use crate::optional;
 use crate::raw::{
-    defaults, AuthType, CheckType, RawAuth, RawCluster, RawConfig, RawDataplane, RawFullnat,
-    RawBfd, RawHealth, RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth, RawService,
+    defaults, AuthType, CheckType, RawAuth, RawBfd, RawCluster, RawConfig, RawDataplane,
+    RawFullnat, RawHealth, RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth,
+    RawService,
 };
 use crate::vocabulary::Forward;
 

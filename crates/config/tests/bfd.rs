@@ -25,7 +25,10 @@ fn expect_error(text: &str, path: &str, fragment: &str) {
     let found = errors.iter().any(|e| {
         e.path.to_string() == path && e.line() == line && e.kind.to_string().contains(fragment)
     });
-    assert!(found, "no error at {path} line {line} with {fragment:?}:\n{errors}");
+    assert!(
+        found,
+        "no error at {path} line {line} with {fragment:?}:\n{errors}"
+    );
 }
 
 #[test]
@@ -36,31 +39,62 @@ fn absent_means_no_bfd() {
 
 #[test]
 fn interval_and_multiplier_are_read() {
-    let c = parse(&with_bfd("{ interval = \"100ms\", multiplier = 5 }"), "t.toml").unwrap();
+    let c = parse(
+        &with_bfd("{ interval = \"100ms\", multiplier = 5 }"),
+        "t.toml",
+    )
+    .unwrap();
     let b = c.ospf.interfaces[0].bfd.expect("bfd set");
     assert_eq!(b.interval(), Duration::from_millis(100));
     assert_eq!(b.multiplier(), 5);
     // The multiplier defaults to FRR's 3.
     let c = parse(&with_bfd("{ interval = \"10ms\" }"), "t.toml").unwrap();
     assert_eq!(c.ospf.interfaces[0].bfd.unwrap().multiplier(), 3);
-    let c = parse(&with_bfd("{ interval = \"10s\", multiplier = 255 }"), "t.toml").unwrap();
-    assert_eq!(c.ospf.interfaces[0].bfd.unwrap().interval(), Duration::from_secs(10));
+    let c = parse(
+        &with_bfd("{ interval = \"10s\", multiplier = 255 }"),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.ospf.interfaces[0].bfd.unwrap().interval(),
+        Duration::from_secs(10)
+    );
 }
 
 #[test]
 fn interval_out_of_bounds() {
     let path = "ospf.interface[0].bfd.interval";
-    expect_error(&with_bfd("{ interval = \"9ms\" }"), path, "outside 10ms..=10s");
-    expect_error(&with_bfd("{ interval = \"11s\" }"), path, "outside 10ms..=10s");
-    expect_error(&with_bfd("{ interval = \"0s\" }"), path, "outside 10ms..=10s");
+    expect_error(
+        &with_bfd("{ interval = \"9ms\" }"),
+        path,
+        "outside 10ms..=10s",
+    );
+    expect_error(
+        &with_bfd("{ interval = \"11s\" }"),
+        path,
+        "outside 10ms..=10s",
+    );
+    expect_error(
+        &with_bfd("{ interval = \"0s\" }"),
+        path,
+        "outside 10ms..=10s",
+    );
 }
 
 #[test]
 fn multiplier_out_of_bounds() {
     let path = "ospf.interface[0].bfd.multiplier";
     let range = "out of range 1..=255";
-    expect_error(&with_bfd("{ interval = \"100ms\", multiplier = 0 }"), path, range);
-    expect_error(&with_bfd("{ interval = \"100ms\", multiplier = 256 }"), path, range);
+    expect_error(
+        &with_bfd("{ interval = \"100ms\", multiplier = 0 }"),
+        path,
+        range,
+    );
+    expect_error(
+        &with_bfd("{ interval = \"100ms\", multiplier = 256 }"),
+        path,
+        range,
+    );
     // Both wrong: both reported.
     let text = with_bfd("{ interval = \"1ms\", multiplier = -1 }");
     expect_error(&text, path, range);
@@ -74,5 +108,9 @@ fn unknown_keys_and_missing_interval() {
         "ospf.interface[0].bfd.echo",
         "unknown key",
     );
-    expect_error(&with_bfd("{ multiplier = 3 }"), "ospf.interface[0].bfd.interval", "missing");
+    expect_error(
+        &with_bfd("{ multiplier = 3 }"),
+        "ospf.interface[0].bfd.interval",
+        "missing",
+    );
 }

@@ -31,13 +31,21 @@ fn the_neighbor_goes_at_once_and_the_router_lsa_follows() {
     let refs = s.nodes[0].inst.neighbor_refs();
     assert_eq!(refs.len(), 1);
     assert_eq!(
-        (refs[0].iface, refs[0].router_id, refs[0].address, refs[0].state),
+        (
+            refs[0].iface,
+            refs[0].router_id,
+            refs[0].address,
+            refs[0].state
+        ),
         (eth1, ip(B), ip("10.0.0.1"), NbrState::Full)
     );
     // b falls silent (as a dead director would).
     s.nodes[1].alive = false;
     assert!(s.nodes[0].inst.kill_neighbor(s.now, eth1, ip(B)));
-    assert!(s.nodes[0].inst.neighbor_refs().is_empty(), "forgotten at once");
+    assert!(
+        s.nodes[0].inst.neighbor_refs().is_empty(),
+        "forgotten at once"
+    );
     let (_, _, lsa) = router_lsa_of(&s, 0, A).expect("a's own Router-LSA");
     assert!(
         lsa.links.iter().all(|l| l.id != ip(B)),
@@ -54,5 +62,9 @@ fn a_live_neighbor_comes_back_with_its_next_hello() {
     let eth1 = s.iface(0, 0);
     assert!(s.nodes[0].inst.kill_neighbor(s.now, eth1, ip(B)));
     s.run(Duration::from_secs(12));
-    assert_eq!(s.states(0), ["Full"], "b is still there: the adjacency forms again");
+    assert_eq!(
+        s.states(0),
+        ["Full"],
+        "b is still there: the adjacency forms again"
+    );
 }
