@@ -36,6 +36,17 @@ struct Sides {
 /// labs/`base` as lab `name`, with BFD on r1's eth1 and on the directors'
 /// eth1 as `sides` says.
 fn bfd_lab(base: &str, name: &str, lbs: &[&str], sides: Sides) -> (tempfile::TempDir, PathBuf) {
+    let (dir, file, _) = bfd_lab_dir(base, name, lbs, sides);
+    (dir, file)
+}
+
+/// [`bfd_lab`], and the directory of the lab's configs.
+fn bfd_lab_dir(
+    base: &str,
+    name: &str,
+    lbs: &[&str],
+    sides: Sides,
+) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let (dir, file, lab_dir) = lab_variant(base, name);
     if sides.frr {
         let daemons = lab_dir.join("daemons");
@@ -64,7 +75,7 @@ fn bfd_lab(base: &str, name: &str, lbs: &[&str], sides: Sides) -> (tempfile::Tem
             );
         }
     }
-    (dir, file)
+    (dir, file, lab_dir)
 }
 
 /// `xlvsadm bfd --json` on a director.
@@ -422,5 +433,107 @@ fn bad_packets_are_dropped_and_counted_and_the_session_stays_up() {
     assert_eq!(now["state"], "Up");
     assert_eq!(now["local_discriminator"], before["local_discriminator"]);
     assert_eq!(frr_peer(&lab, "10.0.2.1").unwrap()["status"], "up");
+    lab.wait_full("r1", &[LB1], Duration::from_secs(1));
+}
+
+/// lb1's OSPF neighbor r1: (state, up for seconds).
+fn our_neighbor(lab: &Lab) -> Result<(String, u64), String> {
+    let v = lab.json(
+        "lb1",
+        &["xlvsadm", "--node", "lb1", "--json", "ospf", "neighbors"],
+    )?;
+    let n = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["router_id"] == R1)
+        .ok_or(format!("no r1: {v}"))?;
+    Ok((
+        n["state"].as_str().unwrap_or("?").to_string(),
+        n["up_for_s"].as_u64().unwrap_or(0),
+    ))
+}
+
+/// The adjacency with r1 never restarted since `(at, up_then)`.
+fn adjacency_kept(lab: &Lab, since: (Instant, u64)) {
+    let (state, up) = our_neighbor(lab).unwrap();
+    assert_eq!(state, "Full");
+    let (at, up_then) = since;
+    assert!(
+        up + 1 >= up_then + at.elapsed().as_secs(),
+        "our neighbor r1 up {up} s, {up_then} s {:?} ago: it restarted",
+        at.elapsed()
+    );
+}
+
+fn reload(lab: &Lab) -> String {
+    let v = lab.json("lb1", &["xlvsadm", "--node", "lb1", "--json", "reload"]);
+    v.unwrap_or_else(|e| panic!("reload: {e}")).to_string()
+}
+
+#[test]
+fn a_reload_changes_bfd_live_and_turning_it_off_says_admin_down_first() {
+    let sides = Sides {
+        frr: true,
+        xlvs: true,
+    };
+    let (_dir, file, lab_dir) = bfd_lab_dir("ospf-p2p", "bfd-reload", &["lb1"], sides);
+    let config = lab_dir.join("lb1.toml");
+    let lab = Lab::up(&file);
+    lab.wait_full("r1", &[LB1], Duration::from_secs(60));
+    let (before, _) = wait_up(&lab, "lb1", "10.0.2.1", "10.0.2.0");
+    let since = (Instant::now(), our_neighbor(&lab).unwrap().1);
+
+    // Slower and more tolerant: through a Poll/Final, the session stays Up.
+    rewrite(
+        &config,
+        BFD_LINE,
+        "bfd = { interval = \"300ms\", multiplier = 5 }",
+    );
+    let answer = reload(&lab);
+    assert!(answer.contains("eth1 BFD changed (live)"), "{answer}");
+    let (ours, theirs) = wait_until("300 ms x 5 on both sides", Duration::from_secs(10), || {
+        let ours = our_session(&lab, "lb1", "10.0.2.0")?.ok_or("no session")?;
+        let theirs = frr_peer(&lab, "10.0.2.1")?;
+        let done = ours["desired_min_tx_us"] == 300_000
+            && ours["multiplier"] == 5
+            && ours["polling"] == false
+            && theirs["remote-transmit-interval"] == 300
+            && theirs["remote-detect-multiplier"] == 5;
+        done.then(|| (ours.clone(), theirs.clone()))
+            .ok_or(format!("ours {ours}\nFRR's {theirs}"))
+    });
+    println!("after the reload: ours {ours:#}\nFRR's {theirs:#}");
+    assert_eq!(ours["state"], "Up");
+    assert_eq!(theirs["status"], "up");
+    assert_eq!(
+        ours["local_discriminator"], before["local_discriminator"],
+        "the same session"
+    );
+    // FRR's detection time of us: 5 x 300 ms.
+    assert_eq!(theirs["remote-receive-interval"], 300, "{theirs:#}");
+    adjacency_kept(&lab, since);
+
+    // BFD off: AdminDown first, so r1 keeps the adjacency (RFC 5882).
+    rewrite(
+        &config,
+        "bfd = { interval = \"300ms\", multiplier = 5 }\n",
+        "",
+    );
+    let answer = reload(&lab);
+    assert!(answer.contains("eth1 BFD changed (live)"), "{answer}");
+    wait_until(
+        "the session gone",
+        Duration::from_secs(5),
+        || match our_session(&lab, "lb1", "10.0.2.0")? {
+            None => Ok(()),
+            Some(s) => Err(s.to_string()),
+        },
+    );
+    let theirs = frr_peer(&lab, "10.0.2.1").unwrap();
+    println!("FRR's peer after BFD went off on lb1: {theirs:#}");
+    assert_ne!(theirs["status"], "up", "{theirs:#}");
+    std::thread::sleep(Duration::from_secs(3));
+    adjacency_kept(&lab, since);
     lab.wait_full("r1", &[LB1], Duration::from_secs(1));
 }

@@ -95,14 +95,27 @@ impl BfdLink {
         inst: &Instance,
         bfd_on: impl Fn(IfaceId) -> Option<BfdInterface>,
     ) {
-        let wanted = bfd_peers::wanted(&inst.neighbor_refs(), bfd_on);
+        let neighbors = inst.neighbor_refs();
+        let wanted = bfd_peers::wanted(&neighbors, bfd_on);
         for step in bfd_peers::plan(&wanted, &self.running) {
             match step {
                 Step::Remove(peer, id) => {
+                    // BFD turned off under a live neighbor (a reload): tell
+                    // the peer AdminDown first, or it would read our
+                    // silence as a dead path and drop the adjacency.
+                    let remains = bfd_peers::remains(&neighbors, &peer);
+                    if remains && self.bfd.admin_down(now, id).is_ok() {
+                        self.transmit(now);
+                    }
                     let _ = self.bfd.remove_session(id);
                     self.running.remove(&peer);
                     self.meta.remove(&id);
-                    tracing::info!(peer = %peer.address, neighbor = %peer.router_id, session = %id, "BFD session removed with its OSPF neighbor");
+                    let why = if remains {
+                        "BFD off on the interface"
+                    } else {
+                        "the OSPF neighbor is gone"
+                    };
+                    tracing::info!(peer = %peer.address, neighbor = %peer.router_id, session = %id, why, "BFD session removed");
                 }
                 Step::Add(w) => self.add(now, w),
                 Step::Reconfigure(id, config) => {

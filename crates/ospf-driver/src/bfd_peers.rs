@@ -76,6 +76,15 @@ pub fn wanted(
         .collect()
 }
 
+/// The neighbor of a session is still there at 2-Way or better: a session
+/// removed anyway goes because of the configuration, not the neighbor.
+pub fn remains(neighbors: &[NeighborRef], peer: &Peer) -> bool {
+    neighbors.iter().any(|n| {
+        n.state >= NbrState::TwoWay
+            && (n.iface, n.router_id, n.address) == (peer.iface, peer.router_id, peer.address)
+    })
+}
+
 /// What takes the running sessions to the wanted ones: removals first (a
 /// neighbor that moved to another interface keeps its address, and the
 /// core has one session per peer address), then additions and changes. A
@@ -223,7 +232,11 @@ mod tests {
                 Step::Add(moved[0].clone())
             ]
         );
-        // BFD off on the interface: every session goes.
+        // BFD off on the interface: every session goes, its neighbor stays.
         assert_eq!(plan(&wanted(&nbrs, |_| None), &r).len(), 1);
+        assert!(remains(&nbrs, &moved[0].peer));
+        let init = [nbr(0, "2.2.2.2", "10.0.0.2", NbrState::Init)];
+        assert!(!remains(&init, &moved[0].peer), "below 2-Way: gone");
+        assert!(!remains(&[], &moved[0].peer));
     }
 }
