@@ -19,5 +19,8 @@ fn corpus_replays_without_panics_and_round_trips() {
         }
     }
     assert!(inputs >= 30, "corpus has {inputs} inputs");
-    assert!(accepted > 0 && accepted < inputs, "{accepted} of {inputs} accepted");
+    assert!(
+        accepted > 0 && accepted < inputs,
+        "{accepted} of {inputs} accepted"
+    );
 }

@@ -30,8 +30,8 @@ struct Meta {
     ifname: String,
     sender: BfdSender,
     since: Instant,
-    /// The silent-peer warning was logged.
-    warned: bool,
+    /// Whether the peer was heard was checked, SILENT_PEER after the start.
+    checked: bool,
 }
 
 /// `xlvsadm bfd`: every session with the OSPF neighbor it protects, and
@@ -65,7 +65,7 @@ pub struct BfdLink {
     rx_tx: mpsc::Sender<Datagram>,
     state_changes: BTreeMap<String, u64>,
     send_errors: u64,
-    /// The last failure to open the receiving socket, logged once.
+    /// The last failure to open a socket, logged once.
     problem: Option<String>,
 }
 
@@ -146,7 +146,11 @@ impl BfdLink {
             Ok(s) => s,
             Err(e) => {
                 // Tried again at the next input: the address may be going.
-                tracing::warn!(error = %e, interface = %w.ifname, peer = %w.peer.address, "cannot open the BFD sending socket");
+                let problem = format!("{}: {e}", w.peer.address);
+                if self.problem.as_ref() != Some(&problem) {
+                    tracing::warn!(error = %e, interface = %w.ifname, peer = %w.peer.address, "cannot open the BFD sending socket");
+                    self.problem = Some(problem);
+                }
                 let _ = self.bfd.remove_session(id);
                 return;
             }
@@ -165,7 +169,7 @@ impl BfdLink {
                 ifname: w.ifname,
                 sender,
                 since: now,
-                warned: false,
+                checked: false,
             },
         );
     }
@@ -197,15 +201,15 @@ impl BfdLink {
     /// so once per session, as the session itself stays Down quietly.
     fn warn_silent(&mut self, now: Instant) {
         for (id, m) in self.meta.iter_mut() {
-            if m.warned || now.saturating_duration_since(m.since) < SILENT_PEER {
+            if m.checked || now.saturating_duration_since(m.since) < SILENT_PEER {
                 continue;
             }
+            m.checked = true;
             let heard = self
                 .bfd
                 .session(*id, now)
                 .is_some_and(|s| s.counters.received > 0);
             if !heard {
-                m.warned = true;
                 tracing::warn!(interface = %m.ifname, neighbor = %m.peer.router_id, peer = %m.peer.address, session = %id, "{SILENT_NOTE} (OSPF runs on without it)");
             }
         }

@@ -132,6 +132,7 @@ enum Command {
     AbortRestart,
     Graceful(oneshot::Sender<Option<GracefulInfo>>),
     Bfd(oneshot::Sender<BfdStatus>),
+    StopBfd(oneshot::Sender<()>),
 }
 
 /// A handle on the running speaker.
@@ -350,6 +351,13 @@ impl Speaker {
         self.ask(Command::Bfd).await
     }
 
+    /// Puts every BFD session AdminDown and sends it, for a process that
+    /// exits without `shutdown` (a graceful restart): the routers must not
+    /// read its silence as a failed path and drop the adjacencies.
+    pub async fn stop_bfd(&self) -> Result<(), DriverError> {
+        self.ask(Command::StopBfd).await
+    }
+
     /// Where a graceful restart stands, if one is under way.
     pub async fn graceful_status(&self) -> Result<Option<GracefulInfo>, DriverError> {
         self.ask(Command::Graceful).await
@@ -470,6 +478,10 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 Some(Command::AbortRestart) => inst.abort_graceful_restart(now()),
                 Some(Command::Graceful(tx)) => { let _ = tx.send(inst.graceful_status(now())); }
                 Some(Command::Bfd(tx)) => { let _ = tx.send(bfd.status(now())); }
+                Some(Command::StopBfd(tx)) => {
+                    bfd.stop(now());
+                    let _ = tx.send(());
+                }
             },
             // BFD wakes the loop every few milliseconds: each core runs
             // its timers only when they are due.
