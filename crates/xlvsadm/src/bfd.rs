@@ -39,7 +39,7 @@ pub fn sessions(v: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<15} {:<10} {:<15} {:<9} {:>10} {:>10} {:>7} {:>7} {:>9} {:>9} {}",
+        "{:<15} {:<10} {:<15} {:<9} {:>10} {:>10} {:>7} {:>7} {:>9} {:>9} Last diag",
         "Peer",
         "Interface",
         "Neighbor ID",
@@ -50,7 +50,6 @@ pub fn sessions(v: &Value) -> String {
         "RX ms",
         "Detect ms",
         "Up for",
-        "Last diag"
     );
     let sessions = v["sessions"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     for x in sessions {
