@@ -146,17 +146,9 @@ fn fib_hops(netns: &str) -> String {
 
 /// A process's log file, from the lab's status.
 fn log_of(lab: &Lab, node: &str, process: &str) -> String {
-    let status = lab.status();
-    let path = status["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|n| n["name"] == node)
-        .flat_map(|n| n["processes"].as_array().cloned().unwrap_or_default())
-        .find(|p| p["name"] == process)
-        .and_then(|p| p["log"].as_str().map(str::to_string))
-        .unwrap_or_else(|| panic!("no log of {process} on {node}: {status:#}"));
-    std::fs::read_to_string(Path::new(&path)).unwrap_or_default()
+    let p = lab.process(node, process);
+    let path = p["log"].as_str().unwrap_or_else(|| panic!("no log: {p}"));
+    std::fs::read_to_string(Path::new(path)).unwrap_or_default()
 }
 
 #[test]
