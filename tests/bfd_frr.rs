@@ -8,7 +8,10 @@
 //! - kill -9 of a director's xlvsd: its next hop leaves r1's kernel FIB in
 //!   well under the 12 s dead interval (asserted < 2 s, figure printed);
 //! - r1 falls silent on the link: our neighbor and session go within the
-//!   detection time, not the 4 s dead interval;
+//!   detection time, not the 4 s dead interval; r1's end of the link goes
+//!   down: they go at once;
+//! - a reload changes the interval live, and turning BFD off sends
+//!   AdminDown;
 //! - BFD on one side only, either way: OSPF still Full, and each side says
 //!   the other runs no BFD;
 //! - malformed and foreign packets against the live daemon: dropped,
@@ -223,7 +226,7 @@ fn broadcast_sessions_come_up_and_a_killed_director_leaves_the_fib_within_a_seco
 }
 
 #[test]
-fn point_to_point_session_and_a_silent_router_is_detected_within_the_detection_time() {
+fn point_to_point_session_a_silent_router_and_its_link_down_take_the_neighbor_at_once() {
     let sides = Sides {
         frr: true,
         xlvs: true,
@@ -286,6 +289,23 @@ fn point_to_point_session_and_a_silent_router_is_detected_within_the_detection_t
 
     // r1 speaks again: the adjacency and the session come back.
     nft("delete table inet cut");
+    lab.wait_full("r1", &[LB1], long);
+    wait_up(&lab, "lb1", "10.0.2.1", "10.0.2.0");
+
+    // r1's end of the link goes down: lb1's end loses its carrier, and our
+    // neighbor and session go at once (no detection time to wait).
+    let t0 = Instant::now();
+    lab.exec_ok("r1", &["ip", "link", "set", "eth1", "down"]);
+    let gone = wait_until("r1 and its session gone", Duration::from_secs(5), || {
+        let nbr = our_neighbor(&lab);
+        let session = our_session(&lab, "lb1", "10.0.2.0")?;
+        (nbr.is_err() && session.is_none())
+            .then(|| t0.elapsed())
+            .ok_or(format!("neighbor {nbr:?}, session {session:?}"))
+    });
+    println!("bfd-p2p: r1's eth1 down to r1 and its session out of lb1's view: {gone:?}");
+    assert!(gone < Duration::from_millis(1500), "took {gone:?}");
+    lab.exec_ok("r1", &["ip", "link", "set", "eth1", "up"]);
     lab.wait_full("r1", &[LB1], long);
     wait_up(&lab, "lb1", "10.0.2.1", "10.0.2.0");
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use xlvs_bfd::{Bfd, Counters, Diag, Event, SessionId, SessionInfo, State};
+use xlvs_bfd::{Bfd, Counters, Diag, Event, SessionId, SessionInfo};
 use xlvs_ospf::{IfaceId, Instance};
 
 /// How long a session may hear nothing from its peer before the log (and
@@ -244,12 +244,7 @@ impl BfdLink {
                 } => {
                     *self.state_changes.entry(to.name().to_string()).or_default() += 1;
                     let ifname = self.meta.get(&id).map(|m| m.ifname.as_str());
-                    let level_info = to == State::Up || from == State::Up;
-                    if level_info {
-                        tracing::info!(interface = ifname, %peer, session = %id, %from, %to, %diag, "BFD session state change");
-                    } else {
-                        tracing::debug!(interface = ifname, %peer, session = %id, %from, %to, %diag, "BFD session state change");
-                    }
+                    tracing::info!(interface = ifname, %peer, session = %id, %from, %to, %diag, "BFD session state change");
                 }
                 Event::SessionUp { .. } => {}
                 Event::SessionDown { id, peer, diag } => self.kill(now, inst, id, peer, diag),
