@@ -138,7 +138,10 @@ impl BfdLink {
         let id = match self.bfd.add_session(now, w.peer.address, w.local, w.config) {
             Ok(id) => id,
             Err(e) => {
-                tracing::warn!(error = %e, interface = %w.ifname, "BFD session not started");
+                // Tried again at the next input: logged once.
+                if self.first_time(e.to_string()) {
+                    tracing::warn!(error = %e, interface = %w.ifname, "BFD session not started");
+                }
                 return;
             }
         };
@@ -146,10 +149,8 @@ impl BfdLink {
             Ok(s) => s,
             Err(e) => {
                 // Tried again at the next input: the address may be going.
-                let problem = format!("{}: {e}", w.peer.address);
-                if self.problem.as_ref() != Some(&problem) {
+                if self.first_time(format!("{}: {e}", w.peer.address)) {
                     tracing::warn!(error = %e, interface = %w.ifname, peer = %w.peer.address, "cannot open the BFD sending socket");
-                    self.problem = Some(problem);
                 }
                 let _ = self.bfd.remove_session(id);
                 return;
@@ -187,14 +188,20 @@ impl BfdLink {
                 true
             }
             Err(e) => {
-                let problem = e.to_string();
-                if self.problem.as_ref() != Some(&problem) {
-                    tracing::error!(error = %problem, port = xlvs_bfd::CONTROL_PORT, "cannot open the BFD socket");
-                    self.problem = Some(problem);
+                if self.first_time(e.to_string()) {
+                    tracing::error!(error = %e, port = xlvs_bfd::CONTROL_PORT, "cannot open the BFD socket");
                 }
                 false
             }
         }
+    }
+
+    /// Whether `problem` differs from the last one noted (then it is
+    /// noted): a failure retried at every input is logged once.
+    fn first_time(&mut self, problem: String) -> bool {
+        let new = self.problem.as_ref() != Some(&problem);
+        self.problem = Some(problem);
+        new
     }
 
     /// A peer that never answers most likely has no BFD on its side: say
