@@ -445,6 +445,24 @@ fn bad_packets_are_dropped_and_counted_and_the_session_stays_up() {
     assert_eq!(now["local_discriminator"], before["local_discriminator"]);
     assert_eq!(frr_peer(&lab, "10.0.2.1").unwrap()["status"], "up");
     lab.wait_full("r1", &[LB1], Duration::from_secs(1));
+
+    // SIGTERM: the routes are flushed through OSPF first, and AdminDown
+    // goes out only as the speaker stops.
+    signal(xlvsd, libc::SIGTERM);
+    wait_until("xlvsd exits", Duration::from_secs(20), || {
+        (!pid_alive(xlvsd))
+            .then_some(())
+            .ok_or("running".to_string())
+    });
+    let log = log_of(&lab, "lb1", "xlvsd");
+    let at = |what: &str| {
+        log.find(what)
+            .unwrap_or_else(|| panic!("no {what:?} in lb1's log: {log}"))
+    };
+    assert!(
+        at("withdrawing every route") < at("BFD sessions AdminDown: the speaker stops"),
+        "AdminDown before the flush: {log}"
+    );
 }
 
 /// lb1's OSPF neighbor r1: (state, up for seconds).
