@@ -446,6 +446,14 @@ impl Lab {
 
     /// The pid of a process the lab started on `node`, by its name.
     pub fn pid_of(&self, node: &str, process: &str) -> i32 {
+        self.process(node, process)["pid"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no pid of {process} on {node}")) as i32
+    }
+
+    /// What the lab's status says of a process it started on `node`
+    /// (`pid`, `log`, ...), by its name.
+    pub fn process(&self, node: &str, process: &str) -> serde_json::Value {
         let status = self.status();
         status["nodes"]
             .as_array()
@@ -454,8 +462,7 @@ impl Lab {
             .filter(|n| n["name"] == node)
             .flat_map(|n| n["processes"].as_array().cloned().unwrap_or_default())
             .find(|p| p["name"] == process)
-            .and_then(|p| p["pid"].as_i64())
-            .unwrap_or_else(|| panic!("no process {process} on {node}: {status:#}")) as i32
+            .unwrap_or_else(|| panic!("no process {process} on {node}: {status:#}"))
     }
 
     /// `xlvs-lab down`, returning its output (the guard's drop then finds

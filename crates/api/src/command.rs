@@ -48,6 +48,8 @@ pub enum Command {
     /// `sync`: flow-state sync with the other directors
     /// ([`crate::reply::SyncReport`]).
     Sync,
+    /// `bfd`: the BFD sessions with the OSPF neighbors, and the counters.
+    Bfd,
 }
 
 /// Why a command name and arguments are no command.
@@ -93,6 +95,7 @@ impl Command {
             Command::Ipvs(_) => "ipvs",
             Command::DataplaneStats => "dataplane.stats",
             Command::Sync => "sync",
+            Command::Bfd => "bfd",
         }
     }
 
@@ -117,7 +120,8 @@ impl Command {
             | Command::Reload
             | Command::IpvsList { connections: false }
             | Command::DataplaneStats
-            | Command::Sync => Vec::new(),
+            | Command::Sync
+            | Command::Bfd => Vec::new(),
         };
         (self.name(), args)
     }
@@ -181,6 +185,7 @@ impl Command {
             },
             "dataplane.stats" => without(Command::DataplaneStats),
             "sync" => without(Command::Sync),
+            "bfd" => without(Command::Bfd),
             other => Err(CommandError::Unknown(other.to_string())),
         }
     }
@@ -243,10 +248,11 @@ mod tests {
             })),
             Command::DataplaneStats,
             Command::Sync,
+            Command::Bfd,
         ];
         let mut seen: Vec<usize> = all.iter().map(variant).collect();
         seen.dedup();
-        assert_eq!(seen, (0..17).collect::<Vec<_>>(), "one of each, in order");
+        assert_eq!(seen, (0..18).collect::<Vec<_>>(), "one of each, in order");
         all
     }
 
@@ -269,6 +275,7 @@ mod tests {
             Command::Ipvs(_) => 14,
             Command::DataplaneStats => 15,
             Command::Sync => 16,
+            Command::Bfd => 17,
         }
     }
 

@@ -51,6 +51,8 @@ pub enum ErrorKind {
     NonContiguousMask(Ipv4Addr),
     #[error("MD5 key is {0} bytes long; OSPF MD5 keys are at most 16 bytes")]
     Md5KeyTooLong(usize),
+    #[error("{0}")]
+    Bfd(xlvs_bfd::ConfigError),
     #[error("must be an absolute path: the daemon does not search PATH")]
     RelativeScript,
     #[error("must start with `/`")]

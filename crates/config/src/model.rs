@@ -117,6 +117,8 @@ pub struct OspfInterface {
     pub dead_interval: Duration,
     pub mtu_ignore: bool,
     pub auth: OspfAuth,
+    /// A BFD session with each neighbor on this interface; `None`: no BFD.
+    pub bfd: Option<xlvs_bfd::SessionConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]

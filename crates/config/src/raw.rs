@@ -141,6 +141,19 @@ pub(crate) struct RawInterface {
     pub mtu_ignore: bool,
     #[serde(default)]
     pub auth: RawAuth,
+    /// Absent: no BFD on this interface.
+    #[serde(default)]
+    pub bfd: Option<RawBfd>,
+}
+
+/// `bfd = { interval = "100ms", multiplier = 3 }` on an OSPF interface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawBfd {
+    #[serde(deserialize_with = "duration::required")]
+    pub interval: Duration,
+    #[serde(default = "defaults::bfd_multiplier")]
+    pub multiplier: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -323,6 +336,10 @@ pub(crate) mod defaults {
     }
     pub fn hello_interval() -> Duration {
         Duration::from_secs(10)
+    }
+    /// FRR's default detect multiplier.
+    pub fn bfd_multiplier() -> i64 {
+        3
     }
     /// RFC 2328's usual ratio; 40s with the default hello.
     pub const DEAD_PER_HELLO: u32 = 4;

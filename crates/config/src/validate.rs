@@ -17,8 +17,9 @@ use crate::keypath::KeyPath;
 use crate::model::*;
 use crate::optional;
 use crate::raw::{
-    defaults, AuthType, CheckType, RawAuth, RawCluster, RawConfig, RawDataplane, RawFullnat,
-    RawHealth, RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth, RawService,
+    defaults, AuthType, CheckType, RawAuth, RawBfd, RawCluster, RawConfig, RawDataplane,
+    RawFullnat, RawHealth, RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth,
+    RawService,
 };
 use crate::vocabulary::Forward;
 
@@ -236,6 +237,8 @@ impl Validator {
             }
         }
         let auth = self.auth(&p.key("auth"), &i.auth);
+        // None: no BFD; Some(None): invalid, reported.
+        let bfd = i.bfd.as_ref().map(|b| self.bfd(&p.key("bfd"), b));
         Some(OspfInterface {
             name: name?,
             network: i.network,
@@ -244,7 +247,29 @@ impl Validator {
             dead_interval: dead?,
             mtu_ignore: i.mtu_ignore,
             auth: auth?,
+            bfd: match bfd {
+                Some(c) => Some(c?),
+                None => None,
+            },
         })
+    }
+
+    /// The BFD core's own bounds decide (interval 10ms..=10s, multiplier
+    /// 1..=255), so the file accepts exactly what a session can run.
+    fn bfd(&mut self, p: &KeyPath, b: &RawBfd) -> Option<xlvs_bfd::SessionConfig> {
+        let multiplier = self.int(p.key("multiplier"), b.multiplier, 1, 255);
+        // A bad multiplier is reported above; the interval is still checked.
+        match xlvs_bfd::SessionConfig::new(b.interval, multiplier.unwrap_or(1)) {
+            Ok(c) => multiplier.map(|_| c),
+            Err(e) => {
+                let key = match e {
+                    xlvs_bfd::ConfigError::Interval(_) => "interval",
+                    xlvs_bfd::ConfigError::Multiplier => "multiplier",
+                };
+                self.report(p.key(key), ErrorKind::Bfd(e));
+                None
+            }
+        }
     }
 
     /// OSPF timers travel as whole seconds; anything else would be rounded

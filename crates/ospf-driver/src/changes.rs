@@ -4,12 +4,14 @@ use super::InterfaceSpec;
 
 /// Interfaces a reconfiguration adds, removes, and changes. A changed
 /// interface is removed and added again (see `reconfig.rs` in the core);
-/// the ones not listed are left alone.
+/// one whose BFD setting alone changed keeps its adjacencies, and its
+/// sessions take the new setting live; the ones not listed are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InterfaceChanges {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<String>,
+    pub bfd: Vec<String>,
 }
 
 impl InterfaceChanges {
@@ -21,7 +23,9 @@ impl InterfaceChanges {
         for n in new {
             match find(old, &n.name) {
                 None => c.added.push(n.name.clone()),
-                Some(o) if o != *n => c.changed.push(n.name.clone()),
+                // BFD runs beside OSPF: changing it restarts nothing.
+                Some(o) if !o.same_ospf(n) => c.changed.push(n.name.clone()),
+                Some(o) if o.bfd != n.bfd => c.bfd.push(n.name.clone()),
                 Some(_) => {}
             }
         }
@@ -34,7 +38,10 @@ impl InterfaceChanges {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.bfd.is_empty()
     }
 }
 
@@ -44,6 +51,7 @@ impl std::fmt::Display for InterfaceChanges {
             ("added", &self.added),
             ("removed", &self.removed),
             ("changed (restarted)", &self.changed),
+            ("BFD changed (live)", &self.bfd),
         ]
         .into_iter()
         .filter(|(_, names)| !names.is_empty())
@@ -71,6 +79,7 @@ mod tests {
             dead_interval: 4,
             mtu_ignore: false,
             auth: Auth::None,
+            bfd: None,
         }
     }
 
@@ -89,5 +98,22 @@ mod tests {
         let same = InterfaceChanges::plan(&old, &old);
         assert!(same.is_empty());
         assert_eq!(same.to_string(), "unchanged");
+    }
+
+    #[test]
+    fn a_bfd_change_alone_restarts_nothing() {
+        let fast = xlvs_bfd::SessionConfig::new(std::time::Duration::from_millis(100), 3).ok();
+        let old = [spec("eth1", 10), spec("eth2", 10)];
+        let mut new = old.clone();
+        new[0].bfd = fast;
+        new[1].bfd = fast;
+        new[1].cost = 20;
+        let c = InterfaceChanges::plan(&old, &new);
+        assert_eq!(c.changed, ["eth2"], "eth2's cost changed: restarted");
+        assert_eq!(c.bfd, ["eth1"]);
+        assert_eq!(
+            c.to_string(),
+            "eth2 changed (restarted); eth1 BFD changed (live)"
+        );
     }
 }

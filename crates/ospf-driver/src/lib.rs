@@ -17,14 +17,20 @@
 //! a config reload): removed interfaces say goodbye and close their socket,
 //! added ones join like interfaces at start; the others are not touched.
 
+mod bfd_link;
+mod bfd_peers;
+mod bfd_socket;
 mod changes;
 mod link;
 mod socket;
 
+pub use bfd_link::{BfdSession, BfdStatus};
 pub use changes::InterfaceChanges;
 pub use link::{link_info, LinkError, LinkInfo};
 pub use xlvs_netlink::NetlinkError;
 
+use bfd_link::BfdLink;
+use bfd_peers::BfdInterface;
 use socket::OspfSocket;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -32,6 +38,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use xlvs_bfd::SessionConfig;
 use xlvs_netlink::Links;
 use xlvs_ospf::{
     Auth, Config, GracefulInfo, IfaceId, Instance, InterfaceConfig, InterfaceInfo, LsaInfo,
@@ -53,6 +60,20 @@ pub struct InterfaceSpec {
     pub dead_interval: u32,
     pub mtu_ignore: bool,
     pub auth: Auth,
+    /// A BFD session with each neighbor (2-Way or better); None: no BFD.
+    pub bfd: Option<SessionConfig>,
+}
+
+impl InterfaceSpec {
+    /// Equal in everything the OSPF core uses (all but BFD).
+    fn same_ospf(&self, other: &InterfaceSpec) -> bool {
+        let bfd = self.bfd;
+        *self
+            == InterfaceSpec {
+                bfd,
+                ..other.clone()
+            }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +131,8 @@ enum Command {
     },
     AbortRestart,
     Graceful(oneshot::Sender<Option<GracefulInfo>>),
+    Bfd(oneshot::Sender<BfdStatus>),
+    StopBfd(oneshot::Sender<()>),
 }
 
 /// A handle on the running speaker.
@@ -323,6 +346,18 @@ impl Speaker {
         self.tell(Command::AbortRestart).await
     }
 
+    /// The BFD sessions and counters.
+    pub async fn bfd(&self) -> Result<BfdStatus, DriverError> {
+        self.ask(Command::Bfd).await
+    }
+
+    /// Puts every BFD session AdminDown and sends it, for a process that
+    /// exits without `shutdown` (a graceful restart): the routers must not
+    /// read its silence as a failed path and drop the adjacencies.
+    pub async fn stop_bfd(&self) -> Result<(), DriverError> {
+        self.ask(Command::StopBfd).await
+    }
+
     /// Where a graceful restart stands, if one is under way.
     pub async fn graceful_status(&self) -> Result<Option<GracefulInfo>, DriverError> {
         self.ask(Command::Graceful).await
@@ -345,8 +380,14 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
     let mut retry: Option<Instant> = None;
     let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
     let mut preparing: Option<Preparing> = None;
+    let (mut bfd, mut bfd_rx) = BfdLink::new(os_seed());
     loop {
+        // A failed session kills its neighbor first, then the sessions
+        // follow the neighbors (that one's goes with it).
+        bfd.events(now(), &mut inst);
+        bfd.follow(now(), &inst, |id| bfd_interface(&slots, id));
         send_all(&mut inst, &slots).await;
+        bfd.transmit(now());
         if let Some(p) = &preparing {
             if inst.grace_acknowledged() || Instant::now() >= p.deadline {
                 let p = preparing.take().expect("checked");
@@ -361,6 +402,9 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
             if inst.flushed() || Instant::now() >= *deadline {
                 inst.say_goodbye(now());
                 send_all(&mut inst, &slots).await;
+                // Only now, with the routes flushed: AdminDown tells the
+                // peers our silence from here on is no path failure.
+                bfd.stop(now());
                 let (_, done) = shutdown.take().expect("checked");
                 tracing::info!(acknowledged = inst.flushed(), "OSPF speaker stopped");
                 // Closes every socket.
@@ -369,8 +413,10 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 return;
             }
         }
-        let wake = inst
-            .poll_at()
+        let wake = [inst.poll_at(), bfd.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
             .map(Instant::from_std)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         // While shutting down or preparing a restart, look again soon for
@@ -391,6 +437,7 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 // The instance ignores an interface removed since.
                 inst.handle_packet(now(), rx.iface, p.src, p.dst, &p.payload);
             }
+            Some(d) = bfd_rx.recv() => bfd.handle_packet(now(), &d),
             cmd = cmd_rx.recv() => match cmd {
                 None => return,
                 Some(Command::Announce(a, m)) => inst.announce(now(), a, m),
@@ -430,8 +477,21 @@ async fn run(mut inst: Instance, mut slots: Vec<Slot>, mut cmd_rx: mpsc::Receive
                 }
                 Some(Command::AbortRestart) => inst.abort_graceful_restart(now()),
                 Some(Command::Graceful(tx)) => { let _ = tx.send(inst.graceful_status(now())); }
+                Some(Command::Bfd(tx)) => { let _ = tx.send(bfd.status(now())); }
+                Some(Command::StopBfd(tx)) => {
+                    bfd.stop(now());
+                    let _ = tx.send(());
+                }
             },
-            _ = tokio::time::sleep_until(wake) => inst.handle_timeout(now()),
+            // BFD wakes the loop every few milliseconds: each core runs
+            // its timers only when they are due.
+            _ = tokio::time::sleep_until(wake) => {
+                let t = now();
+                if inst.poll_at().is_some_and(|due| due <= t) {
+                    inst.handle_timeout(t);
+                }
+                bfd.handle_timeout(t);
+            }
             // The watcher never stops while we hold the receiver: no Err.
             Ok(()) = links.changed() => {
                 let view = links.borrow_and_update().clone();
@@ -480,6 +540,12 @@ async fn reconfigure(
             for o in goodbye {
                 send_one(&opened.socket, &o).await;
             }
+        }
+    }
+    // BFD changes apply live: the sessions follow the spec.
+    for slot in slots.iter_mut() {
+        if let Some(spec) = specs.iter().find(|s| s.name == slot.spec.name) {
+            slot.spec.bfd = spec.bfd;
         }
     }
     let joining = changes.added.iter().chain(&changes.changed);
@@ -584,6 +650,31 @@ fn follow_link(
         }
     }
     true
+}
+
+/// Interface `id`'s BFD setting and our address on it, once its socket is
+/// open; None where BFD is off.
+fn bfd_interface(slots: &[Slot], id: IfaceId) -> Option<BfdInterface> {
+    let slot = slots.iter().find(|s| s.id == id)?;
+    Some(BfdInterface {
+        name: slot.spec.name.clone(),
+        local: slot.socket.as_ref()?.address,
+        config: slot.spec.bfd?,
+    })
+}
+
+/// A fresh random seed for BFD's discriminators and jitter, so a restarted
+/// speaker does not reuse its discriminators.
+fn os_seed() -> u64 {
+    let mut seed = [0u8; 8];
+    // SAFETY: getrandom writes at most 8 bytes into the 8-byte buffer.
+    let n = unsafe { libc::getrandom(seed.as_mut_ptr().cast(), seed.len(), 0) };
+    if n == 8 {
+        return u64::from_le_bytes(seed);
+    }
+    // Never seen on Linux; the clock still differs between restarts.
+    let t = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
+    t.map(|d| d.as_nanos() as u64).unwrap_or(1)
 }
 
 fn note_problem(slot: &mut Slot, problem: Option<String>) {

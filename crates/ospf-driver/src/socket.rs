@@ -10,7 +10,7 @@ use xlvs_ospf::ALL_SPF_ROUTERS;
 
 pub const OSPF_PROTOCOL: i32 = 89;
 /// IP precedence "internetwork control", as routers mark OSPF.
-const TOS_INTERNETWORK_CONTROL: u32 = 0xc0;
+pub(crate) const TOS_INTERNETWORK_CONTROL: u32 = 0xc0;
 
 pub struct OspfSocket {
     fd: AsyncFd<Socket>,

@@ -149,6 +149,22 @@ impl Instance {
         }
     }
 
+    /// KillNbr (10.2) for neighbor `router_id` on interface `id`, from
+    /// outside the protocol: BFD says the path to it is gone. The neighbor
+    /// goes Down and is forgotten at once, as at InactivityTimer, and
+    /// comes back through Init with its next Hello. False if there is no
+    /// such neighbor.
+    pub fn kill_neighbor(&mut self, now: Instant, id: IfaceId, router_id: Ipv4Addr) -> bool {
+        let Some(iface) = self.index(id) else {
+            return false;
+        };
+        if !self.ifaces[iface].neighbors.contains_key(&router_id) {
+            return false;
+        }
+        self.nbr_event(iface, router_id, NbrEvent::KillNbr, now);
+        true
+    }
+
     /// InterfaceDown on the interface at position `iface`.
     pub(crate) fn down(&mut self, iface: usize, now: Instant) {
         let i = &mut self.ifaces[iface];

@@ -31,5 +31,5 @@ pub use graceful::GracefulInfo;
 pub use instance::{Instance, Output, ALL_D_ROUTERS, ALL_SPF_ROUTERS};
 pub use interface::IfaceId;
 pub use reconfig::ReconfigError;
-pub use show::{InterfaceInfo, LsaInfo, NeighborInfo};
+pub use show::{InterfaceInfo, LsaInfo, NeighborInfo, NeighborRef};
 pub use stats::Stats;

@@ -1,6 +1,6 @@
 //! xlvsadm's own subcommands (everything that is not an ipvsadm line).
 
-use crate::{answers, import, ospf};
+use crate::{answers, bfd, import, ospf};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 use std::net::Ipv4Addr;
@@ -39,6 +39,9 @@ enum Cmd {
         #[command(subcommand)]
         what: OspfCmd,
     },
+    /// BFD sessions with the OSPF neighbors: state, discriminators,
+    /// negotiated intervals, detection time, counters and drops.
+    Bfd,
     /// The XDP data plane's global counters (drops and passes by reason).
     Dataplane,
     /// Flow-state sync with the other directors ([cluster]): peers, the
@@ -125,6 +128,7 @@ pub fn run(args: &[String]) -> ExitCode {
         Cmd::Sync => (Command::Sync, |v| {
             Ok(crate::sync::report(&reply::parse(v.clone())?))
         }),
+        Cmd::Bfd => (Command::Bfd, |v| Ok(bfd::sessions(v))),
         Cmd::Dataplane => (Command::DataplaneStats, |v| {
             let mut out = String::new();
             for (k, n) in v.as_object().into_iter().flatten() {

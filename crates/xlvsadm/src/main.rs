@@ -5,6 +5,7 @@
 //! are subcommands: `xlvsadm status`, `xlvsadm ospf neighbors`, ...
 
 mod answers;
+mod bfd;
 mod cli;
 mod import;
 mod ospf;

@@ -61,6 +61,7 @@ impl Node {
             Command::OspfDatabase => Ok(to_json(self.speaker.database().await?)),
             Command::OspfInterfaces => Ok(to_json(self.speaker.interfaces().await?)),
             Command::OspfStats => Ok(to_json(self.speaker.stats().await?)),
+            Command::Bfd => Ok(to_json(self.speaker.bfd().await?)),
             Command::Drain { service } => self.drain(service.as_deref(), true).await,
             Command::Undrain { service } => self.drain(service.as_deref(), false).await,
             Command::Reload => Ok(self.reload().await?),

@@ -190,6 +190,11 @@ pub async fn run(
         if cleanup {
             tracing::warn!("--cleanup ignored: a graceful restart keeps the data plane");
         }
+        // BFD AdminDown: the routers keep the adjacencies through the
+        // restart (RFC 5882 section 3.2), as the grace-LSAs asked.
+        if let Err(e) = speaker.stop_bfd().await {
+            tracing::warn!(error = %e, "BFD sessions not put AdminDown");
+        }
         tracing::info!(
             exit_code = crate::graceful::EXIT_CODE,
             "xlvsd exits for a graceful restart: routes kept by the routers, XDP forwarding on"

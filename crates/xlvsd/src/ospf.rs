@@ -41,6 +41,7 @@ pub fn interface_specs(c: &NodeConfig) -> Vec<InterfaceSpec> {
                 OspfAuth::None => Auth::None,
                 OspfAuth::Md5 { key_id, key } => Auth::md5(*key_id, key.as_bytes()),
             },
+            bfd: i.bfd,
         })
         .collect()
 }

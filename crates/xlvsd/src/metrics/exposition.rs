@@ -251,6 +251,9 @@ pub fn render(s: &Snapshot) -> String {
     if let Some(o) = &s.ospf {
         render_ospf(&mut e, o);
     }
+    if let Some(b) = &s.bfd {
+        super::bfd::render(&mut e, b);
+    }
     if let Some(stats) = &s.dataplane {
         render_dataplane(&mut e, stats);
     }
@@ -696,6 +699,7 @@ mod tests {
                 interfaces: vec![],
                 stats,
             }),
+            bfd: None,
             dataplane: Some(vec![
                 ("drop_no_real", 9),
                 ("tx_dr", 100),

@@ -11,6 +11,7 @@
 //!   ipvs_compat.rs (node_exporter's ipvs families) and process.rs (the
 //!   process_* families).
 
+mod bfd;
 mod dataplane;
 mod exposition;
 mod http;

@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub vips: Vec<(Ipv4Addr, bool, Option<bool>)>,
     /// `None` when the OSPF speaker did not answer.
     pub ospf: Option<Ospf>,
+    /// `None` when the OSPF speaker (which runs BFD) did not answer.
+    pub bfd: Option<xlvs_ospf_driver::BfdStatus>,
     /// `None` when the counters could not be read.
     pub dataplane: Option<Vec<(&'static str, u64)>>,
     /// Flow sync, as `xlvsadm sync` shows it: `None` without `[cluster]`.
@@ -141,6 +143,7 @@ pub async fn collect(node: &Node) -> Snapshot {
         .await
         .inspect_err(|e| tracing::warn!(error = %e, "metrics: OSPF speaker did not answer"))
         .ok();
+    let bfd = speaker.bfd().await.ok();
     let sync = node.sync.as_ref().map(|handle| {
         let mut report = handle.report();
         if let Some(stats) = &dataplane {
@@ -157,6 +160,7 @@ pub async fn collect(node: &Node) -> Snapshot {
         services,
         vips,
         ospf,
+        bfd,
         dataplane,
         sync,
         conntrack,
