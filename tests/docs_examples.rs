@@ -145,6 +145,7 @@ const SH_COMMANDS: &[(&str, &str, &str)] = &[
     ),
     ("sudo scripts/bench-lab.sh", "scripts/bench-lab.sh", "PARTS"),
     ("sudo PARTS=", "scripts/bench-lab.sh", "PARTS"),
+    ("sudo BUILD=0 PARTS=", "scripts/bench-lab.sh", "FAILOVER"),
     (
         "sudo scripts/bench-link-events.sh",
         "scripts/bench-link-events.sh",
@@ -288,6 +289,12 @@ const SH_COMMANDS: &[(&str, &str, &str)] = &[
         "xlvsadm ospf announce",
         "tests/ospf_interop.rs",
         "\"ospf\", \"announce\"",
+    ),
+    ("xlvsadm bfd", "tests/bfd_frr.rs", "\"bfd\""),
+    (
+        "xlvsadm --json bfd",
+        "tests/bfd_frr.rs",
+        "\"--json\", \"bfd\"",
     ),
     // The fuzzers run by hand; their kept corpora are replayed by tests.
     (
