@@ -654,6 +654,7 @@ mod tests {
             port: 80,
             scheduler: Scheduler::Mh,
             persistent: None,
+            toa_kind: None,
             stats: stats(10, 120, 14000),
             rate: Rate::default(),
             reals: vec![real([10, 0, 1, 21], 2), real([10, 0, 1, 22], 0)],
