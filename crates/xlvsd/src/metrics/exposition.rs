@@ -351,6 +351,15 @@ fn render_dataplane(e: &mut Exposition, stats: &[(&'static str, u64)]) {
         "DR and TUN SYNs forwarded without a connection entry: over the SYN flood threshold of their CPU.",
         of(|f| (f == Family::SynUntracked).then(Vec::new)),
     );
+    e.family(
+        "xlvs_dataplane_toa_options_total",
+        Counter,
+        "FULLNAT packets due a TOA option (client_address = \"toa\"): added, or skipped for want of room (sent unchanged).",
+        of(|f| match f {
+            Family::Toa { result } => Some(vec![("result", result.to_string())]),
+            _ => None,
+        }),
+    );
     let other = of(|f| (f == Family::Other).then(Vec::new));
     if !other.is_empty() {
         e.family(
