@@ -8,12 +8,11 @@
 //! connection works all the same.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
-use xlvs_tests::{connect_from, lab_variant, rewrite, text, Lab};
+use xlvs_tests::{connect_from, in_netns, lab_variant, rewrite, text, Lab};
 
 const VIP: &str = "192.0.2.20";
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -22,38 +21,29 @@ const TOA_KIND: u8 = 254;
 /// A packet socket (every protocol) opened in namespace `netns`: it keeps
 /// seeing that namespace's frames.
 fn packet_socket(netns: &str) -> OwnedFd {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let ns = File::open(format!("/run/netns/{netns}")).expect("the namespace");
-            // SAFETY: setns on a namespace file we hold open; it moves only
-            // this thread, which ends right after.
-            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            let all = (libc::ETH_P_ALL as u16).to_be() as i32;
-            // SAFETY: plain socket(2); the fd is owned below.
-            let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, all) };
-            assert!(
-                fd >= 0,
-                "packet socket: {}",
-                std::io::Error::last_os_error()
-            );
-            // SAFETY: fd is a fresh socket nobody else owns.
-            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-            let size: libc::c_int = 8 << 20;
-            // SAFETY: setsockopt with a c_int of the size given.
-            unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_RCVBUF,
-                    (&size as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as u32,
-                )
-            };
-            fd
-        })
-        .join()
-        .expect("the socket thread")
+    in_netns(netns, || {
+        let all = (libc::ETH_P_ALL as u16).to_be() as i32;
+        // SAFETY: plain socket(2); the fd is owned below.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, all) };
+        assert!(
+            fd >= 0,
+            "packet socket: {}",
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: fd is a fresh socket nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let size: libc::c_int = 8 << 20;
+        // SAFETY: setsockopt with a c_int of the size given.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        };
+        fd
     })
 }
 
@@ -100,6 +90,8 @@ struct Seg {
     payload: usize,
     /// The TOA option: the client's address and port.
     toa: Option<(Ipv4Addr, u16)>,
+    /// The kinds of its options (NOPs left out).
+    kinds: Vec<u8>,
 }
 
 /// The TCP segments to port `port` of `real` among `frames`, each with
@@ -132,12 +124,14 @@ fn segments(frames: &[Vec<u8>], real: Ipv4Addr, port: u16) -> Vec<Seg> {
         assert_eq!(csum(&pseudo), 0, "TCP checksum of {f:02x?}");
         let doff = usize::from(tcp[12] >> 4) * 4;
         let mut toa = None;
+        let mut kinds = Vec::new();
         let mut opts = &tcp[20..doff];
         while let [kind, rest @ ..] = opts {
             match *kind {
                 0 => break,
                 1 => opts = rest,
                 _ => {
+                    kinds.push(*kind);
                     let len = usize::from(rest[0]).max(2);
                     if *kind == TOA_KIND {
                         assert_eq!(len, 8, "TOA length");
@@ -154,6 +148,7 @@ fn segments(frames: &[Vec<u8>], real: Ipv4Addr, port: u16) -> Vec<Seg> {
             seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
             payload: tcp.len() - doff,
             toa,
+            kinds,
         });
     }
     out
@@ -161,7 +156,7 @@ fn segments(frames: &[Vec<u8>], real: Ipv4Addr, port: u16) -> Vec<Seg> {
 
 /// The segments the reals got for the client's connection from
 /// `client_port`: the flow (local address and port) whose TOA names it.
-fn flow_of<'a>(segs: &'a [Seg], client_port: u16) -> Vec<&'a Seg> {
+fn flow_of(segs: &[Seg], client_port: u16) -> Vec<&Seg> {
     let want = Some((CLIENT, client_port));
     let flow = segs
         .iter()
@@ -171,16 +166,6 @@ fn flow_of<'a>(segs: &'a [Seg], client_port: u16) -> Vec<&'a Seg> {
     segs.iter().filter(|s| s.src == flow).collect()
 }
 
-/// A director's global data plane counter.
-fn stat(lab: &Lab, lb: &str, name: &str) -> u64 {
-    let stats = lab
-        .json(lb, &["xlvsadm", "--node", lb, "--json", "dataplane"])
-        .unwrap();
-    stats[name]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{lb}: no counter {name}: {stats:#}"))
-}
-
 /// Asserts what the docs promise about one connection's segments: the SYN
 /// bare, the handshake's ACK and the first data segment (unless
 /// `first_too_big`) with the client, everything after without.
@@ -188,12 +173,20 @@ fn assert_toa_on_first_packets(flow: &[&Seg], client_port: u16, first_too_big: b
     let want = Some((CLIENT, client_port));
     let syn = flow.iter().find(|s| s.flags & 0x02 != 0).expect("the SYN");
     assert_eq!(syn.toa, None, "never on a SYN: {flow:#?}");
+    // Linux's defaults: MSS, SACK, timestamps, window scaling.
+    for kind in [2, 3, 4, 8] {
+        assert!(
+            syn.kinds.contains(&kind),
+            "option {kind} on the SYN: {flow:#?}"
+        );
+    }
     let first = syn.seq.wrapping_add(1);
     let ack = flow
         .iter()
         .find(|s| s.flags & 0x02 == 0 && s.payload == 0)
         .expect("the handshake's ACK");
     assert_eq!((ack.seq, ack.toa), (first, want), "{flow:#?}");
+    assert!(ack.kinds.contains(&8), "after the timestamps: {flow:#?}");
     let data = flow.iter().find(|s| s.payload > 0).expect("a data segment");
     assert_eq!(data.seq, first, "{flow:#?}");
     if first_too_big {
@@ -283,8 +276,8 @@ fn toa_carries_the_client_to_fullnat_reals() {
     assert!(big_flow.iter().any(|s| s.payload >= 1400), "{big_flow:#?}");
     assert_toa_on_first_packets(&big_flow, big_port, true);
 
-    let added = stat(&lab, "lb1", "toa_added");
-    let skipped = stat(&lab, "lb1", "toa_skipped");
+    let added = lab.dataplane_stat("lb1", "toa_added");
+    let skipped = lab.dataplane_stat("lb1", "toa_skipped");
     assert!(added >= 5, "toa_added {added}");
     assert!(skipped >= 1, "toa_skipped {skipped}");
 
