@@ -20,7 +20,7 @@ use crate::raw::{
     defaults, AuthType, CheckType, RawAuth, RawCluster, RawConfig, RawDataplane, RawFullnat,
     RawHealth, RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth, RawService,
 };
-use crate::vocabulary::{ClientAddress, Forward};
+use crate::vocabulary::{ClientAddress, Forward, Protocol};
 
 pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
     let mut v = Validator::default();
@@ -604,6 +604,11 @@ impl Validator {
                 mode: mode.to_string(),
                 forward: s.forward.to_string(),
             };
+            self.report(p.key("client_address"), kind);
+            ok = false;
+        }
+        if mode != ClientAddress::None && s.protocol != Protocol::Tcp {
+            let kind = ErrorKind::ClientAddressNeedsTcp(mode.to_string());
             self.report(p.key("client_address"), kind);
             ok = false;
         }

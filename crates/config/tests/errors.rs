@@ -1652,6 +1652,20 @@ fn client_address_outside_fullnat() {
 }
 
 #[test]
+fn client_address_needs_tcp() {
+    let text = edit(
+        &fullnat_web("client_address = \"toa\" # <-"),
+        "ports = [80]",
+        "ports = [80]\nprotocol = \"udp\"",
+    );
+    expect_error(
+        &text,
+        "service[0].client_address",
+        "needs protocol = \"tcp\"",
+    );
+}
+
+#[test]
 fn client_address_proxy_protocol_is_refused_for_now() {
     for mode in ["proxy-v2", "proxy-v1"] {
         let text = fullnat_web(&format!("client_address = \"{mode}\" # <-"));
