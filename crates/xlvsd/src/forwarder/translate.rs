@@ -80,7 +80,12 @@ pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
                     timeout: p.timeout,
                     mask: p.mask,
                 }),
-                toa: (s.client_address == ClientAddress::Toa).then_some(s.toa_kind),
+                // (Validation allows it only there; an ipvsadm change that
+                // makes the service another kind leaves it inert.)
+                toa: (s.client_address == ClientAddress::Toa
+                    && s.forward == Forward::Fullnat
+                    && s.protocol == xlvs_config::Protocol::Tcp)
+                    .then_some(s.toa_kind),
                 reals: s
                     .reals
                     .iter()
