@@ -15,35 +15,43 @@ const CPORT: u16 = 40000;
 /// A client's TCP frame with sequence number `seq`, TCP options `opts`
 /// (a multiple of 4 bytes) and `payload`, checksums recomputed.
 fn segment(flags: u8, seq: u32, opts: &[u8], payload: &[u8]) -> Vec<u8> {
+    tagged(None, flags, seq, opts, payload)
+}
+
+/// `segment` with an 802.1Q tag if `vlan`.
+fn tagged(vlan: Option<u16>, flags: u8, seq: u32, opts: &[u8], payload: &[u8]) -> Vec<u8> {
     let pkt = Pkt {
         payload: Vec::new(),
+        vlan,
         ..tcp(CLIENT, CPORT, VIP, 80, flags)
     };
     let mut f = pkt.frame();
-    f[38..42].copy_from_slice(&seq.to_be_bytes());
-    f[46] = ((20 + opts.len() as u8) / 4) << 4;
+    let o = l3_offset(&f);
+    f[o + 24..o + 28].copy_from_slice(&seq.to_be_bytes());
+    f[o + 32] = ((20 + opts.len() as u8) / 4) << 4;
     f.extend_from_slice(opts);
     f.extend_from_slice(payload);
-    let total = (f.len() - 14) as u16;
-    f[16..18].copy_from_slice(&total.to_be_bytes());
-    f[24..26].copy_from_slice(&[0, 0]);
-    let c = csum(&f[14..34]);
-    f[24..26].copy_from_slice(&c.to_be_bytes());
-    f[50..52].copy_from_slice(&[0, 0]);
-    let mut pseudo = f[26..34].to_vec();
+    let total = (f.len() - o) as u16;
+    f[o + 2..o + 4].copy_from_slice(&total.to_be_bytes());
+    f[o + 10..o + 12].copy_from_slice(&[0, 0]);
+    let c = csum(&f[o..o + 20]);
+    f[o + 10..o + 12].copy_from_slice(&c.to_be_bytes());
+    f[o + 36..o + 38].copy_from_slice(&[0, 0]);
+    let mut pseudo = f[o + 12..o + 20].to_vec();
     pseudo.extend_from_slice(&[0, 6]);
     pseudo.extend_from_slice(&(total - 20).to_be_bytes());
-    pseudo.extend_from_slice(&f[34..]);
+    pseudo.extend_from_slice(&f[o + 20..]);
     let c = csum(&pseudo);
-    f[50..52].copy_from_slice(&c.to_be_bytes());
+    f[o + 36..o + 38].copy_from_slice(&c.to_be_bytes());
     f
 }
 
 /// The TOA option in a forwarded frame (kind, port, address), if any;
 /// asserts both checksums.
 fn toa_of(frame: &[u8], kind: u8) -> Option<(u16, Ipv4Addr)> {
-    parsed(frame);
-    let ip = ip_of(frame);
+    let ip = &frame[l3_offset(frame)..];
+    assert!(ip_csum_ok(ip), "IP checksum");
+    assert!(l4_csum_ok(ip), "TCP checksum");
     let doff = usize::from(ip[32] >> 4) * 4;
     let mut opts = &ip[40..20 + doff];
     while let [k, rest @ ..] = opts {
@@ -77,6 +85,8 @@ fn toa_service(kind: u8) -> Dataplane {
 fn the_ack_and_first_data_segment_carry_the_client() {
     let ns = director_ns("toa");
     let _in = ns.enter();
+    // The flow cache is per CPU: one CPU, so a hit is a hit.
+    stay_on_one_cpu();
     let dp = toa_service(254);
     let client = Some((CPORT, CLIENT.parse().unwrap()));
     // timestamps (NOP NOP TS) as Linux sends them
@@ -98,8 +108,17 @@ fn the_ack_and_first_data_segment_carry_the_client() {
     assert_eq!(&out[out.len() - 18..], b"GET / HTTP/1.0\r\n\r\n");
     let again = send(data.clone());
     assert_eq!(toa_of(&again, 254), client, "its retransmission");
-    let next = send(segment(ACK, ISN + 19, &ts, b"more"));
-    assert_eq!(toa_of(&next, 254), None, "past the first segment");
+    // Until then the flow stayed off the flow cache (its SYN's entry was
+    // cleared): each packet was looked at.
+    assert_eq!(dp.stat("flow_cache_hit").unwrap(), 0);
+    let next = segment(ACK, ISN + 19, &ts, b"more");
+    assert_eq!(
+        toa_of(&send(next.clone()), 254),
+        None,
+        "past the first segment"
+    );
+    send(next);
+    assert_eq!(dp.stat("flow_cache_hit").unwrap(), 1, "cached once past it");
     let late = send(data);
     assert_eq!(toa_of(&late, 254), None, "once past it, never again");
     assert_eq!(dp.stat("toa_added").unwrap(), 3);
@@ -149,4 +168,20 @@ fn services_without_toa_send_none() {
     let r = through(&dp, &ns, &segment(ACK, ISN + 1, &[], b"hi"));
     assert_eq!(toa_of(&r.packet, 254), None);
     assert_eq!(dp.stat("toa_added").unwrap(), 0);
+}
+
+#[test]
+fn a_vlan_tagged_frame_gets_it_too() {
+    let ns = director_ns("toavlan");
+    let _in = ns.enter();
+    let dp = toa_service(254);
+    through(&dp, &ns, &tagged(Some(7), SYN, ISN, &[], b""));
+    let r = through(&dp, &ns, &tagged(Some(7), ACK, ISN + 1, &[], b"hi"));
+    assert_eq!(r.action, XDP_TX);
+    assert_eq!(&r.packet[12..16], &[0x81, 0x00, 0, 7], "the tag kept");
+    assert_eq!(
+        toa_of(&r.packet, 254),
+        Some((CPORT, CLIENT.parse().unwrap()))
+    );
+    assert_eq!(&r.packet[r.packet.len() - 2..], b"hi");
 }
