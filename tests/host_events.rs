@@ -64,7 +64,7 @@ fn an_xdp_interface_created_again_forwards_again_without_a_restart() {
     // new connections, and every one is answered.
     let out = lab.exec_ok("lb1", &["ip", "-d", "link", "show", "eth1"]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("xdpgeneric"),
+        String::from_utf8_lossy(&out.stdout).contains("prog/xdp id"),
         "{}",
         text(&out)
     );

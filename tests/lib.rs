@@ -175,6 +175,16 @@ pub struct Lab {
 impl Lab {
     /// `xlvs-lab up FILE`, asserting success.
     pub fn up(file: &Path) -> Lab {
+        let lab = Lab::take(file);
+        let out = lab.xlvs_lab(&["up"]);
+        assert!(out.status.success(), "xlvs-lab up failed: {}", text(&out));
+        lab
+    }
+
+    /// The lab of FILE as a guard, once the host is ours, without bringing
+    /// it up: for a test that has something else bring it up (a script).
+    /// Dropping it still brings down whatever is up.
+    pub fn take(file: &Path) -> Lab {
         require_root();
         let waited = Instant::now();
         let lock = HostLock::take();
@@ -187,14 +197,11 @@ impl Lab {
             );
         }
         let topo = xlvs_lab::Topology::load(file).unwrap_or_else(|e| panic!("{e}"));
-        let lab = Lab {
+        Lab {
             file: file.to_path_buf(),
             name: topo.name,
             _lock: lock,
-        };
-        let out = lab.xlvs_lab(&["up"]);
-        assert!(out.status.success(), "xlvs-lab up failed: {}", text(&out));
-        lab
+        }
     }
 
     pub fn xlvs_lab(&self, args: &[&str]) -> Output {
@@ -724,8 +731,8 @@ impl Lab {
 
     /// Cables `a` (node, interface) to `b` again with a new veth pair, as
     /// xlvs-lab does: in `b` the end joins the bridge named after the
-    /// node when `b_is_bridge`; both ends are set up. Addresses are the
-    /// caller's.
+    /// node when `b_is_bridge` and is readied for `a`'s native XDP; both
+    /// ends are set up. Addresses are the caller's.
     pub fn cable(&self, a: (&str, &str), b: (&str, &str), b_is_bridge: bool) {
         let (a_ns, b_ns) = (self.netns(a.0), self.netns(b.0));
         let add = [
@@ -737,6 +744,9 @@ impl Lab {
         if b_is_bridge {
             self.exec_ok(b.0, &["ip", "link", "set", b.1, "master", b.0]);
         }
+        // `a` is a director's XDP interface: its peer end ready for
+        // native XDP, as xlvs-lab makes it.
+        xlvs_lab::up::prepare_xdp_peer(&self.name, &b_ns, b.1).unwrap_or_else(|e| panic!("{e}"));
         self.exec_ok(b.0, &["ip", "link", "set", b.1, "up"]);
         self.exec_ok(a.0, &["ip", "link", "set", a.1, "up"]);
     }

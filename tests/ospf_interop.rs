@@ -2,7 +2,7 @@
 //! router's kernel FIB is the final truth.
 
 use std::time::{Duration, Instant};
-use xlvs_tests::{signal, wait_until, workspace, Lab};
+use xlvs_tests::{signal, text, wait_until, workspace, Lab};
 
 const VIP: &str = "192.0.2.10";
 const VIP2: &str = "192.0.2.11";
@@ -51,6 +51,18 @@ fn broadcast_segment_with_frr_as_dr() {
         lab.nexthops("r1", VIP),
         ["10.0.1.11", "10.0.1.12"],
         "other VIP untouched"
+    );
+    // ...and announced again.
+    let out = lab.exec(
+        "lb1",
+        &["xlvsadm", "--node", "lb1", "ospf", "announce", VIP2],
+    );
+    assert!(out.status.success(), "announce {VIP2}: {}", text(&out));
+    wait_nexthops(
+        &lab,
+        VIP2,
+        &["10.0.1.11", "10.0.1.12"],
+        Duration::from_secs(15),
     );
 
     // SIGTERM lb2: it flushes its LSA, so its next hop goes well before

@@ -382,3 +382,56 @@ fn tun_kernel_sets_up_tunl0_or_says_what_is_missing() {
     assert_eq!(after.sysctls, before.sysctls);
     assert_eq!(after.addresses, before.addresses);
 }
+
+/// docs/dataplane.md's xlvs-decap commands, by hand on a real: attached
+/// and pinned, counting, detached; then attached until a signal.
+#[test]
+fn xlvs_decap_by_hand_attaches_counts_and_detaches() {
+    require_root();
+    let _lock = HostLock::take();
+    let pair = Pair::new("decap");
+    let decap = bin("xlvs-decap");
+    let decap = decap.to_str().unwrap();
+    let pin = pair.bpffs.join("by-hand");
+    let pin = pin.to_str().unwrap();
+    let attach = ["attach", "eth1", "--pin", pin, "--mode", "generic"];
+    pair.ok(&pair.real, &[&[decap][..], &attach].concat());
+    let link = pair.ok(&pair.real, &["ip", "link", "show", "eth1"]);
+    assert!(text(&link).contains("xdpgeneric"), "{}", text(&link));
+    let stats = pair.ok(&pair.real, &[decap, "stats", "--pin", pin]);
+    assert!(text(&stats).contains("pass_not_ours"), "{}", text(&stats));
+    pair.ok(&pair.real, &[decap, "detach", "--pin", pin]);
+    let link = pair.ok(&pair.real, &["ip", "link", "show", "eth1"]);
+    assert!(!text(&link).contains("xdp"), "{}", text(&link));
+    assert!(!Path::new(pin).exists(), "detach removes the pin");
+
+    // Without --pin it stays attached until SIGTERM, and then is gone.
+    let child = std::process::Command::new("ip")
+        .args([
+            "netns", "exec", &pair.real, decap, "attach", "eth1", "--mode", "generic",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed by pid if an assertion fails first (`ip netns exec` execs it).
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Stop(child);
+    xlvs_tests::wait_until("attached", std::time::Duration::from_secs(10), || {
+        let link = pair.exec(&pair.real, &["ip", "link", "show", "eth1"]);
+        text(&link)
+            .contains("xdpgeneric")
+            .then_some(())
+            .ok_or(text(&link))
+    });
+    xlvs_tests::signal(child.0.id() as i32, libc::SIGTERM);
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let link = pair.ok(&pair.real, &["ip", "link", "show", "eth1"]);
+    assert!(!text(&link).contains("xdp"), "{}", text(&link));
+}

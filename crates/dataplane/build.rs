@@ -1,6 +1,7 @@
-//! Compiles the XDP programs (bpf/xlvs.c, the director, and bpf/decap.c,
-//! IPIP decapsulation for TUN reals) with clang-19 into OUT_DIR; the crate
-//! embeds the objects.
+//! Compiles the XDP programs (bpf/xlvs.c, the director; bpf/decap.c,
+//! IPIP decapsulation for TUN reals; bpf/pass.c, what labs attach to a
+//! director's veth peers) with clang-19 into OUT_DIR; the crate embeds the
+//! objects.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,7 +10,7 @@ const CLANG: &str = "clang-19";
 
 fn main() {
     println!("cargo:rerun-if-changed=bpf");
-    for name in ["xlvs", "decap"] {
+    for name in ["xlvs", "decap", "pass"] {
         compile(name);
     }
 }

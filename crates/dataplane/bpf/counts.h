@@ -30,13 +30,15 @@ static __always_inline __u64 overhead(__u64 active, __u64 inactive)
     return (active << 8) + inactive;
 }
 
-/* A connection entry was made for `real`. */
-static __always_inline void load_new(__u32 real, __u8 state)
+/* A connection entry was made for `real`. UDP entries are inactive for
+ * their whole life, as IPVS counts them (it starts every connection
+ * inactive and only TCP's ESTABLISHED makes one active). */
+static __always_inline void load_new(__u32 real, __u8 state, __u8 proto)
 {
     struct real_load *l = bpf_map_lookup_elem(&real_load, &real);
     if (!l)
         return;
-    if (state == CT_CLOSING)
+    if (state == CT_CLOSING || proto == IPPROTO_UDP)
         __sync_fetch_and_add(&l->inactive, 1);
     else
         __sync_fetch_and_add(&l->active, 1);

@@ -241,7 +241,7 @@ static __always_inline __u32 pick_real(struct pkt *p, struct svc_val *svc, struc
     }
     *tracked = bpf_map_update_elem(&conntrack, &p->key, &c, BPF_ANY) == 0;
     if (*tracked && (svc->flags & SVC_F_COUNTS))
-        load_new(idx, c.state);
+        load_new(idx, c.state, p->key.proto);
     /* From the flow's first packet: a flow ECMP moves a moment later
      * finds its entry on the other directors. */
     if (*tracked && (g->flags & G_F_SYNC)) {

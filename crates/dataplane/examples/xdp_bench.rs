@@ -133,6 +133,24 @@ impl Drop for Netns {
 enum Mode {
     Repeat(Vec<u8>),
     Once(Box<dyn Fn(u32) -> Vec<u8>>),
+    /// `flows` flows to `port` from clients counted up from `base`, made
+    /// with a SYN each before the row's first round (not timed); then one
+    /// ACK per call, each of another flow, spread over the whole set the
+    /// way a busy director's traffic is: the table cache-cold, as Katran's
+    /// "ACK round-robin over established flows" row.
+    Spread {
+        flows: u32,
+        port: u16,
+        base: Ipv4Addr,
+    },
+}
+
+/// Flow `i` of a [`Mode::Spread`] set: its client and source port.
+fn spread_flow(base: Ipv4Addr, i: u32) -> (Ipv4Addr, u16) {
+    (
+        Ipv4Addr::from(u32::from(base) + i / 50_000),
+        1024 + (i % 50_000) as u16,
+    )
 }
 
 fn main() {
@@ -150,8 +168,11 @@ fn main() {
 /// Loads the program with `flow_cache` entries per CPU and prints a row
 /// for each path.
 fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
+    // Room for the million flows of the largest spread row next to what
+    // the new-flow rows add, so that LRU eviction never takes one of them.
     let limits = Limits {
         flow_cache,
+        conntrack: 1 << 22,
         ..Limits::default()
     };
     let mut dp = Dataplane::load(limits).expect("load (are you root?)");
@@ -401,6 +422,46 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             false,
         ),
         (
+            "dr, ACKs over 20,000 flows",
+            "xlvs",
+            Mode::Spread {
+                flows: 20_000,
+                port: 80,
+                base: Ipv4Addr::new(198, 20, 0, 0),
+            },
+            false,
+        ),
+        (
+            "dr, ACKs over 1,000,000 flows",
+            "xlvs",
+            Mode::Spread {
+                flows: 1_000_000,
+                port: 80,
+                base: Ipv4Addr::new(198, 21, 0, 0),
+            },
+            false,
+        ),
+        (
+            "tun, ACKs over 20,000 flows",
+            "xlvs",
+            Mode::Spread {
+                flows: 20_000,
+                port: 443,
+                base: Ipv4Addr::new(198, 20, 0, 0),
+            },
+            false,
+        ),
+        (
+            "tun, ACKs over 1,000,000 flows",
+            "xlvs",
+            Mode::Spread {
+                flows: 1_000_000,
+                port: 443,
+                base: Ipv4Addr::new(198, 21, 0, 0),
+            },
+            false,
+        ),
+        (
             "nat, known flow",
             "xlvs",
             Mode::Once(same(ack(8080))),
@@ -441,6 +502,36 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             Mode::Repeat(pkt) => {
                 let r = run(dp, prog, pkt, repeat);
                 (r.duration.as_nanos() as f64, r.action)
+            }
+            Mode::Spread { flows, port, base } => {
+                let made = |dp: &Dataplane| {
+                    dp.stats()
+                        .unwrap()
+                        .into_iter()
+                        .find(|(k, _)| *k == "conntrack_new")
+                        .map_or(0, |(_, v)| v)
+                };
+                if round == 0 {
+                    for i in 0..*flows {
+                        let (c, sport) = spread_flow(*base, i);
+                        run(dp, prog, &frame(c, VIP, sport, *port, 0x02), 1);
+                    }
+                }
+                let before = made(dp);
+                let mut total = 0.0;
+                let mut act = 0;
+                for i in 0..calls {
+                    // A stride prime to the set size visits every flow.
+                    let n = ((u64::from(round * calls + i) * 7919) % u64::from(*flows)) as u32;
+                    let (c, sport) = spread_flow(*base, n);
+                    let r = run(dp, prog, &frame(c, VIP, sport, *port, 0x10), 1);
+                    total += r.duration.as_nanos() as f64;
+                    act = r.action;
+                }
+                // Every ACK must have found its flow (none made a new
+                // entry), or the row measured something else.
+                assert_eq!(made(dp), before, "ACKs that missed their entry");
+                (total / f64::from(calls), act)
             }
             Mode::Once(make) => {
                 let mut total = 0.0;
@@ -504,7 +595,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             base = best;
             match mode {
                 Mode::Repeat(_) => repeat_base = best,
-                Mode::Once(_) => per_call = best - repeat_base,
+                Mode::Once(_) | Mode::Spread { .. } => per_call = best - repeat_base,
             }
         }
         let names = ["ABORTED", "DROP", "PASS", "TX", "REDIRECT"];

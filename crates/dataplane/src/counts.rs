@@ -49,7 +49,9 @@ impl Dataplane {
             }
             counted += 1;
             let l = loads.entry(conn.real).or_default();
-            if conn.state == CT_CLOSING {
+            // As XDP counts them (bpf/counts.h load_new): closing TCP and
+            // every UDP entry are inactive.
+            if conn.state == CT_CLOSING || key.proto == crate::Protocol::Udp.number() {
                 l.inactive += 1;
             } else {
                 l.active += 1;

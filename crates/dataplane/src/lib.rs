@@ -15,6 +15,7 @@
 //!   [`Dataplane::recount`] sets the reals' connection counts they read.
 //! - [`decap`]: IPIP decapsulation in XDP for TUN real servers without an
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
+//! - [`pass`]: an XDP_PASS program for the labs' veth peers of directors.
 
 pub mod abi;
 mod batch;
@@ -22,6 +23,7 @@ mod clock;
 mod counts;
 pub mod decap;
 mod loader;
+pub mod pass;
 mod reals;
 pub mod sched_model;
 mod service;

@@ -49,6 +49,10 @@ const PATHS: &[(&str, &str)] = &[
     ("fullnat+toa, known flow", "TX"),
     ("fullnat+toa, new flow (SYN)", "TX"),
     ("fullnat+toa, TOA added", "TX"),
+    ("dr, ACKs over 20,000 flows", "TX"),
+    ("dr, ACKs over 1,000,000 flows", "TX"),
+    ("tun, ACKs over 20,000 flows", "TX"),
+    ("tun, ACKs over 1,000,000 flows", "TX"),
     ("nat, known flow", "TX"),
     ("nat, reply", "TX"),
 ];

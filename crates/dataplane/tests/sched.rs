@@ -498,6 +498,33 @@ fn a_recount_sets_the_counts_from_the_live_entries() {
 }
 
 #[test]
+fn udp_entries_count_as_inactive_as_ipvs_counts_them() {
+    stay_on_one_cpu();
+    let mut dp = small();
+    let udp_spec = ServiceSpec {
+        protocol: xlvs_dataplane::Protocol::Udp,
+        ..spec(Scheduling::Counts(CountKind::Wlc), &[1, 1])
+    };
+    dp.set_service(&udp_spec).unwrap();
+    for sport in 40000..40004 {
+        let r = dp
+            .run("xlvs", &udp(CLIENT, sport, VIP, 80).frame(), 1)
+            .unwrap();
+        assert_eq!(r.action, XDP_TX);
+    }
+    // XDP's own counts: every datagram flow inactive, spread by wlc
+    let inactive = Load {
+        active: 0,
+        inactive: 2,
+    };
+    assert_eq!(read_loads(&dp, 2), [inactive; 2]);
+    // and the recount agrees
+    set_loads(&mut dp, &[Load::default(); 2]);
+    assert_eq!(dp.recount().unwrap().counted, 4);
+    assert_eq!(read_loads(&dp, 2), [inactive; 2]);
+}
+
+#[test]
 fn maglev_services_keep_no_counts_and_no_templates() {
     let mut dp = loaded(Scheduling::Maglev(xlvs_dataplane::HashOn::Flow), &[1, 1]);
     dp.set_service(&persistent(

@@ -45,6 +45,13 @@ pub fn sysctl_in(ns: &str, key: &str, value: &str) -> Result<(), LabError> {
     run("ip", &["netns", "exec", ns, "sysctl", "-q", "-w", &kv]).map(|_| ())
 }
 
+/// `ethtool` inside a namespace.
+pub fn ethtool_in(ns: &str, args: &[&str]) -> Result<(), LabError> {
+    let mut full = vec!["netns", "exec", ns, "ethtool"];
+    full.extend_from_slice(args);
+    run("ip", &full).map(|_| ())
+}
+
 fn cmdline(program: &str, args: &[&str]) -> String {
     std::iter::once(program)
         .chain(args.iter().copied())

@@ -175,7 +175,56 @@ fn create_link(topo: &Topology, link: &Link) -> Result<(), LabError> {
         }
         ip_in(ns, &["link", "set", dev, "up"])?;
     }
+    for (end, peer, peer_ns) in [(&link.a, &link.b, &b_ns), (&link.b, &link.a, &a_ns)] {
+        let node = topo.node(&end.node).expect("links name known nodes");
+        if matches!(&node.role, Role::Xlvs { xdp_interfaces, .. }
+            if xdp_interfaces.contains(&end.interface))
+        {
+            prepare_xdp_peer(&topo.name, peer_ns, &peer.interface)?;
+        }
+    }
     Ok(())
+}
+
+/// Readies the veth end facing a director's XDP interface for native mode,
+/// as a NIC's switch port would be:
+/// - an XDP_PASS program: veth hands XDP_TX frames on only to a peer that
+///   runs XDP itself (it gives the peer the ring those frames go into);
+///   without it every frame the director forwards is lost;
+/// - tx checksum offload off: a veth sender leaves TCP and UDP checksums
+///   partial, for hardware that is not there to finish, and the director's
+///   XDP sends such a frame on without the skb that says so. Off, the
+///   kernel completes checksums (and segments) before a frame crosses to
+///   the director, as a real NIC's sender would have.
+pub fn prepare_xdp_peer(lab: &str, ns: &str, dev: &str) -> Result<(), LabError> {
+    sys::ethtool_in(ns, &["-K", dev, "tx", "off"])?;
+    let object = xdp_pass_object(lab)?;
+    let object = object.to_string_lossy();
+    ip_in(
+        ns,
+        &[
+            "link",
+            "set",
+            "dev",
+            dev,
+            "xdpdrv",
+            "obj",
+            &object,
+            "sec",
+            xlvs_dataplane::pass::SECTION,
+        ],
+    )
+    .map(|_| ())
+}
+
+/// The XDP_PASS object, written once per lab into its run directory (which
+/// `down` removes) for `ip link set ... xdpdrv obj` to load.
+fn xdp_pass_object(lab: &str) -> Result<PathBuf, LabError> {
+    let path = crate::state::lab_dir(lab).join("xdp-pass.o");
+    if !path.exists() {
+        std::fs::write(&path, xlvs_dataplane::pass::OBJECT).map_err(|e| LabError::io(&path, e))?;
+    }
+    Ok(path)
 }
 
 /// The environment a node's commands see: its `env`, and PATH with the

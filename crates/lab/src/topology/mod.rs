@@ -70,11 +70,13 @@ pub enum Role {
     Bird { bird_conf: PathBuf },
     /// This workspace's `xlvsd` with the bound node config; `socket` is
     /// its control socket and `pins` its pin directory (from the config),
-    /// both removed by `down`.
+    /// both removed by `down`; `xdp_interfaces` are the interfaces its data
+    /// plane attaches to, whose veth peers `up` prepares for XDP_TX.
     Xlvs {
         config: PathBuf,
         socket: PathBuf,
         pins: PathBuf,
+        xdp_interfaces: Vec<String>,
     },
     /// A plain namespace; `cmd` and `exec` run host binaries in it.
     Host,
@@ -497,6 +499,7 @@ fn build_node(
                     config,
                     socket: c.node.control_socket,
                     pins: c.dataplane.pin_dir,
+                    xdp_interfaces: c.dataplane.interfaces,
                 }
             }
             Err(errors) => problems.push(Problem::BadXlvsConfig {
@@ -633,6 +636,7 @@ fn xlvs_role(node: &Node) -> Result<Role, String> {
         config: bind.host.clone(),
         socket: PathBuf::new(),
         pins: PathBuf::new(),
+        xdp_interfaces: Vec::new(),
     })
 }
 

@@ -86,6 +86,7 @@ fn a_full_topology_resolves_roles_binds_and_links() {
             config: dir.0.path().join("lb1.toml"),
             socket: "/run/xlvs/lb1.sock".into(),
             pins: "/sys/fs/bpf/xlvs/lb1".into(),
+            xdp_interfaces: vec!["eth1".into()],
         }
     );
     // env merges across levels, numbers become strings
