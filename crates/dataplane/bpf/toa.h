@@ -178,10 +178,12 @@ static __always_inline void toa_uncache(struct globals *g, struct nat_back *b)
  * service sends TOA options, finds the packet's flow (by its way back)
  * and service again, adds the option if it is due, and keeps the flow off
  * the flow cache while it may still be due one. Everything is found again
- * from the packet, in a function of its own, because the program's stack
- * is full at the slow path's deepest point: nothing may stay live across
- * it (main's frame is 368 bytes, schedule's chain 144: 512 in all). */
-static __attribute__((noinline)) int toa_step(struct xdp_md *ctx, __u32 ifindex, int act)
+ * from the packet, after the slow path, because the program's stack is
+ * full at the slow path's deepest point: nothing may stay live across it
+ * (main's frame is 368 bytes, schedule's chain 144: 512 in all). Inlined:
+ * as a function of its own (a BPF-to-BPF call) it broke XDP_TX on veth in
+ * native mode, for reasons not found (docs/fullnat.md). */
+static __always_inline int toa_step(struct xdp_md *ctx, __u32 ifindex, int act)
 {
     __u32 zero = 0;
     struct globals *g = bpf_map_lookup_elem(&globals, &zero);
