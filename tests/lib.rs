@@ -759,9 +759,9 @@ impl Lab {
     }
 }
 
-/// Opens a TCP connection from inside network namespace `netns` (a
-/// socket keeps the namespace it was made in).
-pub fn connect_from(netns: &str, to: (&str, u16)) -> std::net::TcpStream {
+/// Runs `f` in a thread of its own inside network namespace `netns`: a
+/// socket it makes keeps that namespace.
+pub fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
             let ns = File::open(format!("/run/netns/{netns}")).expect("the namespace");
@@ -769,16 +769,36 @@ pub fn connect_from(netns: &str, to: (&str, u16)) -> std::net::TcpStream {
             // this thread, which ends right after.
             let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            let addr = (
-                to.0.parse::<std::net::Ipv4Addr>().expect("an address"),
-                to.1,
-            );
-            std::net::TcpStream::connect_timeout(&addr.into(), Duration::from_secs(5))
-                .unwrap_or_else(|e| panic!("connect to {to:?} from {netns}: {e}"))
+            f()
         })
         .join()
-        .expect("the connecting thread")
+        .expect("the thread in the namespace")
     })
+}
+
+/// Opens a TCP connection from inside network namespace `netns`.
+pub fn connect_from(netns: &str, to: (&str, u16)) -> std::net::TcpStream {
+    in_netns(netns, || {
+        let addr = (
+            to.0.parse::<std::net::Ipv4Addr>().expect("an address"),
+            to.1,
+        );
+        std::net::TcpStream::connect_timeout(&addr.into(), Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("connect to {to:?} from {netns}: {e}"))
+    })
+}
+
+impl Lab {
+    /// A global counter of director `lb`'s data plane (`xlvsadm
+    /// dataplane`); it must exist.
+    pub fn dataplane_stat(&self, lb: &str, name: &str) -> u64 {
+        let stats = self
+            .json(lb, &["xlvsadm", "--node", lb, "--json", "dataplane"])
+            .unwrap();
+        stats[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{lb}: no counter {name}: {stats:#}"))
+    }
 }
 
 impl Lab {

@@ -331,6 +331,14 @@ fn dataplane_series(counter: &str) -> (&'static str, Vec<(&'static str, &str)>) 
             vec![("direction", "to_client")],
         ),
         "syn_untracked" => ("xlvs_dataplane_syn_untracked_total", vec![]),
+        "toa_added" => (
+            "xlvs_dataplane_toa_options_total",
+            vec![("result", "added")],
+        ),
+        "toa_skipped" => (
+            "xlvs_dataplane_toa_options_total",
+            vec![("result", "skipped")],
+        ),
         "sync_ring_full" => ("xlvs_sync_ring_full_total", vec![]),
         other => panic!("{other}: not in docs/metrics.md"),
     }

@@ -10,16 +10,6 @@ use xlvs_tests::{text, workspace, Lab};
 const FULLNAT_VIP: &str = "192.0.2.20";
 const NAT_VIP: &str = "192.0.2.30";
 
-/// A director's global data plane counter.
-fn stat(lab: &Lab, lb: &str, name: &str) -> u64 {
-    let stats = lab
-        .json(lb, &["xlvsadm", "--node", lb, "--json", "dataplane"])
-        .unwrap();
-    stats[name]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{lb}: no counter {name}: {stats:#}"))
-}
-
 #[test]
 fn fullnat_and_nat_carry_real_connections_both_ways() {
     let lab = Lab::up(&workspace().join("labs/nat.clab.yml"));
@@ -57,14 +47,14 @@ fn fullnat_and_nat_carry_real_connections_both_ways() {
     }
 
     // The packets went through XDP both ways, not through the kernel.
-    assert!(stat(&lab, "lb1", "tx_fullnat") > 100);
-    assert!(stat(&lab, "lb1", "tx_reply") > 100);
-    assert!(stat(&lab, "lb2", "tx_nat") > 100);
-    assert!(stat(&lab, "lb2", "tx_reply") > 100);
+    assert!(lab.dataplane_stat("lb1", "tx_fullnat") > 100);
+    assert!(lab.dataplane_stat("lb1", "tx_reply") > 100);
+    assert!(lab.dataplane_stat("lb2", "tx_nat") > 100);
+    assert!(lab.dataplane_stat("lb2", "tx_reply") > 100);
     // Most of them from the flow cache, which the echo checks above
     // show changes no byte.
     for lb in ["lb1", "lb2"] {
-        assert!(stat(&lab, lb, "flow_cache_hit") > 100, "{lb}");
+        assert!(lab.dataplane_stat(lb, "flow_cache_hit") > 100, "{lb}");
     }
 
     // ipvsadm's view: forward method and both directions counted.

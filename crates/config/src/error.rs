@@ -109,6 +109,14 @@ pub enum ErrorKind {
     HysteresisUnreachable { up: i64, reals: usize },
     #[error("service `{name}` uses forward = \"fullnat\" but [fullnat] local_addresses is missing or empty; FULLNAT needs this node's local addresses as source towards the reals")]
     FullnatWithoutLocalAddresses { name: String },
+    #[error("client_address = \"{mode}\" needs forward = \"fullnat\": under {forward} the reals already see the client's address as the source")]
+    ClientAddressNeedsFullnat { mode: String, forward: String },
+    #[error("client_address = \"{0}\" needs protocol = \"tcp\": it travels in TCP (an option or the start of the stream)")]
+    ClientAddressNeedsTcp(String),
+    #[error("client_address = \"{0}\" is not supported yet (docs/fullnat.md, \"PROXY protocol\"); use \"toa\" or \"none\"")]
+    ClientAddressUnsupported(String),
+    #[error("TCP option kind {0} is one TCP stacks use (0-8, 19, 28-30, 34): the real would misread it; 254 is what DPVS's toa module reads")]
+    ToaKindInUse(i64),
     #[error("the port to probe is ambiguous: the service has several ports (or every port) and real[{real}] sets no port; set health.port (for every real, or in that real's [service.real.health])")]
     ProbePortAmbiguous { real: usize },
 

@@ -54,7 +54,7 @@ pub use keypath::{KeyPath, Segment};
 pub use load::{load, parse};
 pub use model::*;
 pub use span::Position;
-pub use vocabulary::{Forward, Protocol, Scheduler};
+pub use vocabulary::{ClientAddress, Forward, Protocol, Scheduler};
 
 /// A valid node without services (lb1, OSPF and XDP on eth1), for tests
 /// in any crate to append `[[service]]` tables to.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::vocabulary::{Forward, Protocol, Scheduler};
+use crate::vocabulary::{ClientAddress, Forward, Protocol, Scheduler};
 
 /// One node (director) of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +281,11 @@ pub struct Service {
     pub forward: Forward,
     /// `None` when persistence is off (`persistence = "0s"`).
     pub persistence: Option<Persistence>,
+    /// FULLNAT only (validation refuses it elsewhere): how the reals learn
+    /// the client's address.
+    pub client_address: ClientAddress,
+    /// The TCP option kind of `client_address = "toa"` (254 unless set).
+    pub toa_kind: u8,
     /// Healthy reals needed to announce the VIP; at least 1.
     pub quorum: u32,
     /// Once met, the quorum is lost only below `quorum - quorum_hysteresis`

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::duration;
 use crate::model::{AnnounceAs, LogFormat, LogLevel, NetworkType, SorryServer, XdpMode};
-use crate::vocabulary::{Forward, Protocol, Scheduler};
+use crate::vocabulary::{ClientAddress, Forward, Protocol, Scheduler};
 
 /// A sub-table that `load` deserializes on its own, so that a mistake in
 /// one `[[service.real]]` does not hide mistakes in its siblings. Serde
@@ -242,6 +242,9 @@ pub(crate) struct RawService {
     #[serde(default, deserialize_with = "duration::required")]
     pub persistence: Duration,
     pub persistence_mask: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub client_address: ClientAddress,
+    pub toa_kind: Option<i64>,
     #[serde(default = "defaults::quorum")]
     pub quorum: i64,
     #[serde(default)]

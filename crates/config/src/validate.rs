@@ -21,7 +21,7 @@ use crate::raw::{
     RawFullnat, RawHealth, RawInterface, RawMetrics, RawNode, RawOspf, RawReal, RawRealHealth,
     RawService,
 };
-use crate::vocabulary::Forward;
+use crate::vocabulary::{ClientAddress, Forward, Protocol};
 
 pub(crate) fn validate(raw: &RawConfig) -> Result<NodeConfig, Vec<Issue>> {
     let mut v = Validator::default();
@@ -483,6 +483,7 @@ impl Validator {
         let vip = self.specified(p.key("vip"), s.vip);
         let ports = self.ports(&p.key("ports"), &s.ports);
         let persistence = self.persistence(p, s);
+        let toa_kind = self.client_address(p, s);
         let quorum = self.count(p.key("quorum"), s.quorum);
         if s.real.is_empty() {
             let kind = ErrorKind::NoneGiven("real server ([[service.real]])");
@@ -532,6 +533,8 @@ impl Validator {
             scheduler: s.scheduler,
             forward: s.forward,
             persistence: persistence?,
+            client_address: s.client_address,
+            toa_kind: toa_kind?,
             quorum: quorum?,
             quorum_hysteresis: quorum_hysteresis?,
             sorry_server,
@@ -614,6 +617,49 @@ impl Validator {
             timeout: s.persistence,
             mask: optional(mask)?.unwrap_or(Ipv4Addr::BROADCAST),
         }))
+    }
+
+    /// `client_address` (FULLNAT only) and `toa_kind` (toa only); the TOA
+    /// option kind, or `None` after an error.
+    fn client_address(&mut self, p: &KeyPath, s: &RawService) -> Option<u8> {
+        let mode = s.client_address;
+        let mut ok = true;
+        if mode != ClientAddress::None && s.forward != Forward::Fullnat {
+            let kind = ErrorKind::ClientAddressNeedsFullnat {
+                mode: mode.to_string(),
+                forward: s.forward.to_string(),
+            };
+            self.report(p.key("client_address"), kind);
+            ok = false;
+        }
+        if mode != ClientAddress::None && s.protocol != Protocol::Tcp {
+            let kind = ErrorKind::ClientAddressNeedsTcp(mode.to_string());
+            self.report(p.key("client_address"), kind);
+            ok = false;
+        }
+        if matches!(mode, ClientAddress::ProxyV2 | ClientAddress::ProxyV1) {
+            let kind = ErrorKind::ClientAddressUnsupported(mode.to_string());
+            self.report(p.key("client_address"), kind);
+            ok = false;
+        }
+        let path = p.key("toa_kind");
+        let kind = match s.toa_kind {
+            None => ClientAddress::DEFAULT_TOA_KIND,
+            Some(_) if mode != ClientAddress::Toa => {
+                let why = format!("client_address = \"{mode}\" (only \"toa\" sends an option)");
+                self.report(path, ErrorKind::DoesNotApply(why));
+                return None;
+            }
+            Some(k) => {
+                let kind = self.int(path.clone(), k, 0, 255)?;
+                if toa_kind_in_use(kind) {
+                    self.report(path, ErrorKind::ToaKindInUse(k));
+                    return None;
+                }
+                kind
+            }
+        };
+        ok.then_some(kind)
     }
 
     fn real(&mut self, p: &KeyPath, s: &RawService, r: &RawReal) -> Option<Real> {
@@ -1036,6 +1082,13 @@ fn is_server_name(name: &str) -> bool {
 }
 
 /// The service port when there is exactly one (not 0 = every port).
+/// TCP option kinds that stacks act on: EOL, NOP, MSS, window scale, SACK,
+/// timestamps and their obsolete neighbours, MD5, user timeout, TCP-AO,
+/// MPTCP, Fast Open. A TOA under one of them would be misread.
+fn toa_kind_in_use(kind: u8) -> bool {
+    matches!(kind, 0..=8 | 19 | 28..=30 | 34)
+}
+
 fn single_port(ports: &[i64]) -> Option<i64> {
     match ports {
         &[port] if port != 0 => Some(port),

@@ -222,6 +222,39 @@ impl Forward {
     }
 }
 
+/// How a FULLNAT service tells its reals the client's address, which they
+/// cannot see as the source (docs/fullnat.md, "The client's address").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+pub enum ClientAddress {
+    /// Nothing: the reals see the director's local address.
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    /// A TCP option (kind `toa_kind`) with the client's address and port
+    /// on the first packets after the handshake, read by a module on the
+    /// real (LVS and DPVS "TOA").
+    #[serde(rename = "toa")]
+    Toa,
+    /// A PROXY protocol version 2 header before the client's data.
+    #[serde(rename = "proxy-v2")]
+    ProxyV2,
+    /// A PROXY protocol version 1 (text) header before the client's data.
+    #[serde(rename = "proxy-v1")]
+    ProxyV1,
+}
+
+file_names!(ClientAddress {
+    None => "none",
+    Toa => "toa",
+    ProxyV2 => "proxy-v2",
+    ProxyV1 => "proxy-v1",
+});
+
+impl ClientAddress {
+    /// The TCP option kind DPVS's toa module reads.
+    pub const DEFAULT_TOA_KIND: u8 = 254;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

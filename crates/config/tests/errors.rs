@@ -1609,3 +1609,78 @@ fn cluster_key_is_long_enough_and_port_in_range() {
         "{errors}"
     );
 }
+
+/// `web` under FULLNAT, with a local address, and `extra` in the service.
+fn fullnat_web(extra: &str) -> String {
+    let text = edit(
+        &web(),
+        "ports = [80]",
+        &format!("ports = [80]\nforward = \"fullnat\"\n{extra}"),
+    );
+    format!("{text}\n[fullnat]\nlocal_addresses = [\"10.0.1.100\"]\n")
+}
+
+#[test]
+fn client_address_toa_under_fullnat() {
+    let c = parse(&fullnat_web("client_address = \"toa\""), "t.toml").unwrap();
+    assert_eq!(c.services[0].client_address, ClientAddress::Toa);
+    assert_eq!(c.services[0].toa_kind, 254);
+    let c = parse(
+        &fullnat_web("client_address = \"toa\"\ntoa_kind = 200"),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.services[0].toa_kind, 200);
+    let c = parse(&fullnat_web(""), "t.toml").unwrap();
+    assert_eq!(c.services[0].client_address, ClientAddress::None);
+}
+
+#[test]
+fn client_address_outside_fullnat() {
+    for forward in ["dr", "tun", "nat"] {
+        let text = edit(
+            &web(),
+            "ports = [80]",
+            &format!("ports = [80]\nforward = \"{forward}\"\nclient_address = \"toa\" # <-"),
+        );
+        expect_error(
+            &text,
+            "service[0].client_address",
+            &format!("needs forward = \"fullnat\": under {forward}"),
+        );
+    }
+}
+
+#[test]
+fn client_address_needs_tcp() {
+    let text = edit(
+        &fullnat_web("client_address = \"toa\" # <-"),
+        "ports = [80]",
+        "ports = [80]\nprotocol = \"udp\"",
+    );
+    expect_error(
+        &text,
+        "service[0].client_address",
+        "needs protocol = \"tcp\"",
+    );
+}
+
+#[test]
+fn client_address_proxy_protocol_is_refused_for_now() {
+    for mode in ["proxy-v2", "proxy-v1"] {
+        let text = fullnat_web(&format!("client_address = \"{mode}\" # <-"));
+        expect_error(&text, "service[0].client_address", "not supported yet");
+    }
+    let text = fullnat_web("client_address = \"proxy-v3\" # <-");
+    expect_error(&text, "service[0].client_address", "proxy-v2");
+}
+
+#[test]
+fn toa_kind_rules() {
+    let text = fullnat_web("toa_kind = 200 # <-");
+    expect_error(&text, "service[0].toa_kind", "only \"toa\" sends an option");
+    let text = fullnat_web("client_address = \"toa\"\ntoa_kind = 8 # <-");
+    expect_error(&text, "service[0].toa_kind", "TCP stacks use");
+    let text = fullnat_web("client_address = \"toa\"\ntoa_kind = 256 # <-");
+    expect_error(&text, "service[0].toa_kind", "");
+}

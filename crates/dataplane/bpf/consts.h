@@ -13,6 +13,7 @@
 #define SVC_F_HASH_DST (1 << 1) /* Maglev over the destination address (dh) */
 #define SVC_F_COUNTS (1 << 2)   /* keep real_load up to date (counts.h) */
 #define SVC_F_PERSIST (1 << 3)  /* persistence templates (persist.h) */
+#define SVC_F_TOA (1 << 4)      /* FULLNAT: the client's address in a TCP option (toa.h) */
 
 /* svc_val.sched: how a new flow's real is chosen. */
 #define SCHED_MAGLEV 0 /* mh, sh, dh: the flags say what is hashed */
@@ -36,6 +37,7 @@
 #define G_F_PORT0 (1 << 1) /* some service takes every port of its VIP */
 #define G_F_FLOW_CACHE (1 << 2) /* the flow cache is on */
 #define G_F_SYNC (1 << 3)       /* report connection entries (sync.h) */
+#define G_F_TOA (1 << 4)        /* some service sends TOA options (toa.h) */
 
 /* flow_cache_entry.kind besides FWD_*: a NAT or FULLNAT reply. */
 #define FC_REPLY 5
@@ -103,6 +105,8 @@ enum stat {
     STAT_FLOW_CACHE_HIT,   /* forwarded from the flow cache */
     STAT_SYN_UNTRACKED,    /* a DR/TUN SYN over the flood threshold: no entry */
     STAT_SYNC_RING_FULL,   /* a sync event lost: sync_events was full */
+    STAT_TOA_ADDED,        /* a TOA option added (toa.h) */
+    STAT_TOA_SKIPPED,      /* a packet due a TOA sent without: no room */
     STAT_MAX,
 };
 

@@ -30,7 +30,6 @@ struct pkt {
     struct iphdr *ip;
     void *l4;          /* TCP/UDP header, or the ICMP header */
     struct iphdr *quoted; /* ICMP error: the header it quotes */
-    __u32 l2_len;      /* 14, or 18 with a VLAN tag */
     /* The client's flow. For an ICMP error, the quoted packet reversed:
      * an error about a packet we sent to a client names the client's
      * flow, one about a packet to a real names the real's reply. */
@@ -39,6 +38,9 @@ struct pkt {
                           TUN sources and FULLNAT ports all use it */
     __u8 tcp_flags;
     __u8 icmp;         /* an ICMP error about `key` */
+    /* Here, not first: packed after the bytes above, the struct is 8 bytes
+     * shorter, which the program's full stack needs (toa.h). */
+    __u16 l2_len;      /* 14, or 18 with a VLAN tag */
 };
 
 /* ICMP "destination unreachable" (fragmentation needed among them) quoting
@@ -156,5 +158,22 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
         count(STAT_PASS_NOT_VIP);
         return XDP_PASS;
     }
+    return CONTINUE;
+}
+
+/* Points `p`'s header pointers into the frame again after its start moved
+ * (bpf_xdp_adjust_head): the layout parse found, from the new start. For
+ * TCP and UDP packets: an ICMP error's quoted header is not found again. */
+static __always_inline int pkt_refind(struct xdp_md *ctx, struct pkt *p)
+{
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+    struct iphdr *ip = data + (p->l2_len == 18 ? 18 : 14);
+    if ((void *)(ip + 1) > data_end)
+        return XDP_DROP;
+    p->eth = data;
+    p->ip = ip;
+    p->l4 = (void *)ip + ip->ihl * 4;
+    p->quoted = 0;
     return CONTINUE;
 }

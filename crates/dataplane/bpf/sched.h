@@ -16,20 +16,26 @@
 #include "sequence.h"
 #include "sync.h"
 
-/* The service of a packet: (VIP, protocol, port), else (VIP, protocol, 0)
- * if any service takes every port. */
-static __always_inline struct svc_val *find_service(struct pkt *p, struct globals *g)
+/* The service (VIP, protocol, port), else (VIP, protocol, 0) if any
+ * service takes every port. */
+static __always_inline struct svc_val *service_of(__be32 vip, __be16 port, __u8 proto, struct globals *g)
 {
     struct svc_key k = {
-        .vip = p->key.dst,
-        .port = p->key.dport,
-        .proto = p->key.proto,
+        .vip = vip,
+        .port = port,
+        .proto = proto,
     };
     struct svc_val *svc = bpf_map_lookup_elem(&services, &k);
     if (svc || !(g->flags & G_F_PORT0))
         return svc;
     k.port = 0;
     return bpf_map_lookup_elem(&services, &k);
+}
+
+/* The service of a packet. */
+static __always_inline struct svc_val *find_service(struct pkt *p, struct globals *g)
+{
+    return service_of(p->key.dst, p->key.dport, p->key.proto, g);
 }
 
 static __always_inline __u64 timeout_ticks(struct globals *g, __u8 proto, __u8 state)

@@ -17,7 +17,7 @@ struct svc_val {
     __u8 forward;      /* FWD_* */
     __u8 flags;        /* SVC_F_* */
     __u8 sched;        /* SCHED_* */
-    __u8 pad;
+    __u8 toa_kind;     /* SVC_F_TOA: the TCP option kind */
     __u32 table_size;  /* Maglev: M; SCHED_SEQ: the sequence's length */
     __be32 src_mask;   /* SVC_F_HASH_SRC, SVC_F_PERSIST: client address
                           mask (ipvsadm -M) */
@@ -172,7 +172,9 @@ struct nat_back {
     __be16 cport;
     __u32 svc;
     __u32 real;
-    __u32 pad;
+    __u32 toa_seq;     /* SVC_F_TOA: the client's sequence number after its
+                          SYN (host order) while packets there are due a
+                          TOA; 0 once a later one went by (toa.h) */
     __u64 last;        /* jiffies of the last reply */
 };
 

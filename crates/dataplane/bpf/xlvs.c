@@ -17,6 +17,7 @@
 #include "nat.h"
 #include "parse.h"
 #include "sched.h"
+#include "toa.h"
 
 /* DR: the real owns the VIP on a loopback; only the MACs change. */
 static __always_inline int forward_dr(struct pkt *p, __u8 *real_mac)
@@ -212,6 +213,8 @@ int xlvs(struct xdp_md *ctx)
     act = slow_path(ctx, &p, g, &fill);
     if (slot && fill.kind && (act == XDP_TX || act == XDP_REDIRECT))
         cache_store(slot, &fill, &p, gen, ifindex, now);
+    if (fill.kind == FWD_FULLNAT && (act == XDP_TX || act == XDP_REDIRECT))
+        return toa_step(ctx, fill.nh.ifindex, act);
     return act;
 }
 

@@ -156,6 +156,7 @@ fn measure(size: u32) -> Result<Figures, String> {
         forward: Forward::Dr,
         scheduler: Scheduling::Counts(CountKind::Wlc),
         persistence: None,
+        toa: None,
         reals: vec![real],
     })
     .map_err(|e| format!("service: {e}"))?;

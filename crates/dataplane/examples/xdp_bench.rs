@@ -201,6 +201,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         forward,
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
+        toa: None,
         reals: reals.clone(),
     };
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();
@@ -244,6 +245,31 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let run = |dp: &Dataplane, prog: &str, pkt: &[u8], n: u32| {
         dp.run_on(prog, pkt, n, ns.ifindex).unwrap()
     };
+    // FULLNAT with TOA (bpf/toa.h): only when its rows run, since the
+    // first such service makes every FULLNAT flow's slow path look for a
+    // TOA (G_F_TOA), which the plain rows would then pay for.
+    let toa_rows = std::env::var("XLVS_BENCH_ONLY")
+        .map(|o| "fullnat+toa".contains(o.as_str()) || o.contains("toa"))
+        .unwrap_or(true);
+    // (client port, packet at the sequence number after the SYN's)
+    let at_first_seq = |sport: u16| {
+        let mut f = frame(client, VIP, sport, 8445, 0x10);
+        f[38..42].copy_from_slice(&2u32.to_be_bytes());
+        f
+    };
+    if toa_rows {
+        dp.set_service(&ServiceSpec {
+            toa: Some(254),
+            ..service(11, 8445, Forward::Fullnat)
+        })
+        .unwrap();
+        // A flow due its TOA (the SYN's sequence number is 1), and one
+        // past it (an ACK at 1 ends it).
+        for sport in [40000, 40001] {
+            run(&dp, "xlvs", &frame(client, VIP, sport, 8445, 0x02), 1);
+        }
+        run(&dp, "xlvs", &frame(client, VIP, 40001, 8445, 0x10), 1);
+    }
     // Establish the flows the "hit" and "reply" paths use; note where the
     // FULLNAT and NAT ones went.
     let mut way_back = Vec::new();
@@ -378,6 +404,24 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             false,
         ),
         (
+            "fullnat+toa, known flow",
+            "xlvs",
+            Mode::Once(same(frame(client, VIP, 40001, 8445, 0x10))),
+            false,
+        ),
+        (
+            "fullnat+toa, new flow (SYN)",
+            "xlvs",
+            Mode::Once(new_flow(8445)),
+            false,
+        ),
+        (
+            "fullnat+toa, TOA added",
+            "xlvs",
+            Mode::Once(same(at_first_seq(40000))),
+            false,
+        ),
+        (
             "dr, ACKs over 20,000 flows",
             "xlvs",
             Mode::Spread {
@@ -443,7 +487,8 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     );
     let only = std::env::var("XLVS_BENCH_ONLY").ok();
     let wanted = |name: &str, prog: &str| {
-        prog == "baseline" || only.as_ref().is_none_or(|o| name.contains(o.as_str()))
+        (prog == "baseline" || only.as_ref().is_none_or(|o| name.contains(o.as_str())))
+            && (toa_rows || !name.contains("toa"))
     };
     // One round of a path: its time per packet and its last action. Rows
     // with sync on drain the ring after every run.

@@ -17,6 +17,8 @@ pub const SVC_F_HASH_DST: u8 = 2;
 pub const SVC_F_COUNTS: u8 = 4;
 /// Persistence templates (a non-hash scheduler with ipvsadm -p).
 pub const SVC_F_PERSIST: u8 = 8;
+/// FULLNAT: the client's address in a TCP option (bpf/toa.h).
+pub const SVC_F_TOA: u8 = 16;
 pub const NO_REAL: u32 = u32::MAX;
 
 /// svc_val.sched: how a new flow's real is chosen (bpf/consts.h SCHED_*).
@@ -66,10 +68,14 @@ pub const STAT_NAMES: &[&str] = &[
     "flow_cache_hit",
     "syn_untracked",
     "sync_ring_full",
+    "toa_added",
+    "toa_skipped",
 ];
 
 /// globals.flags: some service uses NAT or FULLNAT (replies are looked for).
 pub const G_F_NAT: u32 = 1;
+/// globals.flags: some service sends TOA options (bpf/toa.h).
+pub const G_F_TOA: u32 = 16;
 /// globals.flags: some service takes every port (port 0 is looked up too).
 pub const G_F_PORT0: u32 = 2;
 /// globals.flags: the flow cache is on (set by the loader).
@@ -97,7 +103,8 @@ pub struct SvcVal {
     pub flags: u8,
     /// SCHED_*
     pub sched: u8,
-    pub pad: u8,
+    /// With SVC_F_TOA: the TCP option kind.
+    pub toa_kind: u8,
     /// Maglev: the table size M; SCHED_SEQ: the sequence's length.
     pub table_size: u32,
     /// With SVC_F_HASH_SRC or SVC_F_PERSIST: the client address mask
@@ -426,7 +433,9 @@ pub struct NatBack {
     pub cport: [u8; 2],
     pub svc: u32,
     pub real: u32,
-    pub pad: u32,
+    /// TOA services: the client's sequence number after its SYN while
+    /// packets there are due the option; 0 after (bpf/toa.h).
+    pub toa_seq: u32,
     /// Jiffies of the last reply.
     pub last: u64,
 }

@@ -608,12 +608,19 @@ impl Dataplane {
         )?)
     }
 
-    /// Global counters, summed over CPUs, by name.
+    /// Global counters, summed over CPUs, by name. A counter the pinned
+    /// `stats` map of an older xlvsd has no slot for (counters are added
+    /// at its end; the program's count() skips them) reads 0 until the
+    /// pins are renewed (`--cleanup`).
     pub fn stats(&self) -> Result<Vec<(&'static str, u64)>, DataplaneError> {
         let mut out = Vec::with_capacity(STAT_NAMES.len());
         for (i, name) in STAT_NAMES.iter().enumerate() {
-            let per_cpu = self.stats.get(&(i as u32), 0).map_err(map_err("stats"))?;
-            out.push((*name, per_cpu.iter().sum()));
+            let sum = match self.stats.get(&(i as u32), 0) {
+                Ok(per_cpu) => per_cpu.iter().sum(),
+                Err(aya::maps::MapError::KeyNotFound) => 0,
+                Err(e) => return Err(map_err("stats")(e)),
+            };
+            out.push((*name, sum));
         }
         Ok(out)
     }

@@ -110,6 +110,9 @@ pub struct ServiceSpec {
     /// their `HashOn` says (no state, the same on every director); the
     /// others keep a template per masked client (bpf/persist.h).
     pub persistence: Option<Persistence>,
+    /// FULLNAT TCP: the kind of the TCP option that carries the client's
+    /// address and port to the real (bpf/toa.h); `None`: no option.
+    pub toa: Option<u8>,
     pub reals: Vec<RealSpec>,
 }
 
@@ -204,6 +207,10 @@ impl Dataplane {
         if persist.is_some() {
             svc_flags |= abi::SVC_F_PERSIST;
         }
+        if spec.toa.is_some() && spec.forward == Forward::Fullnat && spec.protocol == Protocol::Tcp
+        {
+            svc_flags |= abi::SVC_F_TOA;
+        }
         let src_mask = match (hash, persist) {
             (Some(HashOn::Source(mask)), _) => mask.octets(),
             (_, Some(p)) => p.mask.octets(),
@@ -220,7 +227,7 @@ impl Dataplane {
             },
             flags: svc_flags,
             sched: spec.scheduler.raw(),
-            pad: 0,
+            toa_kind: spec.toa.unwrap_or(0),
             table_size,
             src_mask,
             persist_s: persist.map_or(0, |p| secs(p.timeout)),
@@ -231,13 +238,17 @@ impl Dataplane {
         };
         // Replies are looked for once a NAT or FULLNAT service exists, and
         // port 0 once a service has it (each flag stays: it costs one
-        // lookup on traffic for no service).
+        // lookup on traffic for no service); FULLNAT flows are checked for
+        // a TOA once a service sends one (the same).
         let mut flags = 0;
         if matches!(spec.forward, Forward::Fullnat | Forward::Nat) {
             flags |= abi::G_F_NAT;
         }
         if spec.ports.contains(&0) {
             flags |= abi::G_F_PORT0;
+        }
+        if svc_flags & abi::SVC_F_TOA != 0 {
+            flags |= abi::G_F_TOA;
         }
         let mut g = self.globals()?;
         if g.flags & flags != flags {

@@ -348,7 +348,8 @@ impl Dataplane {
                 cport: e.key.sport,
                 svc: e.svc,
                 real: e.real,
-                pad: 0,
+                // A peer's flow is past its handshake by now: no TOA.
+                toa_seq: 0,
                 // snat_alloc reuses a way back only once this is older than
                 // the longest timeout; our own local addresses never name
                 // a peer's way back anyway.

@@ -46,6 +46,9 @@ const PATHS: &[(&str, &str)] = &[
     ("fullnat, new flow (SYN)", "TX"),
     ("fullnat, new flow (SYN), sync on", "TX"),
     ("fullnat, reply", "TX"),
+    ("fullnat+toa, known flow", "TX"),
+    ("fullnat+toa, new flow (SYN)", "TX"),
+    ("fullnat+toa, TOA added", "TX"),
     ("dr, ACKs over 20,000 flows", "TX"),
     ("dr, ACKs over 1,000,000 flows", "TX"),
     ("tun, ACKs over 20,000 flows", "TX"),
@@ -151,6 +154,9 @@ fn every_benchmarked_path_forwards() {
         "no cache, no hits:\n{out}"
     );
     for t in &tables {
+        // The TOA row wrote its option every time, and none was skipped.
+        assert!(t.counter("toa_added") >= 5 * 1000, "{out}");
+        assert_eq!(t.counter("toa_skipped"), 0, "{out}");
         // Drained as it went: nothing lost, every new flow reported once.
         assert_eq!(t.counter("sync_ring_full"), 0, "{out}");
         assert_eq!(t.counter("sync_events_read"), SYNC_ROWS * 5 * 1000, "{out}");

@@ -321,6 +321,7 @@ fn limits_are_errors_not_truncation() {
         forward: Forward::Dr,
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
+        toa: None,
         reals: vec![real(21, 1)],
     };
     assert!(dp
@@ -359,6 +360,7 @@ fn tun_encapsulates_in_ipip_with_a_valid_header() {
         forward: Forward::Tun,
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
+        toa: None,
         reals: vec![real(21, 1)],
     };
     dp.set_service(&spec).unwrap();
@@ -667,6 +669,7 @@ fn a_port_zero_service_takes_every_port_and_an_exact_port_wins() {
         forward: Forward::Dr,
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
+        toa: None,
         reals: vec![real(22, 1)],
     })
     .unwrap();

@@ -344,9 +344,15 @@ fn fullnat_granularity_with_a_node_template() {
 
 #[test]
 fn placeholders_include_fullnat_when_needed() {
-    let (_, cfg) = convert("fullnat-granularity.conf");
+    let (result, cfg) = convert("fullnat-granularity.conf");
     assert_eq!(cfg.node.name, "lb1");
     assert_eq!(cfg.fullnat.unwrap().local_addresses.len(), 1);
+    // No fork has a keyword for TOA: a hint, not a setting.
+    assert!(result.toml.contains("# client_address = \"toa\""));
+    assert!(cfg
+        .services
+        .iter()
+        .all(|s| s.client_address == xlvs_config::ClientAddress::None));
     let (_, cfg) = convert("seed003-dr-http.conf");
     assert!(cfg.fullnat.is_none());
 }

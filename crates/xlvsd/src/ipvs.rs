@@ -10,7 +10,9 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use xlvs_api::ipvs::{self, IpvsOp, RealSpec, ServiceKey, ServiceSpec};
-use xlvs_config::{Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Real, Service};
+use xlvs_config::{
+    ClientAddress, Forward, Health, HealthCheck, NodeConfig, Persistence, Ports, Real, Service,
+};
 
 /// Why an ipvsadm change is refused; ipvsadm's own words where it has
 /// them.
@@ -94,6 +96,8 @@ fn new_service(spec: &ServiceSpec) -> Service {
         scheduler: spec.scheduler,
         forward: Forward::Dr,
         persistence: persistence(spec.persistence),
+        client_address: ClientAddress::None,
+        toa_kind: ClientAddress::DEFAULT_TOA_KIND,
         quorum: 1,
         quorum_hysteresis: 0,
         sorry_server: None,

@@ -159,6 +159,7 @@ pub fn table_and_census(
                 timeout_s: p.0,
                 netmask: p.1,
             }),
+            toa_kind: spec.toa,
             stats: stats(svc_traffic),
             rate: samples.rate(Key::Service(spec.id)),
             reals,

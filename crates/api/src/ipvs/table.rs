@@ -48,6 +48,11 @@ pub struct ServiceEntry {
     #[serde(with = "crate::spelling")]
     pub scheduler: Scheduler,
     pub persistent: Option<Persistence>,
+    /// FULLNAT services with `client_address = "toa"`: the TCP option kind
+    /// that carries the client's address to the reals (an xlvs setting,
+    /// listed after the persistence like ipvsadm's service flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toa_kind: Option<u8>,
     #[serde(default)]
     pub stats: Stats,
     #[serde(default)]

@@ -37,13 +37,19 @@ pub fn load_with(limits: Limits, forward: Forward, real_port: u16, proto: u8) ->
     require_root();
     let mut dp = Dataplane::load(limits).expect("load the XDP program");
     dp.set_local_addresses(&[LOCAL.parse().unwrap()]).unwrap();
+    dp.set_service(&spec(forward, real_port, proto)).unwrap();
+    dp
+}
+
+/// The service `load` programs: id 3, VIP:80 to real 10.0.1.21.
+pub fn spec(forward: Forward, real_port: u16, proto: u8) -> ServiceSpec {
     let real = |n: u8| RealSpec {
         addr: Ipv4Addr::new(10, 0, 1, n),
         port: real_port,
         weight: 1,
         mac: [0; 6],
     };
-    dp.set_service(&ServiceSpec {
+    ServiceSpec {
         id: 3,
         vip: VIP.parse().unwrap(),
         protocol: Protocol::from_number(proto).expect("TCP or UDP"),
@@ -51,10 +57,9 @@ pub fn load_with(limits: Limits, forward: Forward, real_port: u16, proto: u8) ->
         forward,
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
+        toa: None,
         reals: vec![real(21)],
-    })
-    .unwrap();
-    dp
+    }
 }
 
 /// TUN's outer source: our address on in0.

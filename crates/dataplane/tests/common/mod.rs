@@ -42,6 +42,7 @@ pub fn dr_spec(reals: Vec<RealSpec>) -> ServiceSpec {
         forward: Forward::Dr,
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
+        toa: None,
         reals,
     }
 }

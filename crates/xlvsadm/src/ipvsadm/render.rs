@@ -91,6 +91,14 @@ fn service(out: &mut String, s: &ServiceEntry, opts: &ListOptions) {
                     let _ = write!(out, " mask {}", p.netmask);
                 }
             }
+            // xlvs's own: the client's address in a TCP option (FULLNAT).
+            match s.toa_kind {
+                Some(xlvs_config::ClientAddress::DEFAULT_TOA_KIND) => out.push_str(" toa"),
+                Some(kind) => {
+                    let _ = write!(out, " toa {kind}");
+                }
+                None => {}
+            }
         }
         ListFormat::Stats => {
             let st = &s.stats;

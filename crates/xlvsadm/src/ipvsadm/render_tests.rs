@@ -77,6 +77,7 @@ fn service(
             timeout_s: t,
             netmask: m.parse().unwrap(),
         }),
+        toa_kind: None,
         stats: Stats::default(),
         rate: Rate::default(),
         reals,
@@ -564,3 +565,26 @@ const CONNECTIONS: &[&str] = &[
     "UDP 01:05  UDP         198.51.100.8:5353  203.0.113.53:53    10.20.0.5:53",
     "TCP 120:00 FIN_WAIT    198.51.100.9:1     192.0.2.10:80      10.0.1.22:80",
 ];
+
+#[test]
+fn toa_services_say_so_after_their_persistence() {
+    let mut t = table();
+    let opts = |line: &str| match parse(&line.split_whitespace().collect::<Vec<_>>())
+        .unwrap()
+        .command
+    {
+        IpvsCommand::List(opts) => opts,
+        other => panic!("{other:?}"),
+    };
+    t.services[0].toa_kind = Some(254);
+    t.services[1].toa_kind = Some(200);
+    let out = list(&t, &opts("-L -n")).unwrap();
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert!(
+        lines.contains(&"UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 toa"),
+        "{out}"
+    );
+    assert!(lines.iter().any(|l| l.ends_with(" toa 200")), "{out}");
+    // Without it the line is ipvsadm's.
+    assert_eq!(listing("-L -n").matches("toa").count(), 0);
+}

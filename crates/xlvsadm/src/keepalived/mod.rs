@@ -139,7 +139,10 @@ fn placeholders(services: &[convert::Service], out: &mut String) {
         let _ = write!(
             out,
             "\n[fullnat]\n\
-             local_addresses = [\"{lip}\"]   # placeholder: this node's FULLNAT source addresses\n"
+             local_addresses = [\"{lip}\"]   # placeholder: this node's FULLNAT source addresses\n\
+             # LVS FULLNAT forks and DPVS send the client's address to the reals in a\n\
+             # TCP option (TOA) with no keepalived keyword; for the same, add\n\
+             # client_address = \"toa\" to those [[service]] tables (docs/fullnat.md).\n"
         );
     }
 }

@@ -7,7 +7,7 @@ use super::policy::Policy;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
-use xlvs_config::{Forward, NodeConfig, Ports, Scheduler};
+use xlvs_config::{ClientAddress, Forward, NodeConfig, Ports, Scheduler};
 use xlvs_dataplane::sched_model::{CountKind, LocalityKind, SequenceKind};
 use xlvs_dataplane::{HashOn, Limits, Persistence, RealSpec, Scheduling, ServiceSpec};
 
@@ -80,6 +80,12 @@ pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
                     timeout: p.timeout,
                     mask: p.mask,
                 }),
+                // (Validation allows it only there; an ipvsadm change that
+                // makes the service another kind leaves it inert.)
+                toa: (s.client_address == ClientAddress::Toa
+                    && s.forward == Forward::Fullnat
+                    && s.protocol == xlvs_config::Protocol::Tcp)
+                    .then_some(s.toa_kind),
                 reals: s
                     .reals
                     .iter()

@@ -4,7 +4,7 @@
 //! `xlvs_dataplane_packets_total` (summed, every packet). The others count
 //! something about packets already counted there (a connection-table
 //! lookup, a flow-cache hit, an ICMP error, a SYN left untracked, a lost
-//! sync report) and get families of their own.
+//! sync report, a TOA option) and get families of their own.
 
 /// Where one counter of the data plane goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum Family {
     IcmpErrors { direction: &'static str },
     /// `xlvs_dataplane_syn_untracked_total`.
     SynUntracked,
+    /// `xlvs_dataplane_toa_options_total{result}`.
+    Toa { result: &'static str },
     /// Exported by the sync families (`xlvs_sync_ring_full_total`).
     SyncRingFull,
     /// A counter this daemon does not know yet:
@@ -45,6 +47,8 @@ pub fn family(name: &str) -> Family {
             direction: "to_client",
         },
         "syn_untracked" => Family::SynUntracked,
+        "toa_added" => Family::Toa { result: "added" },
+        "toa_skipped" => Family::Toa { result: "skipped" },
         "sync_ring_full" => Family::SyncRingFull,
         _ => Family::Other,
     }

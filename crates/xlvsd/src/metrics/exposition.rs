@@ -354,6 +354,15 @@ fn render_dataplane(e: &mut Exposition, stats: &[(&'static str, u64)]) {
         "DR and TUN SYNs forwarded without a connection entry: over the SYN flood threshold of their CPU.",
         of(|f| (f == Family::SynUntracked).then(Vec::new)),
     );
+    e.family(
+        "xlvs_dataplane_toa_options_total",
+        Counter,
+        "FULLNAT packets due a TOA option (client_address = \"toa\"): added, or skipped for want of room (sent unchanged).",
+        of(|f| match f {
+            Family::Toa { result } => Some(vec![("result", result.to_string())]),
+            _ => None,
+        }),
+    );
     let other = of(|f| (f == Family::Other).then(Vec::new));
     if !other.is_empty() {
         e.family(
@@ -657,6 +666,7 @@ mod tests {
             port: 80,
             scheduler: Scheduler::Mh,
             persistent: None,
+            toa_kind: None,
             stats: stats(10, 120, 14000),
             rate: Rate::default(),
             reals: vec![real([10, 0, 1, 21], 2), real([10, 0, 1, 22], 0)],
