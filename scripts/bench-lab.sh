@@ -24,7 +24,8 @@
 # Environment: PARTS (default "conntrack throughput failover"), ROUNDS (5),
 # RUN_SECONDS (10, per iperf3/wrk run), DEFAULT_TIMERS (1: also the
 # 10/40 s failover, about 2 minutes), FAILOVER (all, or bfd: only the
-# BFD cases), BUILD (1: cargo build first),
+# BFD cases), BUILD (1: cargo build first), XDP_MODE (native, as the labs
+# run; generic for the figures taken before they did),
 # LOG_DIR (if set, the raw per-run data is copied there).
 # Installs nothing: scripts/install-deps.sh has every tool it uses.
 set -euo pipefail
@@ -38,6 +39,7 @@ RUN_SECONDS=${RUN_SECONDS:-10}
 DEFAULT_TIMERS=${DEFAULT_TIMERS:-1}
 FAILOVER=${FAILOVER:-all}
 BUILD=${BUILD:-1}
+XDP_MODE=${XDP_MODE:-native}
 LOG_DIR=${LOG_DIR:-}
 
 lab=xbench
@@ -142,7 +144,7 @@ $([ "$bfd" = bfd ] && echo 'bfd = { interval = "100ms", multiplier = 3 }')
 
 [dataplane]
 interfaces = ["eth1"]
-xdp_mode = "generic"
+xdp_mode = "$XDP_MODE"
 pin_dir = "/run/xlvs/bpf/$lab-$name"
 
 [[service]]
