@@ -195,12 +195,7 @@ fn restart_keeps_every_connection() {
     lab.wait_echo("client", VIP);
     let mut streams = xlvs_tests::streams("clab-quickstart-client", &[VIP, "7", "40", "20"]);
     std::thread::sleep(Duration::from_secs(3));
-    let tx = || {
-        lab.json("lb1", &["xlvsadm", "--node", "lb1", "--json", "dataplane"])
-            .unwrap()["tx_dr"]
-            .as_u64()
-            .unwrap()
-    };
+    let tx = || lab.dataplane_stat("lb1", "tx_dr");
     let tx_before = tx();
     let pid = lab.pid_of("lb1", "xlvsd");
     xlvs_tests::signal(pid, libc::SIGTERM);

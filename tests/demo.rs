@@ -39,36 +39,18 @@ fn the_demo_runs_and_every_command_it_suggests_works() {
         .lines()
         .filter(|l| l.starts_with("  target/debug/xlvs-lab "))
         .map(|l| {
-            let command = l.split("  #").next().unwrap_or(l).trim();
-            command.split_whitespace().map(str::to_string).collect()
+            let command = l.split("  #").next().unwrap_or(l);
+            shlex::split(command).unwrap_or_else(|| panic!("unbalanced quotes: {l}"))
         })
         .collect();
     assert!(suggested.len() >= 8, "{suggested:?}\n{printed}");
     for words in &suggested {
-        // `vtysh -c 'show ...'`: the one quoted argument the demo prints.
-        let mut args: Vec<String> = Vec::new();
-        let mut quoted: Option<String> = None;
-        for w in &words[1..] {
-            match quoted.as_mut() {
-                Some(q) => {
-                    q.push(' ');
-                    q.push_str(w.trim_end_matches('\''));
-                    if w.ends_with('\'') {
-                        args.push(quoted.take().unwrap());
-                    }
-                }
-                None if w.starts_with('\'') && !w[1..].ends_with('\'') => {
-                    quoted = Some(w.trim_start_matches('\'').to_string());
-                }
-                None => args.push(w.trim_matches('\'').to_string()),
-            }
-        }
         // Paths as the demo prints them, relative to the checkout.
-        let args: Vec<String> = args
-            .into_iter()
-            .map(|a| match root.join(&a) {
+        let args: Vec<String> = words[1..]
+            .iter()
+            .map(|a| match root.join(a) {
                 p if a.contains('/') && p.exists() => p.display().to_string(),
-                _ => a,
+                _ => a.clone(),
             })
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -23,14 +23,6 @@ fn quickstart() -> Lab {
     lab
 }
 
-/// A counter of a director's data plane (`xlvsadm dataplane`).
-fn stat(lab: &Lab, lb: &str, name: &str) -> u64 {
-    let stats = lab
-        .json(lb, &["xlvsadm", "--node", lb, "--json", "dataplane"])
-        .unwrap_or_else(|e| panic!("{lb}: {e}"));
-    stats[name].as_u64().unwrap_or(0)
-}
-
 fn log_of(lb: &str) -> String {
     std::fs::read_to_string(format!("/run/xlvs-lab/quickstart/{lb}/xlvsd.log")).unwrap_or_default()
 }
@@ -68,11 +60,11 @@ fn an_xdp_interface_created_again_forwards_again_without_a_restart() {
         "{}",
         text(&out)
     );
-    let forwarded = stat(&lab, "lb1", "tx_dr");
+    let forwarded = lab.dataplane_stat("lb1", "tx_dr");
     let answers = lab.http_answers("client", VIP, 20);
     assert_eq!(answers.values().sum::<usize>(), 20, "{answers:?}");
     assert!(
-        stat(&lab, "lb1", "tx_dr") > forwarded,
+        lab.dataplane_stat("lb1", "tx_dr") > forwarded,
         "lb1 forwarded nothing by XDP"
     );
     assert!(log_of("lb1").contains("XDP attached again to an interface created again"));
@@ -132,12 +124,12 @@ fn a_real_s_new_mac_reaches_its_cached_flows_at_once() {
     let other = REALS.iter().find(|(a, _)| *a != real).unwrap().1;
 
     // The connection's packets come from the director's flow cache.
-    let cached = stat(&lab, lb, "flow_cache_hit");
+    let cached = lab.dataplane_stat(lb, "flow_cache_hit");
     for _ in 0..5 {
         echo(&mut conn).expect("the echo answers");
     }
     assert!(
-        stat(&lab, lb, "flow_cache_hit") > cached,
+        lab.dataplane_stat(lb, "flow_cache_hit") > cached,
         "{lb}: not cached"
     );
 

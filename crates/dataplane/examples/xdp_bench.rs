@@ -145,7 +145,8 @@ enum Mode {
     },
 }
 
-/// Flow `i` of a [`Mode::Spread`] set: its client and source port.
+/// Flow `i` of a set counted up from `base` (new-flow rows, and
+/// [`Mode::Spread`]): its client and source port.
 fn spread_flow(base: Ipv4Addr, i: u32) -> (Ipv4Addr, u16) {
     (
         Ipv4Addr::from(u32::from(base) + i / 50_000),
@@ -288,8 +289,8 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     // are new too.
     let new_flow_from = |port: u16, base: Ipv4Addr| -> Box<dyn Fn(u32) -> Vec<u8>> {
         Box::new(move |i| {
-            let c = Ipv4Addr::from(u32::from(base) + i / 50_000);
-            frame(c, VIP, 1024 + (i % 50_000) as u16, port, 0x02)
+            let (c, sport) = spread_flow(base, i);
+            frame(c, VIP, sport, port, 0x02)
         })
     };
     let new_flow = |port: u16| new_flow_from(port, Ipv4Addr::new(198, 18, 0, 0));

@@ -6,8 +6,17 @@
 
 use crate::abi::{RealLoad, CT_CLOSING};
 use crate::loader::{map_err, Dataplane, DataplaneError};
+use crate::Protocol;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+/// Whether a live connection entry counts as active (else inactive), as
+/// IPVS counts them and as XDP does (bpf/counts.h `load_new`): TCP until
+/// it closes; every UDP entry is inactive (IPVS starts each connection
+/// inactive and only TCP's ESTABLISHED makes one active).
+pub fn is_active(proto: u8, state: u8) -> bool {
+    proto == Protocol::Tcp.number() && state != CT_CLOSING
+}
 
 /// What a recount did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,10 +33,10 @@ pub struct Recount {
 impl Dataplane {
     /// Counts every live entry of the connection table (ours and peers')
     /// of the services whose scheduler uses counts, and writes each of
-    /// their reals' counts: CT_ACTIVE entries are active, CT_CLOSING ones
-    /// inactive. Entries XDP makes or closes while the table is read may
-    /// be missed by this count, and what XDP added for them meanwhile is
-    /// overwritten: the counts are off by those until the next recount.
+    /// their reals' counts, active or inactive by [`is_active`]. Entries
+    /// XDP makes or closes while the table is read may be missed by this
+    /// count, and what XDP added for them meanwhile is overwritten: the
+    /// counts are off by those until the next recount.
     /// Nothing to do (and nothing read) while no service counts.
     pub fn recount(&mut self) -> Result<Recount, DataplaneError> {
         let start = Instant::now();
@@ -49,12 +58,10 @@ impl Dataplane {
             }
             counted += 1;
             let l = loads.entry(conn.real).or_default();
-            // As XDP counts them (bpf/counts.h load_new): closing TCP and
-            // every UDP entry are inactive.
-            if conn.state == CT_CLOSING || key.proto == crate::Protocol::Udp.number() {
-                l.inactive += 1;
-            } else {
+            if is_active(key.proto, conn.state) {
                 l.active += 1;
+            } else {
+                l.inactive += 1;
             }
         })?;
         let mut reals = 0;

@@ -31,7 +31,7 @@ mod sync;
 mod templates;
 
 pub use clock::Clock;
-pub use counts::Recount;
+pub use counts::{is_active, Recount};
 pub use loader::{
     locality_entries, template_entries, Dataplane, DataplaneError, Limits, Run, DEFAULT_SYNC_RING,
     MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,

@@ -200,7 +200,7 @@ fn live(
 #[derive(Debug, Default)]
 pub struct Census {
     /// Per real slot: (active, inactive) connections, like ip_vs counts
-    /// them: established TCP is active, everything else inactive.
+    /// them (`xlvs_dataplane::is_active`).
     pub per_real: BTreeMap<u32, (u64, u64)>,
     /// Per real slot: live persistence templates (PersistConn).
     pub templates: BTreeMap<u32, u64>,
@@ -220,7 +220,7 @@ fn census(f: &Forwarder, t: &Timeouts, clock: &Clock) -> Option<Census> {
         }
         out.live += 1;
         let e = out.per_real.entry(c.real).or_default();
-        if Protocol::from_number(k.proto) == Some(Protocol::Tcp) && c.state != CT_CLOSING {
+        if xlvs_dataplane::is_active(k.proto, c.state) {
             e.0 += 1;
         } else {
             e.1 += 1;
