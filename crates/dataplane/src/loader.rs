@@ -2,9 +2,9 @@
 //! handles on its maps.
 
 use crate::abi::{
-    Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, SchedDests, SvcKey,
-    SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS,
-    STAT_NAMES,
+    Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, RealNextHop,
+    SchedDests, SvcKey, SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS,
+    MAX_LOCAL_ADDRS, STAT_NAMES,
 };
 use crate::clock::Clock;
 use crate::reals::RealSlots;
@@ -133,6 +133,9 @@ pub struct Dataplane {
     pub(crate) real_load: Array<MapData, RealLoad>,
     pub(crate) templates: HashMap<MapData, TmplKey, Tmpl>,
     pub(crate) locality: HashMap<MapData, DstKey, DstReals>,
+    pub(crate) next_hops: Array<MapData, RealNextHop>,
+    /// The next hops set, by real address (slots taken later get theirs).
+    pub(crate) hops: std::collections::BTreeMap<std::net::Ipv4Addr, crate::NextHop>,
     /// Services whose reals' connections XDP counts (`SVC_F_COUNTS`).
     pub(crate) counted: BTreeSet<u32>,
     local_addrs: Array<MapData, [u8; 4]>,
@@ -194,9 +197,9 @@ pub fn locality_entries(conntrack: u32) -> u32 {
     (conntrack / 16).max(256)
 }
 
-/// Every map of the program but the flow cache, the SYN window, the sync
-/// ring, the rr/wrr/fo cursors and the schedulers' scratch room, pinned
-/// under the pin directory by name. Each program load
+/// Every map of the program but the flow cache, the next hops, the SYN
+/// window, the sync ring, the rr/wrr/fo cursors and the schedulers'
+/// scratch room, pinned under the pin directory by name. Each program load
 /// starts with an empty flow cache of its own size: entries are a
 /// moment's shortcut, not state. The sync ring is not pinned either: it
 /// holds events on their way to the daemon that reads it, and a new
@@ -305,6 +308,7 @@ impl Dataplane {
             .map_max_entries("sched_cursor", limits.services)
             .map_max_entries("sched_dests", limits.services)
             .map_max_entries("real_load", limits.reals)
+            .map_max_entries("next_hops", limits.reals)
             .map_max_entries("templates", template_entries(limits.conntrack))
             .map_max_entries("locality", locality_entries(limits.conntrack))
             .map_max_entries("flow_cache", fc.max(1))
@@ -336,6 +340,8 @@ impl Dataplane {
             real_load: take(&mut ebpf, "real_load")?,
             templates: take(&mut ebpf, "templates")?,
             locality: take(&mut ebpf, "locality")?,
+            next_hops: take(&mut ebpf, "next_hops")?,
+            hops: Default::default(),
             counted: BTreeSet::new(),
             local_addrs: take(&mut ebpf, "local_addrs")?,
             if_macs: take(&mut ebpf, "if_macs")?,
