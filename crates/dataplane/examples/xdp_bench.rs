@@ -572,73 +572,74 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     };
     // One round of a path: its time per packet and its last action. Rows
     // with sync on drain the ring after every run.
-    let mut measure = |dp: &mut Dataplane, prog: &str, mode: &Mode, setting: Setting, round: u32| {
-        let sync = setting == Sync;
-        if setting == Fib {
-            dp.set_next_hop_cache(false).unwrap();
-        }
-        if sync {
-            // (Only around its rows: the others make no ring call at all.
-            // Known flows would be reported again after a minute.)
-            dp.set_sync(Some(Duration::from_secs(60))).unwrap();
-        }
-        let out = match mode {
-            Mode::Repeat(pkt) => {
-                let r = run(dp, prog, pkt, repeat);
-                (r.duration.as_nanos() as f64, r.action)
+    let mut measure =
+        |dp: &mut Dataplane, prog: &str, mode: &Mode, setting: Setting, round: u32| {
+            let sync = setting == Sync;
+            if setting == Fib {
+                dp.set_next_hop_cache(false).unwrap();
             }
-            Mode::Spread { flows, port, base } => {
-                let made = |dp: &Dataplane| {
-                    dp.stats()
-                        .unwrap()
-                        .into_iter()
-                        .find(|(k, _)| *k == "conntrack_new")
-                        .map_or(0, |(_, v)| v)
-                };
-                if round == 0 {
-                    for i in 0..*flows {
-                        let (c, sport) = spread_flow(*base, i);
-                        run(dp, prog, &frame(c, VIP, sport, *port, 0x02), 1);
+            if sync {
+                // (Only around its rows: the others make no ring call at all.
+                // Known flows would be reported again after a minute.)
+                dp.set_sync(Some(Duration::from_secs(60))).unwrap();
+            }
+            let out = match mode {
+                Mode::Repeat(pkt) => {
+                    let r = run(dp, prog, pkt, repeat);
+                    (r.duration.as_nanos() as f64, r.action)
+                }
+                Mode::Spread { flows, port, base } => {
+                    let made = |dp: &Dataplane| {
+                        dp.stats()
+                            .unwrap()
+                            .into_iter()
+                            .find(|(k, _)| *k == "conntrack_new")
+                            .map_or(0, |(_, v)| v)
+                    };
+                    if round == 0 {
+                        for i in 0..*flows {
+                            let (c, sport) = spread_flow(*base, i);
+                            run(dp, prog, &frame(c, VIP, sport, *port, 0x02), 1);
+                        }
                     }
-                }
-                let before = made(dp);
-                let mut total = 0.0;
-                let mut act = 0;
-                for i in 0..calls {
-                    // A stride prime to the set size visits every flow.
-                    let n = ((u64::from(round * calls + i) * 7919) % u64::from(*flows)) as u32;
-                    let (c, sport) = spread_flow(*base, n);
-                    let r = run(dp, prog, &frame(c, VIP, sport, *port, 0x10), 1);
-                    total += r.duration.as_nanos() as f64;
-                    act = r.action;
-                }
-                // Every ACK must have found its flow (none made a new
-                // entry), or the row measured something else.
-                assert_eq!(made(dp), before, "ACKs that missed their entry");
-                (total / f64::from(calls), act)
-            }
-            Mode::Once(make) => {
-                let mut total = 0.0;
-                let mut act = 0;
-                for i in 0..calls {
-                    let r = run(dp, prog, &make(round * calls + i), 1);
-                    total += r.duration.as_nanos() as f64;
-                    act = r.action;
-                    if sync {
-                        synced += events.drain().count() as u64;
+                    let before = made(dp);
+                    let mut total = 0.0;
+                    let mut act = 0;
+                    for i in 0..calls {
+                        // A stride prime to the set size visits every flow.
+                        let n = ((u64::from(round * calls + i) * 7919) % u64::from(*flows)) as u32;
+                        let (c, sport) = spread_flow(*base, n);
+                        let r = run(dp, prog, &frame(c, VIP, sport, *port, 0x10), 1);
+                        total += r.duration.as_nanos() as f64;
+                        act = r.action;
                     }
+                    // Every ACK must have found its flow (none made a new
+                    // entry), or the row measured something else.
+                    assert_eq!(made(dp), before, "ACKs that missed their entry");
+                    (total / f64::from(calls), act)
                 }
-                (total / f64::from(calls), act)
+                Mode::Once(make) => {
+                    let mut total = 0.0;
+                    let mut act = 0;
+                    for i in 0..calls {
+                        let r = run(dp, prog, &make(round * calls + i), 1);
+                        total += r.duration.as_nanos() as f64;
+                        act = r.action;
+                        if sync {
+                            synced += events.drain().count() as u64;
+                        }
+                    }
+                    (total / f64::from(calls), act)
+                }
+            };
+            if sync {
+                dp.set_sync(None).unwrap();
             }
+            if setting == Fib {
+                dp.set_next_hop_cache(true).unwrap();
+            }
+            out
         };
-        if sync {
-            dp.set_sync(None).unwrap();
-        }
-        if setting == Fib {
-            dp.set_next_hop_cache(true).unwrap();
-        }
-        out
-    };
     // Best times of rows measured with their twin, by name.
     let mut measured: Vec<(&str, (f64, u32))> = Vec::new();
     for (name, prog, mode, setting) in &paths {

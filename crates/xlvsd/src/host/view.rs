@@ -1,6 +1,6 @@
 //! The kernel as xlvsd follows it: interfaces and their IPv4 addresses
-//! (xlvs-netlink's [`Links`]), the IPv4 neighbour table, and whether
-//! routes changed. One dump at start, then the kernel's events
+//! (xlvs-netlink's [`Links`]), the IPv4 neighbour table, and the main
+//! routing table (routes.rs). One dump at start, then the kernel's events
 //! (RTNLGRP_LINK, IPV4_IFADDR, NEIGH, IPV4_ROUTE) keep it current.
 //!
 //! The view changes (and wakes the daemon) only on what matters to
@@ -9,10 +9,13 @@
 //! REACHABLE -> STALE -> DELAY and back, which the kernel reports all the
 //! time, changes nothing here.
 
+use super::routes::{Route, Routes};
 use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage,
 };
+use rtnetlink::packet_route::route::RouteMessage;
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::RouteMessageBuilder;
 use rtnetlink::{Handle, MulticastGroup};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -23,10 +26,9 @@ pub struct HostView {
     links: Links,
     /// IPv4 neighbour entries by (interface index, address).
     neighbours: BTreeMap<(u32, Ipv4Addr), Neighbour>,
-    /// IPv4 route changes seen. Routes are not kept: the XDP program asks
-    /// the kernel's FIB itself; xlvsd only needs to know that its cached
-    /// answers may be stale.
-    route_changes: u64,
+    /// The IPv4 main table: the next hop towards each TUN, NAT and
+    /// FULLNAT real; any change makes the flow cache's FIB answers stale.
+    routes: Routes,
 }
 
 /// A neighbour entry as far as forwarding cares.
@@ -98,6 +100,11 @@ impl View for HostView {
             .set_address_family(AddressFamily::Inet)
             .execute();
         apply_dump(&mut view, neighbours, RouteNetlinkMessage::NewNeighbour).await?;
+        let routes = handle
+            .route()
+            .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+            .execute();
+        apply_dump(&mut view, routes, RouteNetlinkMessage::NewRoute).await?;
         Ok(view)
     }
 
@@ -115,12 +122,8 @@ impl View for HostView {
             RouteNetlinkMessage::DelNeighbour(m) => {
                 key(m).is_some_and(|key| self.neighbours.remove(&key).is_some())
             }
-            RouteNetlinkMessage::NewRoute(m) | RouteNetlinkMessage::DelRoute(m)
-                if m.header.address_family == AddressFamily::Inet =>
-            {
-                self.route_changes += 1;
-                true
-            }
+            RouteNetlinkMessage::NewRoute(m) => self.route_event(m, false),
+            RouteNetlinkMessage::DelRoute(m) => self.route_event(m, true),
             RouteNetlinkMessage::DelLink(m) => {
                 // Its neighbours go with it, whether or not the kernel
                 // says so entry by entry.
@@ -151,6 +154,21 @@ fn key(m: &NeighbourMessage) -> Option<(u32, Ipv4Addr)> {
 impl HostView {
     pub fn links(&self) -> &Links {
         &self.links
+    }
+
+    /// Any IPv4 route event counts as a change (the FIB's answers the
+    /// flow cache keeps may come from any table); the main table is kept.
+    fn route_event(&mut self, m: &RouteMessage, gone: bool) -> bool {
+        if m.header.address_family != AddressFamily::Inet {
+            return false;
+        }
+        self.routes.apply(m, gone);
+        true
+    }
+
+    /// The main table's route to `addr`.
+    pub fn route_to(&self, addr: Ipv4Addr) -> Option<&Route> {
+        self.routes.lookup(addr)
     }
 
     /// The interface of `interfaces` (the XDP interfaces, in config order)
