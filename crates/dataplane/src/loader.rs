@@ -197,9 +197,9 @@ pub fn locality_entries(conntrack: u32) -> u32 {
     (conntrack / 16).max(256)
 }
 
-/// Every map of the program but the flow cache, the next hops, the SYN
-/// window, the sync ring, the rr/wrr/fo cursors and the schedulers'
-/// scratch room, pinned under the pin directory by name. Each program load
+/// Every map of the program but the flow cache, the SYN window, the sync
+/// ring, the rr/wrr/fo cursors and the schedulers' scratch room, pinned
+/// under the pin directory by name. Each program load
 /// starts with an empty flow cache of its own size: entries are a
 /// moment's shortcut, not state. The sync ring is not pinned either: it
 /// holds events on their way to the daemon that reads it, and a new
@@ -223,6 +223,9 @@ const MAPS: &[&str] = &[
     "stats",
     "svc_stats",
     "real_stats",
+    // Shared by the program still attached and the one that replaces it,
+    // so that a restarted daemon's clearing reaches both (next_hops.rs).
+    "next_hops",
 ];
 
 /// The magic number of a bpf filesystem (statfs f_type).
@@ -364,6 +367,7 @@ impl Dataplane {
         dp.hz = crate::clock::hz(clock)?;
         if reused {
             dp.recover_slots()?;
+            dp.clear_next_hops()?;
             // Pins of an earlier run on this kernel: the same HZ. Its
             // flow cache entries are stale from here on.
             let g = dp.globals()?;

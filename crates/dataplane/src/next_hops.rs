@@ -7,6 +7,13 @@
 //! The entry is by slot; a real address may have several slots (one per
 //! service that lists it), and all of them get the same next hop: routing
 //! is by destination.
+//!
+//! The map is pinned with the others, and cleared when a daemon loads
+//! over pins: the program still attached (the previous daemon's, until
+//! this one's replaces it) then asks the FIB too, rather than use entries
+//! nobody kept current while no daemon ran. A daemon that exits leaving
+//! XDP attached turns the map off for the same reason
+//! (`set_next_hop_cache(false)`).
 
 use crate::abi::{Globals, RealNextHop, G_F_NEXT_HOP};
 use crate::loader::{map_err, Dataplane, DataplaneError};
@@ -92,6 +99,16 @@ impl Dataplane {
                 mtu: e.mtu,
             }),
         )
+    }
+
+    /// Clears every slot's entry (pins of an earlier daemon).
+    pub(crate) fn clear_next_hops(&mut self) -> Result<(), DataplaneError> {
+        for slot in 0..self.limits.reals {
+            self.next_hops
+                .set(slot, RealNextHop::default(), 0)
+                .map_err(map_err("next_hops"))?;
+        }
+        Ok(())
     }
 
     /// Writes slot `slot`'s entry for real `addr`: its next hop if one is

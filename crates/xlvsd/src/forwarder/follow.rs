@@ -278,7 +278,8 @@ impl Forwarder {
             self.dp.set_next_hop(real, now)?;
             match (now, decided) {
                 (Some(h), _) => {
-                    tracing::info!(%real, ifindex = h.ifindex, mac = %mac_text(Some(h.dmac)), mtu = h.mtu, "next hop towards real server")
+                    let via = route.map_or(real, |r| next_hop::neighbour_of(real, r));
+                    tracing::info!(%real, %via, ifindex = h.ifindex, mac = %mac_text(Some(h.dmac)), mtu = h.mtu, "next hop towards real server")
                 }
                 (None, Err(why)) => {
                     tracing::info!(%real, why = why.why(), "no next hop entry for real server: its new flows ask the FIB")

@@ -512,6 +512,16 @@ impl Forwarder {
         Ok(self.dp.set_globals(g)?)
     }
 
+    /// Exiting with XDP left attached (pins kept, or a graceful restart):
+    /// nobody follows the kernel's routes and neighbours any more, so the
+    /// next hop map goes off and new flows ask the FIB until a daemon runs
+    /// again.
+    pub fn leave_attached(&mut self) {
+        if let Err(e) = self.dp.set_next_hop_cache(false) {
+            tracing::error!(error = %e, "turning the next hop map off: XDP keeps using its entries");
+        }
+    }
+
     /// Removes the pins: the XDP program detaches when we exit.
     pub fn cleanup(&mut self) -> Result<(), DataplaneError> {
         self.dp.unpin()

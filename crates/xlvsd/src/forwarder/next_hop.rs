@@ -181,52 +181,57 @@ mod tests {
             neighbour: Some(&n),
         };
         assert_eq!(next_hop(REAL, none), Err(NoNextHop::NoRoute));
-        let hole = Route {
-            unicast: false,
-            ..via_gw()
-        };
-        assert_eq!(
-            next_hop(REAL, facts(&hole, &l, &n)),
-            Err(NoNextHop::NotUnicast)
-        );
-        let ecmp = Route {
-            multipath: true,
-            ..via_gw()
-        };
-        assert_eq!(
-            next_hop(REAL, facts(&ecmp, &l, &n)),
-            Err(NoNextHop::Multipath)
-        );
-        let no_oif = Route {
-            oif: None,
-            ..via_gw()
-        };
-        assert_eq!(
-            next_hop(REAL, facts(&no_oif, &l, &n)),
-            Err(NoNextHop::NoInterface)
-        );
+        let routes = [
+            (
+                Route {
+                    unicast: false,
+                    ..via_gw()
+                },
+                NoNextHop::NotUnicast,
+            ),
+            (
+                Route {
+                    multipath: true,
+                    ..via_gw()
+                },
+                NoNextHop::Multipath,
+            ),
+            (
+                Route {
+                    oif: None,
+                    ..via_gw()
+                },
+                NoNextHop::NoInterface,
+            ),
+        ];
+        for (route, why) in routes {
+            assert_eq!(next_hop(REAL, facts(&route, &l, &n)), Err(why), "{route:?}");
+        }
         let no_link = Facts {
             route: Some(&r),
             link: None,
             neighbour: Some(&n),
         };
         assert_eq!(next_hop(REAL, no_link), Err(NoNextHop::NoInterface));
-        let down = Link {
-            running: false,
-            ..eth1()
-        };
-        assert_eq!(
-            next_hop(REAL, facts(&r, &down, &n)),
-            Err(NoNextHop::InterfaceDown)
-        );
-        let tunnel = Link {
-            mac: None,
-            ..eth1()
-        };
-        assert_eq!(
-            next_hop(REAL, facts(&r, &tunnel, &n)),
-            Err(NoNextHop::NoMac)
-        );
+        let links = [
+            (
+                Link {
+                    running: false,
+                    ..eth1()
+                },
+                NoNextHop::InterfaceDown,
+            ),
+            (
+                Link {
+                    mac: None,
+                    ..eth1()
+                },
+                NoNextHop::NoMac,
+            ),
+        ];
+        for (link, why) in links {
+            assert_eq!(next_hop(REAL, facts(&r, &link, &n)), Err(why), "{link:?}");
+        }
         let unresolved = Err(NoNextHop::Unresolved {
             ifindex: 3,
             neighbour: GW,
