@@ -1,7 +1,7 @@
 //! The next hop map (bpf/fib.h table_next_hop): a TUN, NAT or FULLNAT
 //! real with a usable entry is sent by it without asking the FIB; without
 //! one (none, another real's, too small an MTU, the map off) the FIB
-//! answers exactly as before.
+//! answers exactly as before; over pins, no entry outlives its daemon.
 
 mod common;
 
@@ -215,4 +215,50 @@ fn an_entry_equal_to_the_fibs_answer_gives_the_same_bytes() {
         assert!(with.stat("next_hop_hit").unwrap() >= 3, "{forward:?}");
         assert_eq!(without.stat("next_hop_hit").unwrap(), 0);
     }
+}
+
+#[test]
+fn a_daemon_loading_over_pins_clears_the_map_for_both_programs() {
+    let ns = director_ns("nh-pins");
+    let _in = ns.enter();
+    let fs = BpfFs::mount();
+    let pins = fs.0.path().join("lb1");
+    let syn = |sport: u16| tcp(CLIENT, sport, VIP, 80, SYN).frame();
+    // The first daemon: its entry is in use.
+    let mut old = xlvs_dataplane::Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
+    old.set_local_addresses(&[LOCAL.parse().unwrap()]).unwrap();
+    old.set_service(&spec(Forward::Fullnat, 8080, 6)).unwrap();
+    old.set_next_hop_cache(true).unwrap();
+    old.set_next_hop(REAL, Some(hop(ns.ifindex, 1500))).unwrap();
+    assert_eq!(&through(&old, &ns, &syn(40000)).packet[0..6], &MAP_MAC);
+    // A new daemon loads over the pins while the old program still runs
+    // (as until its program replaces the old one in the attachment):
+    // neither uses the entry nobody keeps any more.
+    let new = xlvs_dataplane::Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
+    assert_eq!(new.next_hop_entry(REAL).unwrap(), None);
+    for dp in [&old, &new] {
+        let r = through(dp, &ns, &syn(40001));
+        assert_eq!(r.action, XDP_TX);
+        assert_eq!(&r.packet[0..6], &mac(21), "the FIB's answer");
+    }
+    // The pinned counters are shared: one hit, then two fallbacks.
+    assert_eq!(counters(&new), (1, 2));
+}
+
+#[test]
+fn turning_the_map_off_reaches_a_program_left_attached() {
+    let ns = director_ns("nh-off");
+    let _in = ns.enter();
+    let fs = BpfFs::mount();
+    let pins = fs.0.path().join("lb1");
+    let mut dp = xlvs_dataplane::Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
+    dp.set_local_addresses(&[LOCAL.parse().unwrap()]).unwrap();
+    dp.set_service(&spec(Forward::Fullnat, 8080, 6)).unwrap();
+    dp.set_next_hop_cache(true).unwrap();
+    dp.set_next_hop(REAL, Some(hop(ns.ifindex, 1500))).unwrap();
+    // What xlvsd does when it exits leaving XDP attached.
+    dp.set_next_hop_cache(false).unwrap();
+    let r = through(&dp, &ns, &tcp(CLIENT, 40000, VIP, 80, SYN).frame());
+    assert_eq!(&r.packet[0..6], &mac(21), "the FIB's answer");
+    assert_eq!(counters(&dp), (0, 0), "the map not even looked at");
 }
