@@ -53,19 +53,21 @@ impl Routes {
 
     /// The route the kernel takes to `addr` in the main table: the
     /// longest matching prefix, then the lowest metric. Routes with a TOS
-    /// are left out (they match some packets only).
+    /// are left out (they match some packets only). One range lookup per
+    /// prefix length: a full table costs 33 of them, not a scan.
     pub fn lookup(&self, addr: Ipv4Addr) -> Option<&Route> {
-        self.main
-            .iter()
-            .filter(|((dst, len, tos, _), _)| *tos == 0 && holds(*dst, *len, addr))
-            .max_by(|((_, a, _, pa), _), ((_, b, _, pb), _)| a.cmp(b).then(pb.cmp(pa)))
-            .map(|(_, r)| r)
+        (0..=32u8).rev().find_map(|len| {
+            let dst = Ipv4Addr::from(u32::from(addr) & mask(len));
+            self.main
+                .range((dst, len, 0, 0)..=(dst, len, 0, u32::MAX))
+                .next()
+                .map(|(_, r)| r)
+        })
     }
 }
 
-fn holds(dst: Ipv4Addr, len: u8, addr: Ipv4Addr) -> bool {
-    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-    u32::from(dst) & mask == u32::from(addr) & mask
+fn mask(len: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
 }
 
 /// The key of an IPv4 route of the main table; None for others.
@@ -193,6 +195,12 @@ mod tests {
         assert_eq!(to("10.0.2.21").unwrap().gateway, Some(ip("10.0.1.253")));
         assert_eq!(to("10.0.2.21").unwrap().oif, Some(3), "metric 0 first");
         assert_eq!(to("192.0.2.1").unwrap().gateway, Some(ip("10.0.1.254")));
+        // A route for one TOS only is not the route of every packet.
+        let mut tos = main_route("10.0.9.0", 24, None, 5);
+        tos.header.tos = 0x10;
+        assert!(t.apply(&tos, false));
+        let to_9 = t.lookup(ip("10.0.9.1")).unwrap();
+        assert_eq!(to_9.gateway, Some(ip("10.0.1.254")));
         // The metric-0 route goes: the other takes over.
         let mut gone = main_route("10.0.2.0", 24, Some("10.0.1.253"), 3);
         gone.attributes
