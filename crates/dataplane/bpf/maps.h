@@ -110,8 +110,8 @@ struct {
 } locality SEC(".maps");
 
 /* TUN, NAT, FULLNAT: each real's next hop, by its slot in reals (fib.h).
- * Written by the daemon; never pinned: a new daemon writes it from the
- * kernel's state anyway, and until then the FIB answers. */
+ * Written by the daemon; pinned, and cleared by a daemon that loads over
+ * the pins (src/next_hops.rs). */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, DEFAULT_REALS);

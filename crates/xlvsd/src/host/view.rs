@@ -29,6 +29,10 @@ pub struct HostView {
     /// The IPv4 main table: the next hop towards each TUN, NAT and
     /// FULLNAT real; any change makes the flow cache's FIB answers stale.
     routes: Routes,
+    /// An event the kernel flushes routes on without reporting them (a
+    /// link stopped or deleted, an address removed): the view is dumped
+    /// again.
+    routes_unreported: bool,
 }
 
 /// A neighbour entry as far as forwarding cares.
@@ -125,6 +129,7 @@ impl View for HostView {
             RouteNetlinkMessage::NewRoute(m) => self.route_event(m, false),
             RouteNetlinkMessage::DelRoute(m) => self.route_event(m, true),
             RouteNetlinkMessage::DelLink(m) => {
+                self.routes_unreported = true;
                 // Its neighbours go with it, whether or not the kernel
                 // says so entry by entry.
                 let index = m.header.index;
@@ -132,8 +137,26 @@ impl View for HostView {
                 self.neighbours.retain(|&(i, _), _| i != index);
                 self.links.apply(msg) || self.neighbours.len() != before
             }
+            RouteNetlinkMessage::NewLink(m) => {
+                let was = self.links.get(m.header.index).is_some_and(|l| l.running);
+                let changed = self.links.apply(msg);
+                let is = self.links.get(m.header.index).is_some_and(|l| l.running);
+                self.routes_unreported |= was && !is;
+                changed
+            }
+            RouteNetlinkMessage::DelAddress(_) => {
+                let changed = self.links.apply(msg);
+                self.routes_unreported |= changed;
+                changed
+            }
             _ => self.links.apply(msg),
         }
+    }
+
+    /// IPv4 routes through a link that stops or goes, or that need an
+    /// address that goes, are deleted by the kernel without an event.
+    fn unreported(&self) -> bool {
+        self.routes_unreported
     }
 }
 
@@ -346,5 +369,44 @@ mod tests {
         v6.header.family = AddressFamily::Inet6;
         assert!(!v.apply(&RouteNetlinkMessage::NewNeighbour(v6)));
         assert_eq!(v.neighbour(3, ip(WEB1)), None);
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::testing::*;
+    use super::*;
+    use crate::host::routes::testing::main_route;
+    use xlvs_netlink::testing::{deleted, link, removed};
+
+    #[test]
+    fn the_main_table_gives_the_route_to_a_real() {
+        let mut v = two_segments();
+        let msg = |m| RouteNetlinkMessage::NewRoute(m);
+        assert!(v.apply(&msg(main_route("0.0.0.0", 0, Some("10.0.1.254"), 3))));
+        let r = v.route_to("10.0.9.21".parse().unwrap()).unwrap();
+        assert_eq!(
+            (r.gateway, r.oif),
+            (Some("10.0.1.254".parse().unwrap()), Some(3))
+        );
+        assert!(!v.unreported());
+    }
+
+    #[test]
+    fn routes_the_kernel_flushes_silently_ask_for_a_new_dump() {
+        // A link that stays up, or comes up, flushes nothing.
+        let mut v = two_segments();
+        v.apply(&link(3, "eth1", 9000, true));
+        v.apply(&link(5, "eth3", 1500, true));
+        assert!(!v.unreported());
+        // Down: its routes are gone from the kernel, unreported.
+        v.apply(&link(3, "eth1", 9000, false));
+        assert!(v.unreported());
+        let mut v = two_segments();
+        v.apply(&deleted(4));
+        assert!(v.unreported(), "deleted");
+        let mut v = two_segments();
+        v.apply(&removed(4, "10.0.2.11", 24));
+        assert!(v.unreported(), "an address removed");
     }
 }
