@@ -217,6 +217,16 @@ fn an_entry_equal_to_the_fibs_answer_gives_the_same_bytes() {
     }
 }
 
+/// A FULLNAT director over pins in `pins`, its real's entry set.
+fn pinned_with_a_hop(pins: &std::path::Path, ifindex: u32) -> Dataplane {
+    let mut dp = Dataplane::load_pinned(small_limits(), Some(pins)).unwrap();
+    dp.set_local_addresses(&[LOCAL.parse().unwrap()]).unwrap();
+    dp.set_service(&spec(Forward::Fullnat, 8080, 6)).unwrap();
+    dp.set_next_hop_cache(true).unwrap();
+    dp.set_next_hop(REAL, Some(hop(ifindex, 1500))).unwrap();
+    dp
+}
+
 #[test]
 fn a_daemon_loading_over_pins_clears_the_map_for_both_programs() {
     let ns = director_ns("nh-pins");
@@ -225,16 +235,12 @@ fn a_daemon_loading_over_pins_clears_the_map_for_both_programs() {
     let pins = fs.0.path().join("lb1");
     let syn = |sport: u16| tcp(CLIENT, sport, VIP, 80, SYN).frame();
     // The first daemon: its entry is in use.
-    let mut old = xlvs_dataplane::Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
-    old.set_local_addresses(&[LOCAL.parse().unwrap()]).unwrap();
-    old.set_service(&spec(Forward::Fullnat, 8080, 6)).unwrap();
-    old.set_next_hop_cache(true).unwrap();
-    old.set_next_hop(REAL, Some(hop(ns.ifindex, 1500))).unwrap();
+    let old = pinned_with_a_hop(&pins, ns.ifindex);
     assert_eq!(&through(&old, &ns, &syn(40000)).packet[0..6], &MAP_MAC);
     // A new daemon loads over the pins while the old program still runs
     // (as until its program replaces the old one in the attachment):
     // neither uses the entry nobody keeps any more.
-    let new = xlvs_dataplane::Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
+    let new = Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
     assert_eq!(new.next_hop_entry(REAL).unwrap(), None);
     for dp in [&old, &new] {
         let r = through(dp, &ns, &syn(40001));
@@ -251,11 +257,7 @@ fn turning_the_map_off_reaches_a_program_left_attached() {
     let _in = ns.enter();
     let fs = BpfFs::mount();
     let pins = fs.0.path().join("lb1");
-    let mut dp = xlvs_dataplane::Dataplane::load_pinned(small_limits(), Some(&pins)).unwrap();
-    dp.set_local_addresses(&[LOCAL.parse().unwrap()]).unwrap();
-    dp.set_service(&spec(Forward::Fullnat, 8080, 6)).unwrap();
-    dp.set_next_hop_cache(true).unwrap();
-    dp.set_next_hop(REAL, Some(hop(ns.ifindex, 1500))).unwrap();
+    let mut dp = pinned_with_a_hop(&pins, ns.ifindex);
     // What xlvsd does when it exits leaving XDP attached.
     dp.set_next_hop_cache(false).unwrap();
     let r = through(&dp, &ns, &tcp(CLIENT, 40000, VIP, 80, SYN).frame());
