@@ -13,10 +13,11 @@ use super::facts::{Learned, Seen};
 use super::next_hop::{self, NoNextHop};
 use super::{Attached, Forwarder, ForwarderError};
 use crate::host::{HostView, Neighbour, Wanted};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Instant;
 use xlvs_config::Forward;
+use xlvs_dataplane::NextHop;
 use xlvs_netlink::Link;
 
 impl Forwarder {
@@ -239,14 +240,9 @@ impl Forwarder {
         } else {
             BTreeSet::new()
         };
-        let gone: Vec<Ipv4Addr> = self
-            .dp
-            .next_hops()
-            .map(|(a, _)| a)
-            .filter(|a| !reals.contains(a))
-            .collect();
-        for addr in gone {
-            self.dp.set_next_hop(addr, None)?;
+        let set: BTreeMap<Ipv4Addr, NextHop> = self.dp.next_hops().collect();
+        for addr in set.keys().filter(|a| !reals.contains(a)) {
+            self.dp.set_next_hop(*addr, None)?;
         }
         let mut wanted = BTreeSet::new();
         for real in reals {
@@ -266,11 +262,7 @@ impl Forwarder {
                 // A down interface sends no ARP request: decided above.
                 wanted.insert((ifindex, neighbour));
             }
-            let before = self
-                .dp
-                .next_hops()
-                .find(|(a, _)| *a == real)
-                .map(|(_, h)| h);
+            let before = set.get(&real).copied();
             let now = decided.ok();
             if before == now {
                 continue;
