@@ -340,6 +340,8 @@ fn dataplane_series(counter: &str) -> (&'static str, Vec<(&'static str, &str)>) 
             vec![("result", "skipped")],
         ),
         "sync_ring_full" => ("xlvs_sync_ring_full_total", vec![]),
+        "next_hop_hit" => ("xlvs_dataplane_next_hops_total", vec![("result", "map")]),
+        "next_hop_fallback" => ("xlvs_dataplane_next_hops_total", vec![("result", "fib")]),
         other => panic!("{other}: not in docs/metrics.md"),
     }
 }

@@ -56,6 +56,12 @@ fn fullnat_and_nat_carry_real_connections_both_ways() {
     for lb in ["lb1", "lb2"] {
         assert!(lab.dataplane_stat(lb, "flow_cache_hit") > 100, "{lb}");
     }
+    // The reals are on the directors' segment: new flows (and packets the
+    // flow cache missed) went by the real's next hop entry, without a FIB
+    // lookup (docs/dataplane.md#next-hop-per-real).
+    for lb in ["lb1", "lb2"] {
+        assert!(lab.dataplane_stat(lb, "next_hop_hit") >= 60, "{lb}");
+    }
 
     // ipvsadm's view: forward method and both directions counted.
     for (lb, vip, method) in [("lb1", FULLNAT_VIP, "FullNat"), ("lb2", NAT_VIP, "Masq")] {

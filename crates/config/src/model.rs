@@ -201,6 +201,11 @@ pub struct Dataplane {
     /// SYN flood guard: connection entries per second and CPU made for DR
     /// and TUN SYNs; SYNs beyond it are forwarded without one. 0: off.
     pub syn_flood_threshold: u32,
+    /// TUN, NAT, FULLNAT: each real's next hop kept in a map from the
+    /// kernel's route, link and neighbour events, so new flows skip the FIB
+    /// lookup. Assumes routing by destination alone (no policy routing
+    /// by source or interface towards the reals).
+    pub next_hop_cache: bool,
     /// Where maps and the XDP attachment are pinned (a bpf filesystem), so
     /// forwarding goes on while the daemon restarts. Defaults to
     /// /sys/fs/bpf/xlvs/<node name>.

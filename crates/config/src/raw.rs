@@ -187,6 +187,8 @@ pub(crate) struct RawDataplane {
     pub flow_cache_entries: i64,
     #[serde(default = "defaults::syn_flood_threshold")]
     pub syn_flood_threshold: i64,
+    #[serde(default = "defaults::next_hop_cache")]
+    pub next_hop_cache: bool,
     #[serde(default)]
     pub pin_dir: Option<std::path::PathBuf>,
     #[serde(default)]
@@ -357,6 +359,9 @@ pub(crate) mod defaults {
     }
     pub fn syn_flood_threshold() -> i64 {
         100_000
+    }
+    pub fn next_hop_cache() -> bool {
+        true
     }
     /// IPVS's sync daemon port plus one: both can run on one segment
     /// without reading each other's datagrams (as xlvs_sync's default).

@@ -377,6 +377,7 @@ impl Validator {
             maglev_table_size: table?,
             flow_cache_entries: flow_cache?,
             syn_flood_threshold: syn_flood_threshold?,
+            next_hop_cache: d.next_hop_cache,
             pin_dir: pin_dir?,
             tun_source: tun_source?,
         })

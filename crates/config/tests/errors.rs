@@ -1684,3 +1684,20 @@ fn toa_kind_rules() {
     let text = fullnat_web("client_address = \"toa\"\ntoa_kind = 256 # <-");
     expect_error(&text, "service[0].toa_kind", "");
 }
+
+#[test]
+fn next_hop_cache_is_a_boolean() {
+    let text = edit(
+        &web(),
+        "interfaces = [\"eth1\"]",
+        "interfaces = [\"eth1\"]\nnext_hop_cache = false",
+    );
+    let c = parse(&text, "t.toml").expect("valid");
+    assert!(!c.dataplane.next_hop_cache);
+    let text = edit(
+        &web(),
+        "interfaces = [\"eth1\"]",
+        "interfaces = [\"eth1\"]\nnext_hop_cache = \"no\" # <-",
+    );
+    expect_error(&text, "dataplane.next_hop_cache", "bool");
+}

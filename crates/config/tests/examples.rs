@@ -51,6 +51,7 @@ fn tun_example() {
     assert_eq!(c.dataplane.conntrack_entries, 1 << 20);
     assert_eq!(c.dataplane.flow_cache_entries, 1 << 14);
     assert_eq!(c.dataplane.syn_flood_threshold, 100_000);
+    assert!(c.dataplane.next_hop_cache, "on unless set");
     assert_eq!(c.services.len(), 2);
     assert!(c.services.iter().all(|s| s.forward == Forward::Tun));
     let dns = &c.services[0];

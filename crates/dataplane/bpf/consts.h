@@ -38,6 +38,9 @@
 #define G_F_FLOW_CACHE (1 << 2) /* the flow cache is on */
 #define G_F_SYNC (1 << 3)       /* report connection entries (sync.h) */
 #define G_F_TOA (1 << 4)        /* some service sends TOA options (toa.h) */
+/* TUN, NAT, FULLNAT: the next hop towards a real is taken from next_hops
+ * when its entry is usable (fib.h); a high bit, apart from the others */
+#define G_F_NEXT_HOP (1 << 8)
 
 /* flow_cache_entry.kind besides FWD_*: a NAT or FULLNAT reply. */
 #define FC_REPLY 5
@@ -107,6 +110,8 @@ enum stat {
     STAT_SYNC_RING_FULL,   /* a sync event lost: sync_events was full */
     STAT_TOA_ADDED,        /* a TOA option added (toa.h) */
     STAT_TOA_SKIPPED,      /* a packet due a TOA sent without: no room */
+    STAT_NEXT_HOP_HIT,      /* G_F_NEXT_HOP: sent by the real's next_hops entry */
+    STAT_NEXT_HOP_FALLBACK, /* G_F_NEXT_HOP: no usable entry, the FIB asked */
     STAT_MAX,
 };
 

@@ -72,3 +72,44 @@ static __always_inline int fib_forward(struct xdp_md *ctx, __be32 src, __be32 ds
         return act;
     return send_to(ctx, nh, stat_tx);
 }
+
+/* With G_F_NEXT_HOP: the daemon's next hop for real slot `*real` (maps.h
+ * next_hops) into `nh`, if its entry leads to `dst` and its MTU takes
+ * `tot_len` bytes; 0 (counted) when the FIB must answer instead: no
+ * entry, an entry of another real, or a packet too big for it (the FIB
+ * then says FRAG_NEEDED as before).
+ *
+ * The entry assumes routing by destination alone: the FIB lookup it saves
+ * would also see the packet's source and ingress interface (policy
+ * routing by source); next_hop_cache = false in the config turns it off.
+ * A daemon's write may race a reader and give it a mix of the old and new
+ * entry: the daemon bumps globals.gen after every write, so such a packet
+ * is the only one sent by it (the flow cache drops what it stored). */
+static __always_inline int table_next_hop(struct globals *g, __u32 *real, __be32 dst, __u16 tot_len,
+                                          struct next_hop *nh)
+{
+    if (!(g->flags & G_F_NEXT_HOP))
+        return 0;
+    struct real_next_hop *e = bpf_map_lookup_elem(&next_hops, real);
+    if (!e || e->ifindex == 0 || e->addr != dst || tot_len > e->mtu) {
+        count(STAT_NEXT_HOP_FALLBACK);
+        return 0;
+    }
+    nh->ifindex = e->ifindex;
+    __builtin_memcpy(nh->dmac, e->dmac, ETH_ALEN);
+    __builtin_memcpy(nh->smac, e->smac, ETH_ALEN);
+    count(STAT_NEXT_HOP_HIT);
+    return 1;
+}
+
+/* Sends a packet rewritten for real slot `*real` (at `dst`; a pointer:
+ * the caller's key on the stack, which is at its limit) on: by its
+ * next_hops entry when usable, else as fib_forward. */
+static __always_inline int forward_to_real(struct xdp_md *ctx, struct globals *g, __u32 *real, __be32 src,
+                                           __be32 dst, __u8 tos, __u16 tot_len, __u8 l4_protocol,
+                                           __u32 stat_tx, struct next_hop *nh)
+{
+    if (table_next_hop(g, real, dst, tot_len, nh))
+        return send_to(ctx, nh, stat_tx);
+    return fib_forward(ctx, src, dst, tos, tot_len, l4_protocol, stat_tx, nh);
+}

@@ -109,6 +109,16 @@ struct {
     __type(value, struct dst_reals);
 } locality SEC(".maps");
 
+/* TUN, NAT, FULLNAT: each real's next hop, by its slot in reals (fib.h).
+ * Written by the daemon; pinned, and cleared by a daemon that loads over
+ * the pins (src/next_hops.rs). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DEFAULT_REALS);
+    __type(key, __u32);
+    __type(value, struct real_next_hop);
+} next_hops SEC(".maps");
+
 /* NAT and FULLNAT replies: the flow as the real sends it -> the client's.
  * Sized like the connection table by the loader. */
 struct {

@@ -242,6 +242,20 @@ struct next_hop {
     __u8 smac[6];
 };
 
+/* The next hop towards a real (next_hops, by the real's slot), kept by
+ * the daemon from the kernel's route, link and neighbour events, so that
+ * a new TUN, NAT or FULLNAT flow needs no FIB lookup (fib.h). Usable only
+ * when `ifindex` is set and `addr` is the slot's real: a slot reused for
+ * another real ignores the entry until the daemon writes it. */
+struct real_next_hop {
+    __be32 addr;       /* the real it leads to */
+    __u32 ifindex;     /* egress interface; 0: no entry (ask the FIB) */
+    __u8 dmac[6];      /* the gateway's or the on-link real's MAC */
+    __u8 smac[6];      /* the egress interface's MAC */
+    __u16 mtu;         /* the largest IP packet the route takes */
+    __u16 pad;
+};
+
 /* A flow the slow path (service, connection table, FIB) forwarded a
  * moment ago, and how: packets of the same flow are forwarded from here
  * without a hash map lookup (flowcache.h). One direct-mapped table per

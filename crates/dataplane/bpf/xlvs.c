@@ -30,8 +30,8 @@ static __always_inline int forward_dr(struct pkt *p, __u8 *real_mac)
 
 /* TUN: IPIP to the real. The outer source varies per flow within the
  * configured prefix, so the reals' receive side scaling spreads flows. */
-static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, struct real *r, struct globals *g,
-                                       struct flow_cache_entry *fill)
+static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, __u32 *idx, struct real *r,
+                                       struct globals *g, struct flow_cache_entry *fill)
 {
     __u8 tos = p->ip->tos;
     __u16 len = bpf_ntohs(p->ip->tot_len);
@@ -46,14 +46,16 @@ static __always_inline int forward_tun(struct xdp_md *ctx, struct pkt *p, struct
     int act = ipip_encap(ctx, p, src, dst);
     if (act != CONTINUE)
         return act;
-    return fib_forward(ctx, src, dst, tos, len + sizeof(struct iphdr), IPPROTO_IPIP, STAT_TX_TUN, &fill->nh);
+    return forward_to_real(ctx, g, idx, src, dst, tos, len + sizeof(struct iphdr), IPPROTO_IPIP, STAT_TX_TUN,
+                           &fill->nh);
 }
 
 /* NAT and FULLNAT: the destination becomes the real; under FULLNAT the
  * source becomes the flow's local address and port. An ICMP error about
  * the flow is translated as the real would have seen it. */
-static __always_inline int forward_nat(struct xdp_md *ctx, struct pkt *p, struct svc_val *svc, struct real *r,
-                                       struct addrs *nat, struct flow_cache_entry *fill)
+static __always_inline int forward_nat(struct xdp_md *ctx, struct pkt *p, struct globals *g, struct svc_val *svc,
+                                       __u32 *idx, struct real *r, struct addrs *nat,
+                                       struct flow_cache_entry *fill)
 {
     void *data_end = (void *)(long)ctx->data_end;
     int full = svc->forward == FWD_FULLNAT;
@@ -87,8 +89,8 @@ static __always_inline int forward_nat(struct xdp_md *ctx, struct pkt *p, struct
         return act;
     fill->to = to;
     fill->max_len = bpf_ntohs(ip->tot_len);
-    return fib_forward(ctx, outer_src, to.dst, ip->tos, fill->max_len, ip->protocol,
-                       full ? STAT_TX_FULLNAT : STAT_TX_NAT, &fill->nh);
+    return forward_to_real(ctx, g, idx, outer_src, to.dst, ip->tos, fill->max_len, ip->protocol,
+                           full ? STAT_TX_FULLNAT : STAT_TX_NAT, &fill->nh);
 }
 
 /* A packet of a flow in the flow cache, forwarded as the slow path did. */
@@ -169,10 +171,10 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, struct g
         fill->max_len = 0xffff;
         return forward_dr(p, r->mac);
     case FWD_TUN:
-        return forward_tun(ctx, p, r, g, fill);
+        return forward_tun(ctx, p, &idx, r, g, fill);
     case FWD_FULLNAT:
     case FWD_NAT:
-        return forward_nat(ctx, p, svc, r, &nat, fill);
+        return forward_nat(ctx, p, g, svc, &idx, r, &nat, fill);
     default:
         count(STAT_DROP_NO_REAL);
         return XDP_DROP;

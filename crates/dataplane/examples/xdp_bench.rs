@@ -16,7 +16,7 @@ use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::sched_model::{CountKind, SequenceKind};
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, Protocol, RealSpec, Scheduling, ServiceSpec,
+    Dataplane, Forward, HashOn, Limits, NextHop, Protocol, RealSpec, Scheduling, ServiceSpec,
 };
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
@@ -145,6 +145,17 @@ enum Mode {
     },
 }
 
+/// What a row changes while it is measured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Setting {
+    Default,
+    /// Flow-state sync on (the sync ring written).
+    Sync,
+    /// The next hop map off: the FIB answers every new flow.
+    Fib,
+}
+use Setting::{Default as Plain, Fib, Sync};
+
 /// Flow `i` of a set counted up from `base` (new-flow rows, and
 /// [`Mode::Spread`]): its client and source port.
 fn spread_flow(base: Ipv4Addr, i: u32) -> (Ipv4Addr, u16) {
@@ -184,8 +195,10 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     .unwrap();
     // Frames arrive addressed to d0, as on a real interface.
     dp.set_interface_mac(ns.ifindex, D0_MAC).unwrap();
-    dp.set_local_addresses(&[Ipv4Addr::new(10, 0, 1, 100)])
-        .unwrap();
+    // Four, so that the FULLNAT rows' flows (several hundred thousand)
+    // find free local ports at their first tries.
+    let laddrs: Vec<Ipv4Addr> = (100..104).map(|n| Ipv4Addr::new(10, 0, 1, n)).collect();
+    dp.set_local_addresses(&laddrs).unwrap();
     let reals: Vec<RealSpec> = (21..29)
         .map(|n| RealSpec {
             addr: Ipv4Addr::new(10, 0, 1, n),
@@ -209,6 +222,19 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     dp.set_service(&service(2, 443, Forward::Tun)).unwrap();
     dp.set_service(&service(3, 8443, Forward::Fullnat)).unwrap();
     dp.set_service(&service(4, 8080, Forward::Nat)).unwrap();
+    // Each real's next hop, as xlvsd keeps it from rtnetlink (bpf/fib.h):
+    // new TUN, NAT and FULLNAT flows skip the FIB lookup; rows marked
+    // "FIB lookup" turn the map off.
+    for r in &reals {
+        let hop = NextHop {
+            ifindex: ns.ifindex,
+            dmac: r.mac,
+            smac: D0_MAC,
+            mtu: 1500,
+        };
+        dp.set_next_hop(r.addr, Some(hop)).unwrap();
+    }
+    dp.set_next_hop_cache(true).unwrap();
     // New DR flows under the per-director schedulers, each a service of
     // its own with the same reals as the mh row (port 80).
     for (id, port, scheduler) in [
@@ -297,130 +323,143 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let new_synced_flow = |port: u16| new_flow_from(port, Ipv4Addr::new(198, 19, 0, 0));
     let same = |pkt: Vec<u8>| -> Box<dyn Fn(u32) -> Vec<u8>> { Box::new(move |_| pkt.clone()) };
     let ack = |port| frame(client, VIP, 40000, port, 0x10);
-    // (name, program, how, whether sync is on)
-    let paths: Vec<(&str, &str, Mode, bool)> = vec![
+    let new_fib_flow = |port: u16| new_flow_from(port, Ipv4Addr::new(198, 22, 0, 0));
+    // (name, program, how, what it changes)
+    let paths: Vec<(&str, &str, Mode, Setting)> = vec![
         (
             "baseline (swap MACs, XDP_TX)",
             "baseline",
             Mode::Repeat(ack(80)),
-            false,
+            Plain,
         ),
-        ("dr, known flow", "xlvs", Mode::Repeat(ack(81)), false),
+        ("dr, known flow", "xlvs", Mode::Repeat(ack(81)), Plain),
         (
             "dr, SYN again (known flow)",
             "xlvs",
             Mode::Repeat(frame(client, VIP, 40000, 81, 0x02)),
-            false,
+            Plain,
         ),
         (
             "not a VIP (XDP_PASS)",
             "xlvs",
             Mode::Repeat(frame(client, Ipv4Addr::new(192, 0, 2, 99), 40000, 80, 0x10)),
-            false,
+            Plain,
         ),
         (
             "once: baseline",
             "baseline",
             Mode::Once(same(ack(80))),
-            false,
+            Plain,
         ),
-        ("dr, known flow", "xlvs", Mode::Once(same(ack(80))), false),
+        ("dr, known flow", "xlvs", Mode::Once(same(ack(80))), Plain),
         (
             "dr, new flow (SYN)",
             "xlvs",
             Mode::Once(new_flow(80)),
-            false,
+            Plain,
         ),
         (
             "dr, new flow (SYN), rr",
             "xlvs",
             Mode::Once(new_flow(9001)),
-            false,
+            Plain,
         ),
         (
             "dr, new flow (SYN), wrr",
             "xlvs",
             Mode::Once(new_flow(9002)),
-            false,
+            Plain,
         ),
         (
             "dr, new flow (SYN), lc",
             "xlvs",
             Mode::Once(new_flow(9003)),
-            false,
+            Plain,
         ),
         (
             "dr, new flow (SYN), wlc",
             "xlvs",
             Mode::Once(new_flow(9004)),
-            false,
+            Plain,
         ),
         (
             "  of which: insert alone",
             "ct_insert",
             Mode::Once(new_flow(79)),
-            false,
+            Plain,
         ),
         (
             "dr, new flow (SYN), sync on",
             "xlvs",
             Mode::Once(new_synced_flow(80)),
-            true,
+            Sync,
         ),
-        ("tun, known flow", "xlvs", Mode::Once(same(ack(443))), false),
+        ("tun, known flow", "xlvs", Mode::Once(same(ack(443))), Plain),
         (
             "tun, new flow (SYN)",
             "xlvs",
             Mode::Once(new_flow(443)),
-            false,
+            Plain,
         ),
         (
             "tun, new flow (SYN), sync on",
             "xlvs",
             Mode::Once(new_synced_flow(443)),
-            true,
+            Sync,
+        ),
+        (
+            "tun, new flow (SYN), FIB lookup",
+            "xlvs",
+            Mode::Once(new_fib_flow(443)),
+            Fib,
         ),
         (
             "fullnat, known flow",
             "xlvs",
             Mode::Once(same(ack(8443))),
-            false,
+            Plain,
         ),
         (
             "fullnat, new flow (SYN)",
             "xlvs",
             Mode::Once(new_flow(8443)),
-            false,
+            Plain,
         ),
         (
             "fullnat, new flow (SYN), sync on",
             "xlvs",
             Mode::Once(new_synced_flow(8444)),
-            true,
+            Sync,
+        ),
+        (
+            "fullnat, new flow (SYN), FIB lookup",
+            "xlvs",
+            Mode::Once(new_fib_flow(8443)),
+            Fib,
         ),
         (
             "fullnat, reply",
             "xlvs",
             Mode::Once(same(way_back[2].clone())),
-            false,
+            Plain,
         ),
         (
             "fullnat+toa, known flow",
             "xlvs",
             Mode::Once(same(frame(client, VIP, 40001, 8445, 0x10))),
-            false,
+            Plain,
         ),
         (
             "fullnat+toa, new flow (SYN)",
             "xlvs",
             Mode::Once(new_flow(8445)),
-            false,
+            Plain,
         ),
         (
             "fullnat+toa, TOA added",
             "xlvs",
             Mode::Once(same(at_first_seq(40000))),
-            false,
+            Plain,
         ),
         (
             "dr, ACKs over 20,000 flows",
@@ -430,7 +469,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
                 port: 80,
                 base: Ipv4Addr::new(198, 20, 0, 0),
             },
-            false,
+            Plain,
         ),
         (
             "dr, ACKs over 1,000,000 flows",
@@ -440,7 +479,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
                 port: 80,
                 base: Ipv4Addr::new(198, 21, 0, 0),
             },
-            false,
+            Plain,
         ),
         (
             "tun, ACKs over 20,000 flows",
@@ -450,7 +489,17 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
                 port: 443,
                 base: Ipv4Addr::new(198, 20, 0, 0),
             },
-            false,
+            Plain,
+        ),
+        (
+            "tun, ACKs over 20,000 flows, FIB lookup",
+            "xlvs",
+            Mode::Spread {
+                flows: 20_000,
+                port: 443,
+                base: Ipv4Addr::new(198, 20, 0, 0),
+            },
+            Fib,
         ),
         (
             "tun, ACKs over 1,000,000 flows",
@@ -460,19 +509,49 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
                 port: 443,
                 base: Ipv4Addr::new(198, 21, 0, 0),
             },
-            false,
+            Plain,
+        ),
+        (
+            "tun, ACKs over 1,000,000 flows, FIB lookup",
+            "xlvs",
+            Mode::Spread {
+                flows: 1_000_000,
+                port: 443,
+                base: Ipv4Addr::new(198, 21, 0, 0),
+            },
+            Fib,
+        ),
+        (
+            "fullnat, ACKs over 20,000 flows",
+            "xlvs",
+            Mode::Spread {
+                flows: 20_000,
+                port: 8443,
+                base: Ipv4Addr::new(198, 20, 0, 0),
+            },
+            Plain,
+        ),
+        (
+            "fullnat, ACKs over 20,000 flows, FIB lookup",
+            "xlvs",
+            Mode::Spread {
+                flows: 20_000,
+                port: 8443,
+                base: Ipv4Addr::new(198, 20, 0, 0),
+            },
+            Fib,
         ),
         (
             "nat, known flow",
             "xlvs",
             Mode::Once(same(ack(8080))),
-            false,
+            Plain,
         ),
         (
             "nat, reply",
             "xlvs",
             Mode::Once(same(way_back[3].clone())),
-            false,
+            Plain,
         ),
     ];
     let calls = (repeat / 50).max(1000);
@@ -483,7 +562,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let mut per_call = 0.0;
     let mut synced = 0u64;
     println!(
-        "{:<32} {:>10} {:>8} {:>8} {:>8}",
+        "{:<44} {:>10} {:>8} {:>8} {:>8}",
         "path", "ns/packet", "x base", "net ns", "action"
     );
     let only = std::env::var("XLVS_BENCH_ONLY").ok();
@@ -493,69 +572,77 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     };
     // One round of a path: its time per packet and its last action. Rows
     // with sync on drain the ring after every run.
-    let mut measure = |dp: &mut Dataplane, prog: &str, mode: &Mode, sync: bool, round: u32| {
-        if sync {
-            // (Only around its rows: the others make no ring call at all.
-            // Known flows would be reported again after a minute.)
-            dp.set_sync(Some(Duration::from_secs(60))).unwrap();
-        }
-        let out = match mode {
-            Mode::Repeat(pkt) => {
-                let r = run(dp, prog, pkt, repeat);
-                (r.duration.as_nanos() as f64, r.action)
+    let mut measure =
+        |dp: &mut Dataplane, prog: &str, mode: &Mode, setting: Setting, round: u32| {
+            let sync = setting == Sync;
+            if setting == Fib {
+                dp.set_next_hop_cache(false).unwrap();
             }
-            Mode::Spread { flows, port, base } => {
-                let made = |dp: &Dataplane| {
-                    dp.stats()
-                        .unwrap()
-                        .into_iter()
-                        .find(|(k, _)| *k == "conntrack_new")
-                        .map_or(0, |(_, v)| v)
-                };
-                if round == 0 {
-                    for i in 0..*flows {
-                        let (c, sport) = spread_flow(*base, i);
-                        run(dp, prog, &frame(c, VIP, sport, *port, 0x02), 1);
+            if sync {
+                // (Only around its rows: the others make no ring call at all.
+                // Known flows would be reported again after a minute.)
+                dp.set_sync(Some(Duration::from_secs(60))).unwrap();
+            }
+            let out = match mode {
+                Mode::Repeat(pkt) => {
+                    let r = run(dp, prog, pkt, repeat);
+                    (r.duration.as_nanos() as f64, r.action)
+                }
+                Mode::Spread { flows, port, base } => {
+                    let made = |dp: &Dataplane| {
+                        dp.stats()
+                            .unwrap()
+                            .into_iter()
+                            .find(|(k, _)| *k == "conntrack_new")
+                            .map_or(0, |(_, v)| v)
+                    };
+                    if round == 0 {
+                        for i in 0..*flows {
+                            let (c, sport) = spread_flow(*base, i);
+                            run(dp, prog, &frame(c, VIP, sport, *port, 0x02), 1);
+                        }
                     }
-                }
-                let before = made(dp);
-                let mut total = 0.0;
-                let mut act = 0;
-                for i in 0..calls {
-                    // A stride prime to the set size visits every flow.
-                    let n = ((u64::from(round * calls + i) * 7919) % u64::from(*flows)) as u32;
-                    let (c, sport) = spread_flow(*base, n);
-                    let r = run(dp, prog, &frame(c, VIP, sport, *port, 0x10), 1);
-                    total += r.duration.as_nanos() as f64;
-                    act = r.action;
-                }
-                // Every ACK must have found its flow (none made a new
-                // entry), or the row measured something else.
-                assert_eq!(made(dp), before, "ACKs that missed their entry");
-                (total / f64::from(calls), act)
-            }
-            Mode::Once(make) => {
-                let mut total = 0.0;
-                let mut act = 0;
-                for i in 0..calls {
-                    let r = run(dp, prog, &make(round * calls + i), 1);
-                    total += r.duration.as_nanos() as f64;
-                    act = r.action;
-                    if sync {
-                        synced += events.drain().count() as u64;
+                    let before = made(dp);
+                    let mut total = 0.0;
+                    let mut act = 0;
+                    for i in 0..calls {
+                        // A stride prime to the set size visits every flow.
+                        let n = ((u64::from(round * calls + i) * 7919) % u64::from(*flows)) as u32;
+                        let (c, sport) = spread_flow(*base, n);
+                        let r = run(dp, prog, &frame(c, VIP, sport, *port, 0x10), 1);
+                        total += r.duration.as_nanos() as f64;
+                        act = r.action;
                     }
+                    // Every ACK must have found its flow (none made a new
+                    // entry), or the row measured something else.
+                    assert_eq!(made(dp), before, "ACKs that missed their entry");
+                    (total / f64::from(calls), act)
                 }
-                (total / f64::from(calls), act)
+                Mode::Once(make) => {
+                    let mut total = 0.0;
+                    let mut act = 0;
+                    for i in 0..calls {
+                        let r = run(dp, prog, &make(round * calls + i), 1);
+                        total += r.duration.as_nanos() as f64;
+                        act = r.action;
+                        if sync {
+                            synced += events.drain().count() as u64;
+                        }
+                    }
+                    (total / f64::from(calls), act)
+                }
+            };
+            if sync {
+                dp.set_sync(None).unwrap();
             }
+            if setting == Fib {
+                dp.set_next_hop_cache(true).unwrap();
+            }
+            out
         };
-        if sync {
-            dp.set_sync(None).unwrap();
-        }
-        out
-    };
     // Best times of rows measured with their twin, by name.
     let mut measured: Vec<(&str, (f64, u32))> = Vec::new();
-    for (name, prog, mode, sync) in &paths {
+    for (name, prog, mode, setting) in &paths {
         if !wanted(name, prog) {
             continue;
         }
@@ -576,7 +663,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             let mut best = vec![f64::MAX; twins.len() + 1];
             let mut action = vec![0; twins.len() + 1];
             for round in 0..5u32 {
-                let (ns, act) = measure(&mut dp, prog, mode, *sync, round);
+                let (ns, act) = measure(&mut dp, prog, mode, *setting, round);
                 best[0] = best[0].min(ns);
                 action[0] = act;
                 for (t, (_, p, m, s)) in twins.iter().enumerate() {
@@ -601,7 +688,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         }
         let names = ["ABORTED", "DROP", "PASS", "TX", "REDIRECT"];
         println!(
-            "{name:<32} {best:>10.1} {:>8.2} {:>8.1} {:>8}",
+            "{name:<44} {best:>10.1} {:>8.2} {:>8.1} {:>8}",
             best / base,
             best - per_call,
             names.get(action as usize).unwrap_or(&"?")

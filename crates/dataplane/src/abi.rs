@@ -70,6 +70,8 @@ pub const STAT_NAMES: &[&str] = &[
     "sync_ring_full",
     "toa_added",
     "toa_skipped",
+    "next_hop_hit",
+    "next_hop_fallback",
 ];
 
 /// globals.flags: some service uses NAT or FULLNAT (replies are looked for).
@@ -83,6 +85,10 @@ pub const G_F_FLOW_CACHE: u32 = 4;
 /// globals.flags: connection entries are reported in the `sync_events`
 /// ring (bpf/sync.h). Off unless the daemon sets it.
 pub const G_F_SYNC: u32 = 8;
+/// globals.flags: TUN, NAT and FULLNAT take a real's next hop from the
+/// `next_hops` map when its entry is usable, instead of asking the FIB
+/// (bpf/fib.h). Set by the daemon (`next_hop_cache` in the config).
+pub const G_F_NEXT_HOP: u32 = 1 << 8;
 /// Entries of the `local_addrs` map (FULLNAT local addresses).
 pub const MAX_LOCAL_ADDRS: usize = 64;
 
@@ -440,6 +446,24 @@ pub struct NatBack {
     pub last: u64,
 }
 
+/// The next hop towards a real (`next_hops`, by the real's slot): used by
+/// XDP when `ifindex` is set and `addr` is the slot's real.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RealNextHop {
+    /// The real it leads to.
+    pub addr: [u8; 4],
+    /// Egress interface; 0: no entry (XDP asks the FIB).
+    pub ifindex: u32,
+    /// The gateway's, or the on-link real's, MAC.
+    pub dmac: [u8; 6],
+    /// The egress interface's MAC.
+    pub smac: [u8; 6],
+    /// The largest IP packet the route takes (host order).
+    pub mtu: u16,
+    pub pad: u16,
+}
+
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IfMac {
@@ -470,6 +494,7 @@ unsafe impl Pod for Traffic {}
 unsafe impl Pod for FlowKey {}
 unsafe impl Pod for Conn {}
 unsafe impl Pod for IfMac {}
+unsafe impl Pod for RealNextHop {}
 unsafe impl Pod for IfSlot {}
 unsafe impl Pod for NatBack {}
 unsafe impl Pod for SyncEvent {}
@@ -498,6 +523,7 @@ const _: () = assert!(std::mem::align_of::<Conn>() == 8);
 const _: () = assert!(std::mem::size_of::<SyncEvent>() == 40);
 const _: () = assert!(std::mem::size_of::<NatBack>() == 32);
 const _: () = assert!(std::mem::size_of::<IfSlot>() == 12);
+const _: () = assert!(std::mem::size_of::<RealNextHop>() == 24);
 
 impl SvcKey {
     pub fn new(vip: Ipv4Addr, proto: u8, port: u16) -> SvcKey {

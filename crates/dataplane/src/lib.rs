@@ -13,6 +13,8 @@
 //! - [`sched_model`]: the per-director schedulers' rules in Rust (the
 //!   sequences written for rr, wrr and fo; the reference for the others);
 //!   [`Dataplane::recount`] sets the reals' connection counts they read.
+//! - [`NextHop`]: each TUN, NAT and FULLNAT real's next hop, kept by the
+//!   daemon so that new flows need no FIB lookup (`bpf/fib.h`).
 //! - [`decap`]: IPIP decapsulation in XDP for TUN real servers without an
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 //! - [`pass`]: an XDP_PASS program for the labs' veth peers of directors.
@@ -23,6 +25,7 @@ mod clock;
 mod counts;
 pub mod decap;
 mod loader;
+mod next_hops;
 pub mod pass;
 mod reals;
 pub mod sched_model;
@@ -36,6 +39,7 @@ pub use loader::{
     locality_entries, template_entries, Dataplane, DataplaneError, Limits, Run, DEFAULT_SYNC_RING,
     MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
 };
+pub use next_hops::NextHop;
 pub use service::{HashOn, Persistence, RealSpec, Scheduling, ServiceSpec};
 pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents, TableReader};
 pub use templates::{PeerTemplate, SyncTemplate};

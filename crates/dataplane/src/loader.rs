@@ -2,9 +2,9 @@
 //! handles on its maps.
 
 use crate::abi::{
-    Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, SchedDests, SvcKey,
-    SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS,
-    STAT_NAMES,
+    Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, RealNextHop,
+    SchedDests, SvcKey, SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS,
+    MAX_LOCAL_ADDRS, STAT_NAMES,
 };
 use crate::clock::Clock;
 use crate::reals::RealSlots;
@@ -133,6 +133,9 @@ pub struct Dataplane {
     pub(crate) real_load: Array<MapData, RealLoad>,
     pub(crate) templates: HashMap<MapData, TmplKey, Tmpl>,
     pub(crate) locality: HashMap<MapData, DstKey, DstReals>,
+    pub(crate) next_hops: Array<MapData, RealNextHop>,
+    /// The next hops set, by real address (slots taken later get theirs).
+    pub(crate) hops: std::collections::BTreeMap<std::net::Ipv4Addr, crate::NextHop>,
     /// Services whose reals' connections XDP counts (`SVC_F_COUNTS`).
     pub(crate) counted: BTreeSet<u32>,
     local_addrs: Array<MapData, [u8; 4]>,
@@ -220,6 +223,9 @@ const MAPS: &[&str] = &[
     "stats",
     "svc_stats",
     "real_stats",
+    // Shared by the program still attached and the one that replaces it,
+    // so that a restarted daemon's clearing reaches both (next_hops.rs).
+    "next_hops",
 ];
 
 /// The magic number of a bpf filesystem (statfs f_type).
@@ -305,6 +311,7 @@ impl Dataplane {
             .map_max_entries("sched_cursor", limits.services)
             .map_max_entries("sched_dests", limits.services)
             .map_max_entries("real_load", limits.reals)
+            .map_max_entries("next_hops", limits.reals)
             .map_max_entries("templates", template_entries(limits.conntrack))
             .map_max_entries("locality", locality_entries(limits.conntrack))
             .map_max_entries("flow_cache", fc.max(1))
@@ -336,6 +343,8 @@ impl Dataplane {
             real_load: take(&mut ebpf, "real_load")?,
             templates: take(&mut ebpf, "templates")?,
             locality: take(&mut ebpf, "locality")?,
+            next_hops: take(&mut ebpf, "next_hops")?,
+            hops: Default::default(),
             counted: BTreeSet::new(),
             local_addrs: take(&mut ebpf, "local_addrs")?,
             if_macs: take(&mut ebpf, "if_macs")?,
@@ -358,6 +367,7 @@ impl Dataplane {
         dp.hz = crate::clock::hz(clock)?;
         if reused {
             dp.recover_slots()?;
+            dp.clear_next_hops()?;
             // Pins of an earlier run on this kernel: the same HZ. Its
             // flow cache entries are stale from here on.
             let g = dp.globals()?;

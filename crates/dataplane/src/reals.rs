@@ -45,6 +45,15 @@ impl RealSlots {
             .collect()
     }
 
+    /// The slots of real address `addr`, in any service.
+    pub fn of_address(&self, addr: Ipv4Addr) -> Vec<u32> {
+        self.used
+            .iter()
+            .filter(|((_, a, _), _)| *a == addr)
+            .map(|(_, slot)| *slot)
+            .collect()
+    }
+
     pub fn free_count(&self) -> usize {
         self.free.len()
     }
@@ -93,5 +102,6 @@ mod tests {
         assert_eq!(s.take(1, a, 80), Some(2));
         assert_eq!(s.take(1, b, 80), Some(0));
         assert_eq!(s.take(2, b, 80), None);
+        assert_eq!(s.of_address(b), [1, 0]);
     }
 }

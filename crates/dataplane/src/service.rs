@@ -168,6 +168,8 @@ impl Dataplane {
                 .slots
                 .take(spec.id, r.addr, r.port)
                 .expect("room checked");
+            // Its next hop (or none) before XDP can find the real there.
+            self.write_next_hop(slot, r.addr)?;
             let real = Real {
                 addr: r.addr.octets(),
                 port: r.port.to_be_bytes(),

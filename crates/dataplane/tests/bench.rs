@@ -42,9 +42,11 @@ const PATHS: &[(&str, &str)] = &[
     ("tun, known flow", "TX"),
     ("tun, new flow (SYN)", "TX"),
     ("tun, new flow (SYN), sync on", "TX"),
+    ("tun, new flow (SYN), FIB lookup", "TX"),
     ("fullnat, known flow", "TX"),
     ("fullnat, new flow (SYN)", "TX"),
     ("fullnat, new flow (SYN), sync on", "TX"),
+    ("fullnat, new flow (SYN), FIB lookup", "TX"),
     ("fullnat, reply", "TX"),
     ("fullnat+toa, known flow", "TX"),
     ("fullnat+toa, new flow (SYN)", "TX"),
@@ -52,7 +54,11 @@ const PATHS: &[(&str, &str)] = &[
     ("dr, ACKs over 20,000 flows", "TX"),
     ("dr, ACKs over 1,000,000 flows", "TX"),
     ("tun, ACKs over 20,000 flows", "TX"),
+    ("tun, ACKs over 20,000 flows, FIB lookup", "TX"),
     ("tun, ACKs over 1,000,000 flows", "TX"),
+    ("tun, ACKs over 1,000,000 flows, FIB lookup", "TX"),
+    ("fullnat, ACKs over 20,000 flows", "TX"),
+    ("fullnat, ACKs over 20,000 flows, FIB lookup", "TX"),
     ("nat, known flow", "TX"),
     ("nat, reply", "TX"),
 ];
@@ -105,7 +111,7 @@ fn tables(out: &str) -> Vec<Table> {
                 .map(|f| f.parse().expect("figure"))
                 .collect();
             t.rows
-                .push((line[..32].to_string(), figures, fields[n - 1].to_string()));
+                .push((line[..44].to_string(), figures, fields[n - 1].to_string()));
         }
         tables.push(t);
     }
@@ -160,6 +166,10 @@ fn every_benchmarked_path_forwards() {
         // Drained as it went: nothing lost, every new flow reported once.
         assert_eq!(t.counter("sync_ring_full"), 0, "{out}");
         assert_eq!(t.counter("sync_events_read"), SYNC_ROWS * 5 * 1000, "{out}");
+        // Every real has its next hop: TUN and FULLNAT rows took it, the
+        // rows marked "FIB lookup" had the map off.
+        assert!(t.counter("next_hop_hit") >= 5 * 1000, "{out}");
+        assert_eq!(t.counter("next_hop_fallback"), 0, "{out}");
     }
     // The bench's own namespace, named by its pid, is gone.
     let ns = format!("/run/netns/xlvs-bench-{pid}");

@@ -470,30 +470,6 @@ fn hashed_service(hash: HashOn) -> (Dataplane, impl Fn(Ipv4Addr) -> u8) {
     (dp, pick)
 }
 
-/// A bpf filesystem mounted for one test, unmounted when dropped.
-struct BpfFs(tempfile::TempDir);
-
-impl BpfFs {
-    fn mount() -> BpfFs {
-        let dir = tempfile::tempdir().unwrap();
-        let st = std::process::Command::new("mount")
-            .args(["-t", "bpf", "bpf"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount bpffs");
-        BpfFs(dir)
-    }
-}
-
-impl Drop for BpfFs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.0.path())
-            .status();
-    }
-}
-
 #[test]
 fn pinned_maps_keep_connections_tables_and_counters_across_a_restart() {
     require_root();

@@ -25,6 +25,8 @@ pub enum NetlinkError {
     Closed,
     #[error("the kernel dropped netlink events (socket buffer full)")]
     Overrun,
+    #[error("the kernel changed state without reporting it")]
+    Unreported,
 }
 
 /// What a user keeps of the kernel's state, built from a dump and kept
@@ -39,6 +41,12 @@ pub trait View: Default + Send + Sync + 'static {
     /// Applies one message, from a dump or an event. Returns whether the
     /// view changed: watchers wake only then.
     fn apply(&mut self, msg: &RouteNetlinkMessage) -> bool;
+    /// Whether an event applied means the kernel also changed something it
+    /// does not report (IPv4 routes flushed with a link that went down):
+    /// the view is dumped again at once.
+    fn unreported(&self) -> bool {
+        false
+    }
 }
 
 /// Applies every answer of a dump request to `view`, each as the event
@@ -87,6 +95,10 @@ async fn follow<V: View>(view: watch::Sender<Option<V>>) {
     loop {
         match follow_one_socket(&view).await {
             Ok(()) => return,
+            Err(NetlinkError::Unreported) => {
+                tracing::debug!("netlink: reading the kernel's {} again", V::WHAT);
+                continue;
+            }
             Err(e) => {
                 // The view stays as it was until the next dump replaces it.
                 tracing::warn!(error = %e, "netlink: reading the kernel's {} again", V::WHAT);
@@ -125,6 +137,9 @@ async fn follow_one_socket<V: View>(view: &watch::Sender<Option<V>>) -> Result<(
         match message.payload {
             NetlinkPayload::InnerMessage(m) => {
                 view.send_if_modified(|v| v.as_mut().is_some_and(|v| v.apply(&m)));
+                if view.borrow().as_ref().is_some_and(V::unreported) {
+                    return Err(NetlinkError::Unreported);
+                }
             }
             // Events were lost: only a new dump tells what they said.
             NetlinkPayload::Overrun(_) => return Err(NetlinkError::Overrun),

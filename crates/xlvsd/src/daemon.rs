@@ -190,6 +190,7 @@ pub async fn run(
         if cleanup {
             tracing::warn!("--cleanup ignored: a graceful restart keeps the data plane");
         }
+        forwarder.lock().await.leave_attached();
         // BFD AdminDown: the routers keep the adjacencies through the
         // restart (RFC 5882 section 3.2), as the grace-LSAs asked.
         if let Err(e) = speaker.stop_bfd().await {
@@ -237,6 +238,7 @@ pub async fn run(
             tracing::info!("pins removed: XDP detaches as we exit");
         }
     } else {
+        forwarder.lock().await.leave_attached();
         tracing::info!(pins = %config.dataplane.pin_dir.display(), "XDP stays attached with its pinned maps (restart keeps connections; --cleanup removes them)");
     }
     // Dropping the server removes the socket file.

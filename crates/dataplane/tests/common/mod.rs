@@ -251,3 +251,27 @@ pub fn small() -> Dataplane {
     require_root();
     Dataplane::load(small_limits()).expect("load the XDP program")
 }
+
+/// A bpf filesystem mounted for one test, unmounted when dropped.
+pub struct BpfFs(pub tempfile::TempDir);
+
+impl BpfFs {
+    pub fn mount() -> BpfFs {
+        let dir = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("mount")
+            .args(["-t", "bpf", "bpf"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount bpffs");
+        BpfFs(dir)
+    }
+}
+
+impl Drop for BpfFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}

@@ -3,17 +3,21 @@
 //! deleted and created again gets the program again, in the same mode; an
 //! interface's new MAC is recorded (frames for other MACs are not ours);
 //! DR backends' MACs follow their neighbour entries (facts.rs says how)
-//! and those without one are resolved; the TUN source follows the first
-//! XDP interface's address; and every change makes the flow cache's
-//! entries stale, since they keep the FIB's answers.
+//! and those without one are resolved; TUN, NAT and FULLNAT reals' next
+//! hops follow their routes, links and neighbours (next_hop.rs says how);
+//! the TUN source follows the first XDP interface's address; and every
+//! change makes the flow cache's entries stale, since they keep the FIB's
+//! answers.
 
 use super::facts::{Learned, Seen};
+use super::next_hop::{self, NoNextHop};
 use super::{Attached, Forwarder, ForwarderError};
-use crate::host::{HostView, Neighbour};
-use std::collections::BTreeSet;
+use crate::host::{HostView, Neighbour, Wanted};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Instant;
 use xlvs_config::Forward;
+use xlvs_dataplane::NextHop;
 use xlvs_netlink::Link;
 
 impl Forwarder {
@@ -141,14 +145,17 @@ impl Forwarder {
         }
     }
 
-    /// Takes the facts from the kernel's view (the TUN source, DR MACs)
-    /// and programs what they change (or every entry, with `all`). What
-    /// changed is logged once it is in the data plane.
+    /// Takes the facts from the kernel's view (the TUN source, DR MACs,
+    /// next hops) and programs what they change (or every entry, with
+    /// `all`). What changed is logged once it is in the data plane.
     pub(super) fn learn_and_program(&mut self, all: bool) -> Result<(), ForwarderError> {
         let now = Instant::now();
         let learned = self.with_view(|f, view| {
             f.learn_tun_source(view)?;
-            Ok::<_, ForwarderError>(f.learn_macs(view, now))
+            let (learned, mut wanted) = f.learn_macs(view, now);
+            wanted.extend(f.learn_next_hops(view)?);
+            f.host.resolver.want(wanted);
+            Ok::<_, ForwarderError>(learned)
         });
         self.refresh(all)?;
         for (real, seen, learned) in learned.transpose()?.unwrap_or_default() {
@@ -180,10 +187,14 @@ impl Forwarder {
     }
 
     /// Takes each DR backend's MAC from its neighbour entry on the XDP
-    /// interface it is reached through (facts.rs says how), and asks the
-    /// kernel to resolve those without a resolved entry. Returns what it
-    /// learned of each.
-    fn learn_macs(&mut self, view: &HostView, now: Instant) -> Vec<(Ipv4Addr, Seen, Learned)> {
+    /// interface it is reached through (facts.rs says how). Returns what
+    /// it learned of each, and the neighbours to ask the kernel to resolve
+    /// (those without a resolved entry).
+    fn learn_macs(
+        &mut self,
+        view: &HostView,
+        now: Instant,
+    ) -> (Vec<(Ipv4Addr, Seen, Learned)>, BTreeSet<Wanted>) {
         let dr: BTreeSet<Ipv4Addr> = self
             .entries
             .iter()
@@ -211,8 +222,64 @@ impl Forwarder {
             }
             learned.push((addr, seen, self.facts.learn(addr, seen, now)));
         }
-        self.host.resolver.want(wanted);
-        learned
+        (learned, wanted)
+    }
+
+    /// Sets each TUN, NAT and FULLNAT real's next hop in the data plane
+    /// from its route, link and neighbour (next_hop.rs), and clears it
+    /// where one is missing (XDP asks the FIB then) and for addresses no
+    /// longer reals. Returns the neighbours to resolve: a gateway or
+    /// on-link real the kernel has no MAC for yet.
+    fn learn_next_hops(&mut self, view: &HostView) -> Result<BTreeSet<Wanted>, ForwarderError> {
+        let reals: BTreeSet<Ipv4Addr> = if self.next_hop_cache {
+            self.entries
+                .iter()
+                .filter(|e| e.spec.forward != Forward::Dr)
+                .flat_map(|e| e.backends().map(|b| b.addr))
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        let set: BTreeMap<Ipv4Addr, NextHop> = self.dp.next_hops().collect();
+        for addr in set.keys().filter(|a| !reals.contains(a)) {
+            self.dp.set_next_hop(*addr, None)?;
+        }
+        let mut wanted = BTreeSet::new();
+        for real in reals {
+            let route = view.route_to(real);
+            let oif = route.and_then(|r| r.oif);
+            let link = oif.and_then(|i| view.links().get(i));
+            let neighbour = route
+                .zip(oif)
+                .and_then(|(r, i)| view.neighbour(i, next_hop::neighbour_of(real, r)));
+            let facts = next_hop::Facts {
+                route,
+                link,
+                neighbour,
+            };
+            let decided = next_hop::next_hop(real, facts);
+            if let Err(NoNextHop::Unresolved { ifindex, neighbour }) = decided {
+                // A down interface sends no ARP request: decided above.
+                wanted.insert((ifindex, neighbour));
+            }
+            let before = set.get(&real).copied();
+            let now = decided.ok();
+            if before == now {
+                continue;
+            }
+            self.dp.set_next_hop(real, now)?;
+            match (now, decided) {
+                (Some(h), _) => {
+                    let via = route.map_or(real, |r| next_hop::neighbour_of(real, r));
+                    tracing::info!(%real, %via, ifindex = h.ifindex, mac = %mac_text(Some(h.dmac)), mtu = h.mtu, "next hop towards real server")
+                }
+                (None, Err(why)) => {
+                    tracing::info!(%real, why = why.why(), "no next hop entry for real server: its new flows ask the FIB")
+                }
+                (None, Ok(_)) => {}
+            }
+        }
+        Ok(wanted)
     }
 
     fn log_learned(&mut self, real: Ipv4Addr, seen: Seen, learned: Learned) {

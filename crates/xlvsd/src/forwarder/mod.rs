@@ -16,6 +16,9 @@
 //! - policy.rs, quorum.rs: a service's failure settings, its quorum;
 //! - facts.rs: MACs and the TUN source, as learned from the host, and
 //!   how a DR backend's MAC follows its neighbour entry;
+//! - next_hop.rs: a TUN, NAT or FULLNAT real's next hop (for the data
+//!   plane's map, so new flows skip the FIB lookup) from its route, link
+//!   and neighbour;
 //! - usable.rs: whether a backend can take new flows, and why not;
 //! - plan.rs: what to program for an entry;
 //! - recount.rs: when the schedulers' connection counts are recounted.
@@ -27,6 +30,7 @@
 mod entry;
 mod facts;
 mod follow;
+mod next_hop;
 mod peers;
 mod plan;
 mod policy;
@@ -99,6 +103,9 @@ pub struct Forwarder {
     /// When the connection counts were last recounted, and how long it
     /// took (recount.rs).
     recounted: Option<(Instant, Duration)>,
+    /// `[dataplane] next_hop_cache`: TUN, NAT and FULLNAT reals' next hops
+    /// kept in the data plane's map (follow.rs).
+    next_hop_cache: bool,
 }
 
 /// An XDP interface as the program was attached to it.
@@ -136,9 +143,11 @@ impl Forwarder {
             drained: BTreeSet::new(),
             interfaces: config.dataplane.interfaces.clone(),
             recounted: None,
+            next_hop_cache: false,
         };
         f.set_addresses(config)?;
         f.set_syn_flood_threshold(config)?;
+        f.set_next_hop_cache(config)?;
         f.learn_and_program(true)?;
         Ok(f)
     }
@@ -165,6 +174,17 @@ impl Forwarder {
             tracing::info!(source = %addr, prefix_len = len, "TUN outer source prefix");
         }
         Ok(())
+    }
+
+    /// The next hop map (bpf/fib.h) on or off: at load and on reload.
+    /// Off, learn_next_hops clears every entry.
+    fn set_next_hop_cache(&mut self, config: &NodeConfig) -> Result<(), ForwarderError> {
+        let on = config.dataplane.next_hop_cache;
+        if on != self.next_hop_cache {
+            tracing::info!(on, "next hop map for TUN, NAT and FULLNAT reals");
+        }
+        self.next_hop_cache = on;
+        Ok(self.dp.set_next_hop_cache(on)?)
     }
 
     /// The SYN flood guard (bpf/sched.h): at load and on reload.
@@ -338,6 +358,7 @@ impl Forwarder {
         let now = Instant::now();
         self.reals.reload(old, config, now);
         self.set_syn_flood_threshold(config)?;
+        self.set_next_hop_cache(config)?;
         // The new entries' backends, as at load.
         self.learn_and_program(true)?;
         Ok(format!(
@@ -489,6 +510,16 @@ impl Forwarder {
             }
         }
         Ok(self.dp.set_globals(g)?)
+    }
+
+    /// Exiting with XDP left attached (pins kept, or a graceful restart):
+    /// nobody follows the kernel's routes and neighbours any more, so the
+    /// next hop map goes off and new flows ask the FIB until a daemon runs
+    /// again.
+    pub fn leave_attached(&mut self) {
+        if let Err(e) = self.dp.set_next_hop_cache(false) {
+            tracing::error!(error = %e, "turning the next hop map off: XDP keeps using its entries");
+        }
     }
 
     /// Removes the pins: the XDP program detaches when we exit.

@@ -8,9 +8,11 @@
 //! facts.
 
 mod resolve;
+mod routes;
 mod view;
 
-pub use resolve::Resolver;
+pub use resolve::{Resolver, Wanted};
+pub use routes::Route;
 pub use view::{HostView, Neighbour};
 
 use std::path::Path;

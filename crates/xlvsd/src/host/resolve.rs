@@ -1,4 +1,6 @@
-//! Asking the kernel to resolve the DR reals it has no MAC for, as
+//! Asking the kernel to resolve the neighbours it has no MAC for (DR
+//! reals, and the gateways or on-link reals TUN, NAT and FULLNAT reals'
+//! next hops lead to), as
 //! `ip neigh replace ADDR dev DEV use` does: an RTM_NEWNEIGH with NTF_USE
 //! makes the kernel create the entry if needed and send its ARP requests.
 //! The answer comes back as a neighbour event (view.rs).

@@ -1,6 +1,6 @@
 //! The kernel as xlvsd follows it: interfaces and their IPv4 addresses
-//! (xlvs-netlink's [`Links`]), the IPv4 neighbour table, and whether
-//! routes changed. One dump at start, then the kernel's events
+//! (xlvs-netlink's [`Links`]), the IPv4 neighbour table, and the main
+//! routing table (routes.rs). One dump at start, then the kernel's events
 //! (RTNLGRP_LINK, IPV4_IFADDR, NEIGH, IPV4_ROUTE) keep it current.
 //!
 //! The view changes (and wakes the daemon) only on what matters to
@@ -9,10 +9,13 @@
 //! REACHABLE -> STALE -> DELAY and back, which the kernel reports all the
 //! time, changes nothing here.
 
+use super::routes::{Route, Routes};
 use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage,
 };
+use rtnetlink::packet_route::route::RouteMessage;
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::RouteMessageBuilder;
 use rtnetlink::{Handle, MulticastGroup};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -23,10 +26,13 @@ pub struct HostView {
     links: Links,
     /// IPv4 neighbour entries by (interface index, address).
     neighbours: BTreeMap<(u32, Ipv4Addr), Neighbour>,
-    /// IPv4 route changes seen. Routes are not kept: the XDP program asks
-    /// the kernel's FIB itself; xlvsd only needs to know that its cached
-    /// answers may be stale.
-    route_changes: u64,
+    /// The IPv4 main table: the next hop towards each TUN, NAT and
+    /// FULLNAT real; any change makes the flow cache's FIB answers stale.
+    routes: Routes,
+    /// An event the kernel flushes routes on without reporting them (a
+    /// link stopped or deleted, an address removed): the view is dumped
+    /// again.
+    routes_unreported: bool,
 }
 
 /// A neighbour entry as far as forwarding cares.
@@ -98,6 +104,11 @@ impl View for HostView {
             .set_address_family(AddressFamily::Inet)
             .execute();
         apply_dump(&mut view, neighbours, RouteNetlinkMessage::NewNeighbour).await?;
+        let routes = handle
+            .route()
+            .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+            .execute();
+        apply_dump(&mut view, routes, RouteNetlinkMessage::NewRoute).await?;
         Ok(view)
     }
 
@@ -115,13 +126,10 @@ impl View for HostView {
             RouteNetlinkMessage::DelNeighbour(m) => {
                 key(m).is_some_and(|key| self.neighbours.remove(&key).is_some())
             }
-            RouteNetlinkMessage::NewRoute(m) | RouteNetlinkMessage::DelRoute(m)
-                if m.header.address_family == AddressFamily::Inet =>
-            {
-                self.route_changes += 1;
-                true
-            }
+            RouteNetlinkMessage::NewRoute(m) => self.route_event(m, false),
+            RouteNetlinkMessage::DelRoute(m) => self.route_event(m, true),
             RouteNetlinkMessage::DelLink(m) => {
+                self.routes_unreported = true;
                 // Its neighbours go with it, whether or not the kernel
                 // says so entry by entry.
                 let index = m.header.index;
@@ -129,8 +137,26 @@ impl View for HostView {
                 self.neighbours.retain(|&(i, _), _| i != index);
                 self.links.apply(msg) || self.neighbours.len() != before
             }
+            RouteNetlinkMessage::NewLink(m) => {
+                let was = self.links.get(m.header.index).is_some_and(|l| l.running);
+                let changed = self.links.apply(msg);
+                let is = self.links.get(m.header.index).is_some_and(|l| l.running);
+                self.routes_unreported |= was && !is;
+                changed
+            }
+            RouteNetlinkMessage::DelAddress(_) => {
+                let changed = self.links.apply(msg);
+                self.routes_unreported |= changed;
+                changed
+            }
             _ => self.links.apply(msg),
         }
+    }
+
+    /// IPv4 routes through a link that stops or goes, or that need an
+    /// address that goes, are deleted by the kernel without an event.
+    fn unreported(&self) -> bool {
+        self.routes_unreported
     }
 }
 
@@ -151,6 +177,21 @@ fn key(m: &NeighbourMessage) -> Option<(u32, Ipv4Addr)> {
 impl HostView {
     pub fn links(&self) -> &Links {
         &self.links
+    }
+
+    /// Any IPv4 route event counts as a change (the FIB's answers the
+    /// flow cache keeps may come from any table); the main table is kept.
+    fn route_event(&mut self, m: &RouteMessage, gone: bool) -> bool {
+        if m.header.address_family != AddressFamily::Inet {
+            return false;
+        }
+        self.routes.apply(m, gone);
+        true
+    }
+
+    /// The main table's route to `addr`.
+    pub fn route_to(&self, addr: Ipv4Addr) -> Option<&Route> {
+        self.routes.lookup(addr)
     }
 
     /// The interface of `interfaces` (the XDP interfaces, in config order)
@@ -328,5 +369,44 @@ mod tests {
         v6.header.family = AddressFamily::Inet6;
         assert!(!v.apply(&RouteNetlinkMessage::NewNeighbour(v6)));
         assert_eq!(v.neighbour(3, ip(WEB1)), None);
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::testing::*;
+    use super::*;
+    use crate::host::routes::testing::main_route;
+    use xlvs_netlink::testing::{deleted, link, removed};
+
+    #[test]
+    fn the_main_table_gives_the_route_to_a_real() {
+        let mut v = two_segments();
+        let msg = |m| RouteNetlinkMessage::NewRoute(m);
+        assert!(v.apply(&msg(main_route("0.0.0.0", 0, Some("10.0.1.254"), 3))));
+        let r = v.route_to("10.0.9.21".parse().unwrap()).unwrap();
+        assert_eq!(
+            (r.gateway, r.oif),
+            (Some("10.0.1.254".parse().unwrap()), Some(3))
+        );
+        assert!(!v.unreported());
+    }
+
+    #[test]
+    fn routes_the_kernel_flushes_silently_ask_for_a_new_dump() {
+        // A link that stays up, or comes up, flushes nothing.
+        let mut v = two_segments();
+        v.apply(&link(3, "eth1", 9000, true));
+        v.apply(&link(5, "eth3", 1500, true));
+        assert!(!v.unreported());
+        // Down: its routes are gone from the kernel, unreported.
+        v.apply(&link(3, "eth1", 9000, false));
+        assert!(v.unreported());
+        let mut v = two_segments();
+        v.apply(&deleted(4));
+        assert!(v.unreported(), "deleted");
+        let mut v = two_segments();
+        v.apply(&removed(4, "10.0.2.11", 24));
+        assert!(v.unreported(), "an address removed");
     }
 }

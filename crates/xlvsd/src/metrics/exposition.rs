@@ -363,6 +363,15 @@ fn render_dataplane(e: &mut Exposition, stats: &[(&'static str, u64)]) {
             _ => None,
         }),
     );
+    e.family(
+        "xlvs_dataplane_next_hops_total",
+        Counter,
+        "TUN, NAT and FULLNAT packets whose next hop came from the next hop map (map) or, without a usable entry, from a FIB lookup (fib).",
+        of(|f| match f {
+            Family::NextHops { result } => Some(vec![("result", result.to_string())]),
+            _ => None,
+        }),
+    );
     let other = of(|f| (f == Family::Other).then(Vec::new));
     if !other.is_empty() {
         e.family(
