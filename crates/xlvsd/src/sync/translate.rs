@@ -63,6 +63,7 @@ pub fn to_wire(ev: &SyncEvent, me: Ipv4Addr, idle: Duration) -> Option<Entry> {
         local_port,
         owner,
         idle_secs: idle.as_secs().min(u64::from(u16::MAX)) as u16,
+        proxy: None,
     })
 }
 
