@@ -14,6 +14,8 @@
 #define SVC_F_COUNTS (1 << 2)   /* keep real_load up to date (counts.h) */
 #define SVC_F_PERSIST (1 << 3)  /* persistence templates (persist.h) */
 #define SVC_F_TOA (1 << 4)      /* FULLNAT: the client's address in a TCP option (toa.h) */
+#define SVC_F_PROXY_V1 (1 << 5) /* FULLNAT TCP: a PROXY protocol v1 header (proxy.h) */
+#define SVC_F_PROXY_V2 (1 << 6) /* FULLNAT TCP: a PROXY protocol v2 header */
 
 /* svc_val.sched: how a new flow's real is chosen. */
 #define SCHED_MAGLEV 0 /* mh, sh, dh: the flags say what is hashed */
@@ -38,6 +40,7 @@
 #define G_F_FLOW_CACHE (1 << 2) /* the flow cache is on */
 #define G_F_SYNC (1 << 3)       /* report connection entries (sync.h) */
 #define G_F_TOA (1 << 4)        /* some service sends TOA options (toa.h) */
+#define G_F_PROXY (1 << 5)      /* some service sends PROXY headers (proxy.h) */
 
 /* flow_cache_entry.kind besides FWD_*: a NAT or FULLNAT reply. */
 #define FC_REPLY 5
@@ -107,6 +110,12 @@ enum stat {
     STAT_SYNC_RING_FULL,   /* a sync event lost: sync_events was full */
     STAT_TOA_ADDED,        /* a TOA option added (toa.h) */
     STAT_TOA_SKIPPED,      /* a packet due a TOA sent without: no room */
+    STAT_PROXY_HEADERS,    /* a segment to a real carrying the PROXY header */
+    STAT_PROXY_HEADER_ALONE, /* a first data segment too long to grow: sent
+                                as the header alone, its data left for the
+                                client to send again */
+    STAT_PROXY_DROPPED,    /* a segment due the header that could not carry
+                              it (IP options, no room): dropped */
     STAT_MAX,
 };
 

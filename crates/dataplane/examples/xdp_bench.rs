@@ -203,6 +203,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
         toa: None,
+        proxy: None,
         reals: reals.clone(),
     };
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();

@@ -24,6 +24,7 @@ mod counts;
 pub mod decap;
 mod loader;
 pub mod pass;
+mod proxy;
 mod reals;
 pub mod sched_model;
 mod service;
@@ -36,6 +37,7 @@ pub use loader::{
     locality_entries, template_entries, Dataplane, DataplaneError, Limits, Run, DEFAULT_SYNC_RING,
     MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
 };
+pub use proxy::{ProxyShift, ProxyVersion};
 pub use service::{HashOn, Persistence, RealSpec, Scheduling, ServiceSpec};
 pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents, TableReader};
 pub use templates::{PeerTemplate, SyncTemplate};

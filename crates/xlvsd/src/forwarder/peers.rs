@@ -109,6 +109,7 @@ impl Forwarder {
             state: e.state,
             owner: e.owner,
             nat,
+            proxy: None,
             last: clock.now.saturating_sub(idle),
         };
         let refresh = existing.is_some_and(|x| x.owner == e.owner) && e.op != Op::Delete;

@@ -86,6 +86,7 @@ pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
                     && s.forward == Forward::Fullnat
                     && s.protocol == xlvs_config::Protocol::Tcp)
                     .then_some(s.toa_kind),
+                proxy: None,
                 reals: s
                     .reals
                     .iter()

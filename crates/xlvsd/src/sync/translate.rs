@@ -182,7 +182,7 @@ mod tests {
             state: abi::CT_ACTIVE,
             op: abi::SYNC_OP_NEW,
             flags: 0,
-            pad: 0,
+            ..SyncEvent::default()
         }
     }
 
