@@ -78,6 +78,7 @@ fn service(
             netmask: m.parse().unwrap(),
         }),
         toa_kind: None,
+        proxy_protocol: None,
         stats: Stats::default(),
         rate: Rate::default(),
         reals,
@@ -587,4 +588,42 @@ fn toa_services_say_so_after_their_persistence() {
     assert!(lines.iter().any(|l| l.ends_with(" toa 200")), "{out}");
     // Without it the line is ipvsadm's.
     assert_eq!(listing("-L -n").matches("toa").count(), 0);
+}
+
+#[test]
+fn proxy_services_say_so_where_toa_is() {
+    let mut t = table();
+    let opts = |line: &str| match parse(&line.split_whitespace().collect::<Vec<_>>())
+        .unwrap()
+        .command
+    {
+        IpvsCommand::List(opts) => opts,
+        other => panic!("{other:?}"),
+    };
+    t.services[0].proxy_protocol = Some(2);
+    t.services[1].proxy_protocol = Some(1);
+    let out = list(&t, &opts("-L -n")).unwrap();
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert!(
+        lines.contains(&"UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 proxy-v2"),
+        "{out}"
+    );
+    assert!(lines.iter().any(|l| l.ends_with(" proxy-v1")), "{out}");
+    assert_eq!(out.matches("proxy-v").count(), 2, "{out}");
+    // -S writes ipvsadm's lines, which have no word for it (as for toa):
+    // the same lines, and -R reads them back as the same ops.
+    assert_eq!(save::render(&t), save::render(&table()));
+    let restored: Vec<_> = parse_lines(&save::render(&t))
+        .unwrap()
+        .into_iter()
+        .map(|(_, op)| op)
+        .collect();
+    assert_eq!(restored, save::ops(&t));
+    // And the JSON listing names it only where it is set.
+    let json = serde_json::to_value(&t.services[0]).unwrap();
+    assert_eq!(json["proxy_protocol"], 2);
+    assert!(serde_json::to_value(&table().services[0])
+        .unwrap()
+        .get("proxy_protocol")
+        .is_none());
 }
