@@ -339,6 +339,9 @@ fn dataplane_series(counter: &str) -> (&'static str, Vec<(&'static str, &str)>) 
             "xlvs_dataplane_toa_options_total",
             vec![("result", "skipped")],
         ),
+        "proxy_headers" => ("xlvs_dataplane_proxy_headers_total", vec![]),
+        "proxy_header_alone" => ("xlvs_dataplane_proxy_header_alone_total", vec![]),
+        "proxy_dropped" => ("xlvs_dataplane_proxy_dropped_total", vec![]),
         "sync_ring_full" => ("xlvs_sync_ring_full_total", vec![]),
         other => panic!("{other}: not in docs/metrics.md"),
     }
