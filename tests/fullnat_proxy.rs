@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use xlvs_tests::{connect_from, in_netns, lab_variant, rewrite, text, wait_until, Lab};
+use xlvs_tests::cluster::ECMP_FULLNAT;
+use xlvs_tests::{
+    connect_from, control, in_netns, lab_copy, lab_variant, rewrite, signal, text, wait_until, Lab,
+};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 20);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -193,12 +196,14 @@ impl Drop for Servers {
     }
 }
 
-fn serve(lab: &Lab) -> Servers {
+/// Servers on `ports` of each of `reals` (node, address); the one on
+/// BANNER_V2 speaks first.
+fn serve(lab: &Lab, reals: &[(&str, Ipv4Addr)], ports: &[u16]) -> Servers {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
-    for (web, addr) in REALS {
-        for port in [ECHO_V2, BANNER_V2, ECHO_V1] {
+    for &(web, addr) in reals {
+        for &port in ports {
             let listener = in_netns(&lab.netns(web), || {
                 TcpListener::bind((addr, port)).unwrap_or_else(|e| panic!("{web}:{port}: {e}"))
             });
@@ -418,7 +423,7 @@ fn proxy_protocol_carries_the_client_to_fullnat_reals() {
     for (web, _) in REALS {
         lab.start_nginx(web, &nginx_conf(dir.path(), web));
     }
-    let servers = serve(&lab);
+    let servers = serve(&lab, &REALS, &[ECHO_V2, BANNER_V2, ECHO_V1]);
     lab.wait_nexthops(
         "r1",
         &VIP.to_string(),
@@ -626,5 +631,127 @@ fn proxy_protocol_carries_the_client_to_fullnat_reals() {
     let data = pattern(100_000, 12);
     assert_same("after the reload", &echo_through(s, &data), &data);
     assert_eq!(header_of(&servers, local).version, 1);
+    drop(servers);
+}
+
+/// One round on an open echo connection: `len` bytes out, the same back.
+fn round(s: &mut TcpStream, len: usize, seed: u32) -> Result<(), String> {
+    let data = pattern(len, seed);
+    s.write_all(&data).map_err(|e| format!("write: {e}"))?;
+    let mut back = vec![0u8; len];
+    s.read_exact(&mut back).map_err(|e| format!("read: {e}"))?;
+    match first_difference(&back, &data) {
+        None => Ok(()),
+        Some(at) => Err(format!("first difference at byte {at} of {len}")),
+    }
+}
+
+/// With flow sync ([cluster], labs/ecmp-fullnat), a proxied connection
+/// whose director is killed goes on through another: the peer installed
+/// it with its owner's shift and shifts the same way (a wrong or missing
+/// shift would corrupt the echo or stall it).
+#[test]
+fn proxied_connections_survive_a_director_kill_with_sync() {
+    const LBS: [&str; 4] = ["lb1", "lb2", "lb3", "lb4"];
+    const PORT: u16 = 9000;
+    let vip: Ipv4Addr = ECMP_FULLNAT.vip.parse().unwrap();
+    let dir = lab_copy(ECMP_FULLNAT.lab);
+    for lb in LBS {
+        let file = ECMP_FULLNAT.config(dir.path(), lb);
+        let reals: String = ECMP_FULLNAT
+            .reals
+            .iter()
+            .map(|(_, a)| format!("[[service.real]]\naddress = \"{a}\"\n"))
+            .collect();
+        let service = format!(
+            "\n[[service]]\nname = \"proxied\"\nvip = \"{vip}\"\nprotocol = \"tcp\"\nports = [{PORT}]\n\
+             scheduler = \"mh\"\nforward = \"fullnat\"\nclient_address = \"proxy-v2\"\n\
+             [service.health]\ncheck = \"http\"\nport = 80\npath = \"/\"\nexpect_status = 200\n\
+             interval = \"1s\"\ntimeout = \"500ms\"\nrise = 2\nfall = 2\n{reals}"
+        );
+        let text = std::fs::read_to_string(&file).unwrap() + &service;
+        std::fs::write(&file, text).unwrap();
+    }
+    let lab = ECMP_FULLNAT.up(dir.path());
+    let reals: Vec<(&str, Ipv4Addr)> = ECMP_FULLNAT
+        .reals
+        .iter()
+        .map(|(n, a)| (*n, a.parse().unwrap()))
+        .collect();
+    let servers = serve(&lab, &reals, &[PORT]);
+    let client_ns = lab.netns("client");
+
+    // Connections over every director (r1 hashes their ports).
+    let mut conns: Vec<(u16, TcpStream)> = (0..24)
+        .map(|_| {
+            let s = connect_from(&client_ns, (ECMP_FULLNAT.vip, PORT));
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            (s.local_addr().unwrap().port(), s)
+        })
+        .collect();
+    for (i, (port, s)) in conns.iter_mut().enumerate() {
+        round(s, 64 << 10, i as u32).unwrap_or_else(|e| panic!("port {port}: {e}"));
+        let h = header_of(&servers, *port);
+        assert_eq!(
+            (h.version, h.src, h.dst),
+            (
+                2,
+                SocketAddrV4::new(CLIENT, *port),
+                SocketAddrV4::new(vip, PORT)
+            )
+        );
+    }
+
+    // The director that made the most of them (it lists them without an
+    // owner; its peers list them with it).
+    let made = |lb: &str| -> Vec<u16> {
+        let t = control(&ECMP_FULLNAT.socket(lb), "ipvs.list", &["connections"])
+            .unwrap_or_else(|e| panic!("{lb}: {e}"));
+        let virt = format!("{vip}:{PORT}");
+        t["connections"]
+            .as_array()
+            .expect("connections")
+            .iter()
+            .filter(|c| c["virtual"] == virt.as_str() && c.get("owner").is_none())
+            .filter_map(|c| c["source"].as_str()?.rsplit(':').next()?.parse().ok())
+            .filter(|p| conns.iter().any(|(q, _)| q == p))
+            .collect()
+    };
+    let (victim, moved) = LBS
+        .iter()
+        .map(|lb| (*lb, made(lb)))
+        .max_by_key(|(_, m)| m.len())
+        .unwrap();
+    assert!(!moved.is_empty(), "no director lists the connections");
+    println!("{victim} made {} of the connections: killed", moved.len());
+    let pid = ECMP_FULLNAT.xlvsd_pid(&lab, victim);
+    signal(pid, libc::SIGKILL);
+    let rest: Vec<String> = LBS
+        .iter()
+        .filter(|lb| **lb != victim)
+        .map(|lb| format!("10.0.1.1{}", lb.strip_prefix("lb").unwrap()))
+        .collect();
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    lab.wait_nexthops("r1", ECMP_FULLNAT.vip, &rest, Duration::from_secs(30));
+
+    // Through the survivors now, both ways, every connection.
+    for r in 0..5 {
+        for (i, (port, s)) in conns.iter_mut().enumerate() {
+            let moved = if moved.contains(port) { " (moved)" } else { "" };
+            round(s, 32 << 10, (100 + r * 24 + i) as u32)
+                .unwrap_or_else(|e| panic!("port {port}{moved}, round {r}: {e}"));
+        }
+    }
+    // The survivors installed them with their shift: none left out for
+    // the want of one.
+    for lb in LBS.iter().filter(|lb| **lb != victim) {
+        let sync = control(&ECMP_FULLNAT.socket(lb), "sync", &[]).unwrap();
+        let text = sync.to_string();
+        assert!(!text.contains("no_proxy_shift"), "{lb}: {sync:#}");
+        assert!(!text.contains("not_proxied_here"), "{lb}: {sync:#}");
+    }
+    let errors = servers.seen.lock().unwrap().errors.clone();
+    assert!(errors.is_empty(), "{errors:?}");
+    drop(conns);
     drop(servers);
 }
