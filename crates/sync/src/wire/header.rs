@@ -48,7 +48,7 @@ impl Kind {
             let extra = bytes.wrapping_sub(least);
             count > 0
                 && bytes >= least
-                && extra % PROXY_EXT_LEN == 0
+                && extra.is_multiple_of(PROXY_EXT_LEN)
                 && extra / PROXY_EXT_LEN <= count as usize
         };
         match self {

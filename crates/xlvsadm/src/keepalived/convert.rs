@@ -248,13 +248,14 @@ impl VirtualServer {
                 "xlvsd announces a VIP only while its service can be served",
             ),
             // DPVS's keepalived: a PROXY protocol header to the reals.
-            "proxy_protocol" => match single(s, &ctx, notes).map(str::to_ascii_lowercase) {
-                Some(v) => match proxy_of(&v) {
-                    Ok(mode) => self.proxy = mode.map(|m| (m, s.text())),
-                    Err(why) => drop(notes, why),
-                },
-                None => {}
-            },
+            "proxy_protocol" => {
+                if let Some(v) = single(s, &ctx, notes).map(str::to_ascii_lowercase) {
+                    match proxy_of(&v) {
+                        Ok(mode) => self.proxy = mode.map(|m| (m, s.text())),
+                        Err(why) => drop(notes, why),
+                    }
+                }
+            }
             "ops" | "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback"
             | "mh-port" | "mh-fallback" => drop(notes, "scheduler flags are not supported"),
             _ => drop(notes, NO_COUNTERPART),
