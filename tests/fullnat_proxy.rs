@@ -380,29 +380,6 @@ fn real_loss() -> String {
     )
 }
 
-/// Packets the rule with `comment` in chain `chain` of `node` dropped.
-fn dropped(lab: &Lab, node: &str, chain: &str, comment: &str) -> u64 {
-    let v = lab
-        .json(
-            node,
-            &["nft", "-j", "list", "chain", "inet", "proxy_loss", chain],
-        )
-        .unwrap_or_else(|e| panic!("{node}: nft list: {e}"));
-    v["nftables"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| o.get("rule"))
-        .find(|r| r["comment"] == comment)
-        .and_then(|r| {
-            r["expr"]
-                .as_array()?
-                .iter()
-                .find_map(|e| e["counter"]["packets"].as_u64())
-        })
-        .unwrap_or_else(|| panic!("{node}: no rule {comment:?} in {chain}: {v:#}"))
-}
-
 /// A sysctl as namespace `netns` sees it.
 fn sysctl(netns: &str, name: &str) -> String {
     in_netns(netns, || {
@@ -583,7 +560,9 @@ fn proxy_protocol_carries_the_client_to_fullnat_reals() {
         let h = header_of(&servers, local);
         assert_eq!(h.src, SocketAddrV4::new(CLIENT, local));
     }
-    let lost = |node: &str, chain: &str, comment: &str| dropped(&lab, node, chain, comment);
+    let lost = |node: &str, chain: &str, comment: &str| {
+        xlvs_tests::loss::dropped_by(&lab, node, ("proxy_loss", chain), comment)
+    };
     assert!(lost("client", "out", "lossy") > 0);
     let reals =
         |chain: &str, comment: &str| lost("web1", chain, comment) + lost("web2", chain, comment);

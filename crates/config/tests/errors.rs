@@ -1653,16 +1653,18 @@ fn client_address_outside_fullnat() {
 
 #[test]
 fn client_address_needs_tcp() {
-    let text = edit(
-        &fullnat_web("client_address = \"toa\" # <-"),
-        "ports = [80]",
-        "ports = [80]\nprotocol = \"udp\"",
-    );
-    expect_error(
-        &text,
-        "service[0].client_address",
-        "needs protocol = \"tcp\"",
-    );
+    for mode in ["toa", "proxy-v2", "proxy-v1"] {
+        let text = edit(
+            &fullnat_web(&format!("client_address = \"{mode}\" # <-")),
+            "ports = [80]",
+            "ports = [80]\nprotocol = \"udp\"",
+        );
+        expect_error(
+            &text,
+            "service[0].client_address",
+            "needs protocol = \"tcp\"",
+        );
+    }
 }
 
 #[test]
@@ -1677,7 +1679,7 @@ fn client_address_proxy_protocol_under_fullnat_tcp() {
         )
         .unwrap();
         assert_eq!(c.services[0].client_address, want);
-        // The same refusals as toa outside FULLNAT TCP.
+        // The same refusal as toa outside FULLNAT.
         let text = edit(
             &web(),
             "ports = [80]",
@@ -1688,17 +1690,7 @@ fn client_address_proxy_protocol_under_fullnat_tcp() {
             "service[0].client_address",
             "needs forward = \"fullnat\"",
         );
-        let text = edit(
-            &fullnat_web(&format!("client_address = \"{mode}\" # <-")),
-            "ports = [80]",
-            "ports = [80]\nprotocol = \"udp\"",
-        );
-        expect_error(
-            &text,
-            "service[0].client_address",
-            "needs protocol = \"tcp\"",
-        );
-        // No option to choose a kind for.
+        // (needs protocol = "tcp": client_address_needs_tcp.) No option to choose a kind for.
         let text = fullnat_web(&format!("client_address = \"{mode}\"\ntoa_kind = 254 # <-"));
         expect_error(&text, "service[0].toa_kind", "only \"toa\" sends an option");
     }

@@ -55,7 +55,11 @@ pub fn proxied(i: u32, owner: Ipv4Addr) -> Entry {
     e.key.vport = 80;
     e.proxy = Some(xlvs_sync::ProxyShift {
         after_syn: 0x8000_0000u32.wrapping_add(i.wrapping_mul(7919)),
-        len: if i.is_multiple_of(2) { 28 } else { 32 + (i % 25) as u8 },
+        len: if i.is_multiple_of(2) {
+            28
+        } else {
+            32 + (i % 25) as u8
+        },
         acked: !i.is_multiple_of(3),
     });
     e

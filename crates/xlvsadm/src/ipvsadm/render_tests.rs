@@ -567,19 +567,23 @@ const CONNECTIONS: &[&str] = &[
     "TCP 120:00 FIN_WAIT    198.51.100.9:1     192.0.2.10:80      10.0.1.22:80",
 ];
 
-#[test]
-fn toa_services_say_so_after_their_persistence() {
-    let mut t = table();
-    let opts = |line: &str| match parse(&line.split_whitespace().collect::<Vec<_>>())
+/// The list options of an ipvsadm command line.
+fn list_options(line: &str) -> ListOptions {
+    match parse(&line.split_whitespace().collect::<Vec<_>>())
         .unwrap()
         .command
     {
         IpvsCommand::List(opts) => opts,
         other => panic!("{other:?}"),
-    };
+    }
+}
+
+#[test]
+fn toa_services_say_so_after_their_persistence() {
+    let mut t = table();
     t.services[0].toa_kind = Some(254);
     t.services[1].toa_kind = Some(200);
-    let out = list(&t, &opts("-L -n")).unwrap();
+    let out = list(&t, &list_options("-L -n")).unwrap();
     let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
     assert!(
         lines.contains(&"UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 toa"),
@@ -593,16 +597,9 @@ fn toa_services_say_so_after_their_persistence() {
 #[test]
 fn proxy_services_say_so_where_toa_is() {
     let mut t = table();
-    let opts = |line: &str| match parse(&line.split_whitespace().collect::<Vec<_>>())
-        .unwrap()
-        .command
-    {
-        IpvsCommand::List(opts) => opts,
-        other => panic!("{other:?}"),
-    };
     t.services[0].proxy_protocol = Some(2);
     t.services[1].proxy_protocol = Some(1);
-    let out = list(&t, &opts("-L -n")).unwrap();
+    let out = list(&t, &list_options("-L -n")).unwrap();
     let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
     assert!(
         lines.contains(&"UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 proxy-v2"),

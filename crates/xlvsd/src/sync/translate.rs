@@ -229,6 +229,19 @@ mod tests {
         }
     }
 
+    /// Service 3: 192.0.2.50:80 under FULLNAT, real 10.0.3.21.
+    fn fullnat_80(proxy: bool) -> LocalService {
+        LocalService {
+            vip: Ipv4Addr::new(192, 0, 2, 50),
+            protocol: Protocol::Tcp,
+            port: 80,
+            forward: Forward::Fullnat,
+            id: 3,
+            proxy,
+            backends: vec![(Ipv4Addr::new(10, 0, 3, 21), 0)],
+        }
+    }
+
     #[test]
     fn our_entries_carry_our_address_and_a_peer_s_keep_its_owner() {
         let e = to_wire(&event(abi::FWD_FULLNAT, [0; 4]), ME, Duration::ZERO).unwrap();
@@ -284,15 +297,7 @@ mod tests {
             (Ipv4Addr::UNSPECIFIED, 0, 0)
         );
         // A template of a real without a port places on that real.
-        let services = [LocalService {
-            vip: Ipv4Addr::new(192, 0, 2, 50),
-            protocol: Protocol::Tcp,
-            port: 80,
-            forward: Forward::Fullnat,
-            id: 3,
-            proxy: false,
-            backends: vec![(Ipv4Addr::new(10, 0, 3, 21), 0)],
-        }];
+        let services = [fullnat_80(false)];
         assert_eq!(
             place(&services, &t),
             Ok((3, (Ipv4Addr::new(10, 0, 3, 21), 0)))
@@ -347,15 +352,7 @@ mod tests {
 
     #[test]
     fn a_proxied_service_takes_only_entries_with_their_shift() {
-        let services = [LocalService {
-            vip: Ipv4Addr::new(192, 0, 2, 50),
-            protocol: Protocol::Tcp,
-            port: 80,
-            forward: Forward::Fullnat,
-            id: 3,
-            proxy: true,
-            backends: vec![(Ipv4Addr::new(10, 0, 3, 21), 0)],
-        }];
+        let services = [fullnat_80(true)];
         let mut e = to_wire(&event(abi::FWD_FULLNAT, [0; 4]), ME, Duration::ZERO).unwrap();
         assert_eq!(e.proxy, None);
         assert_eq!(place(&services, &e), Err(Unplaced::NoProxyShift));
@@ -373,10 +370,7 @@ mod tests {
         assert_eq!(place(&services, &t).map(|p| p.0), Ok(3));
         // A shifted entry for a service that does not proxy here: the
         // data plane would not shift it.
-        let plain = [LocalService {
-            proxy: false,
-            ..services.into_iter().next().unwrap()
-        }];
+        let plain = [fullnat_80(false)];
         assert_eq!(place(&plain, &e), Err(Unplaced::NotProxiedHere));
         assert_eq!(Unplaced::NotProxiedHere.name(), "not_proxied_here");
     }
