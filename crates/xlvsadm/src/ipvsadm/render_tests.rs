@@ -567,55 +567,54 @@ const CONNECTIONS: &[&str] = &[
     "TCP 120:00 FIN_WAIT    198.51.100.9:1     192.0.2.10:80      10.0.1.22:80",
 ];
 
-/// The list options of an ipvsadm command line.
-fn list_options(line: &str) -> ListOptions {
-    match parse(&line.split_whitespace().collect::<Vec<_>>())
-        .unwrap()
-        .command
-    {
+/// The service lines of `t`'s `-L -n` listing.
+fn service_lines(t: &IpvsTable) -> Vec<String> {
+    let opts = match parse(&["-L", "-n"]).unwrap().command {
         IpvsCommand::List(opts) => opts,
         other => panic!("{other:?}"),
+    };
+    let out = list(t, &opts).unwrap();
+    out.lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn client_address_modes_say_so_after_their_persistence() {
+    // (toa kinds, PROXY versions) of the first two services, and the words.
+    for (toa, proxy, words) in [
+        ([Some(254), Some(200)], [None, None], ["toa", "toa 200"]),
+        ([None, None], [Some(2), Some(1)], ["proxy-v2", "proxy-v1"]),
+    ] {
+        let mut t = table();
+        for i in 0..2 {
+            t.services[i].toa_kind = toa[i];
+            t.services[i].proxy_protocol = proxy[i];
+        }
+        let lines = service_lines(&t);
+        let udp = format!(
+            "UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 {}",
+            words[0]
+        );
+        assert!(lines.contains(&udp), "{lines:#?}");
+        let other = format!(" {}", words[1]);
+        assert!(lines.iter().any(|l| l.ends_with(&other)), "{lines:#?}");
+        let marked = lines.iter().filter(|l| l.contains(&words[0][..3]));
+        assert_eq!(marked.count(), 2, "{lines:#?}");
     }
-}
-
-#[test]
-fn toa_services_say_so_after_their_persistence() {
-    let mut t = table();
-    t.services[0].toa_kind = Some(254);
-    t.services[1].toa_kind = Some(200);
-    let out = list(&t, &list_options("-L -n")).unwrap();
-    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
-    assert!(
-        lines.contains(&"UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 toa"),
-        "{out}"
-    );
-    assert!(lines.iter().any(|l| l.ends_with(" toa 200")), "{out}");
-    // Without it the line is ipvsadm's.
+    // Without them the lines are ipvsadm's.
     assert_eq!(listing("-L -n").matches("toa").count(), 0);
+    assert_eq!(listing("-L -n").matches("proxy-v").count(), 0);
 }
 
 #[test]
-fn proxy_services_say_so_where_toa_is() {
+fn proxy_services_save_and_restore_as_ipvsadm_lines() {
     let mut t = table();
     t.services[0].proxy_protocol = Some(2);
-    t.services[1].proxy_protocol = Some(1);
-    let out = list(&t, &list_options("-L -n")).unwrap();
-    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
-    assert!(
-        lines.contains(&"UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 proxy-v2"),
-        "{out}"
-    );
-    assert!(lines.iter().any(|l| l.ends_with(" proxy-v1")), "{out}");
-    assert_eq!(out.matches("proxy-v").count(), 2, "{out}");
     // -S writes ipvsadm's lines, which have no word for it (as for toa):
-    // the same lines, and -R reads them back as the same ops.
+    // the same lines, which -R reads back (save_restore_round_trip).
     assert_eq!(save::render(&t), save::render(&table()));
-    let restored: Vec<_> = parse_lines(&save::render(&t))
-        .unwrap()
-        .into_iter()
-        .map(|(_, op)| op)
-        .collect();
-    assert_eq!(restored, save::ops(&t));
     // And the JSON listing names it only where it is set.
     let json = serde_json::to_value(&t.services[0]).unwrap();
     assert_eq!(json["proxy_protocol"], 2);
