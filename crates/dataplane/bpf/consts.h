@@ -139,6 +139,7 @@ enum stat {
 
 /* nat_back.proxy_flags (proxy.h) */
 #define PROXY_F_ACKED 1 /* the real acknowledged the PROXY header */
+#define PROXY_F_SENT 2  /* a segment with the header went out (proxy.h) */
 
 /* Interface MAC slots (maps.h if_slots): a power of two. */
 #define IF_SLOTS 256

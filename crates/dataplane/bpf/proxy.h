@@ -200,6 +200,15 @@ static __always_inline long proxy_copy(struct proxy_hdr *h, __u8 *to, __u32 len,
     return sum;
 }
 
+/* Client to real: the sequence number + len. */
+static __always_inline void proxy_shift_seq(struct tcphdr *tcp, __u32 len)
+{
+    __be32 old = tcp->seq;
+    __be32 new = bpf_htonl(bpf_ntohl(old) + len);
+    tcp->check = csum_apply(tcp->check, csum_diff32(old, new));
+    tcp->seq = new;
+}
+
 /* The packet grown by `len` at the front: the headers (`move` bytes) moved
  * to the new front, the header written where the payload began, lengths
  * and checksums fixed. The payload's own sum comes from the old checksum
@@ -313,22 +322,26 @@ static __always_inline int proxy_add(struct xdp_md *ctx, struct pkt *p, struct n
         return XDP_DROP;
     }
     __u32 mtu_len = 0;
-    if (bpf_check_mtu(ctx, ifindex, &mtu_len, len, 0) == BPF_MTU_CHK_RET_SUCCESS)
-        return proxy_grow(ctx, p, h, len, doff, tot, act);
+    if (bpf_check_mtu(ctx, ifindex, &mtu_len, len, 0) == BPF_MTU_CHK_RET_SUCCESS) {
+        int r = proxy_grow(ctx, p, h, len, doff, tot, act);
+        if (r == act)
+            b->proxy_flags |= PROXY_F_SENT;
+        return r;
+    }
+    /* Too long to grow. If the header went out already (on the handshake
+     * ACK, normally) the real most likely has it: the segment goes
+     * shifted, whole. (If it has not, the real holds the segment out of
+     * order until the client sends it again, which then gets the header
+     * alone.) */
+    if (b->proxy_flags & PROXY_F_SENT) {
+        proxy_shift_seq(tcp, len);
+        return act;
+    }
     if (tot - sizeof(struct iphdr) - doff * 4 < len) {
         count(STAT_PROXY_DROPPED);
         return XDP_DROP;
     }
     return proxy_alone(ctx, p, h, len, doff, act);
-}
-
-/* Client to real: the sequence number + len. */
-static __always_inline void proxy_shift_seq(struct tcphdr *tcp, __u32 len)
-{
-    __be32 old = tcp->seq;
-    __be32 new = bpf_htonl(bpf_ntohl(old) + len);
-    tcp->check = csum_apply(tcp->check, csum_diff32(old, new));
-    tcp->seq = new;
 }
 
 /* A number of the real's view of the client's stream (an ACK number, a

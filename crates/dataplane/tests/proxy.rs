@@ -347,6 +347,20 @@ fn a_first_segment_too_long_to_grow_goes_as_the_header_alone() {
     let out = send(&dp, &ns, &big);
     assert_eq!((out.seq, out.payload.len()), (ISN + 1 + len, data.len()));
     assert_eq!(out.flags & FIN, FIN);
+    // Where the handshake's ACK carried the header, the long first
+    // segment goes shifted, whole: the real most likely has the header.
+    let cport = CPORT + 1;
+    send(&dp, &ns, &Seg::client(cport, SYN, ISN, b""));
+    let hdr = v1(cport);
+    let ack = send(&dp, &ns, &Seg::client(cport, ACK, ISN + 1, b""));
+    assert_eq!(ack.payload, hdr);
+    let big = Seg::client(cport, ACK, ISN + 1, &data);
+    let out = send(&dp, &ns, &big);
+    assert_eq!(
+        (out.seq, out.payload.len()),
+        (ISN + 1 + hdr.len() as u32, data.len())
+    );
+    assert_eq!(dp.stat("proxy_header_alone").unwrap(), 1, "not again");
 }
 
 #[test]
