@@ -137,6 +137,10 @@ enum stat {
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
+/* nat_back.proxy_flags (proxy.h) */
+#define PROXY_F_ACKED 1 /* the real acknowledged the PROXY header */
+#define PROXY_F_SENT 2  /* a segment with the header went out (proxy.h) */
+
 /* Interface MAC slots (maps.h if_slots): a power of two. */
 #define IF_SLOTS 256
 #define TUN_TTL 64

@@ -187,6 +187,14 @@ struct nat_back {
     __u64 last;        /* jiffies of the last reply */
 };
 
+/* A PROXY protocol header as written (proxy.h): v2's 28 bytes or v1's
+ * text of at most 56. */
+struct proxy_hdr {
+    __u8 b[64];
+    __u32 len;         /* written so far */
+    __u32 pad;
+};
+
 /* The addresses and ports a packet is rewritten to. */
 struct addrs {
     __be32 src;

@@ -336,6 +336,10 @@ impl Conn {
 /// nat_back.proxy_flags, sync_event.proxy_flags: the real has
 /// acknowledged the PROXY header (no packet carries it any more).
 pub const PROXY_F_ACKED: u8 = 1;
+/// nat_back.proxy_flags: a segment with the PROXY header went out from
+/// this director (a first segment too long to grow then goes shifted,
+/// not as the header alone). Not synced.
+pub const PROXY_F_SENT: u8 = 2;
 
 pub const SYNC_OP_NEW: u8 = 1;
 pub const SYNC_OP_REFRESH: u8 = 2;
