@@ -20,8 +20,8 @@
  * its header or shift (proxy_client), a flow of a TOA service its option
  * if due. Everything is found again from the packet, after the slow path,
  * because the program's stack is full at the slow path's deepest point:
- * nothing may stay live across it (main's frame is 368 bytes, schedule's
- * chain 144: 512 in all). Inlined: as a function of its own (a BPF-to-BPF
+ * nothing may stay live across it (main's frame is 352 bytes, schedule's
+ * chain 144: 496 of the verifier's 512). Inlined: as a function of its own (a BPF-to-BPF
  * call) it broke XDP_TX on veth in native mode, for reasons not found
  * (docs/fullnat.md). */
 static __always_inline int client_step(struct xdp_md *ctx, __u32 ifindex, int act)

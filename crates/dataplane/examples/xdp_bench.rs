@@ -534,7 +534,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let mut per_call = 0.0;
     let mut synced = 0u64;
     println!(
-        "{:<32} {:>10} {:>8} {:>8} {:>8}",
+        "{:<36} {:>10} {:>8} {:>8} {:>8}",
         "path", "ns/packet", "x base", "net ns", "action"
     );
     let only = std::env::var("XLVS_BENCH_ONLY").ok();
@@ -653,7 +653,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         }
         let names = ["ABORTED", "DROP", "PASS", "TX", "REDIRECT"];
         println!(
-            "{name:<32} {best:>10.1} {:>8.2} {:>8.1} {:>8}",
+            "{name:<36} {best:>10.1} {:>8.2} {:>8.1} {:>8}",
             best / base,
             best - per_call,
             names.get(action as usize).unwrap_or(&"?")

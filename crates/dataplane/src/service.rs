@@ -127,9 +127,7 @@ impl ServiceSpec {
     /// gets one or the other (both would name the client twice and move
     /// the TOA's packet).
     fn client_address_error(&self) -> Option<&'static str> {
-        if self.proxy.is_none() {
-            return None;
-        }
+        self.proxy?;
         if self.toa.is_some() {
             return Some("TOA and the PROXY protocol are exclusive");
         }

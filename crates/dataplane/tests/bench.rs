@@ -108,7 +108,7 @@ fn tables(out: &str) -> Vec<Table> {
                 .map(|f| f.parse().expect("figure"))
                 .collect();
             t.rows
-                .push((line[..32].to_string(), figures, fields[n - 1].to_string()));
+                .push((line[..36].to_string(), figures, fields[n - 1].to_string()));
         }
         tables.push(t);
     }
@@ -160,6 +160,9 @@ fn every_benchmarked_path_forwards() {
         // The TOA row wrote its option every time, and none was skipped.
         assert!(t.counter("toa_added") >= 5 * 1000, "{out}");
         assert_eq!(t.counter("toa_skipped"), 0, "{out}");
+        // The PROXY row's packet got its header every time.
+        assert!(t.counter("proxy_headers") >= 5 * 1000, "{out}");
+        assert_eq!(t.counter("proxy_dropped"), 0, "{out}");
         // Drained as it went: nothing lost, every new flow reported once.
         assert_eq!(t.counter("sync_ring_full"), 0, "{out}");
         assert_eq!(t.counter("sync_events_read"), SYNC_ROWS * 5 * 1000, "{out}");

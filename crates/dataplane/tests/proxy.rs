@@ -172,7 +172,7 @@ fn sack(nops: usize, blocks: &[(u32, u32)]) -> Vec<u8> {
         o.extend_from_slice(&l.to_be_bytes());
         o.extend_from_slice(&r.to_be_bytes());
     }
-    while o.len() % 4 != 0 {
+    while !o.len().is_multiple_of(4) {
         o.push(0);
     }
     o
