@@ -13,7 +13,7 @@
 //!
 //! Flag 0x0002 (FULLNAT TCP connections only) says 8 more bytes follow the
 //! 36: the PROXY protocol shift of the flow (docs/sync.md, "Proxied
-//! flows"):
+//! connections"):
 //!
 //! ```text
 //! 36 after_syn (u32)   40 len   41 acked (0 or 1)   42 reserved (u16, 0)
