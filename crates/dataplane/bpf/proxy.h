@@ -330,10 +330,13 @@ static __always_inline int proxy_add(struct xdp_md *ctx, struct pkt *p, struct n
     }
     /* Too long to grow. If the header went out already (on the handshake
      * ACK, normally) the real most likely has it: the segment goes
-     * shifted, whole. (If it has not, the real holds the segment out of
-     * order until the client sends it again, which then gets the header
-     * alone.) */
+     * shifted, whole, once. If the real had not got it, it holds that
+     * segment out of order and still acknowledges proxy_seq, so the
+     * client sends the segment again: that copy (the flag cleared here)
+     * goes as the header alone, and so on, turn about, until the real
+     * acknowledges the header. */
     if (b->proxy_flags & PROXY_F_SENT) {
+        b->proxy_flags &= ~PROXY_F_SENT;
         proxy_shift_seq(tcp, len);
         return act;
     }
@@ -341,7 +344,10 @@ static __always_inline int proxy_add(struct xdp_md *ctx, struct pkt *p, struct n
         count(STAT_PROXY_DROPPED);
         return XDP_DROP;
     }
-    return proxy_alone(ctx, p, h, len, doff, act);
+    int r = proxy_alone(ctx, p, h, len, doff, act);
+    if (r == act)
+        b->proxy_flags |= PROXY_F_SENT;
+    return r;
 }
 
 /* A number of the real's view of the client's stream (an ACK number, a

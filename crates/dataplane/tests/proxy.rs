@@ -350,7 +350,7 @@ fn a_first_segment_too_long_to_grow_goes_as_the_header_alone() {
     // Where the handshake's ACK carried the header, the long first
     // segment goes shifted, whole: the real most likely has the header.
     let cport = CPORT + 1;
-    send(&dp, &ns, &Seg::client(cport, SYN, ISN, b""));
+    let lport = send(&dp, &ns, &Seg::client(cport, SYN, ISN, b"")).sport;
     let hdr = v1(cport);
     let ack = send(&dp, &ns, &Seg::client(cport, ACK, ISN + 1, b""));
     assert_eq!(ack.payload, hdr);
@@ -361,6 +361,25 @@ fn a_first_segment_too_long_to_grow_goes_as_the_header_alone() {
         (ISN + 1 + hdr.len() as u32, data.len())
     );
     assert_eq!(dp.stat("proxy_header_alone").unwrap(), 1, "not again");
+    // The handshake's ACK was lost after all: the real holds that segment
+    // out of order and still acknowledges the SYN. The client's copy of
+    // it goes as the header alone, the next copy shifted whole again.
+    let out = send(&dp, &ns, &big);
+    assert_eq!((out.seq, &out.payload), (ISN + 1, &hdr), "the header alone, at last");
+    assert_eq!(dp.stat("proxy_header_alone").unwrap(), 2);
+    let out = send(&dp, &ns, &big);
+    assert_eq!(
+        (out.seq, out.payload.len()),
+        (ISN + 1 + hdr.len() as u32, data.len())
+    );
+    // Once the real acknowledges the header, copies only shift.
+    send(&dp, &ns, &Seg::reply(lport, ACK, ISN + 1 + hdr.len() as u32, &[]));
+    let out = send(&dp, &ns, &big);
+    assert_eq!(
+        (out.seq, out.payload.len()),
+        (ISN + 1 + hdr.len() as u32, data.len())
+    );
+    assert_eq!(dp.stat("proxy_header_alone").unwrap(), 2);
 }
 
 #[test]
