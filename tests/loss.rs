@@ -39,11 +39,14 @@ pub fn lose_first_packets(lab_file: &Path, addr_lines: &[&str]) {
 
 /// Packets dropped so far by the rule with `comment` in `node`.
 pub fn dropped(lab: &Lab, node: &str, comment: &str) -> u64 {
+    dropped_by(lab, node, ("xlvs_loss", "out"), comment)
+}
+
+/// Packets dropped so far by the rule with `comment` in `node`'s chain
+/// (table, chain) of family inet.
+pub fn dropped_by(lab: &Lab, node: &str, (table, chain): (&str, &str), comment: &str) -> u64 {
     let v = lab
-        .json(
-            node,
-            &["nft", "-j", "list", "chain", "inet", "xlvs_loss", "out"],
-        )
+        .json(node, &["nft", "-j", "list", "chain", "inet", table, chain])
         .unwrap_or_else(|e| panic!("{node}: nft list: {e}"));
     v["nftables"]
         .as_array()
@@ -57,7 +60,7 @@ pub fn dropped(lab: &Lab, node: &str, comment: &str) -> u64 {
                 .iter()
                 .find_map(|e| e["counter"]["packets"].as_u64())
         })
-        .unwrap_or_else(|| panic!("{node}: no rule {comment:?}: {v:#}"))
+        .unwrap_or_else(|| panic!("{node}: no rule {comment:?} in {chain}: {v:#}"))
 }
 
 /// Each of `lbs` lost its first DBD and its first LSU, once.

@@ -113,8 +113,6 @@ pub enum ErrorKind {
     ClientAddressNeedsFullnat { mode: String, forward: String },
     #[error("client_address = \"{0}\" needs protocol = \"tcp\": it travels in TCP (an option or the start of the stream)")]
     ClientAddressNeedsTcp(String),
-    #[error("client_address = \"{0}\" is not supported yet (docs/fullnat.md, \"PROXY protocol\"); use \"toa\" or \"none\"")]
-    ClientAddressUnsupported(String),
     #[error("TCP option kind {0} is one TCP stacks use (0-8, 19, 28-30, 34): the real would misread it; 254 is what DPVS's toa module reads")]
     ToaKindInUse(i64),
     #[error("the port to probe is ambiguous: the service has several ports (or every port) and real[{real}] sets no port; set health.port (for every real, or in that real's [service.real.health])")]

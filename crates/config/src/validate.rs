@@ -620,7 +620,7 @@ impl Validator {
         }))
     }
 
-    /// `client_address` (FULLNAT only) and `toa_kind` (toa only); the TOA
+    /// `client_address` (FULLNAT TCP only) and `toa_kind` (toa only); the TOA
     /// option kind, or `None` after an error.
     fn client_address(&mut self, p: &KeyPath, s: &RawService) -> Option<u8> {
         let mode = s.client_address;
@@ -635,11 +635,6 @@ impl Validator {
         }
         if mode != ClientAddress::None && s.protocol != Protocol::Tcp {
             let kind = ErrorKind::ClientAddressNeedsTcp(mode.to_string());
-            self.report(p.key("client_address"), kind);
-            ok = false;
-        }
-        if matches!(mode, ClientAddress::ProxyV2 | ClientAddress::ProxyV1) {
-            let kind = ErrorKind::ClientAddressUnsupported(mode.to_string());
             self.report(p.key("client_address"), kind);
             ok = false;
         }

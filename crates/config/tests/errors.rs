@@ -1653,23 +1653,46 @@ fn client_address_outside_fullnat() {
 
 #[test]
 fn client_address_needs_tcp() {
-    let text = edit(
-        &fullnat_web("client_address = \"toa\" # <-"),
-        "ports = [80]",
-        "ports = [80]\nprotocol = \"udp\"",
-    );
-    expect_error(
-        &text,
-        "service[0].client_address",
-        "needs protocol = \"tcp\"",
-    );
+    for mode in ["toa", "proxy-v2", "proxy-v1"] {
+        let text = edit(
+            &fullnat_web(&format!("client_address = \"{mode}\" # <-")),
+            "ports = [80]",
+            "ports = [80]\nprotocol = \"udp\"",
+        );
+        expect_error(
+            &text,
+            "service[0].client_address",
+            "needs protocol = \"tcp\"",
+        );
+    }
 }
 
 #[test]
-fn client_address_proxy_protocol_is_refused_for_now() {
-    for mode in ["proxy-v2", "proxy-v1"] {
-        let text = fullnat_web(&format!("client_address = \"{mode}\" # <-"));
-        expect_error(&text, "service[0].client_address", "not supported yet");
+fn client_address_proxy_protocol_under_fullnat_tcp() {
+    for (mode, want) in [
+        ("proxy-v2", ClientAddress::ProxyV2),
+        ("proxy-v1", ClientAddress::ProxyV1),
+    ] {
+        let c = parse(
+            &fullnat_web(&format!("client_address = \"{mode}\"")),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.services[0].client_address, want);
+        // The same refusal as toa outside FULLNAT.
+        let text = edit(
+            &web(),
+            "ports = [80]",
+            &format!("ports = [80]\nforward = \"nat\"\nclient_address = \"{mode}\" # <-"),
+        );
+        expect_error(
+            &text,
+            "service[0].client_address",
+            "needs forward = \"fullnat\"",
+        );
+        // (needs protocol = "tcp": client_address_needs_tcp.) No option to choose a kind for.
+        let text = fullnat_web(&format!("client_address = \"{mode}\"\ntoa_kind = 254 # <-"));
+        expect_error(&text, "service[0].toa_kind", "only \"toa\" sends an option");
     }
     let text = fullnat_web("client_address = \"proxy-v3\" # <-");
     expect_error(&text, "service[0].client_address", "proxy-v2");

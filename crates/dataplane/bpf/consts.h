@@ -14,6 +14,8 @@
 #define SVC_F_COUNTS (1 << 2)   /* keep real_load up to date (counts.h) */
 #define SVC_F_PERSIST (1 << 3)  /* persistence templates (persist.h) */
 #define SVC_F_TOA (1 << 4)      /* FULLNAT: the client's address in a TCP option (toa.h) */
+#define SVC_F_PROXY_V1 (1 << 5) /* FULLNAT TCP: a PROXY protocol v1 header (proxy.h) */
+#define SVC_F_PROXY_V2 (1 << 6) /* FULLNAT TCP: a PROXY protocol v2 header */
 
 /* svc_val.sched: how a new flow's real is chosen. */
 #define SCHED_MAGLEV 0 /* mh, sh, dh: the flags say what is hashed */
@@ -38,6 +40,7 @@
 #define G_F_FLOW_CACHE (1 << 2) /* the flow cache is on */
 #define G_F_SYNC (1 << 3)       /* report connection entries (sync.h) */
 #define G_F_TOA (1 << 4)        /* some service sends TOA options (toa.h) */
+#define G_F_PROXY (1 << 5)      /* some service sends PROXY headers (proxy.h) */
 /* TUN, NAT, FULLNAT: the next hop towards a real is taken from next_hops
  * when its entry is usable (fib.h); a high bit, apart from the others */
 #define G_F_NEXT_HOP (1 << 8)
@@ -110,6 +113,12 @@ enum stat {
     STAT_SYNC_RING_FULL,   /* a sync event lost: sync_events was full */
     STAT_TOA_ADDED,        /* a TOA option added (toa.h) */
     STAT_TOA_SKIPPED,      /* a packet due a TOA sent without: no room */
+    STAT_PROXY_HEADERS,    /* a segment to a real carrying the PROXY header */
+    STAT_PROXY_HEADER_ALONE, /* a first data segment too long to grow: sent
+                                as the header alone, its data left for the
+                                client to send again */
+    STAT_PROXY_DROPPED,    /* a segment due the header that could not carry
+                              it (IP options, no room): dropped */
     STAT_NEXT_HOP_HIT,      /* G_F_NEXT_HOP: sent by the real's next_hops entry */
     STAT_NEXT_HOP_FALLBACK, /* G_F_NEXT_HOP: no usable entry, the FIB asked */
     STAT_MAX,
@@ -132,6 +141,10 @@ enum stat {
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
+
+/* nat_back.proxy_flags (proxy.h) */
+#define PROXY_F_ACKED 1 /* the real acknowledged the PROXY header */
+#define PROXY_F_SENT 2  /* a segment with the header went out (proxy.h) */
 
 /* Interface MAC slots (maps.h if_slots): a power of two. */
 #define IF_SLOTS 256

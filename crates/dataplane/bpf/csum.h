@@ -36,3 +36,21 @@ static __always_inline __u16 csum_apply(__u16 check, __u32 diff)
     sum = (sum & 0xffff) + (sum >> 16);
     return ~sum;
 }
+
+/* A sum folded to 16 bits (not inverted). */
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return sum;
+}
+
+/* A folded sum of bytes that moved by an odd number of positions (or a
+ * difference of a field at an odd offset): each byte sits in the other
+ * half of its word, and one's complement sums commute with swapping the
+ * bytes of every word (RFC 1071), so the sum is the byte-swapped one. */
+static __always_inline __u32 csum_swap(__u32 sum)
+{
+    __u16 f = csum_fold(sum);
+    return (__u16)((f << 8) | (f >> 8));
+}

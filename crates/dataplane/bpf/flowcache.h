@@ -24,6 +24,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "consts.h"
+#include "hash.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -62,4 +63,20 @@ static __always_inline void cache_store(struct flow_cache_entry *slot, struct fl
     fill->in_ifindex = ifindex;
     fill->stamp = now;
     *slot = *fill;
+}
+
+/* The entry of the client's flow of FULLNAT way back `b` in this CPU's
+ * cache, if it holds that flow. */
+static __always_inline struct flow_cache_entry *cache_entry_of(struct globals *g, struct nat_back *b)
+{
+    if (!(g->flags & G_F_FLOW_CACHE))
+        return 0;
+    __u32 slot = flow_hash(bpf_ntohl(b->client), bpf_ntohl(b->vip), bpf_ntohs(b->cport), bpf_ntohs(b->vport),
+                           IPPROTO_TCP) &
+                 g->flow_cache_mask;
+    struct flow_cache_entry *e = bpf_map_lookup_elem(&flow_cache, &slot);
+    if (e && e->key.src == b->client && e->key.sport == b->cport && e->key.dst == b->vip &&
+        e->key.dport == b->vport && e->key.proto == IPPROTO_TCP)
+        return e;
+    return 0;
 }

@@ -206,6 +206,25 @@ struct {
     __type(value, struct sync_event);
 } sync_scratch SEC(".maps");
 
+/* Room for a new way back being built (nat.h setup_nat), off the stack:
+ * the slow path's deepest frame is at the verifier's limit. Per CPU,
+ * used within one run. Not pinned. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct nat_back);
+} back_scratch SEC(".maps");
+
+/* Room for a PROXY protocol header being written (proxy.h), off the
+ * stack. Per CPU, used within one run. Not pinned. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct proxy_hdr);
+} proxy_scratch SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, STAT_MAX);

@@ -12,6 +12,7 @@
 #include "fib.h"
 #include "maps.h"
 #include "parse.h"
+#include "proxy.h"
 
 /* Rewrites a TCP or UDP packet's addresses and ports to `to`. */
 static __always_inline int rewrite_flow(struct pkt *p, void *data_end, struct addrs *to)
@@ -134,15 +135,19 @@ static __always_inline int setup_nat(struct pkt *p, struct svc_val *svc, struct 
     struct real *r = bpf_map_lookup_elem(&reals, &idx);
     if (!r)
         return XDP_DROP;
-    struct nat_back back = {
-        .vip = p->key.dst,
-        .client = p->key.src,
-        .vport = p->key.dport,
-        .cport = p->key.sport,
-        .svc = svc->id,
-        .real = idx,
-        .last = now,
-    };
+    __u32 zero = 0;
+    struct nat_back *back = bpf_map_lookup_elem(&back_scratch, &zero);
+    if (!back)
+        return XDP_DROP;
+    __builtin_memset(back, 0, sizeof(*back));
+    back->vip = p->key.dst;
+    back->client = p->key.src;
+    back->vport = p->key.dport;
+    back->cport = p->key.sport;
+    back->svc = svc->id;
+    back->real = idx;
+    back->last = now;
+    proxy_setup(p, svc->flags, back);
     struct addrs to = {.dst = r->addr, .dport = r->port ? r->port : p->key.dport};
     if (svc->forward == FWD_NAT) {
         struct flow_key way_back = {
@@ -152,10 +157,10 @@ static __always_inline int setup_nat(struct pkt *p, struct svc_val *svc, struct 
             .dport = p->key.sport,
             .proto = p->key.proto,
         };
-        bpf_map_update_elem(&nat_reverse, &way_back, &back, BPF_ANY);
+        bpf_map_update_elem(&nat_reverse, &way_back, back, BPF_ANY);
         return CONTINUE;
     }
-    int act = snat_alloc(p, g, &to, &back, now);
+    int act = snat_alloc(p, g, &to, back, now);
     if (act != CONTINUE)
         return act;
     c->nat_addr = to.src;
@@ -191,6 +196,8 @@ static __always_inline int nat_reply(struct xdp_md *ctx, struct pkt *p, struct f
         fill->real = b->real;
         fill->to = to;
         act = rewrite_flow(p, data_end, &to);
+        if (act == CONTINUE && b->proxy_len && p->key.proto == IPPROTO_TCP)
+            proxy_reply(ctx, p, b, fill);
     }
     if (act != CONTINUE)
         return act;

@@ -160,7 +160,10 @@ struct sync_event {
     __u8 state;        /* CT_* */
     __u8 op;           /* SYNC_OP_* */
     __u8 flags;        /* conn.flags (0 for SYNC_OP_TEMPLATE) */
-    __u32 pad;
+    __u32 proxy_seq;   /* proxied flows: nat_back.proxy_seq ... */
+    __u8 proxy_len;    /* ... proxy_len (0: not proxied) ... */
+    __u8 proxy_flags;  /* ... and proxy_flags (proxy.h) */
+    __u8 pad[2];
 };
 
 /* NAT and FULLNAT: how to turn a packet from the real back into one from
@@ -175,7 +178,21 @@ struct nat_back {
     __u32 toa_seq;     /* SVC_F_TOA: the client's sequence number after its
                           SYN (host order) while packets there are due a
                           TOA; 0 once a later one went by (toa.h) */
+    __u32 proxy_seq;   /* PROXY protocol: the client's sequence number after
+                          its SYN (host order): where the header goes */
+    __u8 proxy_len;    /* PROXY protocol: the header's length, the shift of
+                          the client's sequence numbers; 0: not proxied */
+    __u8 proxy_flags;  /* PROXY_F_* (proxy.h) */
+    __u8 pad[2];
     __u64 last;        /* jiffies of the last reply */
+};
+
+/* A PROXY protocol header as written (proxy.h): v2's 28 bytes or v1's
+ * text of at most 56. */
+struct proxy_hdr {
+    __u8 b[64];
+    __u32 len;         /* written so far */
+    __u32 pad;
 };
 
 /* The addresses and ports a packet is rewritten to. */

@@ -28,26 +28,55 @@ static __always_inline __u64 sync_wakeup(__u32 now)
     return BPF_RB_FORCE_WAKEUP;
 }
 
-/* Reports entry `ct` of the packet's flow, whose real is `r`. */
+/* A FULLNAT TCP flow's PROXY shift (its way back's), into its event: a
+ * peer that takes the flow over shifts it as we do. */
+static __always_inline void sync_proxy(struct sync_event *e)
+{
+    __u32 zero = 0;
+    struct globals *g = bpf_map_lookup_elem(&globals, &zero);
+    if (!g || !(g->flags & G_F_PROXY) || e->forward != FWD_FULLNAT || e->key.proto != IPPROTO_TCP)
+        return;
+    struct flow_key back = {
+        .src = e->real_addr,
+        .dst = e->nat_addr,
+        .sport = e->real_port,
+        .dport = e->nat_port,
+        .proto = IPPROTO_TCP,
+    };
+    struct nat_back *b = bpf_map_lookup_elem(&nat_reverse, &back);
+    if (!b)
+        return;
+    e->proxy_seq = b->proxy_seq;
+    e->proxy_len = b->proxy_len;
+    e->proxy_flags = b->proxy_flags;
+}
+
+/* Reports entry `ct` of the packet's flow, whose real is `r`. The event
+ * is built in sync_scratch, off the stack: this runs within the slow
+ * path's deepest frame. */
 static __always_inline void sync_report(struct pkt *p, struct svc_val *svc, struct conn *ct, struct real *r,
                                         __u8 op, __u32 now)
 {
-    struct sync_event e = {
-        .key = p->key,
-        .real_addr = r->addr,
-        .nat_addr = ct->nat_addr,
-        .owner = ct->owner,
-        /* A real without a port takes the client's destination port. */
-        .real_port = r->port ? r->port : p->key.dport,
-        .nat_port = ct->nat_port,
-        .forward = svc->forward,
-        .state = ct->state,
-        .op = op,
-        .flags = ct->flags,
-    };
+    __u32 zero = 0;
+    struct sync_event *e = bpf_map_lookup_elem(&sync_scratch, &zero);
+    if (!e)
+        return;
+    __builtin_memset(e, 0, sizeof(*e));
+    e->key = p->key;
+    e->real_addr = r->addr;
+    e->nat_addr = ct->nat_addr;
+    e->owner = ct->owner;
+    /* A real without a port takes the client's destination port. */
+    e->real_port = r->port ? r->port : p->key.dport;
+    e->nat_port = ct->nat_port;
+    e->forward = svc->forward;
+    e->state = ct->state;
+    e->op = op;
+    e->flags = ct->flags;
+    sync_proxy(e);
     /* Output, not reserve and commit: one helper call, nothing held
      * across branches for the verifier to follow. */
-    if (bpf_ringbuf_output(&sync_events, &e, sizeof(e), sync_wakeup(now)) != 0)
+    if (bpf_ringbuf_output(&sync_events, e, sizeof(*e), sync_wakeup(now)) != 0)
         count(STAT_SYNC_RING_FULL);
 }
 

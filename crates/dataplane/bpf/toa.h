@@ -17,7 +17,7 @@
  * a flow is due one its packets stay off the flow cache.
  *
  * It runs after the slow path has rewritten the packet and chosen where it
- * goes (toa_step, from the program's entry): the program's stack is full
+ * goes (client.h client_step, from the program's entry): the program's stack is full
  * at the deepest point of the slow path, so nothing here may add to it. */
 #pragma once
 #include <linux/bpf.h>
@@ -27,6 +27,7 @@
 #include <bpf/bpf_helpers.h>
 #include "consts.h"
 #include "csum.h"
+#include "flowcache.h"
 #include "hash.h"
 #include "maps.h"
 #include "parse.h"
@@ -162,58 +163,8 @@ static __always_inline int toa_add(struct xdp_md *ctx, struct pkt *p, struct nat
  * next packet takes the slow path, where its TOA is looked at again). */
 static __always_inline void toa_uncache(struct globals *g, struct nat_back *b)
 {
-    if (!(g->flags & G_F_FLOW_CACHE))
-        return;
-    __u32 slot = flow_hash(bpf_ntohl(b->client), bpf_ntohl(b->vip), bpf_ntohs(b->cport), bpf_ntohs(b->vport),
-                           IPPROTO_TCP) &
-                 g->flow_cache_mask;
-    struct flow_cache_entry *e = bpf_map_lookup_elem(&flow_cache, &slot);
-    if (e && e->key.src == b->client && e->key.sport == b->cport && e->key.dst == b->vip &&
-        e->key.dport == b->vport && e->key.proto == IPPROTO_TCP)
+    struct flow_cache_entry *e = cache_entry_of(g, b);
+    if (e)
         e->gen = 0;
 }
 
-/* Run on a FULLNAT packet the slow path has rewritten and is sending to
- * the real with `act` (XDP_TX or XDP_REDIRECT) by `ifindex`: when some
- * service sends TOA options, finds the packet's flow (by its way back)
- * and service again, adds the option if it is due, and keeps the flow off
- * the flow cache while it may still be due one. Everything is found again
- * from the packet, after the slow path, because the program's stack is
- * full at the slow path's deepest point: nothing may stay live across it
- * (main's frame is 368 bytes, schedule's chain 144: 512 in all). Inlined:
- * as a function of its own (a BPF-to-BPF call) it broke XDP_TX on veth in
- * native mode, for reasons not found (docs/fullnat.md). */
-static __always_inline int toa_step(struct xdp_md *ctx, __u32 ifindex, int act)
-{
-    __u32 zero = 0;
-    struct globals *g = bpf_map_lookup_elem(&globals, &zero);
-    if (!g || !(g->flags & G_F_TOA))
-        return act;
-    struct pkt p = {};
-    if (parse(ctx, &p) != CONTINUE || p.key.proto != IPPROTO_TCP || p.icmp)
-        return act;
-    /* p.key turned into the way back, in place: the stack is short. */
-    __be32 laddr = p.key.src;
-    __be16 lport = p.key.sport;
-    p.key.src = p.key.dst;
-    p.key.dst = laddr;
-    p.key.sport = p.key.dport;
-    p.key.dport = lport;
-    struct nat_back *b = bpf_map_lookup_elem(&nat_reverse, &p.key);
-    if (!b)
-        return act;
-    /* The service, by the flow as the client sent it. */
-    struct svc_val *svc = service_of(b->vip, b->vport, IPPROTO_TCP, g);
-    if (!svc || !(svc->flags & SVC_F_TOA))
-        return act;
-    void *data_end = (void *)(long)ctx->data_end;
-    struct tcphdr *tcp = p.l4;
-    if ((void *)(tcp + 1) > data_end)
-        return act;
-    int state = toa_state(b, bpf_ntohl(tcp->seq), p.tcp_flags);
-    if (state != TOA_NONE)
-        toa_uncache(g, b);
-    if (state != TOA_DUE)
-        return act;
-    return toa_add(ctx, &p, b, svc->toa_kind, ifindex, act);
-}

@@ -17,7 +17,7 @@
 #include "nat.h"
 #include "parse.h"
 #include "sched.h"
-#include "toa.h"
+#include "client.h"
 
 /* DR: the real owns the VIP on a loopback; only the MACs change. */
 static __always_inline int forward_dr(struct pkt *p, __u8 *real_mac)
@@ -106,6 +106,9 @@ static __always_inline int forward_cached(struct xdp_md *ctx, struct pkt *p, str
         act = rewrite_flow(p, data_end, &e->to);
         if (act != CONTINUE)
             return act;
+        /* A proxied flow's ACKs back in the client's sequence space. */
+        if (e->pad && (p->tcp_flags & TCP_ACK))
+            proxy_unshift(ctx, p->l4 - (void *)(long)ctx->data, 0, e->pad, 1);
         return send_to(ctx, &e->nh, STAT_TX_REPLY);
     }
     count(STAT_CT_HIT);
@@ -123,6 +126,13 @@ static __always_inline int forward_cached(struct xdp_md *ctx, struct pkt *p, str
         act = rewrite_flow(p, data_end, &e->to);
         if (act != CONTINUE)
             return act;
+        /* A proxied flow's sequence numbers in the real's space. */
+        if (e->pad) {
+            struct tcphdr *tcp = p->l4;
+            if ((void *)(tcp + 1) > data_end)
+                return XDP_DROP;
+            proxy_shift_seq(tcp, e->pad);
+        }
         return send_to(ctx, &e->nh, e->kind == FWD_FULLNAT ? STAT_TX_FULLNAT : STAT_TX_NAT);
     }
 }
@@ -216,7 +226,7 @@ int xlvs(struct xdp_md *ctx)
     if (slot && fill.kind && (act == XDP_TX || act == XDP_REDIRECT))
         cache_store(slot, &fill, &p, gen, ifindex, now);
     if (fill.kind == FWD_FULLNAT && (act == XDP_TX || act == XDP_REDIRECT))
-        return toa_step(ctx, fill.nh.ifindex, act);
+        return client_step(ctx, fill.nh.ifindex, act);
     return act;
 }
 

@@ -157,6 +157,7 @@ fn measure(size: u32) -> Result<Figures, String> {
         scheduler: Scheduling::Counts(CountKind::Wlc),
         persistence: None,
         toa: None,
+        proxy: None,
         reals: vec![real],
     })
     .map_err(|e| format!("service: {e}"))?;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::sched_model::{CountKind, SequenceKind};
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, NextHop, Protocol, RealSpec, Scheduling, ServiceSpec,
+    Dataplane, Forward, HashOn, Limits, NextHop, Protocol, ProxyVersion, RealSpec, Scheduling, ServiceSpec,
 };
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
@@ -216,6 +216,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
         toa: None,
+        proxy: None,
         reals: reals.clone(),
     };
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();
@@ -297,6 +298,38 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         }
         run(&dp, "xlvs", &frame(client, VIP, 40001, 8445, 0x10), 1);
     }
+    // FULLNAT with the PROXY protocol (bpf/proxy.h), likewise only when
+    // its rows run (G_F_PROXY sends every FULLNAT flow's slow path to the
+    // step after it, as G_F_TOA does).
+    let proxy_rows = std::env::var("XLVS_BENCH_ONLY")
+        .map(|o| "fullnat+proxy-v2".contains(o.as_str()) || o.contains("proxy"))
+        .unwrap_or(true);
+    // The real's ACK of flow 40001's header and 100 bytes (its SYN's
+    // sequence number is 1: the header is at 2..30), as the reply row.
+    let mut proxy_reply = Vec::new();
+    if proxy_rows {
+        dp.set_service(&ServiceSpec {
+            proxy: Some(ProxyVersion::V2),
+            ..service(12, 8446, Forward::Fullnat)
+        })
+        .unwrap();
+        // Flow 40000 stays due its header; flow 40001's is acknowledged.
+        run(&dp, "xlvs", &frame(client, VIP, 40000, 8446, 0x02), 1);
+        let out = run(&dp, "xlvs", &frame(client, VIP, 40001, 8446, 0x02), 1).packet;
+        let ip = &out[14..34];
+        let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+        let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+        let sport = u16::from_be_bytes([out[34], out[35]]);
+        let dport = u16::from_be_bytes([out[36], out[37]]);
+        proxy_reply = frame(dst, src, dport, sport, 0x10);
+        proxy_reply[42..46].copy_from_slice(&(2u32 + 28 + 100).to_be_bytes());
+        run(&dp, "xlvs", &proxy_reply, 1);
+    }
+    let at_proxy_seq = |sport: u16| {
+        let mut f = frame(client, VIP, sport, 8446, 0x10);
+        f[38..42].copy_from_slice(&2u32.to_be_bytes());
+        f
+    };
     // Establish the flows the "hit" and "reply" paths use; note where the
     // FULLNAT and NAT ones went.
     let mut way_back = Vec::new();
@@ -462,6 +495,24 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             Plain,
         ),
         (
+            "fullnat+proxy-v2, known flow",
+            "xlvs",
+            Mode::Once(same(frame(client, VIP, 40001, 8446, 0x10))),
+            Plain,
+        ),
+        (
+            "fullnat+proxy-v2, first data packet",
+            "xlvs",
+            Mode::Once(same(at_proxy_seq(40000))),
+            Plain,
+        ),
+        (
+            "fullnat+proxy-v2, reply",
+            "xlvs",
+            Mode::Once(same(proxy_reply.clone())),
+            Plain,
+        ),
+        (
             "dr, ACKs over 20,000 flows",
             "xlvs",
             Mode::Spread {
@@ -569,6 +620,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let wanted = |name: &str, prog: &str| {
         (prog == "baseline" || only.as_ref().is_none_or(|o| name.contains(o.as_str())))
             && (toa_rows || !name.contains("toa"))
+            && (proxy_rows || !name.contains("proxy"))
     };
     // One round of a path: its time per packet and its last action. Rows
     // with sync on drain the ring after every run.

@@ -19,6 +19,11 @@ pub const SVC_F_COUNTS: u8 = 4;
 pub const SVC_F_PERSIST: u8 = 8;
 /// FULLNAT: the client's address in a TCP option (bpf/toa.h).
 pub const SVC_F_TOA: u8 = 16;
+/// FULLNAT TCP: a PROXY protocol v1 header before the client's data
+/// (bpf/proxy.h).
+pub const SVC_F_PROXY_V1: u8 = 32;
+/// FULLNAT TCP: a PROXY protocol v2 header.
+pub const SVC_F_PROXY_V2: u8 = 64;
 pub const NO_REAL: u32 = u32::MAX;
 
 /// svc_val.sched: how a new flow's real is chosen (bpf/consts.h SCHED_*).
@@ -70,6 +75,9 @@ pub const STAT_NAMES: &[&str] = &[
     "sync_ring_full",
     "toa_added",
     "toa_skipped",
+    "proxy_headers",
+    "proxy_header_alone",
+    "proxy_dropped",
     "next_hop_hit",
     "next_hop_fallback",
 ];
@@ -78,6 +86,8 @@ pub const STAT_NAMES: &[&str] = &[
 pub const G_F_NAT: u32 = 1;
 /// globals.flags: some service sends TOA options (bpf/toa.h).
 pub const G_F_TOA: u32 = 16;
+/// globals.flags: some service sends a PROXY protocol header (bpf/proxy.h).
+pub const G_F_PROXY: u32 = 32;
 /// globals.flags: some service takes every port (port 0 is looked up too).
 pub const G_F_PORT0: u32 = 2;
 /// globals.flags: the flow cache is on (set by the loader).
@@ -329,6 +339,14 @@ impl Conn {
     }
 }
 
+/// nat_back.proxy_flags, sync_event.proxy_flags: the real has
+/// acknowledged the PROXY header (no packet carries it any more).
+pub const PROXY_F_ACKED: u8 = 1;
+/// nat_back.proxy_flags: a segment with the PROXY header went out from
+/// this director (a first segment too long to grow then goes shifted,
+/// not as the header alone). Not synced.
+pub const PROXY_F_SENT: u8 = 2;
+
 pub const SYNC_OP_NEW: u8 = 1;
 pub const SYNC_OP_REFRESH: u8 = 2;
 pub const SYNC_OP_CLOSING: u8 = 3;
@@ -397,7 +415,15 @@ pub struct SyncEvent {
     pub op: u8,
     /// The entry's CONN_F_*.
     pub flags: u8,
-    pub pad: u32,
+    /// PROXY protocol flows (`proxy_len` > 0): the client's sequence
+    /// number after its SYN, host order.
+    pub proxy_seq: u32,
+    /// PROXY protocol flows: the header's length (the sequence shift);
+    /// 0 for other flows.
+    pub proxy_len: u8,
+    /// PROXY_F_*
+    pub proxy_flags: u8,
+    pub pad: [u8; 2],
 }
 
 impl SyncEvent {
@@ -415,6 +441,12 @@ impl SyncEvent {
             Ipv4Addr::from(self.real_addr),
             u16::from_be_bytes(self.real_port),
         )
+    }
+
+    /// FULLNAT PROXY protocol flows: the sequence shift a peer taking
+    /// the flow over applies (`PeerEntry::proxy`).
+    pub fn proxy(&self) -> Option<crate::ProxyShift> {
+        crate::ProxyShift::of_event(self)
     }
 
     /// FULLNAT: the local address and port towards the real.
@@ -442,6 +474,15 @@ pub struct NatBack {
     /// TOA services: the client's sequence number after its SYN while
     /// packets there are due the option; 0 after (bpf/toa.h).
     pub toa_seq: u32,
+    /// PROXY protocol flows: the client's sequence number after its SYN
+    /// (host order), where the header goes (bpf/proxy.h).
+    pub proxy_seq: u32,
+    /// PROXY protocol flows: the header's length, the shift of the
+    /// client's sequence numbers; 0: not a proxied flow.
+    pub proxy_len: u8,
+    /// PROXY_F_*
+    pub proxy_flags: u8,
+    pub pad: [u8; 2],
     /// Jiffies of the last reply.
     pub last: u64,
 }
@@ -520,8 +561,8 @@ const _: () = assert!(std::mem::size_of::<Traffic>() == 40);
 const _: () = assert!(std::mem::size_of::<FlowKey>() == 16);
 const _: () = assert!(std::mem::size_of::<Conn>() == 32);
 const _: () = assert!(std::mem::align_of::<Conn>() == 8);
-const _: () = assert!(std::mem::size_of::<SyncEvent>() == 40);
-const _: () = assert!(std::mem::size_of::<NatBack>() == 32);
+const _: () = assert!(std::mem::size_of::<SyncEvent>() == 44);
+const _: () = assert!(std::mem::size_of::<NatBack>() == 40);
 const _: () = assert!(std::mem::size_of::<IfSlot>() == 12);
 const _: () = assert!(std::mem::size_of::<RealNextHop>() == 24);
 

@@ -27,6 +27,7 @@ pub mod decap;
 mod loader;
 mod next_hops;
 pub mod pass;
+mod proxy;
 mod reals;
 pub mod sched_model;
 mod service;
@@ -40,6 +41,7 @@ pub use loader::{
     MIN_NAT_ENTRIES, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
 };
 pub use next_hops::NextHop;
+pub use proxy::{ProxyShift, ProxyVersion};
 pub use service::{HashOn, Persistence, RealSpec, Scheduling, ServiceSpec};
 pub use sync::{Installed, PeerEntry, SyncEntry, SyncEvents, TableReader};
 pub use templates::{PeerTemplate, SyncTemplate};

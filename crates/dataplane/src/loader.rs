@@ -91,6 +91,8 @@ pub enum DataplaneError {
     SyncEventsTaken,
     #[error("peer entry {flow}: {why}")]
     PeerEntry { flow: String, why: &'static str },
+    #[error("service {id}: {why}")]
+    ServiceSpec { id: u32, why: &'static str },
     #[error("Maglev: {0}")]
     Maglev(#[from] xlvs_maglev::MaglevError),
     #[error("sequence: {0}")]

@@ -6,6 +6,7 @@
 
 use crate::abi::{self, Real, SchedDest, SchedDests, SvcKey, SvcVal};
 use crate::loader::{map_err, Dataplane, DataplaneError};
+use crate::proxy::ProxyVersion;
 use crate::sched_model::{self, CountKind, LocalityKind, SequenceKind};
 use aya::maps::Array;
 use std::net::Ipv4Addr;
@@ -113,10 +114,29 @@ pub struct ServiceSpec {
     /// FULLNAT TCP: the kind of the TCP option that carries the client's
     /// address and port to the real (bpf/toa.h); `None`: no option.
     pub toa: Option<u8>,
+    /// FULLNAT TCP: the PROXY protocol header sent before the client's
+    /// data (bpf/proxy.h); `None`: no header. Not with `toa`.
+    pub proxy: Option<ProxyVersion>,
     pub reals: Vec<RealSpec>,
 }
 
 impl ServiceSpec {
+    /// Why the spec's TOA or PROXY settings cannot be, if so: the PROXY
+    /// header goes only to FULLNAT TCP reals (under DR and TUN the real
+    /// sees the client anyway; UDP has no stream to shift), and a flow
+    /// gets one or the other (both would name the client twice and move
+    /// the TOA's packet).
+    fn client_address_error(&self) -> Option<&'static str> {
+        self.proxy?;
+        if self.toa.is_some() {
+            return Some("TOA and the PROXY protocol are exclusive");
+        }
+        if self.forward != Forward::Fullnat || self.protocol != Protocol::Tcp {
+            return Some("the PROXY protocol is for FULLNAT TCP services only");
+        }
+        None
+    }
+
     /// What Maglev hashes, for a Maglev scheduler.
     fn hash(&self) -> Option<HashOn> {
         match (self.scheduler, self.persistence) {
@@ -147,6 +167,9 @@ impl Dataplane {
             });
         }
         // Refused before anything is written.
+        if let Some(why) = spec.client_address_error() {
+            return Err(DataplaneError::ServiceSpec { id: spec.id, why });
+        }
         let weights: Vec<u32> = spec.reals.iter().map(|r| r.weight).collect();
         match spec.scheduler {
             Scheduling::Sequence(kind) => {
@@ -213,6 +236,11 @@ impl Dataplane {
         {
             svc_flags |= abi::SVC_F_TOA;
         }
+        svc_flags |= match spec.proxy {
+            Some(ProxyVersion::V1) => abi::SVC_F_PROXY_V1,
+            Some(ProxyVersion::V2) => abi::SVC_F_PROXY_V2,
+            None => 0,
+        };
         let src_mask = match (hash, persist) {
             (Some(HashOn::Source(mask)), _) => mask.octets(),
             (_, Some(p)) => p.mask.octets(),
@@ -251,6 +279,9 @@ impl Dataplane {
         }
         if svc_flags & abi::SVC_F_TOA != 0 {
             flags |= abi::G_F_TOA;
+        }
+        if spec.proxy.is_some() {
+            flags |= abi::G_F_PROXY;
         }
         let mut g = self.globals()?;
         if g.flags & flags != flags {

@@ -10,6 +10,7 @@ use crate::abi::{
 };
 use crate::batch::Walk;
 use crate::loader::{map_err, Dataplane, DataplaneError};
+use crate::proxy::ProxyShift;
 use crate::templates::{SyncTemplate, TemplateWalk};
 use aya::maps::{MapData, MapError, RingBuf};
 use std::collections::HashMap;
@@ -92,6 +93,11 @@ pub struct PeerEntry {
     /// FULLNAT (required there, refused elsewhere): the owner's local
     /// address and port towards the real.
     pub nat: Option<SocketAddrV4>,
+    /// FULLNAT PROXY protocol flows: the owner's sequence shift, which
+    /// this director then applies the same way (required for a flow of a
+    /// proxied service: forwarded unshifted, its stream would be
+    /// corrupted).
+    pub proxy: Option<ProxyShift>,
     /// Jiffies of the flow's last packet: `Clock::now` less the idle time
     /// the peer reported (`Dataplane::clock`). Never later than now: the
     /// program would take the entry for one long expired.
@@ -127,6 +133,7 @@ impl SyncEntry {
     /// The entry as the ring would report it (op REFRESH), so ring events
     /// and bulk entries travel in one form.
     pub fn event(&self) -> SyncEvent {
+        let (proxy_seq, proxy_len, proxy_flags) = ProxyShift::raw(self.proxy());
         SyncEvent {
             key: self.key,
             real_addr: self.real.ip().octets(),
@@ -138,8 +145,16 @@ impl SyncEntry {
             state: self.conn.state,
             op: SYNC_OP_REFRESH,
             flags: self.conn.flags,
-            pad: 0,
+            proxy_seq,
+            proxy_len,
+            proxy_flags,
+            pad: [0; 2],
         }
+    }
+
+    /// A PROXY protocol flow's sequence shift (from its way back).
+    pub fn proxy(&self) -> Option<ProxyShift> {
+        self.back.as_ref().and_then(ProxyShift::of_back)
     }
 }
 
@@ -325,6 +340,18 @@ impl Dataplane {
             (_, None) => None,
         };
 
+        let proxied = svc.flags & (abi::SVC_F_PROXY_V1 | abi::SVC_F_PROXY_V2) != 0;
+        match (proxied, e.proxy) {
+            (true, None) => {
+                return Err(bad(
+                    "its service sends a PROXY header: the entry needs its shift",
+                ))
+            }
+            (false, Some(_)) => return Err(bad("a PROXY shift only goes with a proxied service")),
+            (true, Some(s)) if s.len == 0 => return Err(bad("a PROXY shift of 0 bytes")),
+            _ => {}
+        }
+
         match self.conntrack.get(&e.key, 0) {
             Ok(old) if !old.is_peer() && old.svc == e.svc && old.last > e.last => {
                 let clock = self.clock()?;
@@ -341,6 +368,7 @@ impl Dataplane {
         // The way back first: the flow's first packet forwarded from the
         // entry may be answered at once.
         if matches!(svc.forward, abi::FWD_FULLNAT | abi::FWD_NAT) {
+            let (proxy_seq, proxy_len, proxy_flags) = ProxyShift::raw(e.proxy);
             let back = NatBack {
                 vip: e.key.dst,
                 client: e.key.src,
@@ -350,6 +378,10 @@ impl Dataplane {
                 real: e.real,
                 // A peer's flow is past its handshake by now: no TOA.
                 toa_seq: 0,
+                proxy_seq,
+                proxy_len,
+                proxy_flags,
+                pad: [0; 2],
                 // snat_alloc reuses a way back only once this is older than
                 // the longest timeout; our own local addresses never name
                 // a peer's way back anyway.

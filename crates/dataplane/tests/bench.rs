@@ -51,6 +51,9 @@ const PATHS: &[(&str, &str)] = &[
     ("fullnat+toa, known flow", "TX"),
     ("fullnat+toa, new flow (SYN)", "TX"),
     ("fullnat+toa, TOA added", "TX"),
+    ("fullnat+proxy-v2, known flow", "TX"),
+    ("fullnat+proxy-v2, first data packet", "TX"),
+    ("fullnat+proxy-v2, reply", "TX"),
     ("dr, ACKs over 20,000 flows", "TX"),
     ("dr, ACKs over 1,000,000 flows", "TX"),
     ("tun, ACKs over 20,000 flows", "TX"),
@@ -163,6 +166,9 @@ fn every_benchmarked_path_forwards() {
         // The TOA row wrote its option every time, and none was skipped.
         assert!(t.counter("toa_added") >= 5 * 1000, "{out}");
         assert_eq!(t.counter("toa_skipped"), 0, "{out}");
+        // The PROXY row's packet got its header every time.
+        assert!(t.counter("proxy_headers") >= 5 * 1000, "{out}");
+        assert_eq!(t.counter("proxy_dropped"), 0, "{out}");
         // Drained as it went: nothing lost, every new flow reported once.
         assert_eq!(t.counter("sync_ring_full"), 0, "{out}");
         assert_eq!(t.counter("sync_events_read"), SYNC_ROWS * 5 * 1000, "{out}");

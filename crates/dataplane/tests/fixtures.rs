@@ -322,6 +322,7 @@ fn limits_are_errors_not_truncation() {
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
         toa: None,
+        proxy: None,
         reals: vec![real(21, 1)],
     };
     assert!(dp
@@ -361,6 +362,7 @@ fn tun_encapsulates_in_ipip_with_a_valid_header() {
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
         toa: None,
+        proxy: None,
         reals: vec![real(21, 1)],
     };
     dp.set_service(&spec).unwrap();
@@ -646,6 +648,7 @@ fn a_port_zero_service_takes_every_port_and_an_exact_port_wins() {
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
         toa: None,
+        proxy: None,
         reals: vec![real(22, 1)],
     })
     .unwrap();

@@ -276,6 +276,7 @@ fn peer_fullnat(dp: &Dataplane, sport: u16, lport: u16, idle: Duration) -> PeerE
         state: CT_ACTIVE,
         owner: PEER,
         nat: Some(SocketAddrV4::new(PEER_LOCAL.parse().unwrap(), lport)),
+        proxy: None,
         last: clock.now - (idle.as_millis() as u64 * u64::from(clock.hz) / 1000),
     }
 }
@@ -402,6 +403,7 @@ fn a_peer_dr_entry_is_honoured_over_maglev_unless_ours_is_newer() {
         state: CT_ACTIVE,
         owner: PEER,
         nat: None,
+        proxy: None,
         last: dp.clock().unwrap().now,
     };
     assert_eq!(dp.install_peer_entry(&e).unwrap(), Installed::Written);

@@ -85,6 +85,7 @@ fn entries(n: usize, owner: Ipv4Addr) -> Vec<Entry> {
                 },
                 owner,
                 idle_secs: 0,
+                proxy: None,
             }
         })
         .collect()

@@ -18,7 +18,7 @@
 use crate::event::{BulkFailure, Event};
 use crate::flow_sync::{FlowSync, Queued};
 use crate::timers::Timer;
-use crate::wire::datagram::bulk_entries_capacity;
+use crate::wire::datagram::bulk_entries_room;
 use crate::wire::{Body, BulkEnd, Entry, Op};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -164,11 +164,20 @@ impl FlowSync {
 
     /// The next datagram of the transfer at the front of the queue.
     pub(crate) fn next_served(&mut self) -> Option<Queued> {
-        let per_datagram = bulk_entries_capacity(self.config.max_datagram);
+        let room = bulk_entries_room(self.config.max_datagram);
         let job = self.serving.front_mut()?;
         let (to, transfer) = (job.to, job.transfer);
         let body = if job.next < job.entries.len() {
-            let end = job.entries.len().min(job.next + per_datagram);
+            // As many records as fit (36 bytes, 44 with a proxy shift).
+            let mut end = job.next;
+            let mut bytes = 0;
+            while let Some(e) = job.entries.get(end) {
+                if bytes + e.wire_len() > room {
+                    break;
+                }
+                bytes += e.wire_len();
+                end += 1;
+            }
             let entries = job.entries[job.next..end].to_vec();
             job.next = end;
             Body::BulkEntries { transfer, entries }

@@ -126,6 +126,7 @@ mod tests {
             local_port,
             owner,
             idle_secs: 0,
+            proxy: None,
         }
     }
 

@@ -50,6 +50,8 @@ pub struct FlowSync {
     pub(crate) unknown_drops: Drops,
     /// Published entries not yet in a datagram.
     pub(crate) batch: Vec<Entry>,
+    /// The batch's records' bytes on the wire.
+    pub(crate) batch_bytes: usize,
     pub(crate) out: VecDeque<Queued>,
     /// Table transfers we serve, sent when `out` is empty.
     pub(crate) serving: VecDeque<ServeJob>,
@@ -74,6 +76,7 @@ impl FlowSync {
             replay: BTreeMap::new(),
             unknown_drops: Drops::default(),
             batch: Vec::new(),
+            batch_bytes: 0,
             out: VecDeque::new(),
             serving: VecDeque::new(),
             events: VecDeque::new(),

@@ -33,4 +33,4 @@ pub use decide::{decide, Decision, Existing, Why};
 pub use event::{BulkFailure, Event};
 pub use flow_sync::{FlowSync, Transmit};
 pub use stats::{Counters, DropReason, Drops, PeerStats, Stats};
-pub use wire::{Entry, FlowKey, FlowKind, Forward, NodeState, Op, Proto, WireError};
+pub use wire::{Entry, FlowKey, FlowKind, Forward, NodeState, Op, Proto, ProxyShift, WireError};

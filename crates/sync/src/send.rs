@@ -9,7 +9,7 @@
 use crate::config::Mode;
 use crate::flow_sync::{FlowSync, Queued, Transmit};
 use crate::timers::Timer;
-use crate::wire::datagram::entries_capacity;
+use crate::wire::datagram::entries_room;
 use crate::wire::{Body, Datagram, Entry, Hello};
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -21,11 +21,18 @@ impl FlowSync {
     /// when one is full or `flush_delay` after the first entry of the
     /// batch.
     pub fn publish(&mut self, now: Instant, entry: Entry) {
+        let room = entries_room(self.config.max_datagram);
+        // A record with a proxy shift is 8 bytes longer: it may not fit
+        // where a plain one would.
+        if self.batch_bytes + entry.wire_len() > room {
+            self.flush();
+        }
         if self.batch.is_empty() {
             self.timers.set(Timer::Flush, now + self.config.flush_delay);
         }
+        self.batch_bytes += entry.wire_len();
         self.batch.push(entry);
-        if self.batch.len() >= entries_capacity(self.config.max_datagram) {
+        if self.batch_bytes + crate::wire::ENTRY_LEN > room {
             self.flush();
         }
     }
@@ -53,6 +60,7 @@ impl FlowSync {
     /// Puts the batch in a datagram.
     pub(crate) fn flush(&mut self) {
         self.timers.clear(Timer::Flush);
+        self.batch_bytes = 0;
         if !self.batch.is_empty() {
             let entries = std::mem::take(&mut self.batch);
             self.send_all(Body::Entries(entries));

@@ -87,6 +87,35 @@ fn a_hundred_thousand_entries_with_losses_complete_by_asking_again() {
 }
 
 #[test]
+fn proxied_entries_transfer_with_their_shift() {
+    let mut net = cluster(2, 100);
+    for i in 0..200 {
+        let e = samples::proxied(i, addr(1));
+        net.nodes[1].table.insert(e.key, e);
+    }
+    let now = net.now;
+    net.nodes[0].sync.start_bulk(now, now + 30 * SEC);
+    net.run_for(2 * SEC);
+    assert_eq!(net.nodes[0].table, net.nodes[1].table);
+    assert_eq!(
+        net.nodes[0]
+            .table
+            .values()
+            .filter(|e| e.proxy.is_some())
+            .count(),
+        200
+    );
+    let bulk: Vec<_> = net
+        .log
+        .iter()
+        .filter(|s| s.header.kind == Kind::BulkEntries)
+        .collect();
+    assert!(bulk.iter().all(|s| s.bytes.len() <= 1472));
+    // 300 records: 200 of 44 bytes and 100 of 36 need more than 300 / 39.
+    assert!(bulk.len() > 8, "{} datagrams", bulk.len());
+}
+
+#[test]
 fn a_lost_bulk_end_is_asked_again_after_the_bulk_timeout() {
     let mut net = cluster(2, 1000);
     let mut ends = 0;

@@ -110,6 +110,39 @@ fn batches_fill_datagrams_to_the_max_size_and_the_rest_leaves_after_the_flush_de
 }
 
 #[test]
+fn proxied_records_fill_datagrams_by_their_bytes_and_arrive_with_their_shift() {
+    let mut net = Net::unicast(2);
+    net.run_for(10 * MS);
+    let since = net.log.len();
+    // Every proxied record is 44 bytes: 32 fill a 1472-byte datagram.
+    for i in 0..40 {
+        net.publish(0, samples::proxied(i, Ipv4Addr::UNSPECIFIED));
+    }
+    // Then a mix: 36 and 44 bytes.
+    for i in 0..60 {
+        match i % 3 {
+            0 => net.publish(0, samples::proxied(100 + i, Ipv4Addr::UNSPECIFIED)),
+            _ => net.publish(0, entry(i)),
+        }
+    }
+    net.run_for(10 * MS);
+    let sent = net.sent(0, Kind::Entries, since);
+    assert_eq!(sent[0].header.count, 32);
+    assert_eq!(sent[0].bytes.len(), 1472);
+    let total: usize = sent.iter().map(|s| usize::from(s.header.count)).sum();
+    assert_eq!(total, 100);
+    assert!(sent.iter().all(|s| s.bytes.len() <= 1472));
+    let table = &net.nodes[1].table;
+    assert_eq!(table.len(), 100);
+    for i in 0..40 {
+        let want = samples::proxied(i, Ipv4Addr::UNSPECIFIED);
+        assert_eq!(table[&want.key].proxy, want.proxy, "{i}");
+        assert!(want.proxy.is_some());
+    }
+    assert_eq!(table[&entry(1).key].proxy, None);
+}
+
+#[test]
 fn the_flush_delay_counts_from_the_first_entry_of_the_batch() {
     let mut net = Net::unicast(2);
     net.run_for(10 * MS);

@@ -131,8 +131,40 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("bad-op", altered(one(), 32, &[9])),
         ("bad-proto", altered(one(), 33, &[1])),
         ("bad-forward", altered(one(), 34, &[0])),
-        // 0x0001 is the template flag; every other bit is refused.
-        ("record-flags-set", altered(one(), 32 + 34, &[0, 2])),
+        // 0x0001 is the template flag, 0x0002 the proxy shift; every
+        // other bit is refused.
+        ("record-flags-set", altered(one(), 32 + 34, &[0, 4])),
+        (
+            "proxy-flag-without-its-bytes",
+            altered(one(), 32 + 34, &[0, 2]),
+        ),
+        (
+            "valid-entries-proxied",
+            enc(Body::Entries(vec![
+                entry(0, SENDER),
+                proxied(1, SENDER),
+                proxied(2, SENDER),
+            ])),
+        ),
+        (
+            "valid-bulk-entries-proxied",
+            enc(Body::BulkEntries {
+                transfer: 3,
+                entries: (0..32).map(|i| proxied(i, SENDER)).collect(),
+            }),
+        ),
+        (
+            "proxy-acked-2",
+            altered(Body::Entries(vec![proxied(1, SENDER)]), 32 + 41, &[2]),
+        ),
+        (
+            "proxy-length-0",
+            altered(Body::Entries(vec![proxied(1, SENDER)]), 32 + 40, &[0]),
+        ),
+        (
+            "proxy-on-udp",
+            altered(Body::Entries(vec![proxied(1, SENDER)]), 32 + 1, &[17]),
+        ),
         ("valid-template", enc(Body::Entries(vec![template()]))),
         (
             "template-with-local-address",

@@ -82,6 +82,7 @@ fn entry_record_layout() {
         local_port: 0x5678,
         owner: Ipv4Addr::new(10, 0, 0, 1),
         idle_secs: 300,
+        proxy: None,
     };
     let mut out = Vec::new();
     e.emit(&mut out);
@@ -120,6 +121,53 @@ fn records_per_datagram_at_the_default_size() {
     assert_eq!(bulk_entries_capacity(9000), 248);
     let full = encode(Body::Entries(entries(39, SENDER)));
     assert_eq!(full.len(), 1468);
+}
+
+#[test]
+fn proxied_records_are_44_bytes_among_36_byte_ones() {
+    let mixed = vec![
+        entry(0, SENDER),
+        proxied(1, SENDER),
+        entry(1, SENDER),
+        proxied(2, SENDER),
+    ];
+    for body in [
+        Body::Entries(mixed.clone()),
+        Body::BulkEntries {
+            transfer: 5,
+            entries: mixed.clone(),
+        },
+    ] {
+        let bulk = matches!(body, Body::BulkEntries { .. });
+        let bytes = encode(body.clone());
+        assert_eq!(bytes.len(), 64 + 2 * 36 + 2 * 44 + if bulk { 4 } else { 0 });
+        assert_eq!(&bytes[6..8], &[0, 4], "count: records, not slots");
+        assert_eq!(decode(&bytes).unwrap().body, body);
+    }
+    // A payload whose extra bytes are not whole shifts, or more shifts
+    // than records: refused before the tag is checked.
+    let mut bytes = encode(Body::Entries(vec![proxied(1, SENDER)]));
+    bytes[6..8].copy_from_slice(&[0, 0]);
+    resign(&mut bytes);
+    assert!(matches!(decode(&bytes), Err(WireError::Count { .. })));
+    let mut bytes = encode(Body::Entries(vec![entry(0, SENDER)]));
+    bytes.splice(68..68, [0; 4]);
+    set_payload_len(&mut bytes, 40);
+    resign(&mut bytes);
+    assert!(matches!(decode(&bytes), Err(WireError::Count { .. })));
+    let mut bytes = encode(Body::Entries(vec![entry(0, SENDER)]));
+    bytes.splice(68..68, [0; 16]);
+    set_payload_len(&mut bytes, 52);
+    resign(&mut bytes);
+    assert!(matches!(decode(&bytes), Err(WireError::Count { .. })));
+    // The flag on the first record, the 8 bytes after the second: the
+    // first record reads the second's start as its shift, and the
+    // datagram is refused whatever it reads.
+    let mut bytes = encode(Body::Entries(vec![entry(0, SENDER), proxied(1, SENDER)]));
+    bytes[PAYLOAD + 35] = 2;
+    bytes[PAYLOAD + 36 + 35] = 0;
+    resign(&mut bytes);
+    assert!(decode(&bytes).is_err());
 }
 
 #[test]
@@ -238,11 +286,14 @@ fn bad_record_fields_are_refused_with_their_error() {
     assert_eq!(record_with(1, &[132]), Err(WireError::Proto(132)));
     assert_eq!(record_with(2, &[0]), Err(WireError::Forward(0)));
     assert_eq!(record_with(2, &[5]), Err(WireError::Forward(5)));
-    // 0x0001 is the template flag (entry.rs tests it); the rest is refused.
+    // 0x0001 is the template flag, 0x0002 the proxy shift (entry.rs tests
+    // them); the rest is refused.
     assert!(matches!(
-        record_with(34, &[0, 2]),
+        record_with(34, &[0, 4]),
         Err(WireError::NonZero { .. })
     ));
+    // The proxy flag on a 36-byte record: its 8 bytes are missing.
+    assert!(record_with(34, &[0, 2]).is_err());
     assert!(matches!(
         record_with(34, &[0x80, 0]),
         Err(WireError::NonZero { .. })

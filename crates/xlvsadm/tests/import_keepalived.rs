@@ -744,3 +744,44 @@ virtual_server 192.0.2.8 80 {
     let probed: Vec<_> = s.reals.iter().map(|r| s.probe_port(r)).collect();
     assert_eq!(probed, [Some(8080), Some(8081)]);
 }
+
+#[test]
+fn dpvs_proxy_protocol_becomes_client_address() {
+    use xlvs_config::ClientAddress;
+    let (result, cfg) = convert("dpvs-proxy-protocol.conf");
+    let mode = |vip: &str, port: u16| {
+        cfg.services
+            .iter()
+            .find(|s| s.vip == addr(vip) && s.ports == xlvs_config::Ports::List(vec![port]))
+            .unwrap_or_else(|| panic!("{vip}:{port} in\n{}", result.toml))
+            .client_address
+    };
+    assert_eq!(mode("192.0.2.70", 80), ClientAddress::ProxyV2);
+    assert_eq!(mode("192.0.2.70", 25), ClientAddress::ProxyV1);
+    assert_eq!(mode("192.0.2.70", 443), ClientAddress::None);
+    assert_eq!(mode("192.0.2.70", 53), ClientAddress::None);
+    assert_eq!(mode("192.0.2.71", 80), ClientAddress::None);
+    assert_eq!(mode("192.0.2.71", 81), ClientAddress::None);
+    assert_not_carried(
+        &result,
+        &[
+            "proxy_protocol v2-insecure (xlvs always inserts its own header",
+            "192.0.2.70 53: proxy_protocol v2 (xlvs sends a PROXY header under FULLNAT and for TCP only)",
+            "192.0.2.71 80: proxy_protocol v1 (xlvs sends a PROXY header under FULLNAT",
+        ],
+    );
+    // The HTTP check of the v2 service would fail on a real that wants
+    // the header: said so.
+    assert_warned(&result, "HTTP checks send no PROXY header");
+    assert_eq!(
+        result
+            .notes
+            .warnings
+            .iter()
+            .filter(|w| w.contains("PROXY header"))
+            .count(),
+        1,
+        "{:?}",
+        result.notes.warnings
+    );
+}

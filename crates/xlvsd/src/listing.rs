@@ -160,6 +160,10 @@ pub fn table_and_census(
                 netmask: p.1,
             }),
             toa_kind: spec.toa,
+            proxy_protocol: spec.proxy.map(|v| match v {
+                xlvs_dataplane::ProxyVersion::V1 => 1,
+                xlvs_dataplane::ProxyVersion::V2 => 2,
+            }),
             stats: stats(svc_traffic),
             rate: samples.rate(Key::Service(spec.id)),
             reals,

@@ -53,6 +53,12 @@ pub struct ServiceEntry {
     /// listed after the persistence like ipvsadm's service flags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toa_kind: Option<u8>,
+    /// FULLNAT services with `client_address = "proxy-v2"` or
+    /// `"proxy-v1"`: the PROXY protocol version (2 or 1) whose header
+    /// starts each connection's stream to the reals (listed where `toa`
+    /// is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_protocol: Option<u8>,
     #[serde(default)]
     pub stats: Stats,
     #[serde(default)]

@@ -58,6 +58,7 @@ pub fn spec(forward: Forward, real_port: u16, proto: u8) -> ServiceSpec {
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
         toa: None,
+        proxy: None,
         reals: vec![real(21)],
     }
 }

@@ -43,6 +43,7 @@ pub fn dr_spec(reals: Vec<RealSpec>) -> ServiceSpec {
         scheduler: Scheduling::Maglev(HashOn::Flow),
         persistence: None,
         toa: None,
+        proxy: None,
         reals,
     }
 }

@@ -143,7 +143,7 @@ impl Datagram {
     /// [`MAX_DATAGRAM`](super::MAX_DATAGRAM) and the record counts within
     /// a u16.
     pub fn encode(&self, key: &Key) -> Vec<u8> {
-        let mut out = Vec::with_capacity(OVERHEAD + self.body.count() * ENTRY_LEN + 8);
+        let mut out = Vec::with_capacity(OVERHEAD + self.body.count() * ENTRY_LEN + 16);
         Header {
             kind: self.body.kind(),
             count: self.body.count() as u16,
@@ -183,14 +183,26 @@ fn payload<'a>(buf: &'a [u8], header: &Header) -> Result<&'a [u8], WireError> {
         }))
 }
 
-/// How many records an Entries datagram of at most `max_datagram` bytes
-/// holds.
+/// The bytes of records an Entries datagram of at most `max_datagram`
+/// bytes holds (records are 36 bytes, 44 with a proxy shift).
+pub fn entries_room(max_datagram: usize) -> usize {
+    max_datagram.saturating_sub(OVERHEAD)
+}
+
+/// The bytes of records a BulkEntries datagram (4 more bytes: the
+/// transfer id) of at most `max_datagram` bytes holds.
+pub fn bulk_entries_room(max_datagram: usize) -> usize {
+    max_datagram.saturating_sub(OVERHEAD + 4)
+}
+
+/// How many 36-byte records (none with a proxy shift) an Entries datagram
+/// of at most `max_datagram` bytes holds.
 pub fn entries_capacity(max_datagram: usize) -> usize {
     max_datagram.saturating_sub(OVERHEAD) / ENTRY_LEN
 }
 
-/// How many records a BulkEntries datagram (4 more bytes: the transfer id)
-/// of at most `max_datagram` bytes holds.
+/// How many 36-byte records a BulkEntries datagram (4 more bytes: the
+/// transfer id) of at most `max_datagram` bytes holds.
 pub fn bulk_entries_capacity(max_datagram: usize) -> usize {
     max_datagram.saturating_sub(OVERHEAD + 4) / ENTRY_LEN
 }

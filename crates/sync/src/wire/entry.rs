@@ -10,17 +10,75 @@
 //!
 //! Flag 0x0001 makes the record a persistence template (docs/sync.md):
 //! client = the masked client, client port 0, no state, no local address.
+//!
+//! Flag 0x0002 (FULLNAT TCP connections only) says 8 more bytes follow the
+//! 36: the PROXY protocol shift of the flow (docs/sync.md, "Proxied
+//! connections"):
+//!
+//! ```text
+//! 36 after_syn (u32)   40 len   41 acked (0 or 1)   42 reserved (u16, 0)
+//! ```
 
 use super::{Checks, Put, Reader, WireError};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
 pub const ENTRY_LEN: usize = 36;
+/// The bytes a record with [`FLAG_PROXY`] carries after its 36.
+pub const PROXY_EXT_LEN: usize = 8;
 
 /// Record flag: the record is a persistence template, not a connection.
 pub const FLAG_TEMPLATE: u16 = 0x0001;
+/// Record flag: a proxied FULLNAT connection, its shift in the 8 bytes
+/// after the record.
+pub const FLAG_PROXY: u16 = 0x0002;
 /// Every flag bit version 1 knows; any other is refused.
-const KNOWN_FLAGS: u16 = FLAG_TEMPLATE;
+const KNOWN_FLAGS: u16 = FLAG_TEMPLATE | FLAG_PROXY;
+
+/// A proxied flow's sequence shift (client_address = "proxy-v2" or
+/// "proxy-v1"): what a director that takes the flow over needs to keep
+/// shifting it exactly as its owner did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProxyShift {
+    /// The client's sequence number after its SYN: where the header goes.
+    pub after_syn: u32,
+    /// The header's length: the shift (1 or more).
+    pub len: u8,
+    /// Whether the real has acknowledged the header.
+    pub acked: bool,
+}
+
+impl ProxyShift {
+    fn read(r: &mut Reader<'_>) -> Result<ProxyShift, WireError> {
+        let malformed = |why| WireError::Malformed {
+            what: "entry proxy shift",
+            why,
+        };
+        let after_syn = r.u32()?;
+        let len = r.u8()?;
+        let acked = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(malformed("acked is neither 0 nor 1")),
+        };
+        r.zero_u16("entry proxy shift reserved")?;
+        if len == 0 {
+            return Err(malformed("a header of length 0"));
+        }
+        Ok(ProxyShift {
+            after_syn,
+            len,
+            acked,
+        })
+    }
+
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.put_u32(self.after_syn);
+        out.push(self.len);
+        out.push(u8::from(self.acked));
+        out.put_u16(0);
+    }
+}
 
 /// What a record names: a connection, or a persistence template (a
 /// client, masked, of a service stays on a real: ipvsadm -p). Part of the
@@ -126,10 +184,28 @@ pub struct Entry {
     pub owner: Ipv4Addr,
     /// Seconds since the flow's last packet on its owner.
     pub idle_secs: u16,
+    /// A proxied FULLNAT TCP connection's shift (flag 0x0002); `None`
+    /// for every other record.
+    pub proxy: Option<ProxyShift>,
 }
 
 impl Entry {
-    /// Parses one record of exactly 36 bytes.
+    /// The record's size on the wire: 36, or 44 with a proxy shift.
+    pub fn wire_len(&self) -> usize {
+        match self.emitted_proxy() {
+            Some(_) => ENTRY_LEN + PROXY_EXT_LEN,
+            None => ENTRY_LEN,
+        }
+    }
+
+    /// The shift as written: only a FULLNAT TCP connection carries one.
+    fn emitted_proxy(&self) -> Option<ProxyShift> {
+        let fullnat_tcp = self.forward == Forward::FullNat && self.key.proto == Proto::Tcp;
+        self.proxy
+            .filter(|_| fullnat_tcp && self.key.kind == FlowKind::Connection)
+    }
+
+    /// Parses one record of exactly 36 bytes (44 with a proxy shift).
     pub fn parse(buf: &[u8]) -> Result<Entry, WireError> {
         let mut r = Reader::new(buf, "entry");
         let entry = Entry::read(&mut r)?;
@@ -174,6 +250,17 @@ impl Entry {
             0 => FlowKind::Connection,
             _ => FlowKind::Template,
         };
+        let proxy = match flags & FLAG_PROXY {
+            0 => None,
+            _ => Some(ProxyShift::read(r)?),
+        };
+        if proxy.is_some()
+            && (kind == FlowKind::Template || forward != Forward::FullNat || proto != Proto::Tcp)
+        {
+            return Err(malformed(
+                "a proxy shift on a record other than a FULLNAT TCP connection",
+            ));
+        }
         if kind == FlowKind::Template {
             // A template has no connection's parts: refused rather than
             // dropped, so a record is one thing or the other.
@@ -205,6 +292,7 @@ impl Entry {
             local_port,
             owner,
             idle_secs,
+            proxy,
         })
     }
 
@@ -218,8 +306,10 @@ impl Entry {
             Forward::FullNat if !template => (self.local_addr, self.local_port),
             _ => (Ipv4Addr::UNSPECIFIED, 0),
         };
+        let proxy = self.emitted_proxy();
         let (op, state, client_port, flags) = match template {
             true => (Op::Upsert, 0, 0, FLAG_TEMPLATE),
+            false if proxy.is_some() => (self.op, self.state, self.key.client_port, FLAG_PROXY),
             false => (self.op, self.state, self.key.client_port, 0),
         };
         out.push(op as u8);
@@ -237,6 +327,9 @@ impl Entry {
         out.put_addr(self.owner);
         out.put_u16(self.idle_secs);
         out.put_u16(flags);
+        if let Some(p) = proxy {
+            p.emit(out);
+        }
     }
 }
 
@@ -263,7 +356,23 @@ mod tests {
             local_port: 0,
             owner: Ipv4Addr::new(10, 0, 2, 11),
             idle_secs: 12,
+            proxy: None,
         }
+    }
+
+    fn proxied() -> Entry {
+        let mut e = template();
+        e.key.kind = FlowKind::Connection;
+        e.key.client_port = 40000;
+        e.state = 3;
+        e.local_addr = Ipv4Addr::new(10, 255, 1, 1);
+        e.local_port = 1234;
+        e.proxy = Some(ProxyShift {
+            after_syn: 0xfedc_ba99,
+            len: 28,
+            acked: true,
+        });
+        e
     }
 
     fn bytes(e: &Entry) -> Vec<u8> {
@@ -289,8 +398,65 @@ mod tests {
     }
 
     #[test]
+    fn a_proxied_connection_round_trips_with_flag_0x0002_and_8_bytes() {
+        let e = proxied();
+        let out = bytes(&e);
+        assert_eq!(out.len(), 44);
+        assert_eq!(e.wire_len(), 44);
+        assert_eq!(&out[34..36], &[0, 2]);
+        assert_eq!(&out[36..44], &[0xfe, 0xdc, 0xba, 0x99, 28, 1, 0, 0]);
+        assert_eq!(Entry::parse(&out), Ok(e));
+        let mut unacked = e;
+        unacked.proxy = Some(ProxyShift {
+            acked: false,
+            len: 56,
+            ..e.proxy.unwrap()
+        });
+        assert_eq!(Entry::parse(&bytes(&unacked)), Ok(unacked));
+        // Without the flag the 8 bytes are trailing: refused, not skipped.
+        let mut cut = out.clone();
+        cut[35] = 0;
+        assert!(Entry::parse(&cut).is_err());
+        // With the flag and without the bytes: short.
+        assert!(Entry::parse(&out[..36]).is_err());
+    }
+
+    #[test]
+    fn a_shift_is_written_only_for_a_fullnat_tcp_connection() {
+        let mut udp = proxied();
+        udp.key.proto = Proto::Udp;
+        let mut nat = proxied();
+        nat.forward = Forward::Nat;
+        let mut tmpl = proxied();
+        tmpl.key.kind = FlowKind::Template;
+        for e in [udp, nat, tmpl] {
+            let out = bytes(&e);
+            assert_eq!((out.len(), e.wire_len()), (36, 36), "{e:?}");
+            assert_eq!(Entry::parse(&out).unwrap().proxy, None);
+        }
+    }
+
+    #[test]
+    fn a_bad_shift_is_refused() {
+        let refused = |at: usize, value: &[u8]| {
+            let mut out = bytes(&proxied());
+            out[at..at + value.len()].copy_from_slice(value);
+            matches!(
+                Entry::parse(&out),
+                Err(WireError::Malformed { .. } | WireError::NonZero { .. })
+            )
+        };
+        assert!(refused(40, &[0]), "length 0");
+        assert!(refused(41, &[2]), "acked 2");
+        assert!(refused(42, &[0, 1]), "reserved");
+        assert!(refused(1, &[17]), "UDP");
+        assert!(refused(2, &[3]), "NAT (its local address is refused too)");
+        assert!(refused(34, &[0, 3]), "on a template");
+    }
+
+    #[test]
     fn unknown_flag_bits_are_still_refused() {
-        for flags in [0x0002u16, 0x8000, 0x0003] {
+        for flags in [0x0004u16, 0x8000, 0x0005] {
             let mut out = bytes(&template());
             out[34..36].copy_from_slice(&flags.to_be_bytes());
             assert!(

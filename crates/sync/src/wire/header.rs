@@ -8,7 +8,7 @@
 //! 28 payload length            30 reserved
 //! ```
 
-use super::entry::ENTRY_LEN;
+use super::entry::{ENTRY_LEN, PROXY_EXT_LEN};
 use super::{Checks, Put, Reader, WireError, MAX_DATAGRAM, TAG_LEN};
 use std::net::Ipv4Addr;
 
@@ -39,14 +39,23 @@ impl Kind {
     }
 
     /// Whether `count` records fit a payload of `payload` bytes for this
-    /// kind. Hello's payload has its own lengths, checked when parsed.
+    /// kind: 36 bytes each, 8 more for each with a proxy shift (which ones
+    /// is known only once the records are parsed). Hello's payload has its
+    /// own lengths, checked when parsed.
     fn sizes_agree(self, count: u16, payload: usize) -> bool {
-        let records = count as usize * ENTRY_LEN;
+        let records = |bytes: usize| {
+            let least = count as usize * ENTRY_LEN;
+            let extra = bytes.wrapping_sub(least);
+            count > 0
+                && bytes >= least
+                && extra.is_multiple_of(PROXY_EXT_LEN)
+                && extra / PROXY_EXT_LEN <= count as usize
+        };
         match self {
             Kind::Hello => count == 0,
-            Kind::Entries => count > 0 && payload == records,
+            Kind::Entries => records(payload),
             Kind::BulkRequest => count == 0 && payload == 4,
-            Kind::BulkEntries => count > 0 && payload == 4 + records,
+            Kind::BulkEntries => payload >= 4 && records(payload - 4),
             Kind::BulkEnd => count == 0 && payload == 8,
         }
     }

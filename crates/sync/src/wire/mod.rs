@@ -13,7 +13,10 @@ pub mod hello;
 pub use auth::{Key, TAG_LEN};
 pub use bulk::BulkEnd;
 pub use datagram::{Body, Datagram};
-pub use entry::{Entry, FlowKey, FlowKind, Forward, Op, Proto, ENTRY_LEN, FLAG_TEMPLATE};
+pub use entry::{
+    Entry, FlowKey, FlowKind, Forward, Op, Proto, ProxyShift, ENTRY_LEN, FLAG_PROXY, FLAG_TEMPLATE,
+    PROXY_EXT_LEN,
+};
 pub use header::{Header, Kind, HEADER_LEN, MAGIC, VERSION};
 pub use hello::{Hello, NodeState, MAX_NAME_LEN};
 /// A read past the end of the bytes (the shared reader's error).

@@ -43,7 +43,26 @@ pub fn entry(i: u32, owner: Ipv4Addr) -> Entry {
         },
         owner,
         idle_secs: (i % 300) as u16,
+        proxy: None,
     }
+}
+
+/// A proxied FULLNAT TCP connection (flag 0x0002: its shift in 8 more
+/// bytes), distinct per `i` and from every [`entry`].
+pub fn proxied(i: u32, owner: Ipv4Addr) -> Entry {
+    let mut e = entry(i * 4 + 3, owner);
+    e.key.proto = Proto::Tcp;
+    e.key.vport = 80;
+    e.proxy = Some(xlvs_sync::ProxyShift {
+        after_syn: 0x8000_0000u32.wrapping_add(i.wrapping_mul(7919)),
+        len: if i.is_multiple_of(2) {
+            28
+        } else {
+            32 + (i % 25) as u8
+        },
+        acked: !i.is_multiple_of(3),
+    });
+    e
 }
 
 /// A persistence template (flag 0x0001) of a masked client, owned by the

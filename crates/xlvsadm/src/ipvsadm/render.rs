@@ -91,13 +91,17 @@ fn service(out: &mut String, s: &ServiceEntry, opts: &ListOptions) {
                     let _ = write!(out, " mask {}", p.netmask);
                 }
             }
-            // xlvs's own: the client's address in a TCP option (FULLNAT).
+            // xlvs's own: the client's address in a TCP option or a PROXY
+            // protocol header (FULLNAT).
             match s.toa_kind {
                 Some(xlvs_config::ClientAddress::DEFAULT_TOA_KIND) => out.push_str(" toa"),
                 Some(kind) => {
                     let _ = write!(out, " toa {kind}");
                 }
                 None => {}
+            }
+            if let Some(version) = s.proxy_protocol {
+                let _ = write!(out, " proxy-v{version}");
             }
         }
         ListFormat::Stats => {

@@ -78,6 +78,7 @@ fn service(
             netmask: m.parse().unwrap(),
         }),
         toa_kind: None,
+        proxy_protocol: None,
         stats: Stats::default(),
         rate: Rate::default(),
         reals,
@@ -566,25 +567,59 @@ const CONNECTIONS: &[&str] = &[
     "TCP 120:00 FIN_WAIT    198.51.100.9:1     192.0.2.10:80      10.0.1.22:80",
 ];
 
-#[test]
-fn toa_services_say_so_after_their_persistence() {
-    let mut t = table();
-    let opts = |line: &str| match parse(&line.split_whitespace().collect::<Vec<_>>())
-        .unwrap()
-        .command
-    {
+/// The service lines of `t`'s `-L -n` listing.
+fn service_lines(t: &IpvsTable) -> Vec<String> {
+    let opts = match parse(&["-L", "-n"]).unwrap().command {
         IpvsCommand::List(opts) => opts,
         other => panic!("{other:?}"),
     };
-    t.services[0].toa_kind = Some(254);
-    t.services[1].toa_kind = Some(200);
-    let out = list(&t, &opts("-L -n")).unwrap();
-    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
-    assert!(
-        lines.contains(&"UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 toa"),
-        "{out}"
-    );
-    assert!(lines.iter().any(|l| l.ends_with(" toa 200")), "{out}");
-    // Without it the line is ipvsadm's.
+    let out = list(t, &opts).unwrap();
+    out.lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn client_address_modes_say_so_after_their_persistence() {
+    // (toa kinds, PROXY versions) of the first two services, and the words.
+    for (toa, proxy, words) in [
+        ([Some(254), Some(200)], [None, None], ["toa", "toa 200"]),
+        ([None, None], [Some(2), Some(1)], ["proxy-v2", "proxy-v1"]),
+    ] {
+        let mut t = table();
+        for i in 0..2 {
+            t.services[i].toa_kind = toa[i];
+            t.services[i].proxy_protocol = proxy[i];
+        }
+        let lines = service_lines(&t);
+        let udp = format!(
+            "UDP  203.0.113.53:53 sh persistent 60 mask 255.255.255.0 {}",
+            words[0]
+        );
+        assert!(lines.contains(&udp), "{lines:#?}");
+        let other = format!(" {}", words[1]);
+        assert!(lines.iter().any(|l| l.ends_with(&other)), "{lines:#?}");
+        let marked = lines.iter().filter(|l| l.contains(&words[0][..3]));
+        assert_eq!(marked.count(), 2, "{lines:#?}");
+    }
+    // Without them the lines are ipvsadm's.
     assert_eq!(listing("-L -n").matches("toa").count(), 0);
+    assert_eq!(listing("-L -n").matches("proxy-v").count(), 0);
+}
+
+#[test]
+fn proxy_services_save_and_restore_as_ipvsadm_lines() {
+    let mut t = table();
+    t.services[0].proxy_protocol = Some(2);
+    // -S writes ipvsadm's lines, which have no word for it (as for toa):
+    // the same lines, which -R reads back (save_restore_round_trip).
+    assert_eq!(save::render(&t), save::render(&table()));
+    // And the JSON listing names it only where it is set.
+    let json = serde_json::to_value(&t.services[0]).unwrap();
+    assert_eq!(json["proxy_protocol"], 2);
+    assert!(serde_json::to_value(&table().services[0])
+        .unwrap()
+        .get("proxy_protocol")
+        .is_none());
 }

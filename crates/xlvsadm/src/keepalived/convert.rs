@@ -90,6 +90,9 @@ pub(super) struct VirtualServer {
     pub(super) timeout: Option<Duration>,
     pub(super) retry: Option<u32>,
     pub(super) reals: Vec<Real>,
+    /// DPVS's `proxy_protocol v1|v2`: the client_address it becomes, and
+    /// the setting as written.
+    pub(super) proxy: Option<(&'static str, String)>,
     /// Why the whole virtual_server cannot be converted.
     pub(super) skip: Option<&'static str>,
 }
@@ -244,6 +247,15 @@ impl VirtualServer {
                 notes,
                 "xlvsd announces a VIP only while its service can be served",
             ),
+            // DPVS's keepalived: a PROXY protocol header to the reals.
+            "proxy_protocol" => {
+                if let Some(v) = single(s, &ctx, notes).map(str::to_ascii_lowercase) {
+                    match proxy_of(&v) {
+                        Ok(mode) => self.proxy = mode.map(|m| (m, s.text())),
+                        Err(why) => drop(notes, why),
+                    }
+                }
+            }
             "ops" | "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback"
             | "mh-port" | "mh-fallback" => drop(notes, "scheduler flags are not supported"),
             _ => drop(notes, NO_COUNTERPART),
@@ -417,6 +429,25 @@ impl VirtualServer {
                 }
             }
         }
+        if let Some((mode, text)) = &self.proxy {
+            if forward == "fullnat" && !self.udp {
+                svc.set("client_address", Value::str(*mode))
+                    .note(text.clone());
+                let http = |c: &Checker| matches!(c.kind, checker::Kind::Http { .. });
+                if self.reals.iter().any(|r| r.checkers.iter().any(http)) {
+                    notes.warn(
+                        ctx,
+                        "xlvs's HTTP checks send no PROXY header (DPVS's keepalived does): a real that requires one on the checked port fails them; check a port without proxy_protocol, or with check = \"tcp\"",
+                    );
+                }
+            } else {
+                notes.drop(
+                    ctx,
+                    text,
+                    "xlvs sends a PROXY header under FULLNAT and for TCP only",
+                );
+            }
+        }
         let mut sorry = None;
         if let Some((addr, port)) = self.sorry {
             match port_for(forward, self.port, port) {
@@ -485,6 +516,20 @@ impl VirtualServer {
             forward,
             tables,
         })
+    }
+}
+
+/// The client_address of DPVS's `proxy_protocol` value (lowercased):
+/// `None` for `disable`, or why it is not carried.
+fn proxy_of(v: &str) -> Result<Option<&'static str>, &'static str> {
+    match v {
+        "v1" => Ok(Some("proxy-v1")),
+        "v2" => Ok(Some("proxy-v2")),
+        "disable" => Ok(None),
+        "v1-insecure" | "v2-insecure" => {
+            Err("xlvs always inserts its own header and passes none from clients through")
+        }
+        _ => Err("expected v1, v2 or disable"),
     }
 }
 

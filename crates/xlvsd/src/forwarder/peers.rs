@@ -57,6 +57,7 @@ impl Forwarder {
             port: e.port(),
             forward: e.spec.forward,
             id: e.spec.id,
+            proxy: e.spec.proxy.is_some(),
             backends: e.backends().map(|r| (r.addr, r.port)).collect(),
         };
         self.entries.iter().map(service).collect()
@@ -109,6 +110,7 @@ impl Forwarder {
             state: e.state,
             owner: e.owner,
             nat,
+            proxy: e.proxy.map(translate::shift_here),
             last: clock.now.saturating_sub(idle),
         };
         let refresh = existing.is_some_and(|x| x.owner == e.owner) && e.op != Op::Delete;

@@ -7,9 +7,11 @@ use super::policy::Policy;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
-use xlvs_config::{ClientAddress, Forward, NodeConfig, Ports, Scheduler};
+use xlvs_config::{ClientAddress, Forward, NodeConfig, Ports, Protocol, Scheduler};
 use xlvs_dataplane::sched_model::{CountKind, LocalityKind, SequenceKind};
-use xlvs_dataplane::{HashOn, Limits, Persistence, RealSpec, Scheduling, ServiceSpec};
+use xlvs_dataplane::{
+    HashOn, Limits, Persistence, ProxyVersion, RealSpec, Scheduling, ServiceSpec,
+};
 
 /// What the data plane's maps, sized at start, cannot hold.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,15 @@ fn scheduling(s: Scheduler) -> Scheduling {
     }
 }
 
+/// The PROXY protocol header a client_address sends, if any.
+fn proxy_version(c: ClientAddress) -> Option<ProxyVersion> {
+    match c {
+        ClientAddress::ProxyV2 => Some(ProxyVersion::V2),
+        ClientAddress::ProxyV1 => Some(ProxyVersion::V1),
+        ClientAddress::None | ClientAddress::Toa => None,
+    }
+}
+
 /// The entries of a config, numbered from 0 in config order.
 pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
     let mut out = Vec::new();
@@ -68,6 +79,7 @@ pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
             Ports::All => vec![0],
             Ports::List(p) => p.clone(),
         };
+        let fullnat_tcp = s.forward == Forward::Fullnat && s.protocol == Protocol::Tcp;
         for port in ports {
             let spec = ServiceSpec {
                 id: out.len() as u32,
@@ -80,12 +92,10 @@ pub fn entries(config: &NodeConfig) -> Result<Vec<Entry>, TranslateError> {
                     timeout: p.timeout,
                     mask: p.mask,
                 }),
-                // (Validation allows it only there; an ipvsadm change that
-                // makes the service another kind leaves it inert.)
-                toa: (s.client_address == ClientAddress::Toa
-                    && s.forward == Forward::Fullnat
-                    && s.protocol == xlvs_config::Protocol::Tcp)
-                    .then_some(s.toa_kind),
+                // (Validation allows them only there; an ipvsadm change
+                // that makes the service another kind leaves them inert.)
+                toa: (s.client_address == ClientAddress::Toa && fullnat_tcp).then_some(s.toa_kind),
+                proxy: proxy_version(s.client_address).filter(|_| fullnat_tcp),
                 reals: s
                     .reals
                     .iter()
@@ -251,6 +261,31 @@ mod tests {
         );
         let reals: Vec<(u16, u32)> = e[0].spec.reals.iter().map(|r| (r.port, r.weight)).collect();
         assert_eq!(reals, [(0, 1), (0, 7)]);
+    }
+
+    #[test]
+    fn client_address_maps_to_toa_or_a_proxy_version_under_fullnat_tcp_only() {
+        let fullnat = |mode: &str| {
+            let extra = format!("forward = \"fullnat\"\nclient_address = \"{mode}\"");
+            let text = service("web", "192.0.2.10", "[80]", &extra)
+                + "[fullnat]\nlocal_addresses = [\"10.255.1.1\"]\n";
+            config(&text)
+        };
+        let spec = |c: &NodeConfig| entries(c).unwrap()[0].spec.clone();
+        for (mode, proxy, toa) in [
+            ("proxy-v2", Some(ProxyVersion::V2), None),
+            ("proxy-v1", Some(ProxyVersion::V1), None),
+            ("toa", None, Some(254)),
+            ("none", None, None),
+        ] {
+            let mut c = fullnat(mode);
+            let s = spec(&c);
+            assert_eq!((s.proxy, s.toa), (proxy, toa), "{mode}");
+            // An ipvsadm change of the method leaves the setting inert.
+            c.services[0].forward = Forward::Nat;
+            let s = spec(&c);
+            assert_eq!((s.proxy, s.toa), (None, None), "{mode} under NAT");
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! `xlvs_dataplane_packets_total` (summed, every packet). The others count
 //! something about packets already counted there (a connection-table
 //! lookup, a flow-cache hit, an ICMP error, a SYN left untracked, a lost
-//! sync report, a TOA option, where a next hop came from) and get
-//! families of their own.
+//! sync report, a TOA option, a PROXY header, where a next hop came
+//! from) and get families of their own.
 
 /// Where one counter of the data plane goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,12 @@ pub enum Family {
     SynUntracked,
     /// `xlvs_dataplane_toa_options_total{result}`.
     Toa { result: &'static str },
+    /// `xlvs_dataplane_proxy_headers_total`.
+    ProxyHeaders,
+    /// `xlvs_dataplane_proxy_header_alone_total`.
+    ProxyHeaderAlone,
+    /// `xlvs_dataplane_proxy_dropped_total`.
+    ProxyDropped,
     /// `xlvs_dataplane_next_hops_total{result}`.
     NextHops { result: &'static str },
     /// Exported by the sync families (`xlvs_sync_ring_full_total`).
@@ -52,6 +58,9 @@ pub fn family(name: &str) -> Family {
         "syn_untracked" => Family::SynUntracked,
         "toa_added" => Family::Toa { result: "added" },
         "toa_skipped" => Family::Toa { result: "skipped" },
+        "proxy_headers" => Family::ProxyHeaders,
+        "proxy_header_alone" => Family::ProxyHeaderAlone,
+        "proxy_dropped" => Family::ProxyDropped,
         "sync_ring_full" => Family::SyncRingFull,
         "next_hop_hit" => Family::NextHops { result: "map" },
         "next_hop_fallback" => Family::NextHops { result: "fib" },

@@ -364,6 +364,24 @@ fn render_dataplane(e: &mut Exposition, stats: &[(&'static str, u64)]) {
         }),
     );
     e.family(
+        "xlvs_dataplane_proxy_headers_total",
+        Counter,
+        "FULLNAT segments sent to a real with a PROXY protocol header (client_address = \"proxy-v2\" or \"proxy-v1\"): the handshake's ACK, a first data segment, and each of them sent again.",
+        of(|f| (f == Family::ProxyHeaders).then(Vec::new)),
+    );
+    e.family(
+        "xlvs_dataplane_proxy_header_alone_total",
+        Counter,
+        "First data segments with no room for the PROXY header in the egress MTU, sent as the header alone (the client sends the data again).",
+        of(|f| (f == Family::ProxyHeaderAlone).then(Vec::new)),
+    );
+    e.family(
+        "xlvs_dataplane_proxy_dropped_total",
+        Counter,
+        "Segments due the PROXY header that could not carry it (IP options, no room): dropped, the client sends them again.",
+        of(|f| (f == Family::ProxyDropped).then(Vec::new)),
+    );
+    e.family(
         "xlvs_dataplane_next_hops_total",
         Counter,
         "TUN, NAT and FULLNAT packets whose next hop came from the next hop map (map) or, without a usable entry, from a FIB lookup (fib).",
@@ -676,6 +694,7 @@ mod tests {
             scheduler: Scheduler::Mh,
             persistent: None,
             toa_kind: None,
+            proxy_protocol: None,
             stats: stats(10, 120, 14000),
             rate: Rate::default(),
             reals: vec![real([10, 0, 1, 21], 2), real([10, 0, 1, 22], 0)],

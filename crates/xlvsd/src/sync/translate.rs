@@ -63,7 +63,30 @@ pub fn to_wire(ev: &SyncEvent, me: Ipv4Addr, idle: Duration) -> Option<Entry> {
         local_port,
         owner,
         idle_secs: idle.as_secs().min(u64::from(u16::MAX)) as u16,
+        // Only a FULLNAT connection has a stream to shift.
+        proxy: match forward {
+            xlvs_sync::Forward::FullNat if !template => ev.proxy().map(shift_on_wire),
+            _ => None,
+        },
     })
+}
+
+/// A data plane shift as the wire carries it.
+pub fn shift_on_wire(s: xlvs_dataplane::ProxyShift) -> xlvs_sync::ProxyShift {
+    xlvs_sync::ProxyShift {
+        after_syn: s.after_syn,
+        len: s.len,
+        acked: s.acked,
+    }
+}
+
+/// A received shift as the data plane installs it.
+pub fn shift_here(s: xlvs_sync::ProxyShift) -> xlvs_dataplane::ProxyShift {
+    xlvs_dataplane::ProxyShift {
+        after_syn: s.after_syn,
+        len: s.len,
+        acked: s.acked,
+    }
 }
 
 /// The data plane's key of a synced flow.
@@ -102,6 +125,9 @@ pub struct LocalService {
     pub port: u16,
     pub forward: Forward,
     pub id: u32,
+    /// It sends a PROXY protocol header (client_address = "proxy-v2" or
+    /// "proxy-v1"): its connections are shifted.
+    pub proxy: bool,
     /// (address, port; 0: the client's destination port).
     pub backends: Vec<(Ipv4Addr, u16)>,
 }
@@ -115,6 +141,10 @@ pub enum Unplaced {
     OtherForward,
     #[error("its real is not a backend of the service here")]
     NoReal,
+    #[error("the service here sends a PROXY header, and the entry carries no shift")]
+    NoProxyShift,
+    #[error("the entry carries a PROXY shift, and the service here sends no header")]
+    NotProxiedHere,
 }
 
 impl Unplaced {
@@ -124,6 +154,8 @@ impl Unplaced {
             Unplaced::NoService => "no_service",
             Unplaced::OtherForward => "other_forward",
             Unplaced::NoReal => "no_real",
+            Unplaced::NoProxyShift => "no_proxy_shift",
+            Unplaced::NotProxiedHere => "not_proxied_here",
         }
     }
 }
@@ -146,6 +178,18 @@ pub fn place(services: &[LocalService], e: &Entry) -> Result<(u32, (Ipv4Addr, u1
         .ok_or(Unplaced::NoService)?;
     if wire_forward(s.forward) != e.forward {
         return Err(Unplaced::OtherForward);
+    }
+    // Its owner may have put a header in the stream that this entry does
+    // not say how long: forwarded unshifted, every byte after it would
+    // land in the wrong place at the real. (A template has no stream.)
+    if s.proxy && e.key.kind == FlowKind::Connection && e.proxy.is_none() {
+        return Err(Unplaced::NoProxyShift);
+    }
+    // The data plane shifts only the flows of a proxied service: the
+    // service here must send a header too (either version: the entry
+    // carries its own length).
+    if !s.proxy && e.proxy.is_some() {
+        return Err(Unplaced::NotProxiedHere);
     }
     let backend = s
         .backends
@@ -181,7 +225,20 @@ mod tests {
             state: abi::CT_ACTIVE,
             op: abi::SYNC_OP_NEW,
             flags: 0,
-            pad: 0,
+            ..SyncEvent::default()
+        }
+    }
+
+    /// Service 3: 192.0.2.50:80 under FULLNAT, real 10.0.3.21.
+    fn fullnat_80(proxy: bool) -> LocalService {
+        LocalService {
+            vip: Ipv4Addr::new(192, 0, 2, 50),
+            protocol: Protocol::Tcp,
+            port: 80,
+            forward: Forward::Fullnat,
+            id: 3,
+            proxy,
+            backends: vec![(Ipv4Addr::new(10, 0, 3, 21), 0)],
         }
     }
 
@@ -240,14 +297,7 @@ mod tests {
             (Ipv4Addr::UNSPECIFIED, 0, 0)
         );
         // A template of a real without a port places on that real.
-        let services = [LocalService {
-            vip: Ipv4Addr::new(192, 0, 2, 50),
-            protocol: Protocol::Tcp,
-            port: 80,
-            forward: Forward::Fullnat,
-            id: 3,
-            backends: vec![(Ipv4Addr::new(10, 0, 3, 21), 0)],
-        }];
+        let services = [fullnat_80(false)];
         assert_eq!(
             place(&services, &t),
             Ok((3, (Ipv4Addr::new(10, 0, 3, 21), 0)))
@@ -270,6 +320,7 @@ mod tests {
             port,
             forward,
             id,
+            proxy: false,
             backends: backends.to_vec(),
         };
         let services = [
@@ -297,5 +348,54 @@ mod tests {
         assert_eq!(place(&services, &e), Err(Unplaced::OtherForward));
         e.key.vip = Ipv4Addr::new(192, 0, 2, 51);
         assert_eq!(place(&services, &e), Err(Unplaced::NoService));
+    }
+
+    #[test]
+    fn a_proxied_service_takes_only_entries_with_their_shift() {
+        let services = [fullnat_80(true)];
+        let mut e = to_wire(&event(abi::FWD_FULLNAT, [0; 4]), ME, Duration::ZERO).unwrap();
+        assert_eq!(e.proxy, None);
+        assert_eq!(place(&services, &e), Err(Unplaced::NoProxyShift));
+        assert_eq!(Unplaced::NoProxyShift.name(), "no_proxy_shift");
+        e.proxy = Some(xlvs_sync::ProxyShift {
+            after_syn: 1,
+            len: 28,
+            acked: false,
+        });
+        assert_eq!(place(&services, &e).map(|p| p.0), Ok(3));
+        // A template has no stream to shift.
+        let mut t = e;
+        t.key.kind = FlowKind::Template;
+        t.proxy = None;
+        assert_eq!(place(&services, &t).map(|p| p.0), Ok(3));
+        // A shifted entry for a service that does not proxy here: the
+        // data plane would not shift it.
+        let plain = [fullnat_80(false)];
+        assert_eq!(place(&plain, &e), Err(Unplaced::NotProxiedHere));
+        assert_eq!(Unplaced::NotProxiedHere.name(), "not_proxied_here");
+    }
+
+    #[test]
+    fn a_proxied_event_goes_out_with_its_shift_and_comes_back_the_same() {
+        let shift = xlvs_dataplane::ProxyShift {
+            after_syn: 0xffff_fff0,
+            len: 41,
+            acked: true,
+        };
+        let mut ev = event(abi::FWD_FULLNAT, [0; 4]);
+        ev.proxy_seq = shift.after_syn;
+        ev.proxy_len = shift.len;
+        ev.proxy_flags = abi::PROXY_F_ACKED;
+        assert_eq!(ev.proxy(), Some(shift));
+        let e = to_wire(&ev, ME, Duration::ZERO).unwrap();
+        assert_eq!(e.proxy.map(shift_here), Some(shift));
+        // Through the wire's bytes.
+        let mut bytes = Vec::new();
+        e.emit(&mut bytes);
+        assert_eq!(bytes.len(), 44);
+        assert_eq!(xlvs_sync::Entry::parse(&bytes).unwrap().proxy, e.proxy);
+        // A template of the same service carries none.
+        ev.op = abi::SYNC_OP_TEMPLATE;
+        assert_eq!(to_wire(&ev, ME, Duration::ZERO).unwrap().proxy, None);
     }
 }
