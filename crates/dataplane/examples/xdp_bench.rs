@@ -16,7 +16,8 @@ use std::time::Duration;
 use xlvs_dataplane::abi::Globals;
 use xlvs_dataplane::sched_model::{CountKind, SequenceKind};
 use xlvs_dataplane::{
-    Dataplane, Forward, HashOn, Limits, NextHop, Protocol, ProxyVersion, RealSpec, Scheduling, ServiceSpec,
+    Dataplane, Forward, HashOn, Limits, NextHop, Protocol, ProxyVersion, RealSpec, Scheduling,
+    ServiceSpec,
 };
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);

@@ -365,7 +365,11 @@ fn a_first_segment_too_long_to_grow_goes_as_the_header_alone() {
     // out of order and still acknowledges the SYN. The client's copy of
     // it goes as the header alone, the next copy shifted whole again.
     let out = send(&dp, &ns, &big);
-    assert_eq!((out.seq, &out.payload), (ISN + 1, &hdr), "the header alone, at last");
+    assert_eq!(
+        (out.seq, &out.payload),
+        (ISN + 1, &hdr),
+        "the header alone, at last"
+    );
     assert_eq!(dp.stat("proxy_header_alone").unwrap(), 2);
     let out = send(&dp, &ns, &big);
     assert_eq!(
@@ -373,7 +377,11 @@ fn a_first_segment_too_long_to_grow_goes_as_the_header_alone() {
         (ISN + 1 + hdr.len() as u32, data.len())
     );
     // Once the real acknowledges the header, copies only shift.
-    send(&dp, &ns, &Seg::reply(lport, ACK, ISN + 1 + hdr.len() as u32, &[]));
+    send(
+        &dp,
+        &ns,
+        &Seg::reply(lport, ACK, ISN + 1 + hdr.len() as u32, &[]),
+    );
     let out = send(&dp, &ns, &big);
     assert_eq!(
         (out.seq, out.payload.len()),
