@@ -18,12 +18,14 @@
 //! - [`decap`]: IPIP decapsulation in XDP for TUN real servers without an
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 //! - [`pass`]: an XDP_PASS program for the labs' veth peers of directors.
+//! - [`floor`]: the bench's new-flow floor (per-flow state designs).
 
 pub mod abi;
 mod batch;
 mod clock;
 mod counts;
 pub mod decap;
+pub mod floor;
 mod loader;
 mod next_hops;
 pub mod pass;
