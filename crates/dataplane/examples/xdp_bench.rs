@@ -155,8 +155,15 @@ enum Setting {
     Sync,
     /// The next hop map off: the FIB answers every new flow.
     Fib,
+    /// The NAT service removed (no packet needs a look at its source).
+    NoNat,
+    /// The early exit for traffic to no service off (bpf/addrs.h): as
+    /// before it existed.
+    NoExit,
+    /// Both.
+    NoExitNoNat,
 }
-use Setting::{Default as Plain, Fib, Sync};
+use Setting::{Default as Plain, Fib, NoExit, NoExitNoNat, NoNat, Sync};
 
 /// Flow `i` of a set counted up from `base` (new-flow rows, and
 /// [`Mode::Spread`]): its client and source port.
@@ -260,7 +267,9 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     dp.set_service(&service(1, 80, Forward::Dr)).unwrap();
     dp.set_service(&service(2, 443, Forward::Tun)).unwrap();
     dp.set_service(&service(3, 8443, Forward::Fullnat)).unwrap();
-    dp.set_service(&service(4, 8080, Forward::Nat)).unwrap();
+    // (Removed while the "no NAT service" rows run.)
+    let nat_service = service(4, 8080, Forward::Nat);
+    dp.set_service(&nat_service).unwrap();
     // Each real's next hop, as xlvsd keeps it from rtnetlink (bpf/fib.h):
     // new TUN, NAT and FULLNAT flows skip the FIB lookup; rows marked
     // "FIB lookup" turn the map off.
@@ -367,6 +376,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let same = |pkt: Vec<u8>| -> Box<dyn Fn(u32) -> Vec<u8>> { Box::new(move |_| pkt.clone()) };
     let ack = |port| frame(client, VIP, 40000, port, 0x10);
     let new_fib_flow = |port: u16| new_flow_from(port, Ipv4Addr::new(198, 22, 0, 0));
+    let not_vip = frame(client, Ipv4Addr::new(192, 0, 2, 99), 40000, 80, 0x10);
     // (name, program, how, what it changes)
     let paths: Vec<(&str, &str, Mode, Setting)> = vec![
         (
@@ -385,8 +395,26 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         (
             "not a VIP (XDP_PASS)",
             "xlvs",
-            Mode::Repeat(frame(client, Ipv4Addr::new(192, 0, 2, 99), 40000, 80, 0x10)),
+            Mode::Repeat(not_vip.clone()),
             Plain,
+        ),
+        (
+            "not a VIP (XDP_PASS), no NAT service",
+            "xlvs",
+            Mode::Repeat(not_vip.clone()),
+            NoNat,
+        ),
+        (
+            "not a VIP (XDP_PASS), early exit off",
+            "xlvs",
+            Mode::Repeat(not_vip.clone()),
+            NoExit,
+        ),
+        (
+            "not a VIP (XDP_PASS), early exit off, no NAT service",
+            "xlvs",
+            Mode::Repeat(not_vip.clone()),
+            NoExitNoNat,
         ),
         (
             "once: baseline",
@@ -464,13 +492,13 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             Plain,
         ),
         (
-            "  of which: insert alone, 8-way array per CPU",
+            "  of which: insert alone, 8-way PERCPU_ARRAY",
             "floor_sa_percpu",
             Mode::Once(new_flow(79)),
             Plain,
         ),
         (
-            "  of which: insert alone, 8-way array, a slice per CPU",
+            "  of which: insert alone, 8-way per-CPU slices",
             "floor_sa_sliced",
             Mode::Once(new_flow(79)),
             Plain,
@@ -661,13 +689,13 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             Plain,
         ),
         (
-            "floor: ACKs over 20,000 flows, 8-way array per CPU",
+            "floor: ACKs over 20,000 flows, 8-way PERCPU_ARRAY",
             "floor_sa_percpu",
             floor_spread(20_000),
             Plain,
         ),
         (
-            "floor: ACKs over 20,000 flows, 8-way array, a slice per CPU",
+            "floor: ACKs over 20,000 flows, 8-way per-CPU slices",
             "floor_sa_sliced",
             floor_spread(20_000),
             Plain,
@@ -703,13 +731,13 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             Plain,
         ),
         (
-            "floor: ACKs over 1,000,000 flows, 8-way array per CPU",
+            "floor: ACKs over 1,000,000 flows, 8-way PERCPU_ARRAY",
             "floor_sa_percpu",
             floor_spread(1_000_000),
             Plain,
         ),
         (
-            "floor: ACKs over 1,000,000 flows, 8-way array, a slice per CPU",
+            "floor: ACKs over 1,000,000 flows, 8-way per-CPU slices",
             "floor_sa_sliced",
             floor_spread(1_000_000),
             Plain,
@@ -735,7 +763,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let mut per_call = 0.0;
     let mut synced = 0u64;
     println!(
-        "{:<44} {:>10} {:>8} {:>8} {:>8}",
+        "{:<56} {:>10} {:>8} {:>8} {:>8}",
         "path", "ns/packet", "x base", "net ns", "action"
     );
     let only = std::env::var("XLVS_BENCH_ONLY").ok();
@@ -751,6 +779,12 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             let sync = setting == Sync;
             if setting == Fib {
                 dp.set_next_hop_cache(false).unwrap();
+            }
+            if matches!(setting, NoExit | NoExitNoNat) {
+                dp.set_early_exit(false).unwrap();
+            }
+            if matches!(setting, NoNat | NoExitNoNat) {
+                dp.remove_service(&nat_service).unwrap();
             }
             if sync {
                 // (Only around its rows: the others make no ring call at all.
@@ -786,16 +820,21 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
                         let (c, sport) = spread_flow(*base, n);
                         let r = run(dp, prog, &frame(c, VIP, sport, *port, 0x10), 1);
                         total += r.duration.as_nanos() as f64;
-                        act = r.action;
-                        missed += u32::from(r.action != XDP_TX);
+                        if r.action == XDP_TX {
+                            act = r.action;
+                        } else {
+                            missed += 1;
+                        }
                     }
                     // Every ACK must have found its flow (none made a new
                     // entry), or the row measured something else. A
-                    // set-associative bucket may have evicted a few of a
-                    // million flows: said, and counted.
+                    // set-associative table evicts a few of a million
+                    // flows from its fullest buckets (under 1% with its
+                    // share per CPU): said, and counted (under 2%).
                     assert_eq!(made(dp), before, "ACKs that missed their entry");
                     if missed > 0 {
-                        assert!(prog.starts_with("floor_sa"), "{prog}: {missed} ACKs missed");
+                        let few = prog.starts_with("floor_sa") && missed * 50 < calls;
+                        assert!(few, "{prog}: {missed} of {calls} ACKs missed");
                         eprintln!("({prog}, {flows} flows: {missed} of {calls} ACKs missed)");
                     }
                     (total / f64::from(calls), act)
@@ -819,6 +858,12 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
             }
             if setting == Fib {
                 dp.set_next_hop_cache(true).unwrap();
+            }
+            if matches!(setting, NoExit | NoExitNoNat) {
+                dp.set_early_exit(true).unwrap();
+            }
+            if matches!(setting, NoNat | NoExitNoNat) {
+                dp.set_service(&nat_service).unwrap();
             }
             out
         };
@@ -870,7 +915,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         }
         let names = ["ABORTED", "DROP", "PASS", "TX", "REDIRECT"];
         println!(
-            "{name:<44} {best:>10.1} {:>8.2} {:>8.1} {:>8}",
+            "{name:<56} {best:>10.1} {:>8.2} {:>8.1} {:>8}",
             best / base,
             best - per_call,
             names.get(action as usize).unwrap_or(&"?")

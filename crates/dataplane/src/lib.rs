@@ -21,6 +21,7 @@
 //! - [`floor`]: the bench's new-flow floor (per-flow state designs).
 
 pub mod abi;
+mod addrs;
 mod batch;
 mod clock;
 mod counts;
@@ -35,6 +36,7 @@ mod service;
 mod sync;
 mod templates;
 
+pub use addrs::AddrKind;
 pub use clock::Clock;
 pub use counts::{is_active, Recount};
 pub use loader::{
