@@ -253,7 +253,7 @@ mod tests {
         let half = ADDR_WORDS as usize / 2;
         assert_eq!((ones(0..half), ones(half..2 * half)), (1, 1));
         let (w, b) = bit_of(AddrKind::NatReal, a(1));
-        assert!(w >= ADDR_WORDS / 2 && w < ADDR_WORDS && b < 64);
+        assert!((ADDR_WORDS / 2..ADDR_WORDS).contains(&w) && b < 64);
         assert_eq!(words[w as usize], 1 << b);
     }
 }
