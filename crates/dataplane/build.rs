@@ -1,7 +1,7 @@
 //! Compiles the XDP programs (bpf/xlvs.c, the director; bpf/decap.c,
 //! IPIP decapsulation for TUN reals; bpf/pass.c, what labs attach to a
-//! director's veth peers) with clang-19 into OUT_DIR; the crate embeds the
-//! objects.
+//! director's veth peers; bpf/floor.c, the bench's new-flow floor) with
+//! clang-19 into OUT_DIR; the crate embeds the objects.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,7 +10,7 @@ const CLANG: &str = "clang-19";
 
 fn main() {
     println!("cargo:rerun-if-changed=bpf");
-    for name in ["xlvs", "decap", "pass"] {
+    for name in ["xlvs", "decap", "pass", "floor"] {
         compile(name);
     }
 }

@@ -41,6 +41,15 @@
 #define G_F_SYNC (1 << 3)       /* report connection entries (sync.h) */
 #define G_F_TOA (1 << 4)        /* some service sends TOA options (toa.h) */
 #define G_F_PROXY (1 << 5)      /* some service sends PROXY headers (proxy.h) */
+/* addr_bits holds every VIP and FULLNAT local address: packets to none
+ * of them pass at once (addrs.h). Set by the loader. */
+#define G_F_ADDRS (1 << 6)
+/* Some NAT (not FULLNAT) service has reals, whose replies go to clients:
+ * packets from a real in addr_bits are looked at too. */
+#define G_F_NAT_REALS (1 << 7)
+/* addr_bits: 64-bit words, two halves (destinations, NAT reals' sources)
+ * of ADDR_WORDS * 32 bits each. */
+#define ADDR_WORDS 1024
 /* TUN, NAT, FULLNAT: the next hop towards a real is taken from next_hops
  * when its entry is usable (fib.h); a high bit, apart from the others */
 #define G_F_NEXT_HOP (1 << 8)

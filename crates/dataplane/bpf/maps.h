@@ -128,6 +128,17 @@ struct {
     __type(value, struct nat_back);
 } nat_reverse SEC(".maps");
 
+/* Addresses that may be a VIP or FULLNAT local address (first half) or
+ * a NAT real (second half): one bit each, by a hash of the address, set
+ * by the daemon (src/addrs.rs). An array, so the lookup is inlined: a bit
+ * clear means the packet is for no service (addrs.h). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, ADDR_WORDS);
+    __type(key, __u32);
+    __type(value, __u64);
+} addr_bits SEC(".maps");
+
 /* FULLNAT: this node's local addresses (globals.laddr_count of them). */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);

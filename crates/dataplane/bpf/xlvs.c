@@ -8,6 +8,7 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include "addrs.h"
 #include "consts.h"
 #include "encap.h"
 #include "fib.h"
@@ -198,8 +199,6 @@ int xlvs(struct xdp_md *ctx)
     int act = parse(ctx, &p);
     if (act != CONTINUE)
         return act;
-    p.hash = flow_hash(bpf_ntohl(p.key.src), bpf_ntohl(p.key.dst), bpf_ntohs(p.key.sport), bpf_ntohs(p.key.dport),
-                       p.key.proto);
 
     /* Only frames sent to us: another director may own this one. */
     __u32 ifindex = ctx->ingress_ifindex;
@@ -208,6 +207,13 @@ int xlvs(struct xdp_md *ctx)
         count(STAT_PASS_NOT_OURS);
         return XDP_PASS;
     }
+    /* Traffic for no service leaves before anything is looked up. */
+    if (for_no_service(&p)) {
+        count(p.icmp ? STAT_PASS_ICMP : STAT_PASS_NOT_VIP);
+        return XDP_PASS;
+    }
+    p.hash = flow_hash(bpf_ntohl(p.key.src), bpf_ntohl(p.key.dst), bpf_ntohs(p.key.sport), bpf_ntohs(p.key.dport),
+                       p.key.proto);
     __u32 zero = 0;
     struct globals *g = bpf_map_lookup_elem(&globals, &zero);
     if (!g)

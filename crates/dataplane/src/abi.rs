@@ -92,6 +92,15 @@ pub const G_F_PROXY: u32 = 32;
 pub const G_F_PORT0: u32 = 2;
 /// globals.flags: the flow cache is on (set by the loader).
 pub const G_F_FLOW_CACHE: u32 = 4;
+/// globals.flags: `addr_bits` holds every VIP and FULLNAT local address,
+/// so packets to none of them pass at once (bpf/addrs.h). Kept by the
+/// loader (src/addrs.rs).
+pub const G_F_ADDRS: u32 = 64;
+/// globals.flags: some NAT service has reals (in `addr_bits`): packets
+/// from them are looked at too (their replies go to clients).
+pub const G_F_NAT_REALS: u32 = 128;
+/// `addr_bits`: 64-bit words, two halves (destinations, NAT reals).
+pub const ADDR_WORDS: u32 = 1024;
 /// globals.flags: connection entries are reported in the `sync_events`
 /// ring (bpf/sync.h). Off unless the daemon sets it.
 pub const G_F_SYNC: u32 = 8;

@@ -18,12 +18,15 @@
 //! - [`decap`]: IPIP decapsulation in XDP for TUN real servers without an
 //!   ipip module (`bpf/decap.c`, the `xlvs-decap` tool).
 //! - [`pass`]: an XDP_PASS program for the labs' veth peers of directors.
+//! - [`floor`]: the bench's new-flow floor (per-flow state designs).
 
 pub mod abi;
+mod addrs;
 mod batch;
 mod clock;
 mod counts;
 pub mod decap;
+pub mod floor;
 mod loader;
 mod next_hops;
 pub mod pass;
@@ -34,6 +37,7 @@ mod service;
 mod sync;
 mod templates;
 
+pub use addrs::AddrKind;
 pub use clock::Clock;
 pub use counts::{is_active, Recount};
 pub use loader::{

@@ -3,8 +3,8 @@
 
 use crate::abi::{
     Conn, DstKey, DstReals, FlowKey, Globals, IfMac, IfSlot, NatBack, RealLoad, RealNextHop,
-    SchedDests, SvcKey, SvcVal, Tmpl, TmplKey, Traffic, G_F_FLOW_CACHE, G_F_SYNC, IF_SLOTS,
-    MAX_LOCAL_ADDRS, STAT_NAMES,
+    SchedDests, SvcKey, SvcVal, Tmpl, TmplKey, Traffic, G_F_ADDRS, G_F_FLOW_CACHE, G_F_NAT_REALS,
+    G_F_SYNC, IF_SLOTS, MAX_LOCAL_ADDRS, STAT_NAMES,
 };
 use crate::clock::Clock;
 use crate::reals::RealSlots;
@@ -140,7 +140,9 @@ pub struct Dataplane {
     pub(crate) hops: std::collections::BTreeMap<std::net::Ipv4Addr, crate::NextHop>,
     /// Services whose reals' connections XDP counts (`SVC_F_COUNTS`).
     pub(crate) counted: BTreeSet<u32>,
-    local_addrs: Array<MapData, [u8; 4]>,
+    pub(crate) local_addrs: Array<MapData, [u8; 4]>,
+    /// What each address is to us (src/addrs.rs).
+    pub(crate) addrs: crate::addrs::Addresses,
     if_macs: HashMap<MapData, u32, IfMac>,
     if_slots: Array<MapData, IfSlot>,
     /// The kernel's HZ (connection entries are stamped in jiffies).
@@ -221,6 +223,7 @@ const MAPS: &[&str] = &[
     "templates",
     "locality",
     "local_addrs",
+    "addr_bits",
     "globals",
     "stats",
     "svc_stats",
@@ -349,6 +352,7 @@ impl Dataplane {
             hops: Default::default(),
             counted: BTreeSet::new(),
             local_addrs: take(&mut ebpf, "local_addrs")?,
+            addrs: crate::addrs::Addresses::new(take(&mut ebpf, "addr_bits")?),
             if_macs: take(&mut ebpf, "if_macs")?,
             if_slots: take(&mut ebpf, "if_slots")?,
             hz: 0,
@@ -386,6 +390,8 @@ impl Dataplane {
                 ..Globals::default()
             })?;
         }
+        // From the (maybe pinned) services, reals and local addresses.
+        dp.recover_addresses()?;
         Ok(dp)
     }
 
@@ -432,7 +438,8 @@ impl Dataplane {
         // 0 marks an entry never stored.
         self.gen = self.gen.wrapping_add(1).max(1);
         let fc = self.limits.flow_cache;
-        let mut flags = g.flags & !G_F_FLOW_CACHE;
+        let mut flags =
+            (g.flags & !(G_F_FLOW_CACHE | G_F_ADDRS | G_F_NAT_REALS)) | self.addrs.flags;
         if fc > 0 {
             flags |= G_F_FLOW_CACHE;
         }
@@ -664,7 +671,8 @@ impl Dataplane {
         }
         let mut g = self.globals()?;
         g.laddr_count = addrs.len() as u32;
-        self.set_globals(g)
+        self.set_globals(g)?;
+        self.sync_addresses(true)
     }
 
     /// Up to `limit` entries of the NAT/FULLNAT way back (flow as the real

@@ -54,6 +54,11 @@ impl RealSlots {
             .collect()
     }
 
+    /// (service, address) of every slot in use.
+    pub fn in_use(&self) -> impl Iterator<Item = (u32, Ipv4Addr)> + '_ {
+        self.used.keys().map(|&(svc, addr, _)| (svc, addr))
+    }
+
     pub fn free_count(&self) -> usize {
         self.free.len()
     }

@@ -288,6 +288,11 @@ impl Dataplane {
             g.flags |= flags;
             self.set_globals(g)?;
         }
+        // Its VIP (and NAT reals) where XDP tells service traffic apart
+        // before it can find the keys; what it no longer uses goes below.
+        let nat = spec.forward == Forward::Nat;
+        self.addrs.services.insert((spec.id, spec.vip), nat);
+        self.sync_addresses(false)?;
         for &port in &spec.ports {
             let key = SvcKey::new(spec.vip, spec.protocol.number(), port);
             self.services
@@ -302,6 +307,7 @@ impl Dataplane {
                 .set(slot, Real::default(), 0)
                 .map_err(map_err("reals"))?;
         }
+        self.sync_addresses(true)?;
         self.invalidate_flow_cache()
     }
 
@@ -415,6 +421,8 @@ impl Dataplane {
                 .set(slot, Real::default(), 0)
                 .map_err(map_err("reals"))?;
         }
+        self.addrs.services.remove(&(spec.id, spec.vip));
+        self.sync_addresses(true)?;
         self.invalidate_flow_cache()
     }
 }

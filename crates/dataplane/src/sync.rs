@@ -366,7 +366,11 @@ impl Dataplane {
         }
 
         // The way back first: the flow's first packet forwarded from the
-        // entry may be answered at once.
+        // entry may be answered at once (and the peer's local address
+        // known to XDP's early exit, src/addrs.rs, before it).
+        if let Some(n) = nat {
+            self.note_peer_local(*n.ip())?;
+        }
         if matches!(svc.forward, abi::FWD_FULLNAT | abi::FWD_NAT) {
             let (proxy_seq, proxy_len, proxy_flags) = ProxyShift::raw(e.proxy);
             let back = NatBack {
