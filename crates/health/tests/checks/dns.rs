@@ -53,7 +53,8 @@ async fn garbage_with_our_id_is_down() {
 async fn a_closed_port_is_refused_at_once() {
     // Bound as TCP, but nobody has the UDP port either (ephemeral ports are
     // shared per protocol only by chance; the ICMP error proves it).
-    let err = run(&CheckSpec::Dns(DnsSpec::new(closed_port())), GENEROUS)
+    let closed = closed_port();
+    let err = run(&CheckSpec::Dns(DnsSpec::new(closed.addr())), GENEROUS)
         .await
         .unwrap_err();
     match err {

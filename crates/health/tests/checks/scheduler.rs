@@ -193,9 +193,10 @@ async fn a_down_real_stays_down_across_a_replace_until_it_rises() {
     let (server, _) = tcp_counter().await;
     let (mut checker, mut rx) = checker();
     let target = id("r");
+    let closed = closed_port();
     let broken = TargetSpec {
         fall: 1,
-        ..spec(CheckSpec::Tcp(closed_port()), 50, 40)
+        ..spec(CheckSpec::Tcp(closed.addr()), 50, 40)
     };
     checker.upsert(target.clone(), broken).unwrap();
     let down = next_event(&mut rx).await;
@@ -310,7 +311,8 @@ async fn removing_a_target_kills_its_running_script() {
 /// other one, on the service's timers, only after its three failures.
 #[tokio::test]
 async fn a_real_with_its_own_timers_is_checked_on_them() {
-    let port = closed_port().port();
+    let closed = closed_port();
+    let port = closed.port();
     let text = format!(
         r#"{}
 [[service]]

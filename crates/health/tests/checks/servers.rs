@@ -34,10 +34,47 @@ async fn listen() -> TcpListener {
     TcpListener::bind((LOCALHOST, 0)).await.unwrap()
 }
 
-/// A port nothing listens on (bound, then released).
-pub fn closed_port() -> SocketAddr {
+/// A free port, for a server to listen on (bound, then released).
+pub fn free_port() -> SocketAddr {
     let l = StdListener::bind((LOCALHOST, 0)).unwrap();
     l.local_addr().unwrap()
+}
+
+/// A TCP port nothing listens on, on every local address, for as long as
+/// this lives: a socket holds it bound without listening (a connection
+/// gets a reset), so no other test's listener can take it meanwhile (a
+/// port merely released once was, and a check on it passed).
+pub struct ClosedPort {
+    _socket: socket2::Socket,
+    port: u16,
+}
+
+impl ClosedPort {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The port on 127.0.0.1.
+    pub fn addr(&self) -> SocketAddr {
+        (LOCALHOST, self.port).into()
+    }
+}
+
+pub fn closed_port() -> ClosedPort {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: SocketAddr = (std::net::Ipv4Addr::UNSPECIFIED, 0).into();
+    socket.bind(&any.into()).unwrap();
+    let port = socket
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .expect("an IPv4 address")
+        .port();
+    ClosedPort {
+        _socket: socket,
+        port,
+    }
 }
 
 /// Accepts and closes connections, counting them.
@@ -294,7 +331,7 @@ impl Nginx {
     /// `locations` goes inside the `server` block.
     pub async fn start(locations: &str) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
-        let addr = closed_port();
+        let addr = free_port();
         let p = |name: &str| -> PathBuf { dir.path().join(name) };
         let conf = format!(
             "daemon off;\nmaster_process off;\nuser root;\npid {pid};\nerror_log {log} warn;\n\

@@ -15,7 +15,8 @@ async fn up_when_the_port_accepts() {
 
 #[tokio::test]
 async fn down_when_the_port_refuses() {
-    let err = run(&CheckSpec::Tcp(closed_port()), GENEROUS)
+    let closed = closed_port();
+    let err = run(&CheckSpec::Tcp(closed.addr()), GENEROUS)
         .await
         .unwrap_err();
     match &err {
