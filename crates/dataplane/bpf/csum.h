@@ -2,6 +2,14 @@
 #pragma once
 #include <linux/ip.h>
 
+/* A sum folded to 16 bits (not inverted). */
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return sum;
+}
+
 /* The header checksum of a fresh 20-byte IPv4 header (check field 0). */
 static __always_inline __u16 ipv4_csum(struct iphdr *ip)
 {
@@ -10,9 +18,7 @@ static __always_inline __u16 ipv4_csum(struct iphdr *ip)
 #pragma unroll
     for (int i = 0; i < (int)(sizeof(*ip) / 2); i++)
         sum += w[i];
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return ~sum;
+    return ~csum_fold(sum);
 }
 
 /* Incremental updates (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')). The
@@ -31,18 +37,7 @@ static __always_inline __u32 csum_diff32(__be32 from, __be32 to)
 
 static __always_inline __u16 csum_apply(__u16 check, __u32 diff)
 {
-    __u32 sum = (__u32)(__u16)~check + diff;
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return ~sum;
-}
-
-/* A sum folded to 16 bits (not inverted). */
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return sum;
+    return ~csum_fold((__u32)(__u16)~check + diff);
 }
 
 /* A folded sum of bytes that moved by an odd number of positions (or a
