@@ -117,6 +117,11 @@ const SH_COMMANDS: &[(&str, &str, &str)] = &[
         "XLVS_BENCH_ONLY",
     ),
     (
+        "XLVS_BENCH_LOADS=",
+        "crates/dataplane/examples/xdp_bench.rs",
+        "XLVS_BENCH_LOADS",
+    ),
+    (
         "sudo cargo run --release -p xlvs-dataplane --example conntrack_capacity",
         "crates/dataplane/examples/conntrack_capacity.rs",
         "fn main",

@@ -4,6 +4,12 @@
 //!
 //!   sudo cargo run --release -p xlvs-dataplane --example xdp_bench [REPEAT]
 //!
+//! `XLVS_BENCH_LOADS=N` runs each table N times, each with the program and
+//! its maps loaded afresh, and prints each row's medians and the spread of
+//! its ratio: from one load to the next the tables land elsewhere in
+//! memory, and on a VM that moves a row by 10-20%, far more than the
+//! rounds within one load do.
+//!
 //! Needs root. TUN, NAT and FULLNAT look up routes: the bench makes a
 //! network namespace of its own (a veth pair, routes and permanent
 //! neighbours), runs there as if packets arrived on the veth, and deletes
@@ -216,16 +222,79 @@ fn main() {
         }
         println!("(on CPU {cpu})");
     }
+    let loads: usize = std::env::var("XLVS_BENCH_LOADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1);
     let ns = Netns::enter();
     println!("flow cache on (the default):");
-    table(&ns, repeat, Limits::default().flow_cache);
+    print_rows(
+        &(0..loads)
+            .map(|_| table(&ns, repeat, Limits::default().flow_cache))
+            .collect::<Vec<_>>(),
+    );
     println!("\nflow cache off (every packet looks up its service and connection, and the FIB):");
-    table(&ns, repeat, 0);
+    print_rows(
+        &(0..loads)
+            .map(|_| table(&ns, repeat, 0))
+            .collect::<Vec<_>>(),
+    );
 }
 
-/// Loads the program with `flow_cache` entries per CPU and prints a row
-/// for each path.
-fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
+/// One path's figures from one load.
+struct Row {
+    name: &'static str,
+    /// ns per packet, its ratio to the baseline measured the same way, and
+    /// ns with the per-call overhead taken off.
+    ns: f64,
+    ratio: f64,
+    net: f64,
+    action: u32,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Prints the rows of one or more loads of a table: each figure the
+/// median of the loads, and with more than one the ratio's spread.
+fn print_rows(loads: &[Vec<Row>]) {
+    println!(
+        "{:<56} {:>10} {:>8} {:>8} {:>8}",
+        "path", "ns/packet", "x base", "net ns", "action"
+    );
+    let names = ["ABORTED", "DROP", "PASS", "TX", "REDIRECT"];
+    for (i, row) in loads[0].iter().enumerate() {
+        let of = |f: fn(&Row) -> f64| loads.iter().map(|l| f(&l[i])).collect::<Vec<_>>();
+        let ratios = of(|r| r.ratio);
+        let spread = if loads.len() > 1 {
+            let lo = ratios.iter().copied().fold(f64::MAX, f64::min);
+            let hi = ratios.iter().copied().fold(0.0, f64::max);
+            format!("   [{lo:.2}-{hi:.2}]")
+        } else {
+            String::new()
+        };
+        println!(
+            "{:<56} {:>10.1} {:>8.2} {:>8.1} {:>8}{spread}",
+            row.name,
+            median(of(|r| r.ns)),
+            median(ratios),
+            median(of(|r| r.net)),
+            names.get(row.action as usize).unwrap_or(&"?")
+        );
+    }
+}
+
+/// Loads the program with `flow_cache` entries per CPU and measures each
+/// path.
+fn table(ns: &Netns, repeat: u32, flow_cache: u32) -> Vec<Row> {
     // Room for the million flows of the largest spread row next to what
     // the new-flow rows add, so that LRU eviction never takes one of them.
     let limits = Limits {
@@ -813,10 +882,7 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
     let mut repeat_base = 0.0;
     let mut per_call = 0.0;
     let mut synced = 0u64;
-    println!(
-        "{:<56} {:>10} {:>8} {:>8} {:>8}",
-        "path", "ns/packet", "x base", "net ns", "action"
-    );
+    let mut rows = Vec::new();
     let only = std::env::var("XLVS_BENCH_ONLY").ok();
     let wanted = |name: &str, prog: &str| {
         (prog == "baseline" || only.as_ref().is_none_or(|o| name.contains(o.as_str())))
@@ -965,13 +1031,13 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
                 Mode::Once(_) | Mode::Spread { .. } => per_call = best - repeat_base,
             }
         }
-        let names = ["ABORTED", "DROP", "PASS", "TX", "REDIRECT"];
-        println!(
-            "{name:<56} {best:>10.1} {:>8.2} {:>8.1} {:>8}",
-            best / base,
-            best - per_call,
-            names.get(action as usize).unwrap_or(&"?")
-        );
+        rows.push(Row {
+            name,
+            ns: best,
+            ratio: best / base,
+            net: best - per_call,
+            action,
+        });
     }
     if std::env::var_os("XLVS_BENCH_STATS").is_some() {
         for (k, v) in dp.stats().unwrap() {
@@ -979,4 +1045,5 @@ fn table(ns: &Netns, repeat: u32, flow_cache: u32) {
         }
         println!("{:<20} {synced}", "sync_events_read");
     }
+    rows
 }
