@@ -1,6 +1,7 @@
 /* Checksums. */
 #pragma once
 #include <linux/ip.h>
+#include <bpf/bpf_endian.h>
 
 /* A sum folded to 16 bits (not inverted). */
 static __always_inline __u16 csum_fold(__u32 sum)
@@ -38,6 +39,15 @@ static __always_inline __u32 csum_diff32(__be32 from, __be32 to)
 static __always_inline __u16 csum_apply(__u16 check, __u32 diff)
 {
     return ~csum_fold((__u32)(__u16)~check + diff);
+}
+
+/* Sets an IPv4 header's total length to `tot` (host order), patching its
+ * checksum. */
+static __always_inline void ip_set_tot_len(struct iphdr *ip, __u32 tot)
+{
+    __u16 new_tot = bpf_htons(tot);
+    ip->check = csum_apply(ip->check, csum_diff16(ip->tot_len, new_tot));
+    ip->tot_len = new_tot;
 }
 
 /* A folded sum of bytes that moved by an odd number of positions (or a

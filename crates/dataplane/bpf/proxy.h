@@ -17,7 +17,7 @@
  *   or before proxy_seq (the SYN-ACK) stays. Once an ACK reaches
  *   proxy_seq + len the flow is marked acknowledged (PROXY_F_ACKED) and
  *   the shift is a pure function of len, which the flow cache's entries
- *   carry (their `pad` byte) for both directions.
+ *   carry (their `proxy_len`) for both directions.
  * The state lives in the flow's way back (nat_back.proxy_*), set with it
  * for a proxied service's SYN (nat.h setup_nat), so the sync event of
  * the new entry carries it and a peer shifts as the owner does.
@@ -254,10 +254,7 @@ static __always_inline int proxy_grow(struct xdp_md *ctx, struct pkt *p, struct 
     long hsum = proxy_copy(h, (void *)tcp + (doff & 0xf) * 4, len, data_end);
     if (hsum < 0)
         return XDP_DROP;
-    __u16 old_tot = ip->tot_len;
-    __u16 new_tot = bpf_htons(tot + len);
-    ip->check = csum_apply(ip->check, csum_diff16(old_tot, new_tot));
-    ip->tot_len = new_tot;
+    ip_set_tot_len(ip, tot + len);
     /* The header's words, the TCP header's (less its checksum), the
      * payload's and the new pseudo header's. */
     __u32 sum = pseudo_sum(ip, tcp_len + len) + hdr_sum + (__u16)~old_check + (__u32)hsum + payload;
@@ -285,10 +282,7 @@ static __always_inline int proxy_alone(struct xdp_md *ctx, struct pkt *p, struct
     if (hsum < 0)
         return XDP_DROP;
     __u32 tcp_len = doff * 4 + len;
-    __u16 old_tot = ip->tot_len;
-    __u16 new_tot = bpf_htons(sizeof(struct iphdr) + tcp_len);
-    ip->check = csum_apply(ip->check, csum_diff16(old_tot, new_tot));
-    ip->tot_len = new_tot;
+    ip_set_tot_len(ip, sizeof(struct iphdr) + tcp_len);
     tcp->check = ~csum_fold(pseudo_sum(ip, tcp_len) + hdr_sum + (__u16)~old_check + (__u32)hsum);
     __u32 keep = p->l2_len + sizeof(struct iphdr) + tcp_len;
     __u32 frame = data_end - data;
@@ -453,7 +447,7 @@ static __always_inline void proxy_reply(struct xdp_md *ctx, struct pkt *p, struc
         proxy_unshift(ctx, (void *)tcp - (void *)(long)ctx->data, base, len, acked);
     }
     if (acked)
-        fill->pad = len;
+        fill->proxy_len = len;
     else
         fill->kind = 0;
 }
@@ -474,7 +468,7 @@ static __always_inline int proxy_client(struct xdp_md *ctx, struct pkt *p, struc
     int acked = b->proxy_flags & PROXY_F_ACKED;
     struct flow_cache_entry *e = cache_entry_of(g, b);
     if (e)
-        e->pad = b->proxy_len;
+        e->proxy_len = b->proxy_len;
     if (!acked && e)
         e->gen = 0;
     if (p->tcp_flags & TCP_SYN) {

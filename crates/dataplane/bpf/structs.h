@@ -290,5 +290,6 @@ struct flow_cache_entry {
     __u16 max_len;     /* the longest frame (IP total length) the egress MTU
                           was checked for */
     __u8 kind;         /* FWD_* or FC_REPLY */
-    __u8 pad;
+    __u8 proxy_len;    /* FULLNAT with a PROXY header the real has
+                          acknowledged: the flow's shift (proxy.h) */
 };

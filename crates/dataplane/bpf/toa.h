@@ -106,9 +106,8 @@ static __always_inline int toa_write(struct pkt *p, void *data_end, __u32 doff, 
     __builtin_memcpy(&w0, opt, 4);
     __builtin_memcpy(&w1, opt + 4, 4);
 
-    __u16 old_tot = ip->tot_len;
-    __u16 tcp_len = bpf_ntohs(old_tot) - sizeof(struct iphdr);
-    __u16 new_tot = bpf_htons(bpf_ntohs(old_tot) + TOA_LEN);
+    __u16 tot = bpf_ntohs(ip->tot_len);
+    __u16 tcp_len = tot - sizeof(struct iphdr);
     __u16 *doff_word = (void *)tcp + 12;
     __u16 old_doff_word = *doff_word;
     tcp->doff = doff + TOA_LEN / 4;
@@ -116,8 +115,7 @@ static __always_inline int toa_write(struct pkt *p, void *data_end, __u32 doff, 
     __u32 d_tcp = csum_diff16(bpf_htons(tcp_len), bpf_htons(tcp_len + TOA_LEN)) +
                   csum_diff16(old_doff_word, *doff_word) + csum_diff32(0, w0) + csum_diff32(0, w1);
     tcp->check = csum_apply(tcp->check, d_tcp);
-    ip->check = csum_apply(ip->check, csum_diff16(old_tot, new_tot));
-    ip->tot_len = new_tot;
+    ip_set_tot_len(ip, tot + TOA_LEN);
     return CONTINUE;
 }
 

@@ -108,8 +108,8 @@ static __always_inline int forward_cached(struct xdp_md *ctx, struct pkt *p, str
         if (act != CONTINUE)
             return act;
         /* A proxied flow's ACKs back in the client's sequence space. */
-        if (e->pad && (p->tcp_flags & TCP_ACK))
-            proxy_unshift(ctx, p->l4 - (void *)(long)ctx->data, 0, e->pad, 1);
+        if (e->proxy_len && (p->tcp_flags & TCP_ACK))
+            proxy_unshift(ctx, p->l4 - (void *)(long)ctx->data, 0, e->proxy_len, 1);
         return send_to(ctx, &e->nh, STAT_TX_REPLY);
     }
     count(STAT_CT_HIT);
@@ -128,11 +128,11 @@ static __always_inline int forward_cached(struct xdp_md *ctx, struct pkt *p, str
         if (act != CONTINUE)
             return act;
         /* A proxied flow's sequence numbers in the real's space. */
-        if (e->pad) {
+        if (e->proxy_len) {
             struct tcphdr *tcp = p->l4;
             if ((void *)(tcp + 1) > data_end)
                 return XDP_DROP;
-            proxy_shift_seq(tcp, e->pad);
+            proxy_shift_seq(tcp, e->proxy_len);
         }
         return send_to(ctx, &e->nh, e->kind == FWD_FULLNAT ? STAT_TX_FULLNAT : STAT_TX_NAT);
     }
