@@ -10,16 +10,23 @@
 //! request again, preferring the peer asked least often, until the
 //! deadline. No Ready peer heard by then: we are alone (the first director
 //! of the cluster); Ready peers heard but nothing completed: timed out.
+//! A cluster started together would wait for the deadline, each director
+//! for the others: when every configured peer is heard and none is Ready,
+//! the one of the starting directors with the lowest address goes first
+//! (alone, at once) and the others fetch its table as soon as it is
+//! Ready. A group's members are not known in advance: there we wait.
 //!
 //! Serving: the driver answers BulkRequested with `serve_bulk`; the
 //! entries go out through `poll_transmit` after every other datagram, a
 //! datagram per call, and the BulkEnd last.
 
+use crate::config::Mode;
 use crate::event::{BulkFailure, Event};
 use crate::flow_sync::{FlowSync, Queued};
+use crate::peer::Peer;
 use crate::timers::Timer;
 use crate::wire::datagram::bulk_entries_room;
-use crate::wire::{Body, BulkEnd, Entry, Op};
+use crate::wire::{Body, BulkEnd, Entry, NodeState, Op};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -203,6 +210,10 @@ impl FlowSync {
         let Some(peer) = chosen else {
             self.bulk.status = BulkStatus::WaitingForPeer;
             self.timers.clear(Timer::BulkStalled);
+            if self.bulk.attempts.is_empty() && self.first_of_a_cold_cluster() {
+                tracing::info!("no sync peer is Ready and we start first: without a table");
+                self.bulk_end(BulkFailure::Alone, BulkStatus::Alone);
+            }
             return;
         };
         let total = match self.bulk.status {
@@ -258,12 +269,36 @@ impl FlowSync {
         if !self.bulk.active() {
             return;
         }
-        self.timers.clear(Timer::BulkStalled);
         let (reason, status) = match self.bulk.attempts.is_empty() {
             true => (BulkFailure::Alone, BulkStatus::Alone),
             false => (BulkFailure::TimedOut, BulkStatus::TimedOut),
         };
         tracing::warn!(result = ?reason, "sync table transfer ended without the table");
+        self.bulk_end(reason, status);
+    }
+
+    /// Whether we start without a table now, not at the deadline: every
+    /// configured peer (unicast) is up and none is Ready, and none of
+    /// those starting (Joining) has a lower address than ours. A peer not
+    /// heard may be Ready: then we wait for it, or for the deadline.
+    fn first_of_a_cold_cluster(&self) -> bool {
+        if !matches!(self.config.mode, Mode::Unicast(_)) {
+            return false;
+        }
+        let me = self.config.address;
+        let joining = |p: &Peer| {
+            p.view
+                .as_ref()
+                .is_some_and(|v| v.state == NodeState::Joining)
+        };
+        let mut configured = self.peers.iter().filter(|(_, p)| p.configured);
+        configured.all(|(addr, p)| p.up && !p.is_ready() && !(joining(p) && *addr < me))
+    }
+
+    /// Ends the transfer without a table.
+    fn bulk_end(&mut self, reason: BulkFailure, status: BulkStatus) {
+        self.timers.clear(Timer::BulkStalled);
+        self.timers.clear(Timer::BulkDeadline);
         self.bulk.status = status;
         self.events.push_back(Event::BulkFailed { reason });
     }

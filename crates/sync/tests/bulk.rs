@@ -174,30 +174,35 @@ fn a_silent_source_is_replaced_by_another_ready_peer() {
 
 #[test]
 fn the_fetch_waits_for_a_ready_peer() {
+    // Node 0 is Joining with a lower address: node 1 waits for it to be
+    // Ready rather than start first.
     let mut net = Net::unicast(2);
-    for e in samples::entries(100, addr(1)) {
-        net.nodes[1].table.insert(e.key, e);
+    for e in samples::entries(100, addr(0)) {
+        net.nodes[0].table.insert(e.key, e);
     }
     let now = net.now;
-    net.nodes[0].sync.start_bulk(now, now + 30 * SEC);
+    net.nodes[1].sync.start_bulk(now, now + 30 * SEC);
     net.run_for(2 * SEC);
-    assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::WaitingForPeer);
-    assert!(requests(&net, 0).is_empty(), "a joining peer is not asked");
+    assert_eq!(net.nodes[1].sync.bulk_status(), BulkStatus::WaitingForPeer);
+    assert!(requests(&net, 1).is_empty(), "a joining peer is not asked");
     let now = net.now;
-    net.nodes[1].sync.set_state(now, NodeState::Ready);
+    net.nodes[0].sync.set_state(now, NodeState::Ready);
     net.pump();
     assert_eq!(
-        net.nodes[0].sync.bulk_status(),
+        net.nodes[1].sync.bulk_status(),
         BulkStatus::Done {
-            peer: addr(1),
+            peer: addr(0),
             entries: 100
         }
     );
 }
 
 #[test]
-fn nobody_to_ask_by_the_deadline_is_alone() {
-    let mut net = Net::unicast(1);
+fn a_peer_not_heard_by_the_deadline_leaves_us_alone() {
+    // Node 1 is configured but silent: it may be Ready, so node 0 waits
+    // for it until the deadline.
+    let mut net = Net::unicast(2);
+    net.filter = Box::new(|from, _, _| from != 1);
     let now = net.now;
     net.nodes[0].sync.start_bulk(now, now + 5 * SEC);
     net.run_for(4 * SEC);
@@ -210,6 +215,113 @@ fn nobody_to_ask_by_the_deadline_is_alone() {
             reason: BulkFailure::Alone
         }]
     );
+}
+
+#[test]
+fn no_peer_configured_is_alone_at_once() {
+    let mut net = Net::unicast(1);
+    let now = net.now;
+    net.nodes[0].sync.start_bulk(now, now + 5 * SEC);
+    assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::Alone);
+    net.run_for(6 * SEC);
+    assert_eq!(
+        bulk_events(&net, 0),
+        [&Event::BulkFailed {
+            reason: BulkFailure::Alone
+        }],
+        "once, not again at the deadline"
+    );
+}
+
+#[test]
+fn a_cluster_started_together_goes_first_by_the_lowest_address() {
+    // Three directors start at once, each waiting for a Ready peer. Once
+    // each has heard the others Joining, node 0 (the lowest address) goes
+    // first without a table, and the others fetch its table (10 entries
+    // here, as a daemon restarted over its pinned maps holds) as soon as it
+    // is Ready, well before their deadline.
+    let mut net = Net::unicast(3);
+    for e in samples::entries(10, addr(0)) {
+        net.nodes[0].table.insert(e.key, e);
+    }
+    let now = net.now;
+    for i in 0..3 {
+        net.nodes[i].sync.start_bulk(now, now + 10 * SEC);
+        assert_eq!(net.nodes[i].sync.bulk_status(), BulkStatus::WaitingForPeer);
+    }
+    // Within a Hello interval and a half each has heard both others.
+    net.run_for(Duration::from_millis(1500));
+    assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::Alone);
+    assert_eq!(
+        bulk_events(&net, 0),
+        [&Event::BulkFailed {
+            reason: BulkFailure::Alone
+        }]
+    );
+    for i in 1..3 {
+        assert_eq!(
+            net.nodes[i].sync.bulk_status(),
+            BulkStatus::WaitingForPeer,
+            "node {i}"
+        );
+    }
+    assert!(requests(&net, 0).is_empty());
+    // What the daemon does once the bulk has ended: announce, Ready.
+    let now = net.now;
+    net.nodes[0].sync.set_state(now, NodeState::Ready);
+    net.run_for(SEC);
+    for i in 1..3 {
+        assert_eq!(
+            net.nodes[i].sync.bulk_status(),
+            BulkStatus::Done {
+                peer: addr(0),
+                entries: 10
+            },
+            "node {i}"
+        );
+    }
+}
+
+#[test]
+fn one_peer_not_heard_keeps_a_starting_cluster_waiting() {
+    // Node 2 is silent: it may be Ready, with the table. Nodes 0 and 1,
+    // both starting, wait for it until their deadline.
+    let mut net = Net::unicast(3);
+    net.filter = Box::new(|from, _, _| from != 2);
+    let now = net.now;
+    for i in 0..2 {
+        net.nodes[i].sync.start_bulk(now, now + 5 * SEC);
+    }
+    net.run_for(4 * SEC);
+    for i in 0..2 {
+        assert_eq!(
+            net.nodes[i].sync.bulk_status(),
+            BulkStatus::WaitingForPeer,
+            "node {i}"
+        );
+    }
+    net.run_for(SEC);
+    for i in 0..2 {
+        assert_eq!(
+            net.nodes[i].sync.bulk_status(),
+            BulkStatus::Alone,
+            "node {i}"
+        );
+    }
+}
+
+#[test]
+fn a_group_waits_for_the_deadline() {
+    // A group's members are not known in advance: one more may be Ready.
+    let mut net = Net::group(2);
+    let now = net.now;
+    for i in 0..2 {
+        net.nodes[i].sync.start_bulk(now, now + 5 * SEC);
+    }
+    net.run_for(4 * SEC);
+    assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::WaitingForPeer);
+    net.run_for(SEC);
+    assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::Alone);
 }
 
 #[test]
