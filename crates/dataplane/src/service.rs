@@ -137,6 +137,12 @@ impl ServiceSpec {
         None
     }
 
+    /// Whether XDP keeps persistence templates for it: persistence on a
+    /// scheduler that does not hash (Maglev's persistence is its hash).
+    pub fn keeps_templates(&self) -> bool {
+        self.persistence.is_some() && !matches!(self.scheduler, Scheduling::Maglev(_))
+    }
+
     /// What Maglev hashes, for a Maglev scheduler.
     fn hash(&self) -> Option<HashOn> {
         match (self.scheduler, self.persistence) {
@@ -214,10 +220,7 @@ impl Dataplane {
             }
         };
         let hash = spec.hash();
-        let persist = match (spec.scheduler, spec.persistence) {
-            (Scheduling::Maglev(_), _) | (_, None) => None,
-            (_, Some(p)) => Some(p),
-        };
+        let persist = spec.persistence.filter(|_| spec.keeps_templates());
         let mut svc_flags = match hash {
             Some(HashOn::Source(_)) => abi::SVC_F_HASH_SRC,
             Some(HashOn::Destination) => abi::SVC_F_HASH_DST,

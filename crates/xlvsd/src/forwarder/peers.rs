@@ -58,6 +58,7 @@ impl Forwarder {
             forward: e.spec.forward,
             id: e.spec.id,
             proxy: e.spec.proxy.is_some(),
+            templates: e.spec.keeps_templates(),
             backends: e.backends().map(|r| (r.addr, r.port)).collect(),
         };
         self.entries.iter().map(service).collect()

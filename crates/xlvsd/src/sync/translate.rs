@@ -128,6 +128,9 @@ pub struct LocalService {
     /// It sends a PROXY protocol header (client_address = "proxy-v2" or
     /// "proxy-v1"): its connections are shifted.
     pub proxy: bool,
+    /// XDP keeps persistence templates for it (persistence on a scheduler
+    /// that does not hash): a peer's template has a place.
+    pub templates: bool,
     /// (address, port; 0: the client's destination port).
     pub backends: Vec<(Ipv4Addr, u16)>,
 }
@@ -145,6 +148,8 @@ pub enum Unplaced {
     NoProxyShift,
     #[error("the entry carries a PROXY shift, and the service here sends no header")]
     NotProxiedHere,
+    #[error("a persistence template, and the service here keeps none")]
+    NoPersistence,
 }
 
 impl Unplaced {
@@ -156,6 +161,7 @@ impl Unplaced {
             Unplaced::NoReal => "no_real",
             Unplaced::NoProxyShift => "no_proxy_shift",
             Unplaced::NotProxiedHere => "not_proxied_here",
+            Unplaced::NoPersistence => "no_persistence",
         }
     }
 }
@@ -190,6 +196,10 @@ pub fn place(services: &[LocalService], e: &Entry) -> Result<(u32, (Ipv4Addr, u1
     // carries its own length).
     if !s.proxy && e.proxy.is_some() {
         return Err(Unplaced::NotProxiedHere);
+    }
+    // A template here only steers new flows where XDP looks for one.
+    if e.key.kind == FlowKind::Template && !s.templates {
+        return Err(Unplaced::NoPersistence);
     }
     let backend = s
         .backends
@@ -238,6 +248,7 @@ mod tests {
             forward: Forward::Fullnat,
             id: 3,
             proxy,
+            templates: false,
             backends: vec![(Ipv4Addr::new(10, 0, 3, 21), 0)],
         }
     }
@@ -296,12 +307,20 @@ mod tests {
             (t.local_addr, t.local_port, t.state),
             (Ipv4Addr::UNSPECIFIED, 0, 0)
         );
-        // A template of a real without a port places on that real.
-        let services = [fullnat_80(false)];
+        // A template of a real without a port places on that real, of a
+        // service that keeps templates here.
+        let mut persistent = fullnat_80(false);
+        persistent.templates = true;
         assert_eq!(
-            place(&services, &t),
+            place(&[persistent], &t),
             Ok((3, (Ipv4Addr::new(10, 0, 3, 21), 0)))
         );
+        // Without persistence here (or with Maglev's, a hash): no place.
+        assert_eq!(
+            place(&[fullnat_80(false)], &t),
+            Err(Unplaced::NoPersistence)
+        );
+        assert_eq!(Unplaced::NoPersistence.name(), "no_persistence");
         // The same key as a connection's is another flow.
         let c = to_wire(&event(abi::FWD_FULLNAT, [0; 4]), ME, Duration::ZERO).unwrap();
         assert_ne!(c.key.kind, t.key.kind);
@@ -321,6 +340,7 @@ mod tests {
             forward,
             id,
             proxy: false,
+            templates: false,
             backends: backends.to_vec(),
         };
         let services = [
@@ -367,7 +387,9 @@ mod tests {
         let mut t = e;
         t.key.kind = FlowKind::Template;
         t.proxy = None;
-        assert_eq!(place(&services, &t).map(|p| p.0), Ok(3));
+        let mut persistent = fullnat_80(true);
+        persistent.templates = true;
+        assert_eq!(place(&[persistent], &t).map(|p| p.0), Ok(3));
         // A shifted entry for a service that does not proxy here: the
         // data plane would not shift it.
         let plain = [fullnat_80(false)];
