@@ -38,9 +38,9 @@ const BANNER_V2: u16 = 9001;
 const ECHO_V1: u16 = 9002;
 const TEN_MIB: usize = 10 << 20;
 
-/// The two proxied services, health-checked on the reals' plain port 80
-/// (a check sends no header: nginx would refuse it on a proxy_protocol
-/// port).
+/// The two proxied services, health-checked on the reals' plain port 80,
+/// which their connections do not reach, so the checks send no PROXY
+/// header (crates/health tests checks on a proxy_protocol port).
 fn services() -> String {
     let service = |name: &str, ports: &[u16], mode: &str| {
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();

@@ -341,6 +341,23 @@ impl Service {
             _ => None,
         })
     }
+
+    /// Whether `real` reads a PROXY header on the port its check connects
+    /// to: the service sends one (`client_address = "proxy-v2"` or
+    /// `"proxy-v1"`) and the check's port is one its connections reach
+    /// (the real's port, or one of the service's for a real without one).
+    /// A check on another port (`health.port`) goes as it is.
+    pub fn probe_reads_proxy(&self, real: &Real) -> bool {
+        let proxied = matches!(
+            self.client_address,
+            ClientAddress::ProxyV2 | ClientAddress::ProxyV1
+        );
+        match (proxied, self.probe_port(real), real.port) {
+            (true, Some(probe), Some(port)) => probe == port,
+            (true, Some(probe), None) => self.ports.contains(probe),
+            _ => false,
+        }
+    }
 }
 
 /// The ports of a service.

@@ -6,12 +6,15 @@
 
 use std::net::SocketAddr;
 
-use xlvs_config::{HealthCheck, HttpCheck, NodeConfig, Real, Service, TlsCheck, TlsTrust};
+use xlvs_config::{
+    ClientAddress, HealthCheck, HttpCheck, NodeConfig, Real, Service, TlsCheck, TlsTrust,
+};
 
 use crate::check::CheckSpec;
 use crate::error::SetupError;
 use crate::http::HttpSpec;
 use crate::https::{TlsSpec, TlsVerify};
+use crate::proxy::ProxyHeader;
 use crate::scheduler::{TargetId, TargetSpec};
 use crate::script::ScriptSpec;
 
@@ -34,8 +37,14 @@ impl TargetSpec {
         let addr = service
             .probe_port(real)
             .map(|port| SocketAddr::new(real.address.into(), port));
+        let proxy = match service.client_address {
+            ClientAddress::ProxyV1 => Some(ProxyHeader::V1),
+            ClientAddress::ProxyV2 => Some(ProxyHeader::V2),
+            _ => None,
+        }
+        .filter(|_| service.probe_reads_proxy(real));
         Ok(Self {
-            check: CheckSpec::from_config(&health.check, addr)?,
+            check: CheckSpec::from_config(&health.check, addr, proxy)?,
             interval: health.interval,
             timeout: health.timeout,
             rise: health.rise,
@@ -47,14 +56,21 @@ impl TargetSpec {
 
 impl CheckSpec {
     /// `addr` is where connecting checks connect; unused by the others.
-    pub fn from_config(check: &HealthCheck, addr: Option<SocketAddr>) -> Result<Self, SetupError> {
+    /// `proxy`: the real reads that PROXY header there, which HTTP and
+    /// HTTPS checks then send first (a TCP check only connects, which such
+    /// a server accepts).
+    pub fn from_config(
+        check: &HealthCheck,
+        addr: Option<SocketAddr>,
+        proxy: Option<ProxyHeader>,
+    ) -> Result<Self, SetupError> {
         let addr = |check| addr.ok_or(SetupError::NoProbePort { check });
         Ok(match check {
             HealthCheck::None => CheckSpec::None,
             HealthCheck::Tcp => CheckSpec::Tcp(addr("tcp")?),
-            HealthCheck::Http(http) => CheckSpec::Http(http_spec(http, addr("http")?)),
+            HealthCheck::Http(http) => CheckSpec::Http(http_spec(http, addr("http")?, proxy)),
             HealthCheck::Https(http, tls) => CheckSpec::Https {
-                http: http_spec(http, addr("https")?),
+                http: http_spec(http, addr("https")?, proxy),
                 tls: tls_spec(tls),
             },
             HealthCheck::Script { program, args } => CheckSpec::Script(ScriptSpec {
@@ -76,11 +92,12 @@ fn tls_spec(check: &TlsCheck) -> TlsSpec {
     }
 }
 
-fn http_spec(check: &HttpCheck, addr: SocketAddr) -> HttpSpec {
+fn http_spec(check: &HttpCheck, addr: SocketAddr, proxy: Option<ProxyHeader>) -> HttpSpec {
     HttpSpec {
         path: check.path.clone(),
         expect_status: check.expect_status,
         expect_body: check.expect_body.clone(),
+        proxy,
         ..HttpSpec::new(addr)
     }
 }
@@ -153,6 +170,7 @@ address = "10.0.1.22"
                         host: None,
                         expect_status: 204,
                         expect_body: Some("ok".to_string()),
+                        proxy: None,
                     },
                     tls: TlsSpec {
                         server_name: None,
@@ -166,6 +184,63 @@ address = "10.0.1.22"
                 alpha: false,
             }
         );
+    }
+
+    #[test]
+    fn checks_on_a_port_that_reads_proxy_headers_send_one() {
+        let service = |client_address: &str, ports: &str, check: &str, real: &str| {
+            targets(&format!(
+                r#"
+[fullnat]
+local_addresses = ["10.0.1.100"]
+
+[[service]]
+name = "web"
+vip = "192.0.2.10"
+ports = {ports}
+forward = "fullnat"
+client_address = "{client_address}"
+
+[service.health]
+{check}
+
+[[service.real]]
+address = "10.0.1.21"
+{real}
+"#
+            ))
+            .remove(0)
+            .1
+            .check
+        };
+        let proxy_of = |c: CheckSpec| match c {
+            CheckSpec::Http(h) | CheckSpec::Https { http: h, .. } => h.proxy,
+            other => panic!("not an http check: {other:?}"),
+        };
+        let http = r#"check = "http""#;
+        // The real's port, where the service's connections go.
+        let c = service("proxy-v2", "[80]", http, "port = 8080");
+        assert_eq!(proxy_of(c), Some(ProxyHeader::V2));
+        let c = service("proxy-v1", "[80]", http, "port = 8080");
+        assert_eq!(proxy_of(c), Some(ProxyHeader::V1));
+        let https = r#"check = "https""#;
+        let c = service("proxy-v2", "[443]", https, "");
+        assert_eq!(proxy_of(c), Some(ProxyHeader::V2));
+        // A real without a port gets the VIP's: a check on another port of
+        // the service reaches a proxied listener too.
+        let c = service("proxy-v2", "[80, 443]", "check = \"http\"\nport = 443", "");
+        assert_eq!(proxy_of(c), Some(ProxyHeader::V2));
+        // A port the service's connections never reach: no header.
+        let c = service("proxy-v2", "[80]", "check = \"http\"\nport = 8081", "");
+        assert_eq!(proxy_of(c), None);
+        let c = service("proxy-v2", "[80]", http, "port = 8080\nhealth.port = 9000");
+        assert_eq!(proxy_of(c), None);
+        // No PROXY header sent by the service: none in its checks.
+        let c = service("toa", "[80]", http, "");
+        assert_eq!(proxy_of(c), None);
+        // A TCP check only connects, which such a server accepts.
+        let c = service("proxy-v2", "[80]", r#"check = "tcp""#, "");
+        assert_eq!(c, CheckSpec::Tcp("10.0.1.21:80".parse().unwrap()));
     }
 
     #[test]
@@ -302,10 +377,10 @@ address = "10.0.1.23"
 
     #[test]
     fn a_connecting_check_without_a_port_is_an_error() {
-        let err = CheckSpec::from_config(&HealthCheck::Tcp, None).unwrap_err();
+        let err = CheckSpec::from_config(&HealthCheck::Tcp, None, None).unwrap_err();
         assert!(matches!(err, SetupError::NoProbePort { check: "tcp" }));
         assert_eq!(
-            CheckSpec::from_config(&HealthCheck::None, None).unwrap(),
+            CheckSpec::from_config(&HealthCheck::None, None, None).unwrap(),
             CheckSpec::None
         );
     }

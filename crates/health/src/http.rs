@@ -10,9 +10,11 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::check::Progress;
 use crate::error::{CheckError, Phase, SetupError};
+use crate::proxy::ProxyHeader;
 use crate::tcp;
 
 /// Longest status or header line we accept.
@@ -34,6 +36,9 @@ pub struct HttpSpec {
     pub host: Option<String>,
     pub expect_status: u16,
     pub expect_body: Option<String>,
+    /// Sent first, before TLS for https: the real reads a PROXY header on
+    /// this port (crate::proxy).
+    pub proxy: Option<ProxyHeader>,
 }
 
 impl HttpSpec {
@@ -45,13 +50,18 @@ impl HttpSpec {
             host: None,
             expect_status: 200,
             expect_body: None,
+            proxy: None,
         }
     }
 }
 
 impl fmt::Display for HttpSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GET {}{}", self.addr, self.path)
+        write!(f, "GET {}{}", self.addr, self.path)?;
+        match self.proxy {
+            Some(p) => write!(f, " after a {p} header"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -59,6 +69,8 @@ impl fmt::Display for HttpSpec {
 #[derive(Debug)]
 pub(crate) struct Prepared {
     addr: SocketAddr,
+    /// The PROXY header to send first, if any.
+    proxy: Vec<u8>,
     request: Vec<u8>,
     expect_status: u16,
     expect_body: Option<String>,
@@ -98,14 +110,11 @@ impl Prepared {
         );
         Ok(Self {
             addr: spec.addr,
+            proxy: spec.proxy.map(ProxyHeader::local).unwrap_or_default(),
             request: request.into_bytes(),
             expect_status: spec.expect_status,
             expect_body: spec.expect_body.clone(),
         })
-    }
-
-    pub(crate) fn addr(&self) -> SocketAddr {
-        self.addr
     }
 }
 
@@ -116,8 +125,24 @@ fn is_token_text(s: &str) -> bool {
 }
 
 pub(crate) async fn check(p: &Prepared, progress: &Progress) -> Result<(), CheckError> {
-    let stream = tcp::connect(p.addr, progress).await?;
+    let stream = connect(p, progress).await?;
     exchange(stream, p, progress).await
+}
+
+/// Connects, and sends the PROXY header if the real wants one.
+pub(crate) async fn connect(p: &Prepared, progress: &Progress) -> Result<TcpStream, CheckError> {
+    let mut stream = tcp::connect(p.addr, progress).await?;
+    if !p.proxy.is_empty() {
+        progress.set(Phase::SendRequest);
+        stream
+            .write_all(&p.proxy)
+            .await
+            .map_err(|source| CheckError::Io {
+                phase: Phase::SendRequest,
+                source,
+            })?;
+    }
+    Ok(stream)
 }
 
 /// Sends the request on an open connection (plain or TLS) and judges the

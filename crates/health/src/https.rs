@@ -15,7 +15,6 @@ use tokio_rustls::TlsConnector;
 use crate::check::Progress;
 use crate::error::{CheckError, Phase, SetupError};
 use crate::http::{self, HttpSpec};
-use crate::tcp;
 
 /// TLS settings of an HTTPS check.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -100,7 +99,7 @@ impl fmt::Debug for Prepared {
 }
 
 pub(crate) async fn check(p: &Prepared, progress: &Progress) -> Result<(), CheckError> {
-    let stream = tcp::connect(p.http.addr(), progress).await?;
+    let stream = http::connect(&p.http, progress).await?;
     progress.set(Phase::TlsHandshake);
     let stream = p
         .connector

@@ -330,6 +330,12 @@ pub struct Nginx {
 impl Nginx {
     /// `locations` goes inside the `server` block.
     pub async fn start(locations: &str) -> Nginx {
+        Nginx::start_listening("", locations).await
+    }
+
+    /// `listen` goes after the address on the `listen` line (e.g.
+    /// ` proxy_protocol`), `server` inside the `server` block.
+    pub async fn start_listening(listen: &str, server: &str) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
         let addr = free_port();
         let p = |name: &str| -> PathBuf { dir.path().join(name) };
@@ -339,7 +345,7 @@ impl Nginx {
              http {{\n  access_log off;\n  client_body_temp_path {tmp}/body;\n\
                proxy_temp_path {tmp}/proxy;\n  fastcgi_temp_path {tmp}/fastcgi;\n\
                uwsgi_temp_path {tmp}/uwsgi;\n  scgi_temp_path {tmp}/scgi;\n\
-               server {{\n    listen {addr};\n{locations}\n  }}\n}}\n",
+               server {{\n    listen {addr}{listen};\n{server}\n  }}\n}}\n",
             pid = p("nginx.pid").display(),
             log = p("error.log").display(),
             tmp = dir.path().display(),
