@@ -342,20 +342,15 @@ impl Service {
         })
     }
 
-    /// Whether `real` reads a PROXY header on the port its check connects
-    /// to: the service sends one (`client_address = "proxy-v2"` or
-    /// `"proxy-v1"`) and the check's port is one its connections reach
-    /// (the real's port, or one of the service's for a real without one).
-    /// A check on another port (`health.port`) goes as it is.
-    pub fn probe_reads_proxy(&self, real: &Real) -> bool {
-        let proxied = matches!(
-            self.client_address,
-            ClientAddress::ProxyV2 | ClientAddress::ProxyV1
-        );
-        match (proxied, self.probe_port(real), real.port) {
-            (true, Some(probe), Some(port)) => probe == port,
-            (true, Some(probe), None) => self.ports.contains(probe),
-            _ => false,
+    /// Whether the check of `real` connects to a port the service's
+    /// connections reach (the real's port, or one of the service's for a
+    /// real without one), where a proxied service's reals read a PROXY
+    /// header; not when it checks another port (`health.port`).
+    pub fn probe_on_a_service_port(&self, real: &Real) -> bool {
+        match (self.probe_port(real), real.port) {
+            (Some(probe), Some(port)) => probe == port,
+            (Some(probe), None) => self.ports.contains(probe),
+            (None, _) => false,
         }
     }
 }

@@ -42,7 +42,7 @@ impl TargetSpec {
             ClientAddress::ProxyV2 => Some(ProxyHeader::V2),
             _ => None,
         }
-        .filter(|_| service.probe_reads_proxy(real));
+        .filter(|_| service.probe_on_a_service_port(real));
         Ok(Self {
             check: CheckSpec::from_config(&health.check, addr, proxy)?,
             interval: health.interval,

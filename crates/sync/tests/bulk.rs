@@ -20,11 +20,32 @@ fn cluster(n: usize, table: u32) -> Net {
         }
     });
     for i in 1..n {
-        for e in samples::entries(table, addr(i)) {
-            net.nodes[i].table.insert(e.key, e);
-        }
+        give_table(&mut net, i, table);
     }
     net
+}
+
+/// `n` entries owned by node `i` in its table.
+fn give_table(net: &mut Net, i: usize, n: u32) {
+    for e in samples::entries(n, addr(i)) {
+        net.nodes[i].table.insert(e.key, e);
+    }
+}
+
+/// Node `i` ended its transfer alone, and said so once.
+fn assert_alone(net: &Net, i: usize) {
+    assert_eq!(
+        net.nodes[i].sync.bulk_status(),
+        BulkStatus::Alone,
+        "node {i}"
+    );
+    assert_eq!(
+        bulk_events(net, i),
+        [&Event::BulkFailed {
+            reason: BulkFailure::Alone
+        }],
+        "node {i}"
+    );
 }
 
 fn bulk_events(net: &Net, i: usize) -> Vec<&Event> {
@@ -177,9 +198,7 @@ fn the_fetch_waits_for_a_ready_peer() {
     // Node 0 is Joining with a lower address: node 1 waits for it to be
     // Ready rather than start first.
     let mut net = Net::unicast(2);
-    for e in samples::entries(100, addr(0)) {
-        net.nodes[0].table.insert(e.key, e);
-    }
+    give_table(&mut net, 0, 100);
     let now = net.now;
     net.nodes[1].sync.start_bulk(now, now + 30 * SEC);
     net.run_for(2 * SEC);
@@ -208,13 +227,7 @@ fn a_peer_not_heard_by_the_deadline_leaves_us_alone() {
     net.run_for(4 * SEC);
     assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::WaitingForPeer);
     net.run_for(SEC);
-    assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::Alone);
-    assert_eq!(
-        bulk_events(&net, 0),
-        [&Event::BulkFailed {
-            reason: BulkFailure::Alone
-        }]
-    );
+    assert_alone(&net, 0);
 }
 
 #[test]
@@ -223,14 +236,9 @@ fn no_peer_configured_is_alone_at_once() {
     let now = net.now;
     net.nodes[0].sync.start_bulk(now, now + 5 * SEC);
     assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::Alone);
+    // Said once, not again at the deadline.
     net.run_for(6 * SEC);
-    assert_eq!(
-        bulk_events(&net, 0),
-        [&Event::BulkFailed {
-            reason: BulkFailure::Alone
-        }],
-        "once, not again at the deadline"
-    );
+    assert_alone(&net, 0);
 }
 
 #[test]
@@ -241,9 +249,7 @@ fn a_cluster_started_together_goes_first_by_the_lowest_address() {
     // here, as a daemon restarted over its pinned maps holds) as soon as it
     // is Ready, well before their deadline.
     let mut net = Net::unicast(3);
-    for e in samples::entries(10, addr(0)) {
-        net.nodes[0].table.insert(e.key, e);
-    }
+    give_table(&mut net, 0, 10);
     let now = net.now;
     for i in 0..3 {
         net.nodes[i].sync.start_bulk(now, now + 10 * SEC);
@@ -251,13 +257,7 @@ fn a_cluster_started_together_goes_first_by_the_lowest_address() {
     }
     // Within a Hello interval and a half each has heard both others.
     net.run_for(Duration::from_millis(1500));
-    assert_eq!(net.nodes[0].sync.bulk_status(), BulkStatus::Alone);
-    assert_eq!(
-        bulk_events(&net, 0),
-        [&Event::BulkFailed {
-            reason: BulkFailure::Alone
-        }]
-    );
+    assert_alone(&net, 0);
     for i in 1..3 {
         assert_eq!(
             net.nodes[i].sync.bulk_status(),
